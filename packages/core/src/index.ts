@@ -26,3 +26,13 @@ export * from './energy/profile.ts'
 
 // routing
 export * from './routing/policy.ts'
+
+// ledger records
+export type {
+  RequestRecord,
+  IdleEnergyRecord,
+  PowerSampleRecord,
+  IntensityRecord,
+  LedgerRecord,
+  LedgerSink,
+} from './ledger/records.ts'
