@@ -26,6 +26,26 @@ export * from './energy/profile.ts'
 
 // routing
 export * from './routing/policy.ts'
+export { predict, assess, hardIneligibility } from './routing/predict.ts'
+export type { Prediction, Ineligibility, Assessed } from './routing/predict.ts'
+export { createCarbonAware, DEFAULT_CARBON_TOLERANCE } from './routing/carbon-aware.ts'
+export type { CarbonAwareOptions } from './routing/carbon-aware.ts'
+export { createRoundRobin } from './routing/round-robin.ts'
+export { createLeastLoaded } from './routing/least-loaded.ts'
+export { createLatencyFirst } from './routing/latency-first.ts'
+export { createWeighted } from './routing/weighted.ts'
+export { createPolicy } from './routing/policies.ts'
+export type { PolicyOptions } from './routing/policies.ts'
+export {
+  stepBreaker,
+  breakerAllows,
+  settle as settleBreaker,
+  CLOSED as BREAKER_CLOSED,
+  DEFAULT_BREAKER_CONFIG,
+} from './routing/circuit-breaker.ts'
+export type { BreakerConfig, BreakerState, BreakerEvent } from './routing/circuit-breaker.ts'
+export { testProfile } from './routing/test-profile.ts'
+export type { TestProfileParams } from './routing/test-profile.ts'
 
 // ledger records
 export type {

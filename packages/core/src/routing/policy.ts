@@ -54,6 +54,11 @@ export interface RoutingRequest {
   readonly sequence: number
   /** A uniform draw in [0, 1) for weighted choices. */
   readonly draw: number
+  /**
+   * The backend the previous decision for this service and model chose, if any. Carbon-aware keeps
+   * it while it stays within a small tolerance of the best score (hysteresis: no flapping).
+   */
+  readonly sticky?: string
 }
 
 /** Why a backend was or was not chosen. */
@@ -65,6 +70,11 @@ export interface BackendScore {
   readonly predictedEnergy: Joules
   readonly predictedCarbon: GramsCo2e
   readonly predictedLatency: Milliseconds
+  /**
+   * The policy's ranking key: carbon-aware gCO2e (lower wins), latency-first ms (lower wins),
+   * least-loaded utilisation 0..1 (lower wins), round-robin turn offset (0 = chosen, NaN = not in
+   * the rotation), weighted selection probability.
+   */
   readonly score: number
 }
 
