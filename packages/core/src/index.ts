@@ -56,3 +56,22 @@ export type {
   LedgerRecord,
   LedgerSink,
 } from './ledger/records.ts'
+
+// anomaly detection (dashboard, reports)
+export {
+  ANOMALY_KINDS,
+  ANOMALY_UNITS,
+  DEFAULT_ANOMALY_OPTIONS,
+  bucketMeans,
+  detectAnomalies,
+} from './anomaly/detect.ts'
+export type {
+  Anomaly,
+  AnomalyKind,
+  AnomalyOptions,
+  SeriesPoint,
+  SeriesSubject,
+} from './anomaly/detect.ts'
+export { MAD_TO_SIGMA, median, medianAbsoluteDeviation } from './anomaly/robust-stats.ts'
+export { detectLedgerAnomalies } from './anomaly/ledger-anomalies.ts'
+export type { LedgerAnomalyInput, LedgerAnomalyOptions } from './anomaly/ledger-anomalies.ts'
