@@ -20,6 +20,10 @@ export type { PowerMeter, PowerSample } from './ports/power-meter.ts'
 
 // carbon
 export * from './carbon/intensity.ts'
+export * from './carbon/builtin-table.ts'
+export { BUILTIN_INTENSITY } from './carbon/data/builtin-intensity.ts'
+export * from './carbon/regions.ts'
+export { closeMatches } from './carbon/close-matches.ts'
 
 // energy
 export * from './energy/profile.ts'
