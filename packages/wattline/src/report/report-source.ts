@@ -1,0 +1,111 @@
+/**
+ * @module report/report-source
+ * What the report builder reads from a ledger, as a narrow port: rows of a time range streamed in
+ * time order (so a year of requests never has to sit in memory), plus the small tables (budgets, gate
+ * decisions, lifecycle inputs) and the chain head. The ledger adapter and the in-memory source used
+ * by tests both implement it; the builder does not know which it has.
+ */
+import type {
+  IdleEnergyRecord,
+  IntensityRecord,
+  Method,
+  PowerSampleRecord,
+  RequestRecord,
+} from '@wattline/core'
+
+/** A half-open range of epoch ms, `[fromMs, toMs)`. */
+export interface TimeRange {
+  readonly fromMs: number
+  readonly toMs: number
+}
+
+/** A budget as recorded in the ledger (the latest per service, family and metric). */
+export interface BudgetView {
+  readonly service: string
+  readonly family: string | null
+  readonly metric: string
+  readonly baseline: number
+  readonly stage: string
+  readonly target: number
+  readonly variance_pct: number
+  readonly max_regression_pct: number | null
+}
+
+/** A gate decision as recorded in the ledger. */
+export interface GateDecisionView {
+  readonly at_ms: number
+  readonly service: string
+  readonly release: string | null
+  readonly passed: boolean
+  readonly metric: string
+  readonly value: number | null
+  /** Upper end of the result's interval, the figure the gate holds against the limit. */
+  readonly high: number | null
+  readonly target: number | null
+  /** Human-readable reasons (the ledger keeps them as compact JSON). */
+  readonly reason: string
+}
+
+/** A training or fine-tuning run (lifecycle input). Energy is facility energy where known. */
+export interface TrainingRunView {
+  readonly id: string
+  readonly model: string
+  /** The service the model serves, or null when it serves several / none recorded. */
+  readonly service: string | null
+  readonly zone: string | null
+  readonly region: string | null
+  readonly started_ms: number
+  readonly ended_ms: number
+  readonly energy_j: number
+  /** How the energy was obtained, e.g. `metered`, `gpu_hours 1200 h × 700 W (H100-SXM TDP)`. */
+  readonly energy_basis: string
+  readonly carbon_g: number
+  /** Intensity used for `carbon_g`, or null when the carbon was given directly. */
+  readonly intensity_g_per_kwh: number | null
+  readonly method: Method
+  readonly source: string
+}
+
+/** Hardware in service (lifecycle input) whose embodied emissions are amortised over reports. */
+export interface HardwareView {
+  readonly id: string
+  readonly hardware: string
+  readonly count: number
+  /** The service the hardware is dedicated to, or null for fleet-wide hardware. */
+  readonly service: string | null
+  /** Embodied emissions of one unit, g CO2e, and where the figure comes from. */
+  readonly embodied_g: number
+  readonly embodied_source: string
+  readonly lifetime_years: number
+  readonly in_service_from_ms: number
+  /** Share of the units' capacity reserved for the software (SCI's RR/ToR), 0..1. */
+  readonly allocation_share: number
+}
+
+/** The newest block of the ledger's hash chain. */
+export interface ChainHeadView {
+  readonly hash: string | null
+  /** Number of sealed blocks. */
+  readonly height: number
+  readonly sealed_at_ms: number | null
+  readonly algorithm: string
+}
+
+/** The reads the report builder needs. Streams yield rows oldest first. */
+export interface ReportSource {
+  /** Requests with `at_ms` in the range (every service). */
+  requests(range: TimeRange): AsyncIterable<RequestRecord>
+  /** Idle-energy intervals that overlap the range. */
+  idleEnergy(range: TimeRange): AsyncIterable<IdleEnergyRecord>
+  /** Power samples with `at_ms` in the range. */
+  powerSamples(range: TimeRange): AsyncIterable<PowerSampleRecord>
+  /** Intensity values recorded in the range. */
+  intensities(range: TimeRange): AsyncIterable<IntensityRecord>
+  /** The budgets in force (latest record per service, family and metric). */
+  budgets(): Promise<readonly BudgetView[]>
+  /** Gate decisions taken in the range. */
+  gateDecisions(range: TimeRange): Promise<readonly GateDecisionView[]>
+  trainingRuns(): Promise<readonly TrainingRunView[]>
+  hardware(): Promise<readonly HardwareView[]>
+  chainHead(): Promise<ChainHeadView>
+}
