@@ -79,3 +79,18 @@ export type {
 export { MAD_TO_SIGMA, median, medianAbsoluteDeviation } from './anomaly/robust-stats.ts'
 export { detectLedgerAnomalies } from './anomaly/ledger-anomalies.ts'
 export type { LedgerAnomalyInput, LedgerAnomalyOptions } from './anomaly/ledger-anomalies.ts'
+
+// catalog + energy model (energy engineer)
+export * from './catalog/close-matches.ts'
+export * from './catalog/hardware.ts'
+export * from './catalog/models.ts'
+export * from './energy/curve-fit.ts'
+export * from './energy/measurements.ts'
+export * from './energy/profile-table.ts'
+export * from './energy/parametric.ts'
+export * from './energy/prefill.ts'
+export * from './energy/build-profile.ts'
+export * from './energy/fit-profiles.ts'
+export * from './energy/resolve.ts'
+export * from './energy/request.ts'
+export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'

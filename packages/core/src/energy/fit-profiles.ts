@@ -1,0 +1,246 @@
+/**
+ * @module energy/fit-profiles
+ * Builds the derived profile table from measured rows: a seeded held-out split, one fitted curve
+ * pair per configuration, the calibrated interval of fitted profiles, and the parametric
+ * regression with its calibrated interval. Pure: the script that reads the files and writes the
+ * table is `packages/wattline/scripts/fit-profiles.ts`.
+ */
+import { WattlineError } from '../errors.ts'
+import { findHardware } from '../catalog/hardware.ts'
+import { findModel } from '../catalog/models.ts'
+import { seededRandom } from '../ports/random.ts'
+import {
+  evalDecay,
+  fitDecayCurve,
+  fitLinearCurve,
+  leastSquares,
+  quantile,
+  rmsLogError,
+  type Point,
+} from './curve-fit.ts'
+import type { MeasuredRow } from './measurements.ts'
+import { dot, PARAMETRIC_FEATURES, parametricFeatures } from './parametric.ts'
+import type { FittedProfileEntry, ParametricCoefficients, ProfileTable } from './profile-table.ts'
+
+export interface FitOptions {
+  readonly seed: number
+  /** Share of configurations held out of the parametric fit (0–1). */
+  readonly heldOutGroupShare: number
+  /** Share of interior rows of each remaining configuration held out of its curve fit (0–1). */
+  readonly heldOutRowShare: number
+  /** Quantile of |ln residual| that sets the interval half-widths. */
+  readonly intervalQuantile: number
+  readonly source: string
+  readonly generatedBy: string
+}
+
+/** A measured row with its canonical model and parameter counts resolved. */
+export interface ResolvedRow extends MeasuredRow {
+  readonly canonicalModel: string
+  readonly activeB: number
+  readonly totalB: number
+  readonly groupKey: string
+  readonly rowKey: string
+}
+
+/** Canonical ids and parameter counts for each row; unknown models are `WL_UNKNOWN_MODEL`. */
+export function resolveRows(rows: readonly MeasuredRow[]): ResolvedRow[] {
+  return rows.map((r) => {
+    const spec = findModel(r.model)
+    if (spec === undefined) {
+      throw new WattlineError(
+        'WL_UNKNOWN_MODEL',
+        `model "${r.model}" of the data is not catalogued`,
+        {
+          details: { model: r.model, matches: [] },
+        },
+      )
+    }
+    const groupKey = [r.dataset, r.task, spec.id, r.hardware, r.precision, r.gpus].join('|')
+    return {
+      ...r,
+      canonicalModel: spec.id,
+      activeB: r.activeParamsB ?? spec.activeParamsB,
+      totalB: r.totalParamsB ?? spec.totalParamsB,
+      groupKey,
+      rowKey: `${groupKey}|${r.maxBatch}`,
+    }
+  })
+}
+
+/** Features of a resolved row for the parametric regression. */
+export function rowFeatures(r: ResolvedRow): number[] {
+  const hw = findHardware(r.hardware)
+  if (hw === undefined) throw new RangeError(`unknown hardware ${r.hardware}`)
+  return parametricFeatures({
+    activeParamsB: r.activeB,
+    totalParamsB: r.totalB,
+    precision: r.precision,
+    hardware: hw,
+    gpus: r.gpus,
+    batch: r.batch,
+  })
+}
+
+/** Fits the whole table. Deterministic for a given `rows` order-independent content and seed. */
+export function fitProfileTable(rows: readonly MeasuredRow[], options: FitOptions): ProfileTable {
+  const resolved = resolveRows(rows)
+  const groups = groupBy(resolved, (r) => r.groupKey)
+  const keys = [...groups.keys()].sort()
+  const rng = seededRandom(options.seed)
+  const shuffled = shuffle(keys, () => rng.next())
+  const heldGroups = new Set(shuffled.slice(0, Math.round(keys.length * options.heldOutGroupShare)))
+
+  const heldRows = new Set<string>()
+  for (const key of keys) {
+    if (heldGroups.has(key)) continue
+    const sorted = [...(groups.get(key) ?? [])].sort((a, b) => a.batch - b.batch)
+    if (sorted.length < 5) continue
+    const interior = shuffle(
+      sorted.slice(1, -1).map((r) => r.rowKey),
+      () => rng.next(),
+    )
+    for (const k of interior.slice(0, Math.floor(sorted.length * options.heldOutRowShare))) {
+      heldRows.add(k)
+    }
+  }
+
+  const profiles: FittedProfileEntry[] = keys.map((key) => {
+    const all = groups.get(key) ?? []
+    return fitEntry(all.filter((r) => !heldRows.has(r.rowKey)))
+  })
+
+  const fittedResiduals: number[] = []
+  for (const key of keys) {
+    if (heldGroups.has(key)) continue
+    const train = (groups.get(key) ?? []).filter((r) => !heldRows.has(r.rowKey))
+    if (train.length < 5) continue
+    const sorted = [...train].sort((a, b) => a.batch - b.batch)
+    for (let i = 1; i < sorted.length - 1; i++) {
+      const rest = sorted.filter((_, j) => j !== i)
+      const curve = fitDecayCurve(rest.map(energyPoint))
+      const r = sorted[i]
+      if (r !== undefined) {
+        fittedResiduals.push(
+          Math.abs(Math.log(evalDecay(curve, r.batch) / r.energyPerOutputTokenJ)),
+        )
+      }
+    }
+  }
+
+  const trainRows = resolved.filter((r) => !heldGroups.has(r.groupKey) && !heldRows.has(r.rowKey))
+  const parametric = fitParametric(trainRows, options.intervalQuantile)
+
+  return {
+    source: options.source,
+    generatedBy: options.generatedBy,
+    seed: options.seed,
+    fittedIntervalLog: Math.max(0.05, quantile(fittedResiduals, options.intervalQuantile)),
+    fittedIntervalQuantile: options.intervalQuantile,
+    profiles,
+    parametric,
+    heldOut: { groups: [...heldGroups].sort(), rows: [...heldRows].sort() },
+  }
+}
+
+/** Fits the parametric regression and calibrates its interval by leave-one-configuration-out. */
+export function fitParametric(
+  rows: readonly ResolvedRow[],
+  intervalQuantile: number,
+): ParametricCoefficients {
+  const X = rows.map(rowFeatures)
+  const yE = rows.map((r) => Math.log(r.energyPerOutputTokenJ))
+  const yT = rows.map((r) => Math.log(r.timePerOutputTokenMs))
+  const energy = leastSquares(X, yE)
+  const tpot = leastSquares(X, yT)
+  const groupKeys = [...new Set(rows.map((r) => r.groupKey))].sort()
+  const resE: number[] = []
+  const resT: number[] = []
+  for (const g of groupKeys) {
+    const inIdx: number[] = []
+    const outIdx: number[] = []
+    rows.forEach((r, i) => (r.groupKey === g ? outIdx : inIdx).push(i))
+    const Xi = inIdx.map((i) => X[i] ?? [])
+    const thE = leastSquares(
+      Xi,
+      inIdx.map((i) => yE[i] ?? 0),
+    )
+    const thT = leastSquares(
+      Xi,
+      inIdx.map((i) => yT[i] ?? 0),
+    )
+    for (const i of outIdx) {
+      resE.push(Math.abs((yE[i] ?? 0) - dot(thE, X[i] ?? [])))
+      resT.push(Math.abs((yT[i] ?? 0) - dot(thT, X[i] ?? [])))
+    }
+  }
+  const featureRanges = PARAMETRIC_FEATURES.map((_, j) => {
+    const col = X.map((x) => x[j] ?? 0)
+    return [Math.min(...col), Math.max(...col)] as const
+  })
+  return {
+    features: [...PARAMETRIC_FEATURES],
+    energy: energy.map(round6),
+    tpot: tpot.map(round6),
+    energyIntervalLog: round6(quantile(resE, intervalQuantile)),
+    tpotIntervalLog: round6(quantile(resT, intervalQuantile)),
+    intervalQuantile,
+    featureRanges: featureRanges.map(([a, b]) => [round6(a), round6(b)] as const),
+    trainingRows: rows.length,
+    trainingGroups: groupKeys.length,
+  }
+}
+
+function fitEntry(rows: readonly ResolvedRow[]): FittedProfileEntry {
+  const first = rows[0]
+  if (first === undefined) throw new RangeError('fitEntry: no rows')
+  const points = rows.map(energyPoint)
+  const energy = fitDecayCurve(points)
+  const tpot = fitLinearCurve(rows.map((r) => ({ x: r.batch, y: r.timePerOutputTokenMs })))
+  const batches = rows.map((r) => r.batch)
+  return {
+    model: first.canonicalModel,
+    hardware: first.hardware,
+    precision: first.precision,
+    gpus: first.gpus,
+    dataset: first.dataset,
+    task: first.task,
+    minBatch: round6(Math.min(...batches)),
+    maxBatch: round6(Math.max(...batches)),
+    points: rows.length,
+    energy: { a: round6(energy.a), k: energy.k, c: round6(energy.c) },
+    tpot: { t0: round6(tpot.t0), t1: round6(tpot.t1) },
+    rmsLogError: round6(rmsLogError(points, (b) => evalDecay(energy, b))),
+  }
+}
+
+function energyPoint(r: MeasuredRow): Point {
+  return { x: r.batch, y: r.energyPerOutputTokenJ }
+}
+
+function round6(v: number): number {
+  return Number(v.toPrecision(6))
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>()
+  for (const it of items) {
+    const k = key(it)
+    const list = m.get(k)
+    if (list === undefined) m.set(k, [it])
+    else list.push(it)
+  }
+  return m
+}
+
+/** Fisher–Yates with an injected uniform source. */
+function shuffle<T>(items: readonly T[], next: () => number): T[] {
+  const a = [...items]
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1))
+    const t = a[i] as T
+    a[i] = a[j] as T
+    a[j] = t
+  }
+  return a
+}

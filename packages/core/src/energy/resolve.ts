@@ -1,0 +1,187 @@
+/**
+ * @module energy/resolve
+ * `resolveProfile`: the energy profile of a (model, hardware, precision) triple: fitted to
+ * ML.ENERGY measurements where that triple was measured, otherwise the parametric estimator with
+ * its wider interval. Models the catalogue does not know can still be estimated when their
+ * active parameter count is given.
+ */
+import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
+import { getHardware, type HardwareSpec } from '../catalog/hardware.ts'
+import { findModel, MODELS, unknownModel, type ModelSpec } from '../catalog/models.ts'
+import { WattlineError } from '../errors.ts'
+import { buildProfile } from './build-profile.ts'
+import { evalDecay, evalLinear } from './curve-fit.ts'
+import {
+  dot,
+  parametricFeatures,
+  parametricIntervalLog,
+  parametricLogEnergy,
+  replicaGpus,
+} from './parametric.ts'
+import type { FittedProfileEntry, ProfileTable } from './profile-table.ts'
+import { PRECISIONS, type EnergyProfile, type Precision } from './profile.ts'
+
+export interface ResolveProfileInput {
+  /** HF id or alias; uncatalogued ids need `activeParamsB`. */
+  readonly model: string
+  /** Hardware catalogue id or alias. */
+  readonly hardware: string
+  /** Defaults to the checkpoint's precision (`fp8` for `-FP8` checkpoints), else bf16. */
+  readonly precision?: Precision
+  /** Active parameters, billions: overrides the catalogue and enables uncatalogued models. */
+  readonly activeParamsB?: number
+  /** Total parameters, billions (uncatalogued MoE models); defaults to `activeParamsB`. */
+  readonly totalParamsB?: number
+  /** GPUs of one replica; defaults to the smallest measured, else the fewest that hold the weights. */
+  readonly gpus?: number
+  /** The table to use (tests); defaults to the committed one. */
+  readonly table?: ProfileTable
+}
+
+const DATASET_RANK: Readonly<Record<string, number>> = {
+  'mlenergy-benchmark-v3': 0,
+  'mlenergy-leaderboard-v2': 1,
+}
+
+/** Resolves a profile; throws `WL_UNKNOWN_MODEL`, `WL_UNKNOWN_HARDWARE` or `WL_INVALID_INPUT`. */
+export function resolveProfile(input: ResolveProfileInput): EnergyProfile {
+  const table = input.table ?? FITTED_PROFILE_TABLE
+  const hw = getHardware(input.hardware)
+  if (input.precision !== undefined && !PRECISIONS.includes(input.precision)) {
+    throw new WattlineError('WL_INVALID_INPUT', `unknown precision "${String(input.precision)}"`, {
+      details: { field: 'precision', allowed: PRECISIONS },
+    })
+  }
+  checkPositive('activeParamsB', input.activeParamsB)
+  checkPositive('totalParamsB', input.totalParamsB)
+  checkPositive('gpus', input.gpus)
+  const spec = findModel(input.model)
+  if (spec === undefined && input.activeParamsB === undefined) throw unknownModel(input.model)
+  const precision = input.precision ?? spec?.defaultPrecision ?? 'bf16'
+
+  if (spec !== undefined && input.activeParamsB === undefined) {
+    const entry = pickFitted(table, spec, hw, precision, input.gpus)
+    if (entry !== undefined) return fittedProfile(table, entry, hw, spec)
+  }
+  const activeParamsB = input.activeParamsB ?? spec?.activeParamsB ?? 0
+  const totalParamsB = Math.max(
+    activeParamsB,
+    input.totalParamsB ??
+      (input.activeParamsB !== undefined ? input.activeParamsB : spec?.totalParamsB) ??
+      activeParamsB,
+  )
+  return parametricProfile(table, {
+    model: spec?.id ?? input.model,
+    hw,
+    precision,
+    activeParamsB,
+    totalParamsB,
+    gpus: input.gpus ?? replicaGpus(hw, totalParamsB, precision),
+  })
+}
+
+/** All fitted configurations of the table, for listing (`wattline profiles`). */
+export function fittedEntries(
+  table: ProfileTable = FITTED_PROFILE_TABLE,
+): readonly FittedProfileEntry[] {
+  return table.profiles
+}
+
+/** The profile of one fitted table entry. */
+export function fittedProfile(
+  table: ProfileTable,
+  entry: FittedProfileEntry,
+  hw: HardwareSpec = getHardware(entry.hardware),
+  spec: ModelSpec | undefined = findModel(entry.model),
+): EnergyProfile {
+  return buildProfile({
+    model: entry.model,
+    hardware: hw,
+    precision: entry.precision,
+    basis: 'fitted',
+    source: `fitted: ${entry.dataset} ${entry.task}, ${entry.points} runs, ${entry.gpus}× ${entry.hardware} (${table.generatedBy})`,
+    gpus: entry.gpus,
+    activeParamsB: spec?.activeParamsB ?? 1,
+    minBatch: entry.minBatch,
+    maxBatch: entry.maxBatch,
+    energyAt: (b) => evalDecay(entry.energy, b),
+    tpotAt: (b) => evalLinear(entry.tpot, b),
+    intervalLog: table.fittedIntervalLog,
+  })
+}
+
+interface ParametricArgs {
+  readonly model: string
+  readonly hw: HardwareSpec
+  readonly precision: Precision
+  readonly activeParamsB: number
+  readonly totalParamsB: number
+  readonly gpus: number
+}
+
+/** The parametric profile of a configuration no measurement covers. */
+export function parametricProfile(table: ProfileTable, args: ParametricArgs): EnergyProfile {
+  const coef = table.parametric
+  const features = (b: number): number[] =>
+    parametricFeatures({
+      activeParamsB: args.activeParamsB,
+      totalParamsB: args.totalParamsB,
+      precision: args.precision,
+      hardware: args.hw,
+      gpus: args.gpus,
+      batch: b,
+    })
+  const intervalLog = parametricIntervalLog(coef, features(1))
+  return buildProfile({
+    model: args.model,
+    hardware: args.hw,
+    precision: args.precision,
+    basis: 'parametric',
+    source: `parametric: ${args.activeParamsB} B active params, ${args.precision}, ${args.gpus}× ${args.hw.id}, regression on ${coef.trainingGroups} ML.ENERGY configurations (${table.generatedBy})`,
+    gpus: args.gpus,
+    activeParamsB: args.activeParamsB,
+    minBatch: 8,
+    maxBatch: 1024,
+    energyAt: (b) => Math.exp(parametricLogEnergy(coef, features(b))),
+    tpotAt: (b) => Math.exp(dot(coef.tpot, features(b))),
+    intervalLog,
+  })
+}
+
+function pickFitted(
+  table: ProfileTable,
+  spec: ModelSpec,
+  hw: HardwareSpec,
+  precision: Precision,
+  gpus: number | undefined,
+): FittedProfileEntry | undefined {
+  const ids = new Set([spec.id])
+  for (const m of MODELS) {
+    if (m.baseModel === spec.id || (spec.baseModel !== undefined && m.id === spec.baseModel))
+      ids.add(m.id)
+  }
+  const candidates = table.profiles.filter(
+    (p) =>
+      ids.has(p.model) &&
+      p.hardware === hw.id &&
+      p.precision === precision &&
+      (gpus === undefined || p.gpus === gpus),
+  )
+  candidates.sort(
+    (a, b) =>
+      (a.model === spec.id ? 0 : 1) - (b.model === spec.id ? 0 : 1) ||
+      (DATASET_RANK[a.dataset] ?? 9) - (DATASET_RANK[b.dataset] ?? 9) ||
+      a.gpus - b.gpus ||
+      b.points - a.points ||
+      a.task.localeCompare(b.task),
+  )
+  return candidates[0]
+}
+
+function checkPositive(field: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isFinite(v) && v > 0)) {
+    throw new WattlineError('WL_INVALID_INPUT', `${field} must be a positive number, got ${v}`, {
+      details: { field },
+    })
+  }
+}
