@@ -94,3 +94,29 @@ export * from './energy/fit-profiles.ts'
 export * from './energy/resolve.ts'
 export * from './energy/request.ts'
 export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'
+
+// engine (replay simulator: virtual clock, event queue, continuous-batching backends)
+export { VirtualClock } from './engine/virtual-clock.ts'
+export { EventQueue } from './engine/event-queue.ts'
+export { KeyedHeap } from './engine/keyed-heap.ts'
+export { tabulateProfile, memoizeProfile } from './engine/batch-tables.ts'
+export type { BatchTables } from './engine/batch-tables.ts'
+export { simulateReplay } from './engine/simulate-replay.ts'
+export type {
+  EngineBackend,
+  EngineRequests,
+  EngineView,
+  IntensityLookup,
+  ChooseBackend,
+  SimulationInput,
+  SimulationResult,
+  BackendTotals,
+} from './engine/simulate-replay.ts'
+export { createPolicyChooser } from './engine/policy-chooser.ts'
+export type {
+  ChooserBackend,
+  ChooserService,
+  PolicyChooserInput,
+  PolicyChooser,
+} from './engine/policy-chooser.ts'
+export { latencyQuantiles } from './engine/latency-quantiles.ts'
