@@ -1,0 +1,380 @@
+/**
+ * @module http/api/aggregate
+ * Pure roll-ups of ledger facts into the figures the dashboard shows. Conventions:
+ * - "energy per 1k requests" uses facility energy (IT × PUE) of the requests plus the idle energy of
+ *   the backends they ran on (idle is overhead charged to the service, never dropped);
+ * - a total is `measured` only when every part is; `measured_share` says how much is;
+ * - intervals add up worst-case (the `low`s and the `high`s move together).
+ */
+import type { IdleEnergyRecord, Method, PowerSampleRecord, RequestRecord } from '@wattline/core'
+import type { LeverSaving, TimeWindow } from './ports.ts'
+
+/** A figure with its interval, method and source, as the API sends it. */
+export interface EstimateJson {
+  readonly value: number
+  readonly low: number
+  readonly high: number
+  readonly method: Method
+  readonly source: string
+}
+
+/** Totals over a set of requests (and the idle energy charged to them). */
+export interface UsageSummary {
+  readonly requests: number
+  readonly failed_requests: number
+  readonly output_tokens: number
+  readonly it_energy_j: EstimateJson
+  readonly facility_energy_j: EstimateJson
+  readonly idle_energy_j: EstimateJson
+  readonly carbon_g: EstimateJson
+  readonly energy_per_1k_requests_wh: EstimateJson | null
+  readonly carbon_per_1k_requests_g: EstimateJson | null
+  readonly energy_per_output_token_j: EstimateJson | null
+  /** Idle facility energy / all facility energy (0–1). */
+  readonly idle_share: number | null
+  /** Share of facility energy that was measured by a meter rather than modelled (0–1). */
+  readonly measured_share: number | null
+}
+
+/** A point of a time series of usage, one per bucket. */
+export interface UsageBucket {
+  readonly at_ms: number
+  readonly requests: number
+  readonly facility_energy_j: number
+  readonly carbon_g: number
+  readonly energy_per_1k_requests_wh: number | null
+  readonly carbon_per_1k_requests_g: number | null
+}
+
+export interface PeakPower {
+  /** Highest per-minute fleet power (W): the sum over backends of each one's mean power in a minute. */
+  readonly value: number
+  readonly at_ms: number | null
+  readonly method: Method
+  readonly source: string
+}
+
+const WH = 3600
+const MINUTE = 60_000
+
+/** Sums requests and idle intervals into one summary. `idle` should be the share charged to them. */
+export function summarizeUsage(
+  requests: readonly RequestRecord[],
+  idle: readonly IdleShare[],
+): UsageSummary {
+  const it = acc()
+  const fac = acc()
+  const carbon = acc()
+  const idleFac = acc()
+  let failed = 0
+  let outputTokens = 0
+  let measuredFacility = 0
+  const sources = new Set<string>()
+  for (const r of requests) {
+    if (r.status >= 400) failed += 1
+    outputTokens += r.output_tokens
+    add(it, r.energy_j, r.energy_low_j, r.energy_high_j, r.method)
+    add(fac, r.facility_energy_j, r.energy_low_j * r.pue, r.energy_high_j * r.pue, r.method)
+    add(carbon, r.carbon_g, r.carbon_low_g, r.carbon_high_g, r.method)
+    if (r.method === 'measured') measuredFacility += r.facility_energy_j
+    sources.add(r.energy_source)
+  }
+  for (const i of idle) {
+    add(idleFac, i.facility_energy_j, i.facility_energy_j, i.facility_energy_j, i.method)
+    add(fac, i.facility_energy_j, i.facility_energy_j, i.facility_energy_j, i.method)
+    add(carbon, i.carbon_g, i.carbon_g, i.carbon_g, i.method)
+    if (i.method === 'measured') measuredFacility += i.facility_energy_j
+    sources.add(i.source)
+  }
+  const source = describeSources(sources)
+  const n = requests.length
+  const facilityJson = toJson(fac, source)
+  const carbonJson = toJson(carbon, source)
+  return {
+    requests: n,
+    failed_requests: failed,
+    output_tokens: outputTokens,
+    it_energy_j: toJson(it, source),
+    facility_energy_j: facilityJson,
+    idle_energy_j: toJson(idleFac, source),
+    carbon_g: carbonJson,
+    energy_per_1k_requests_wh: n === 0 ? null : scaleJson(facilityJson, 1000 / n / WH),
+    carbon_per_1k_requests_g: n === 0 ? null : scaleJson(carbonJson, 1000 / n),
+    energy_per_output_token_j:
+      outputTokens === 0 ? null : scaleJson(facilityJson, 1 / outputTokens),
+    idle_share: fac.value === 0 ? null : idleFac.value / fac.value,
+    measured_share: fac.value === 0 ? null : measuredFacility / fac.value,
+  }
+}
+
+/** Idle energy charged to a set of requests: a fraction of an idle record. */
+export interface IdleShare {
+  readonly backend: string
+  /** Start of the idle interval, epoch ms. */
+  readonly from_ms: number
+  readonly zone: string
+  readonly facility_energy_j: number
+  readonly carbon_g: number
+  readonly method: Method
+  readonly source: string
+}
+
+/**
+ * The part of each backend's idle energy charged to the requests selected by `select`, in proportion
+ * to their share of that backend's request facility energy in the window. Idle energy of a backend
+ * that served nothing in the window is charged to no service (it still appears in fleet totals).
+ */
+export function chargeIdle(
+  requests: readonly RequestRecord[],
+  idle: readonly IdleEnergyRecord[],
+  select: (r: RequestRecord) => boolean,
+): IdleShare[] {
+  const total = new Map<string, number>()
+  const selected = new Map<string, number>()
+  for (const r of requests) {
+    total.set(r.backend, (total.get(r.backend) ?? 0) + r.facility_energy_j)
+    if (select(r)) selected.set(r.backend, (selected.get(r.backend) ?? 0) + r.facility_energy_j)
+  }
+  const out: IdleShare[] = []
+  for (const i of idle) {
+    const all = total.get(i.backend) ?? 0
+    const mine = selected.get(i.backend) ?? 0
+    if (all <= 0 || mine <= 0) continue
+    const f = mine / all
+    out.push({ ...i, facility_energy_j: i.facility_energy_j * f, carbon_g: i.carbon_g * f })
+  }
+  return out
+}
+
+/** All of the idle energy, as shares (for fleet-wide totals). */
+export function allIdle(idle: readonly IdleEnergyRecord[]): IdleShare[] {
+  return idle.map((i) => ({ ...i }))
+}
+
+/** Usage per time bucket (requests, facility energy incl. idle, carbon), empty buckets included. */
+export function usageSeries(
+  requests: readonly RequestRecord[],
+  idle: readonly IdleShare[],
+  window: TimeWindow,
+  bucketMs: number,
+): UsageBucket[] {
+  const start = Math.floor(window.from_ms / bucketMs) * bucketMs
+  const count = Math.max(1, Math.ceil((window.to_ms - start) / bucketMs))
+  const buckets = Array.from({ length: count }, (_, k) => ({
+    at_ms: start + k * bucketMs,
+    requests: 0,
+    facility_energy_j: 0,
+    carbon_g: 0,
+  }))
+  const at = (t: number): (typeof buckets)[number] | undefined =>
+    buckets[Math.floor((t - start) / bucketMs)]
+  for (const r of requests) {
+    const b = at(r.at_ms)
+    if (b === undefined) continue
+    b.requests += 1
+    b.facility_energy_j += r.facility_energy_j
+    b.carbon_g += r.carbon_g
+  }
+  for (const i of idle) {
+    const b = at(i.from_ms)
+    if (b === undefined) continue
+    b.facility_energy_j += i.facility_energy_j
+    b.carbon_g += i.carbon_g
+  }
+  return buckets.map((b) => ({
+    ...b,
+    energy_per_1k_requests_wh:
+      b.requests === 0 ? null : (b.facility_energy_j * 1000) / b.requests / WH,
+    carbon_per_1k_requests_g: b.requests === 0 ? null : (b.carbon_g * 1000) / b.requests,
+  }))
+}
+
+/** A bucket width giving about 60 points over the window: 1 min, 5 min, 15 min, 1 h, 6 h or 1 day. */
+export function chooseBucketMs(window: TimeWindow): number {
+  const steps = [1, 5, 15, 60, 360, 1440].map((m) => m * MINUTE)
+  const span = window.to_ms - window.from_ms
+  return steps.find((s) => span / s <= 90) ?? (steps.at(-1) as number)
+}
+
+/**
+ * Peak fleet power in the window: per minute, each backend's mean power reading, summed over
+ * backends; the highest minute wins. Without any readings, falls back to energy / 60 s of the busiest
+ * minute from requests and idle intervals (modelled).
+ */
+export function peakPower(
+  samples: readonly PowerSampleRecord[],
+  requests: readonly RequestRecord[],
+  idle: readonly IdleEnergyRecord[],
+): PeakPower {
+  if (samples.length > 0) {
+    const perMinute = new Map<number, Map<string, { sum: number; n: number }>>()
+    let method: Method = 'measured'
+    const sources = new Set<string>()
+    for (const s of samples) {
+      const minute = Math.floor(s.at_ms / MINUTE) * MINUTE
+      const backends = perMinute.get(minute) ?? new Map<string, { sum: number; n: number }>()
+      const a = backends.get(s.backend) ?? { sum: 0, n: 0 }
+      a.sum += s.power_w
+      a.n += 1
+      backends.set(s.backend, a)
+      perMinute.set(minute, backends)
+      if (s.method === 'modelled') method = 'modelled'
+      sources.add(s.source)
+    }
+    let best = { value: 0, at_ms: null as number | null }
+    for (const [minute, backends] of perMinute) {
+      let w = 0
+      for (const a of backends.values()) w += a.sum / a.n
+      if (w > best.value) best = { value: w, at_ms: minute }
+    }
+    return { ...best, method, source: `power samples (${describeSources(sources)})` }
+  }
+  const perMinute = new Map<number, number>()
+  for (const r of requests) {
+    const m = Math.floor(r.at_ms / MINUTE) * MINUTE
+    perMinute.set(m, (perMinute.get(m) ?? 0) + r.energy_j)
+  }
+  for (const i of idle) {
+    const m = Math.floor(i.from_ms / MINUTE) * MINUTE
+    perMinute.set(m, (perMinute.get(m) ?? 0) + i.energy_j)
+  }
+  let best = { value: 0, at_ms: null as number | null }
+  for (const [m, j] of perMinute) if (j / 60 > best.value) best = { value: j / 60, at_ms: m }
+  return {
+    ...best,
+    method: 'modelled',
+    source: 'ledger energy per minute / 60 s (no power samples)',
+  }
+}
+
+/**
+ * Routing savings against round-robin: for each request routed by another policy, the expected
+ * carbon and energy of a uniform choice among the eligible backends (from the decision's predicted
+ * scores), scaled onto the request's recorded figures. Requests without parseable scores count as
+ * no saving. Modelled: the baseline was not run.
+ */
+export function routingSavings(requests: readonly RequestRecord[]): LeverSaving {
+  let saved = 0
+  let savedEnergy = 0
+  let baselineCarbon = 0
+  let counted = 0
+  for (const r of requests) {
+    const ratios = r.routing_policy === 'round-robin' ? undefined : baselineRatios(r)
+    const carbonRatio = ratios?.carbon ?? 1
+    const energyRatio = ratios?.energy ?? 1
+    if (ratios !== undefined) counted += 1
+    baselineCarbon += r.carbon_g * carbonRatio
+    saved += r.carbon_g * (carbonRatio - 1)
+    savedEnergy += r.facility_energy_j * (energyRatio - 1)
+  }
+  return {
+    lever: 'routing',
+    baseline: 'round-robin',
+    energy_j: savedEnergy,
+    carbon_g: saved,
+    baseline_carbon_g: baselineCarbon,
+    method: 'modelled',
+    source: `routing decisions' predicted scores (${counted} of ${requests.length} requests)`,
+  }
+}
+
+/** Mean predicted carbon/energy of eligible backends ÷ the chosen one's, from `routing_reason`. */
+export function baselineRatios(r: RequestRecord): { carbon: number; energy: number } | undefined {
+  const scores = parseScores(r.routing_reason)
+  if (scores === undefined) return undefined
+  const eligible = scores.filter((s) => s.eligible)
+  const chosen = eligible.find((s) => s.backend === r.backend)
+  if (chosen === undefined || eligible.length < 2) return undefined
+  const mean = (f: (s: Score) => number): number =>
+    eligible.reduce((t, s) => t + f(s), 0) / eligible.length
+  const ratio = (base: number, mine: number): number => (mine > 0 ? base / mine : 1)
+  return {
+    carbon: ratio(
+      mean((s) => s.carbon),
+      chosen.carbon,
+    ),
+    energy: ratio(
+      mean((s) => s.energy),
+      chosen.energy,
+    ),
+  }
+}
+
+interface Score {
+  readonly backend: string
+  readonly eligible: boolean
+  readonly carbon: number
+  readonly energy: number
+}
+
+function parseScores(reason: string): Score[] | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(reason)
+  } catch {
+    return undefined // a free-text reason: no scores to compare
+  }
+  const list = isRecord(parsed) ? parsed['scores'] : undefined
+  if (!Array.isArray(list)) return undefined
+  const out: Score[] = []
+  for (const s of list) {
+    if (!isRecord(s)) return undefined
+    const backend = s['backend']
+    const carbon = num(s['predictedCarbon'] ?? s['predicted_carbon_g'])
+    const energy = num(s['predictedEnergy'] ?? s['predicted_energy_j'])
+    if (typeof backend !== 'string' || carbon === undefined || energy === undefined)
+      return undefined
+    out.push({ backend, eligible: s['eligible'] !== false, carbon, energy })
+  }
+  return out
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}
+
+interface Acc {
+  value: number
+  low: number
+  high: number
+  method: Method
+  parts: number
+}
+
+function acc(): Acc {
+  return { value: 0, low: 0, high: 0, method: 'measured', parts: 0 }
+}
+
+function add(a: Acc, value: number, low: number, high: number, method: Method): void {
+  a.value += value
+  a.low += Math.min(low, value)
+  a.high += Math.max(high, value)
+  a.parts += 1
+  if (method === 'modelled') a.method = 'modelled'
+}
+
+function toJson(a: Acc, source: string): EstimateJson {
+  return {
+    value: a.value,
+    low: a.low,
+    high: a.high,
+    method: a.parts === 0 ? 'modelled' : a.method,
+    source: a.parts === 0 ? 'no ledger rows in the window' : source,
+  }
+}
+
+function scaleJson(e: EstimateJson, f: number): EstimateJson {
+  return { ...e, value: e.value * f, low: e.low * f, high: e.high * f }
+}
+
+/** Up to three distinct sources, then a count of the rest. */
+export function describeSources(sources: ReadonlySet<string>): string {
+  const list = [...sources].sort()
+  if (list.length === 0) return 'ledger'
+  const head = list.slice(0, 3).join(', ')
+  return list.length > 3 ? `ledger: ${head} and ${list.length - 3} more` : `ledger: ${head}`
+}

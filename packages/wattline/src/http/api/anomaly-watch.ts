@@ -1,0 +1,79 @@
+/**
+ * @module http/api/anomaly-watch
+ * Runs the core anomaly detector over the ledger and counts each anomaly once in
+ * `wattline_anomalies_total{kind}`. The dashboard API calls `scan` when asked; the composition root
+ * may also call it on a timer so the metric moves without anyone watching the dashboard.
+ */
+import { Counter, type Registry } from 'prom-client'
+import {
+  ANOMALY_KINDS,
+  detectLedgerAnomalies,
+  type Anomaly,
+  type AnomalyOptions,
+} from '@wattline/core'
+import type { DashboardLedgerReader, TimeWindow } from './ports.ts'
+
+export interface AnomalyWatchDeps {
+  readonly ledger: DashboardLedgerReader
+  readonly registry: Registry
+}
+
+export interface AnomalyWatchOptions {
+  /** How much history before the window the detector may use (days). Default 14. */
+  readonly historyDays?: number
+  readonly detector?: Partial<AnomalyOptions>
+}
+
+export interface AnomalyWatch {
+  /** Anomalies inside `window` (judged against up to `historyDays` before it), newest last. */
+  scan(window: TimeWindow): Promise<readonly Anomaly[]>
+}
+
+const DAY_MS = 86_400_000
+/** How many anomaly keys are remembered to count each one once. */
+const SEEN_LIMIT = 10_000
+
+/** Creates the watch and registers `wattline_anomalies_total` on the injected registry. */
+export function createAnomalyWatch(
+  deps: AnomalyWatchDeps,
+  options: AnomalyWatchOptions = {},
+): AnomalyWatch {
+  const historyMs = (options.historyDays ?? 14) * DAY_MS
+  const counter = anomalyCounter(deps.registry)
+  const seen = new Set<string>()
+  return {
+    async scan(window) {
+      const history = { from_ms: window.from_ms - historyMs, to_ms: window.to_ms }
+      const [requests, powerSamples] = await Promise.all([
+        deps.ledger.requests(history),
+        deps.ledger.powerSamples(history),
+      ])
+      const found = detectLedgerAnomalies(
+        { requests, powerSamples },
+        { ...options.detector, fromMs: window.from_ms, toMs: window.to_ms },
+      )
+      for (const a of found) {
+        const key = `${a.kind}\u0000${a.subject}\u0000${a.at_ms}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        if (seen.size > SEEN_LIMIT) seen.delete(seen.values().next().value as string)
+        counter.inc({ kind: a.kind })
+      }
+      return found
+    },
+  }
+}
+
+function anomalyCounter(registry: Registry): Counter<'kind'> {
+  const name = 'wattline_anomalies_total'
+  const existing = registry.getSingleMetric(name)
+  if (existing instanceof Counter) return existing as Counter<'kind'>
+  const counter = new Counter({
+    name,
+    help: 'Anomalies flagged in energy per request (per service) and power (per backend), each counted once',
+    labelNames: ['kind'],
+    registers: [registry],
+  })
+  for (const kind of ANOMALY_KINDS) counter.inc({ kind }, 0)
+  return counter
+}

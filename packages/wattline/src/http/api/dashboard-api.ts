@@ -1,0 +1,175 @@
+/**
+ * @module http/api/dashboard-api
+ * The read-only JSON API under `/api/` that the dashboard (and anyone else) reads: overview, services,
+ * zones, backends, routing decisions, anomalies and budgets. Documented field by field, with units, in
+ * docs/api.md. Every route is a GET; bad query parameters answer 400 in OpenAI's error shape with
+ * `param` set, an unknown service 404.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Registry } from 'prom-client'
+import { createAnomalyWatch, type AnomalyWatch } from './anomaly-watch.ts'
+import type {
+  BudgetStatusSource,
+  DashboardLedgerReader,
+  DashboardLiveState,
+  SavingsSource,
+  TimeWindow,
+} from './ports.ts'
+import { parseLimit, parseWindow, type QueryResult } from './query.ts'
+import {
+  backendsBody,
+  decisionsBody,
+  overviewBody,
+  serviceDetailBody,
+  servicesBody,
+  windowJson,
+  zonesBody,
+  type WindowFacts,
+} from './views.ts'
+
+export interface DashboardApiDeps {
+  readonly ledger: DashboardLedgerReader
+  readonly live: DashboardLiveState
+  readonly budgets: BudgetStatusSource
+  /** Wall clock (epoch ms): the default window ends now. */
+  readonly now: () => number
+  /** Where `wattline_anomalies_total{kind}` is registered (ignored when `anomalies` is given). */
+  readonly registry: Registry
+  /** Savings the gateway tracks itself (caching, batching…), added to routing savings. */
+  readonly savings?: SavingsSource
+  /** A shared anomaly watch (e.g. one also run on a timer); created here when omitted. */
+  readonly anomalies?: AnomalyWatch
+}
+
+/** Paths served, for `GET /api` and the docs. */
+export const DASHBOARD_API_ROUTES = [
+  '/api/overview',
+  '/api/services',
+  '/api/services/:name',
+  '/api/zones',
+  '/api/backends',
+  '/api/decisions',
+  '/api/anomalies',
+  '/api/budgets',
+] as const
+
+const DECISIONS_DEFAULT = 50
+const DECISIONS_MAX = 500
+
+/**
+ * Registers the dashboard API routes on `app`. Call once, on the gateway's app:
+ * `registerDashboardApi(app, { ledger, live, budgets, now: () => clock.now(), registry })`.
+ */
+export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDeps): void {
+  const anomalies = deps.anomalies ?? createAnomalyWatch(deps)
+
+  async function load(window: TimeWindow): Promise<WindowFacts> {
+    const [requests, idle, power] = await Promise.all([
+      deps.ledger.requests(window),
+      deps.ledger.idleEnergy(window),
+      deps.ledger.powerSamples(window),
+    ])
+    return { window, requests, idle, power }
+  }
+
+  function windowOf(query: unknown, reply: FastifyReply): TimeWindow | undefined {
+    return unwrap(parseWindow(asQuery(query), deps.now()), reply)
+  }
+
+  app.get('/api', async (_req, reply) => {
+    noStore(reply)
+    return { routes: DASHBOARD_API_ROUTES, docs: 'docs/api.md' }
+  })
+
+  app.get('/api/overview', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    const [facts, extra] = await Promise.all([
+      load(window),
+      deps.savings?.savings(window) ?? Promise.resolve([]),
+    ])
+    noStore(reply)
+    return overviewBody(facts, extra, deps.budgets.budgets())
+  })
+
+  app.get('/api/services', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    noStore(reply)
+    return servicesBody(await load(window), deps.budgets.budgets())
+  })
+
+  app.get<{ Params: { name: string } }>('/api/services/:name', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    const body = serviceDetailBody(await load(window), deps.budgets.budgets(), req.params.name)
+    if (body === undefined) {
+      return sendError(reply, 404, {
+        code: 'WL_NOT_FOUND',
+        param: 'name',
+        message: `no service "${req.params.name}": no requests in the window and no budget`,
+      })
+    }
+    noStore(reply)
+    return body
+  })
+
+  app.get('/api/zones', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    noStore(reply)
+    return zonesBody(await load(window), deps.live.zones())
+  })
+
+  app.get('/api/backends', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    noStore(reply)
+    return backendsBody(await load(window), deps.live.backends())
+  })
+
+  app.get('/api/decisions', async (req, reply) => {
+    const limit = unwrap(parseLimit(asQuery(req.query), DECISIONS_DEFAULT, DECISIONS_MAX), reply)
+    if (limit === undefined) return reply
+    noStore(reply)
+    return decisionsBody(deps.live.recentDecisions(limit).slice(0, limit))
+  })
+
+  app.get('/api/anomalies', async (req, reply) => {
+    const window = windowOf(req.query, reply)
+    if (window === undefined) return reply
+    const found = await anomalies.scan(window)
+    noStore(reply)
+    return { window: windowJson(window), anomalies: [...found].reverse() }
+  })
+
+  app.get('/api/budgets', async (_req, reply) => {
+    noStore(reply)
+    const budgets = deps.budgets.budgets()
+    return { budgets, breached: budgets.filter((b) => b.breached).map((b) => b.service) }
+  })
+}
+
+function asQuery(query: unknown): Readonly<Record<string, unknown>> {
+  return typeof query === 'object' && query !== null ? (query as Record<string, unknown>) : {}
+}
+
+function unwrap<T>(result: QueryResult<T>, reply: FastifyReply): T | undefined {
+  if (result.ok) return result.value
+  sendError(reply, 400, { code: 'WL_INVALID_INPUT', param: result.param, message: result.message })
+  return undefined
+}
+
+function sendError(
+  reply: FastifyReply,
+  status: number,
+  e: { readonly code: string; readonly param: string; readonly message: string },
+): FastifyReply {
+  return reply.code(status).send({
+    error: { message: e.message, type: 'invalid_request_error', param: e.param, code: e.code },
+  })
+}
+
+function noStore(reply: FastifyReply): void {
+  reply.header('cache-control', 'no-store')
+}

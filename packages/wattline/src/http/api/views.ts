@@ -1,0 +1,342 @@
+/**
+ * @module http/api/views
+ * Builds each dashboard API response body from ledger facts and live state. Pure functions; the
+ * routes in `dashboard-api.ts` load the inputs and send the result.
+ */
+import type {
+  BackendScore,
+  IdleEnergyRecord,
+  PowerSampleRecord,
+  RequestRecord,
+} from '@wattline/core'
+import {
+  allIdle,
+  chargeIdle,
+  chooseBucketMs,
+  peakPower,
+  routingSavings,
+  summarizeUsage,
+  usageSeries,
+  type PeakPower,
+  type UsageBucket,
+  type UsageSummary,
+} from './aggregate.ts'
+import type {
+  BudgetStatus,
+  LeverSaving,
+  LiveBackend,
+  LiveDecision,
+  LiveZoneIntensity,
+  TimeWindow,
+} from './ports.ts'
+
+/** Ledger facts of one window. */
+export interface WindowFacts {
+  readonly window: TimeWindow
+  readonly requests: readonly RequestRecord[]
+  readonly idle: readonly IdleEnergyRecord[]
+  readonly power: readonly PowerSampleRecord[]
+}
+
+export interface WindowJson {
+  readonly from: string
+  readonly to: string
+  readonly from_ms: number
+  readonly to_ms: number
+}
+
+export interface OverviewBody {
+  readonly window: WindowJson
+  readonly summary: UsageSummary
+  readonly peak_power_w: PeakPower
+  readonly savings: readonly (LeverSaving & { readonly carbon_pct: number | null })[]
+  /** Intensity signals the requests were accounted with (`average`, `marginal`). */
+  readonly intensity_signals: readonly string[]
+  readonly bucket_ms: number
+  readonly series: readonly UsageBucket[]
+  readonly budgets_breached: number
+}
+
+export function windowJson(w: TimeWindow): WindowJson {
+  return {
+    from: new Date(w.from_ms).toISOString(),
+    to: new Date(w.to_ms).toISOString(),
+    from_ms: w.from_ms,
+    to_ms: w.to_ms,
+  }
+}
+
+/** The overview: fleet totals, peak power, idle share, savings by lever, and a usage series. */
+export function overviewBody(
+  facts: WindowFacts,
+  extraSavings: readonly LeverSaving[],
+  budgets: readonly BudgetStatus[],
+): OverviewBody {
+  const idle = allIdle(facts.idle)
+  const bucketMs = chooseBucketMs(facts.window)
+  const savings = [routingSavings(facts.requests), ...extraSavings].map((s) => ({
+    ...s,
+    carbon_pct: s.baseline_carbon_g > 0 ? (100 * s.carbon_g) / s.baseline_carbon_g : null,
+  }))
+  return {
+    window: windowJson(facts.window),
+    summary: summarizeUsage(facts.requests, idle),
+    peak_power_w: peakPower(facts.power, facts.requests, facts.idle),
+    savings,
+    intensity_signals: [...new Set(facts.requests.map((r) => r.intensity_signal))].sort(),
+    bucket_ms: bucketMs,
+    series: usageSeries(facts.requests, idle, facts.window, bucketMs),
+    budgets_breached: budgets.filter((b) => b.breached).length,
+  }
+}
+
+export interface ServiceRow {
+  readonly name: string
+  readonly summary: UsageSummary
+  readonly budget: BudgetStatus | null
+}
+
+/** Every service seen in the window or with a budget, with its totals and budget watch. */
+export function servicesBody(
+  facts: WindowFacts,
+  budgets: readonly BudgetStatus[],
+): { readonly window: WindowJson; readonly services: readonly ServiceRow[] } {
+  const names = new Set([...facts.requests.map((r) => r.service), ...budgets.map((b) => b.service)])
+  return {
+    window: windowJson(facts.window),
+    services: [...names].sort().map((name) => serviceRow(facts, budgets, name)),
+  }
+}
+
+export interface ServiceDetailBody extends ServiceRow {
+  readonly window: WindowJson
+  /** The budget's metric computed over the requested window (unit: the budget's unit). */
+  readonly window_value: number | null
+  /** window_value / stage target; > 1 means the window was over budget. */
+  readonly window_burn: number | null
+  readonly bucket_ms: number
+  readonly series: readonly UsageBucket[]
+}
+
+/** One service: totals, budget burn against its stage target, and the trend. */
+export function serviceDetailBody(
+  facts: WindowFacts,
+  budgets: readonly BudgetStatus[],
+  name: string,
+): ServiceDetailBody | undefined {
+  const row = serviceRow(facts, budgets, name)
+  if (row.summary.requests === 0 && row.budget === null) return undefined
+  const mine = facts.requests.filter((r) => r.service === name)
+  const idle = chargeIdle(facts.requests, facts.idle, (r) => r.service === name)
+  const bucketMs = chooseBucketMs(facts.window)
+  const value = row.budget === null ? null : metricOf(row.summary, row.budget.metric)
+  return {
+    ...row,
+    window: windowJson(facts.window),
+    window_value: value,
+    window_burn:
+      value === null || row.budget === null || row.budget.target <= 0
+        ? null
+        : value / row.budget.target,
+    bucket_ms: bucketMs,
+    series: usageSeries(mine, idle, facts.window, bucketMs),
+  }
+}
+
+export interface ZoneRow {
+  readonly zone: string
+  readonly current: LiveZoneIntensity | null
+  readonly requests: number
+  /** Requests in this zone / all requests in the window (0–1). */
+  readonly share_of_requests: number | null
+  readonly facility_energy_j: number
+  readonly carbon_g: number
+  /** This zone's carbon / all carbon in the window (0–1). */
+  readonly share_of_carbon: number | null
+  /** Facility-energy-weighted mean intensity the zone's requests were accounted with (gCO2e/kWh). */
+  readonly mean_intensity_g_per_kwh: number | null
+}
+
+/** Per zone: the intensity now, share of traffic, and carbon in the window (requests + idle). */
+export function zonesBody(
+  facts: WindowFacts,
+  live: readonly LiveZoneIntensity[],
+): { readonly window: WindowJson; readonly zones: readonly ZoneRow[] } {
+  const zones = new Set([
+    ...live.map((z) => z.zone),
+    ...facts.requests.map((r) => r.zone),
+    ...facts.idle.map((i) => i.zone),
+  ])
+  const totalCarbon =
+    facts.requests.reduce((t, r) => t + r.carbon_g, 0) +
+    facts.idle.reduce((t, i) => t + i.carbon_g, 0)
+  const n = facts.requests.length
+  const rows = [...zones].sort().map((zone): ZoneRow => {
+    const rs = facts.requests.filter((r) => r.zone === zone)
+    const idle = facts.idle.filter((i) => i.zone === zone)
+    const reqEnergy = rs.reduce((t, r) => t + r.facility_energy_j, 0)
+    const weighted = rs.reduce((t, r) => t + r.facility_energy_j * r.intensity_g_per_kwh, 0)
+    const carbon = rs.reduce((t, r) => t + r.carbon_g, 0) + idle.reduce((t, i) => t + i.carbon_g, 0)
+    return {
+      zone,
+      current: live.find((z) => z.zone === zone) ?? null,
+      requests: rs.length,
+      share_of_requests: n === 0 ? null : rs.length / n,
+      facility_energy_j: reqEnergy + idle.reduce((t, i) => t + i.facility_energy_j, 0),
+      carbon_g: carbon,
+      share_of_carbon: totalCarbon === 0 ? null : carbon / totalCarbon,
+      mean_intensity_g_per_kwh: reqEnergy === 0 ? null : weighted / reqEnergy,
+    }
+  })
+  return { window: windowJson(facts.window), zones: rows }
+}
+
+export interface BackendRow {
+  readonly id: string
+  readonly zone: string
+  readonly hardware: string | null
+  readonly healthy: boolean | null
+  readonly inflight: number | null
+  readonly max_concurrency: number | null
+  /** inflight / max_concurrency now (0–1). */
+  readonly occupancy: number | null
+  readonly pue: number | null
+  readonly power_w: number | null
+  readonly power_method: string | null
+  readonly power_source: string | null
+  readonly requests: number
+  readonly output_tokens: number
+  /** IT energy of the backend's requests in the window (J). */
+  readonly it_energy_j: number
+  readonly measured_energy_j: number
+  readonly modelled_energy_j: number
+  /** measured / (measured + modelled) IT energy (0–1). */
+  readonly measured_share: number | null
+  /** IT energy per output token (J/token). */
+  readonly energy_per_output_token_j: number | null
+  readonly idle_energy_j: number
+  /** Mean of the power readings in the window (W). */
+  readonly mean_power_w: number | null
+}
+
+/** Per backend: live occupancy and power, and energy per token measured vs modelled in the window. */
+export function backendsBody(
+  facts: WindowFacts,
+  live: readonly LiveBackend[],
+): { readonly window: WindowJson; readonly backends: readonly BackendRow[] } {
+  const ids = new Set([...live.map((b) => b.id), ...facts.requests.map((r) => r.backend)])
+  const rows = [...ids].sort().map((id): BackendRow => {
+    const b = live.find((x) => x.id === id)
+    const rs = facts.requests.filter((r) => r.backend === id)
+    const measured = rs.filter((r) => r.method === 'measured').reduce((t, r) => t + r.energy_j, 0)
+    const modelled = rs.filter((r) => r.method === 'modelled').reduce((t, r) => t + r.energy_j, 0)
+    const tokens = rs.reduce((t, r) => t + r.output_tokens, 0)
+    const samples = facts.power.filter((s) => s.backend === id)
+    return {
+      id,
+      zone: b?.zone ?? rs[0]?.zone ?? '',
+      hardware: b?.hardware ?? null,
+      healthy: b?.healthy ?? null,
+      inflight: b?.inflight ?? null,
+      max_concurrency: b?.max_concurrency ?? null,
+      occupancy: b === undefined || b.max_concurrency <= 0 ? null : b.inflight / b.max_concurrency,
+      pue: b?.pue ?? null,
+      power_w: b?.power_w ?? null,
+      power_method: b?.power_method ?? null,
+      power_source: b?.power_source ?? null,
+      requests: rs.length,
+      output_tokens: tokens,
+      it_energy_j: measured + modelled,
+      measured_energy_j: measured,
+      modelled_energy_j: modelled,
+      measured_share: measured + modelled === 0 ? null : measured / (measured + modelled),
+      energy_per_output_token_j: tokens === 0 ? null : (measured + modelled) / tokens,
+      idle_energy_j: facts.idle.filter((i) => i.backend === id).reduce((t, i) => t + i.energy_j, 0),
+      mean_power_w:
+        samples.length === 0 ? null : samples.reduce((t, s) => t + s.power_w, 0) / samples.length,
+    }
+  })
+  return { window: windowJson(facts.window), backends: rows }
+}
+
+export interface ScoreJson {
+  readonly backend: string
+  readonly eligible: boolean
+  readonly reason: string | null
+  readonly predicted_energy_j: number
+  readonly predicted_carbon_g: number
+  readonly predicted_latency_ms: number
+  readonly score: number
+}
+
+export interface DecisionJson {
+  readonly at: string
+  readonly at_ms: number
+  readonly request_id: string
+  readonly service: string
+  readonly model: string
+  readonly kind: 'route' | 'reject'
+  readonly policy: string
+  readonly backend: string | null
+  readonly reason: string
+  readonly scores: readonly ScoreJson[]
+}
+
+/** Recent routing decisions with their reasons and every candidate's predicted figures. */
+export function decisionsBody(decisions: readonly LiveDecision[]): {
+  readonly decisions: readonly DecisionJson[]
+} {
+  return {
+    decisions: decisions.map((d) => ({
+      at: new Date(d.at_ms).toISOString(),
+      at_ms: d.at_ms,
+      request_id: d.request_id,
+      service: d.service,
+      model: d.model,
+      kind: d.decision.kind,
+      policy: d.decision.policy,
+      backend: d.decision.kind === 'route' ? d.decision.backend : null,
+      reason: d.decision.reason,
+      scores: d.decision.scores.map(scoreJson),
+    })),
+  }
+}
+
+function scoreJson(s: BackendScore): ScoreJson {
+  return {
+    backend: s.backend,
+    eligible: s.eligible,
+    reason: s.reason ?? null,
+    predicted_energy_j: s.predictedEnergy,
+    predicted_carbon_g: s.predictedCarbon,
+    predicted_latency_ms: s.predictedLatency,
+    score: s.score,
+  }
+}
+
+function serviceRow(
+  facts: WindowFacts,
+  budgets: readonly BudgetStatus[],
+  name: string,
+): ServiceRow {
+  const mine = facts.requests.filter((r) => r.service === name)
+  const idle = chargeIdle(facts.requests, facts.idle, (r) => r.service === name)
+  return {
+    name,
+    summary: summarizeUsage(mine, idle),
+    budget: budgets.find((b) => b.service === name) ?? null,
+  }
+}
+
+function metricOf(s: UsageSummary, metric: string): number | null {
+  switch (metric) {
+    case 'energy_per_1k_requests_wh':
+      return s.energy_per_1k_requests_wh?.value ?? null
+    case 'carbon_per_1k_requests_g':
+      return s.carbon_per_1k_requests_g?.value ?? null
+    case 'energy_per_output_token_j':
+      return s.energy_per_output_token_j?.value ?? null
+    default:
+      return null
+  }
+}
