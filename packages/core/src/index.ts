@@ -94,6 +94,8 @@ export * from './energy/fit-profiles.ts'
 export * from './energy/resolve.ts'
 export * from './energy/request.ts'
 export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'
+export * from './energy/attribution.ts'
+export * from './energy/sci.ts'
 
 // engine (replay simulator: virtual clock, event queue, continuous-batching backends)
 export { VirtualClock } from './engine/virtual-clock.ts'
