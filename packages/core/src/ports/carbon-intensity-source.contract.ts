@@ -59,6 +59,7 @@ export function testCarbonIntensitySource(name: string, scenarios: CarbonSourceS
 
     it('lists the zone it answered for, when it lists zones', async () => {
       const f = await scenarios.healthy()
+      await f.source.intensityAt(f.zone, f.from)
       const zones = f.source.zones?.()
       if (zones !== undefined) expect(zones).toContain(f.canonicalZone ?? f.zone)
       expect(typeof f.source.name).toBe('string')
