@@ -358,7 +358,7 @@ export async function loadTrace(
       options.onSkip?.(line, reason)
     },
   })
-  let format: TraceFormat = options.format ?? 'jsonl'
+  let format: TraceFormat
   for (;;) {
     const step = await reader.next()
     if (step.done === true) {
