@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'WL_LEDGER_TAMPERED',
   'WL_BUDGET_EXCEEDED',
   'WL_TRACE_FORMAT',
+  'WL_BROWSER_UNAVAILABLE',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
