@@ -81,7 +81,7 @@ export { detectLedgerAnomalies } from './anomaly/ledger-anomalies.ts'
 export type { LedgerAnomalyInput, LedgerAnomalyOptions } from './anomaly/ledger-anomalies.ts'
 
 // catalog + energy model (energy engineer)
-export * from './catalog/close-matches.ts'
+export { editDistance, normaliseId } from './catalog/close-matches.ts'
 export * from './catalog/hardware.ts'
 export * from './catalog/models.ts'
 export * from './energy/curve-fit.ts'
@@ -96,6 +96,31 @@ export * from './energy/request.ts'
 export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'
 export * from './energy/attribution.ts'
 export * from './energy/sci.ts'
+
+// ledger chain, audit records, rollups (issue 4)
+export * from './ledger/canonical-json.ts'
+export * from './ledger/audit-records.ts'
+export * from './ledger/chain.ts'
+export * from './ledger/verify-chain.ts'
+export * from './ledger/rollup.ts'
+export { PRUNABLE_KINDS } from './ports/ledger-store.ts'
+export type {
+  LedgerStore,
+  AppendBatch,
+  ChainedRow,
+  ChainTail,
+  PrunedRange,
+  PruneResult,
+  TimeRange,
+} from './ports/ledger-store.ts'
+
+// budgets and the release gate (issue 4)
+export * from './budget/budget-target.ts'
+export * from './budget/metric-value.ts'
+export * from './budget/confidence.ts'
+export * from './budget/gate-verdict.ts'
+export * from './budget/rolling-totals.ts'
+export * from './budget/watch-verdict.ts'
 
 // engine (replay simulator: virtual clock, event queue, continuous-batching backends)
 export { VirtualClock } from './engine/virtual-clock.ts'

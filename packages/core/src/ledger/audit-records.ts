@@ -1,0 +1,142 @@
+/**
+ * @module ledger/audit-records
+ * Records the ledger holds besides what the gateway emits (`LedgerRecord`): dropped-row counters,
+ * budgets, releases, gate decisions, retention events, training runs and hardware inventory.
+ * Every `AuditRecord` is chained and signed the same way; field names are the SQL/wire names.
+ */
+import type { Method } from '../units/estimate.ts'
+import type { LedgerRecord } from './records.ts'
+
+/** Rows the batch writer had to drop because its buffer was full: never silent. */
+export interface DroppedRowsRecord {
+  readonly kind: 'dropped'
+  /** Epoch ms when the count was recorded. */
+  readonly at_ms: number
+  /** First drop in this count, epoch ms. */
+  readonly since_ms: number
+  readonly rows: number
+  readonly reason: 'buffer_full' | 'write_failed'
+}
+
+/** A service's budget as it stood when recorded (by `gate`, or at gateway start). */
+export interface BudgetRecord {
+  readonly kind: 'budget'
+  readonly at_ms: number
+  readonly service: string
+  /** Model-family prefix, or null for the service-wide budget. */
+  readonly family: string | null
+  readonly metric: string
+  readonly baseline: number
+  readonly stage: string
+  readonly target: number
+  readonly variance_pct: number
+  readonly max_regression_pct: number
+}
+
+/** A release candidate judged by the gate; `accepted` ones are the reference for regressions. */
+export interface ReleaseRecord {
+  readonly kind: 'release'
+  readonly id: string
+  readonly at_ms: number
+  readonly service: string
+  readonly family: string | null
+  readonly model: string
+  readonly accepted: boolean
+  readonly metric: string
+  readonly value: number
+  readonly low: number
+  readonly high: number
+  readonly method: Method
+}
+
+/** A gate decision with every number it used; `reasons` is compact JSON of the checks. */
+export interface GateDecisionRecord {
+  readonly kind: 'gate'
+  readonly id: string
+  readonly at_ms: number
+  readonly service: string
+  readonly release: string
+  readonly passed: boolean
+  readonly metric: string
+  readonly value: number
+  readonly high: number
+  readonly target: number
+  readonly limit: number
+  readonly previous_release: string | null
+  readonly previous_value: number | null
+  readonly regression_pct: number | null
+  readonly reasons: string
+  /** SHA-256 (hex) of the benchmark result file the decision was taken on. */
+  readonly result_sha256: string
+}
+
+/** Per-request rows older than `before_ms` were pruned; rollups stay. */
+export interface RetentionRecord {
+  readonly kind: 'retention'
+  readonly at_ms: number
+  readonly before_ms: number
+  readonly rows: number
+  /** Blocks whose request rows are gone (headers and signatures remain), inclusive range. */
+  readonly first_block: number
+  readonly last_block: number
+}
+
+/** A model training or fine-tuning run, for lifecycle reports. */
+export interface TrainingRunRecord {
+  readonly kind: 'training_run'
+  readonly id: string
+  readonly model: string
+  readonly started_ms: number
+  readonly ended_ms: number
+  readonly hardware: string
+  readonly accelerators: number
+  readonly zone: string
+  readonly energy_j: number
+  readonly energy_low_j: number
+  readonly energy_high_j: number
+  readonly carbon_g: number
+  readonly method: Method
+  readonly source: string
+}
+
+/** Hardware in service, for embodied-emission amortisation. */
+export interface HardwareRecord {
+  readonly kind: 'hardware'
+  readonly id: string
+  readonly at_ms: number
+  readonly hardware: string
+  readonly count: number
+  readonly zone: string
+  /** Embodied emissions of one unit, grams CO2e, and its expected lifetime, years. */
+  readonly embodied_g: number
+  readonly lifetime_years: number
+  readonly source: string
+}
+
+/** Everything the ledger chains. */
+export type AuditRecord =
+  | LedgerRecord
+  | DroppedRowsRecord
+  | BudgetRecord
+  | ReleaseRecord
+  | GateDecisionRecord
+  | RetentionRecord
+  | TrainingRunRecord
+  | HardwareRecord
+
+export type AuditKind = AuditRecord['kind']
+
+/** Every kind, in a fixed order (the order tables are read in when verifying). */
+export const AUDIT_KINDS = [
+  'request',
+  'idle',
+  'power',
+  'intensity',
+  'dropped',
+  'budget',
+  'release',
+  'gate',
+  'retention',
+  'training_run',
+  'hardware',
+] as const satisfies readonly AuditKind[]

@@ -1,0 +1,94 @@
+/**
+ * @module ports/ledger-store
+ * Where the ledger lives. The batch writer appends chained rows, sealed blocks and rollups in one
+ * transaction; `verify`, `export`, `gate` and reports read them back. Records come back exactly as
+ * they went in (same field values and types), because their hashes depend on it.
+ */
+import type { AuditKind, AuditRecord, ReleaseRecord } from '../ledger/audit-records.ts'
+import type { RowPosition, SignedBlockHeader } from '../ledger/chain.ts'
+import type { RequestRecord } from '../ledger/records.ts'
+import type { RollupRow } from '../ledger/rollup.ts'
+import type { StoredRow } from '../ledger/verify-chain.ts'
+
+/** A record with its place in the chain. */
+export interface ChainedRow extends RowPosition {
+  readonly record: AuditRecord
+}
+
+/** One atomic append. */
+export interface AppendBatch {
+  readonly rows: readonly ChainedRow[]
+  /** Blocks sealed by this batch (their rows are in this batch or earlier ones). */
+  readonly blocks: readonly SignedBlockHeader[]
+  /** Per-minute aggregates to add into existing ones. */
+  readonly rollups: readonly RollupRow[]
+}
+
+/** Where the chain stands, to resume after a restart. */
+export interface ChainTail {
+  readonly last: SignedBlockHeader | null
+  /** Rows already written into the open (unsealed) block, in `row_idx` order. */
+  readonly open: readonly StoredRow[]
+}
+
+/** Block numbers whose high-volume rows retention has removed, inclusive ranges. */
+export interface PrunedRange {
+  readonly first_block: number
+  readonly last_block: number
+}
+
+/** What a retention run removed. */
+export interface PruneResult {
+  readonly rows: number
+  readonly first_block: number
+  readonly last_block: number
+}
+
+/** Time filter, epoch ms, `from` inclusive and `to` exclusive. */
+export interface TimeRange {
+  readonly from_ms: number
+  readonly to_ms: number
+}
+
+/** Kinds that retention prunes (per-request and per-sample rows); the rest stay. */
+export const PRUNABLE_KINDS = [
+  'request',
+  'power',
+  'idle',
+  'intensity',
+] as const satisfies readonly AuditKind[]
+
+export interface LedgerStore {
+  /** Dialect name for messages (`sqlite`, `postgres`). */
+  readonly dialect: string
+  /** Applies pending forward-only migrations; resolves to the schema version. */
+  migrate(): Promise<number>
+  /** Writes a batch atomically (all or nothing). Fails only with `WL_LEDGER_WRITE`. */
+  append(batch: AppendBatch): Promise<void>
+  chainTail(): Promise<ChainTail>
+  /** Sealed block headers with `from ≤ seq ≤ to`, ascending. */
+  readBlocks(fromSeq: number, toSeq: number): Promise<readonly SignedBlockHeader[]>
+  /** Rows of blocks `from…to`, each block's rows in `row_idx` order (duplicates kept). */
+  readRows(fromSeq: number, toSeq: number): Promise<ReadonlyMap<number, readonly StoredRow[]>>
+  /** Lowest and highest sealed block numbers sealed inside `range`, or null. */
+  blockRange(range?: TimeRange): Promise<{ readonly first: number; readonly last: number } | null>
+  /** Ranges recorded by chained `retention` records. */
+  prunedRanges(): Promise<readonly PrunedRange[]>
+  /** Removes prunable rows of sealed blocks sealed before `beforeMs`; null when nothing to prune. */
+  prune(beforeMs: number): Promise<PruneResult | null>
+  /** Request records inside `range`, by time; optional service filter and row limit. */
+  requests(
+    range: TimeRange,
+    options?: { readonly service?: string; readonly limit?: number },
+  ): Promise<readonly RequestRecord[]>
+  /** Per-minute rollups inside `range`, by minute. */
+  rollups(range: TimeRange, options?: { readonly service?: string }): Promise<readonly RollupRow[]>
+  /** The newest accepted release of a service (and family, null = service-wide). */
+  lastAcceptedRelease(service: string, family: string | null): Promise<ReleaseRecord | null>
+  /** Small key/value settings (public keys by id). */
+  getMeta(key: string): Promise<string | null>
+  setMeta(key: string, value: string): Promise<void>
+  /** Runs raw SQL for tests and tools (tamper tests, ad-hoc checks). */
+  exec(sql: string): Promise<void>
+  close(): Promise<void>
+}

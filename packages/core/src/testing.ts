@@ -1,0 +1,8 @@
+/**
+ * @wattline/core/testing — contract suites and builders for adapters' tests (imports vitest).
+ * Each area keeps its own block.
+ */
+
+// ledger (issue 4)
+export { testLedgerStore, sampleRecords } from './ports/ledger-store.contract.ts'
+export { requestRecord } from './ledger/test-records.ts'

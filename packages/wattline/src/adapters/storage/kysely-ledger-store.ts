@@ -1,0 +1,361 @@
+/**
+ * @module adapters/storage/kysely-ledger-store
+ * The `LedgerStore` over Kysely: one code path for SQLite and PostgreSQL. Rows of a batch, the
+ * blocks it seals and its rollups are written in one transaction with multi-row INSERTs sized from
+ * the dialect's parameter limit (a capability flag, not a dialect check).
+ */
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely'
+import {
+  PRUNABLE_KINDS,
+  ROLLUP_SUMS,
+  WattlineError,
+  type AppendBatch,
+  type AuditRecord,
+  type ChainTail,
+  type LedgerStore,
+  type PrunedRange,
+  type PruneResult,
+  type ReleaseRecord,
+  type RequestRecord,
+  type RollupRow,
+  type SignedBlockHeader,
+  type StoredRow,
+  type TimeRange,
+} from '@wattline/core'
+import { LEDGER_TABLES, fromRow, tableOf, toRow, type TableSpec } from './ledger-tables.ts'
+import { MIGRATIONS, SCHEMA_VERSION_TABLE } from './migrations.ts'
+import type { OpenedDatabase } from './open-database.ts'
+
+type Db = Kysely<Record<string, Record<string, unknown>>>
+type Executor = Db | Transaction<Record<string, Record<string, unknown>>>
+
+const BLOCK_COLUMNS = [
+  'seq',
+  'prev_hash',
+  'row_count',
+  'rows_head',
+  'sealed_at_ms',
+  'hash',
+  'signature',
+  'key_id',
+] as const
+const ROLLUP_KEYS = ['minute_ms', 'service', 'model', 'backend', 'zone'] as const
+
+/** A `LedgerStore` over an opened database. */
+export class KyselyLedgerStore implements LedgerStore {
+  readonly dialect: string
+  readonly #db: Db
+  readonly #maxParameters: number
+  readonly #namedSchemas: boolean
+
+  constructor(opened: OpenedDatabase) {
+    this.#db = opened.db
+    this.dialect = opened.capabilities.dialect
+    this.#maxParameters = opened.capabilities.maxParameters
+    this.#namedSchemas = opened.capabilities.namedSchemas
+  }
+
+  async migrate(): Promise<number> {
+    // Kysely looks for its tables in every schema; pin it to ours so schemas never mix.
+    const schema = this.#namedSchemas
+      ? String(
+          (await sql<{ s: string }>`select current_schema() as s`.execute(this.#db)).rows[0]?.s,
+        )
+      : undefined
+    const migrator = new Migrator({
+      db: this.#db,
+      ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+      provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
+      migrationTableName: SCHEMA_VERSION_TABLE,
+      migrationLockTableName: `${SCHEMA_VERSION_TABLE}_lock`,
+    })
+    const { error } = await migrator.migrateToLatest()
+    if (error !== undefined) {
+      throw new WattlineError('WL_LEDGER_WRITE', `ledger migration failed: ${String(error)}`, {
+        cause: error,
+      })
+    }
+    const applied = await migrator.getMigrations()
+    return applied.filter((m) => m.executedAt !== undefined).length
+  }
+
+  async append(batch: AppendBatch): Promise<void> {
+    try {
+      await this.#db.transaction().execute(async (tx) => {
+        const byTable = new Map<TableSpec, Record<string, unknown>[]>()
+        for (const row of batch.rows) {
+          const spec = tableOf(row.record.kind)
+          let list = byTable.get(spec)
+          if (list === undefined) byTable.set(spec, (list = []))
+          list.push({
+            block_seq: row.block_seq,
+            row_idx: row.row_idx,
+            row_hash: row.row_hash,
+            ...toRow(spec, row.record),
+          })
+        }
+        for (const [spec, rows] of byTable) await this.#insertChunked(tx, spec.table, rows)
+        if (batch.blocks.length > 0) {
+          await this.#insertChunked(
+            tx,
+            'blocks',
+            batch.blocks.map((b) => pick(b, BLOCK_COLUMNS)),
+          )
+        }
+        if (batch.rollups.length > 0) await this.#addRollups(tx, batch.rollups)
+      })
+    } catch (cause) {
+      throw new WattlineError(
+        'WL_LEDGER_WRITE',
+        `ledger write of ${batch.rows.length} rows failed: ${(cause as Error).message}`,
+        { cause },
+      )
+    }
+  }
+
+  async chainTail(): Promise<ChainTail> {
+    const last = await this.#db
+      .selectFrom('blocks')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    const header = last === undefined ? null : toHeader(last)
+    const openSeq = header === null ? 0 : header.seq + 1
+    const rows = await this.readRows(openSeq, openSeq)
+    return { last: header, open: rows.get(openSeq) ?? [] }
+  }
+
+  async readBlocks(fromSeq: number, toSeq: number): Promise<readonly SignedBlockHeader[]> {
+    const rows = await this.#db
+      .selectFrom('blocks')
+      .selectAll()
+      .where('seq', '>=', fromSeq)
+      .where('seq', '<=', toSeq)
+      .orderBy('seq')
+      .execute()
+    return rows.map(toHeader)
+  }
+
+  async readRows(
+    fromSeq: number,
+    toSeq: number,
+  ): Promise<ReadonlyMap<number, readonly StoredRow[]>> {
+    const out = new Map<number, StoredRow[]>()
+    for (const spec of LEDGER_TABLES) {
+      const rows = await this.#db
+        .selectFrom(spec.table)
+        .selectAll()
+        .where('block_seq', '>=', fromSeq)
+        .where('block_seq', '<=', toSeq)
+        .execute()
+      for (const r of rows) {
+        const seq = Number(r['block_seq'])
+        let list = out.get(seq)
+        if (list === undefined) out.set(seq, (list = []))
+        list.push({
+          block_seq: seq,
+          row_idx: Number(r['row_idx']),
+          row_hash: String(r['row_hash']),
+          record: fromRow(spec, r),
+        })
+      }
+    }
+    for (const list of out.values()) list.sort((a, b) => a.row_idx - b.row_idx)
+    return out
+  }
+
+  async blockRange(range?: TimeRange): Promise<{ first: number; last: number } | null> {
+    let q = this.#db
+      .selectFrom('blocks')
+      .select((eb) => [eb.fn.min('seq').as('first'), eb.fn.max('seq').as('last')])
+    if (range !== undefined) {
+      q = q.where('sealed_at_ms', '>=', range.from_ms).where('sealed_at_ms', '<', range.to_ms)
+    }
+    const r = await q.executeTakeFirst()
+    if (r === undefined || r['first'] === null || r['first'] === undefined) return null
+    return { first: Number(r['first']), last: Number(r['last']) }
+  }
+
+  async prunedRanges(): Promise<readonly PrunedRange[]> {
+    const rows = await this.#db
+      .selectFrom('retention_events')
+      .select(['first_block', 'last_block'])
+      .execute()
+    return rows.map((r) => ({
+      first_block: Number(r['first_block']),
+      last_block: Number(r['last_block']),
+    }))
+  }
+
+  async prune(beforeMs: number): Promise<PruneResult | null> {
+    const range = await this.blockRange({ from_ms: 0, to_ms: beforeMs })
+    if (range === null) return null
+    const ranges = await this.prunedRanges()
+    const already = ranges.reduce((m, r) => Math.max(m, r.last_block), -1)
+    const first = Math.max(range.first, already + 1)
+    if (first > range.last) return null
+    let rows = 0
+    await this.#db.transaction().execute(async (tx) => {
+      for (const kind of PRUNABLE_KINDS) {
+        const res = await tx
+          .deleteFrom(tableOf(kind).table)
+          .where('block_seq', '>=', first)
+          .where('block_seq', '<=', range.last)
+          .executeTakeFirst()
+        rows += Number(res.numDeletedRows)
+      }
+    })
+    return { rows, first_block: first, last_block: range.last }
+  }
+
+  async requests(
+    range: TimeRange,
+    options: { readonly service?: string; readonly limit?: number } = {},
+  ): Promise<readonly RequestRecord[]> {
+    const spec = tableOf('request')
+    let q = this.#db
+      .selectFrom(spec.table)
+      .selectAll()
+      .where('at_ms', '>=', range.from_ms)
+      .where('at_ms', '<', range.to_ms)
+    if (options.service !== undefined) q = q.where('service', '=', options.service)
+    q = q.orderBy('at_ms').orderBy('block_seq').orderBy('row_idx')
+    if (options.limit !== undefined) q = q.limit(options.limit)
+    const rows = await q.execute()
+    return rows.map((r) => fromRow(spec, r) as RequestRecord)
+  }
+
+  async rollups(
+    range: TimeRange,
+    options: { readonly service?: string } = {},
+  ): Promise<readonly RollupRow[]> {
+    let q = this.#db
+      .selectFrom('rollups_minute')
+      .selectAll()
+      .where('minute_ms', '>=', range.from_ms)
+      .where('minute_ms', '<', range.to_ms)
+    if (options.service !== undefined) q = q.where('service', '=', options.service)
+    const rows = await q
+      .orderBy('minute_ms')
+      .orderBy('service')
+      .orderBy('model')
+      .orderBy('backend')
+      .orderBy('zone')
+      .execute()
+    return rows.map((r) => {
+      const out: Record<string, unknown> = {}
+      for (const k of ROLLUP_KEYS) out[k] = k === 'minute_ms' ? Number(r[k]) : String(r[k])
+      for (const k of ROLLUP_SUMS) out[k] = Number(r[k])
+      return out as unknown as RollupRow
+    })
+  }
+
+  async lastAcceptedRelease(service: string, family: string | null): Promise<ReleaseRecord | null> {
+    const spec = tableOf('release')
+    let q = this.#db
+      .selectFrom(spec.table)
+      .selectAll()
+      .where('service', '=', service)
+      .where('accepted', '=', 1)
+    q = family === null ? q.where('family', 'is', null) : q.where('family', '=', family)
+    const row = await q
+      .orderBy('at_ms', 'desc')
+      .orderBy('block_seq', 'desc')
+      .orderBy('row_idx', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    return row === undefined ? null : (fromRow(spec, row) as ReleaseRecord)
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const row = await this.#db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst()
+    return row === undefined ? null : String(row['value'])
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.#db
+      .insertInto('meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute()
+  }
+
+  async exec(statement: string): Promise<void> {
+    await sql.raw(statement).execute(this.#db)
+  }
+
+  async close(): Promise<void> {
+    await this.#db.destroy()
+  }
+
+  async #insertChunked(
+    tx: Executor,
+    table: string,
+    rows: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    const first = rows[0]
+    if (first === undefined) return
+    const perStatement = Math.max(1, Math.floor(this.#maxParameters / Object.keys(first).length))
+    for (let i = 0; i < rows.length; i += perStatement) {
+      await tx
+        .insertInto(table)
+        .values(rows.slice(i, i + perStatement))
+        .execute()
+    }
+  }
+
+  async #addRollups(tx: Executor, rollups: readonly RollupRow[]): Promise<void> {
+    const perStatement = Math.floor(this.#maxParameters / (ROLLUP_KEYS.length + ROLLUP_SUMS.length))
+    for (let i = 0; i < rollups.length; i += perStatement) {
+      const chunk = rollups.slice(i, i + perStatement) as unknown as Record<string, unknown>[]
+      await tx
+        .insertInto('rollups_minute')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.columns([...ROLLUP_KEYS]).doUpdateSet((eb) => {
+            const set: Record<string, unknown> = {}
+            for (const f of ROLLUP_SUMS) {
+              set[f] = eb(eb.ref(`rollups_minute.${f}`), '+', eb.ref(`excluded.${f}`))
+            }
+            return set as never
+          }),
+        )
+        .execute()
+    }
+  }
+}
+
+function toHeader(r: Readonly<Record<string, unknown>>): SignedBlockHeader {
+  return {
+    seq: Number(r['seq']),
+    prev_hash: String(r['prev_hash']),
+    row_count: Number(r['row_count']),
+    rows_head: String(r['rows_head']),
+    sealed_at_ms: Number(r['sealed_at_ms']),
+    hash: String(r['hash']),
+    signature: String(r['signature']),
+    key_id: String(r['key_id']),
+  }
+}
+
+function pick<T extends object, K extends keyof T>(
+  value: T,
+  keys: readonly K[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of keys) out[k as string] = value[k]
+  return out
+}
+
+/** Rebuilds a record from a row of its table (exposed for export/tools). */
+export function recordFromRow(
+  kind: AuditRecord['kind'],
+  row: Readonly<Record<string, unknown>>,
+): AuditRecord {
+  return fromRow(tableOf(kind), row)
+}

@@ -1,0 +1,100 @@
+/**
+ * @module adapters/storage/migrations
+ * Forward-only, numbered migrations, one code path for SQLite and PostgreSQL (Kysely's schema
+ * builder with portable types). Applied versions are recorded in `schema_version` (Kysely's
+ * migrator, which also takes a lock on PostgreSQL so replicas can start together). Never edit a
+ * released migration: add the next number.
+ */
+import { sql, type Kysely, type Migration } from 'kysely'
+import { ROLLUP_SUMS } from '@wattline/core'
+import { LEDGER_TABLES, type ColumnType } from './ledger-tables.ts'
+
+const SQL_TYPES = {
+  text: 'text',
+  real: 'double precision',
+  int: 'integer',
+  bigint: 'bigint',
+  bool: 'integer',
+} as const satisfies Record<ColumnType, string>
+
+/** Table names used outside the chained tables. */
+export const SCHEMA_VERSION_TABLE = 'schema_version'
+
+async function initial(db: Kysely<unknown>): Promise<void> {
+  for (const spec of LEDGER_TABLES) {
+    let table = db.schema
+      .createTable(spec.table)
+      .ifNotExists()
+      .addColumn('block_seq', 'bigint', (col) => col.notNull())
+      .addColumn('row_idx', 'integer', (col) => col.notNull())
+      .addColumn('row_hash', 'text', (col) => col.notNull())
+    for (const col of spec.columns) {
+      table = table.addColumn(col.name, sql.raw(SQL_TYPES[col.type]), (b) =>
+        col.nullable ? b : b.notNull(),
+      )
+    }
+    await table
+      .addPrimaryKeyConstraint(`${spec.table}_pk`, ['block_seq', 'row_idx'] as never)
+      .execute()
+    for (const column of spec.indexes) {
+      await db.schema
+        .createIndex(`${spec.table}_${column}_idx`)
+        .ifNotExists()
+        .on(spec.table)
+        .column(column)
+        .execute()
+    }
+  }
+  await db.schema
+    .createTable('blocks')
+    .ifNotExists()
+    .addColumn('seq', 'bigint', (col) => col.primaryKey())
+    .addColumn('prev_hash', 'text', (col) => col.notNull())
+    .addColumn('row_count', 'integer', (col) => col.notNull())
+    .addColumn('rows_head', 'text', (col) => col.notNull())
+    .addColumn('sealed_at_ms', 'bigint', (col) => col.notNull())
+    .addColumn('hash', 'text', (col) => col.notNull())
+    .addColumn('signature', 'text', (col) => col.notNull())
+    .addColumn('key_id', 'text', (col) => col.notNull())
+    .execute()
+  await db.schema
+    .createIndex('blocks_sealed_at_ms_idx')
+    .ifNotExists()
+    .on('blocks')
+    .column('sealed_at_ms')
+    .execute()
+  let rollups = db.schema
+    .createTable('rollups_minute')
+    .ifNotExists()
+    .addColumn('minute_ms', 'bigint', (col) => col.notNull())
+    .addColumn('service', 'text', (col) => col.notNull())
+    .addColumn('model', 'text', (col) => col.notNull())
+    .addColumn('backend', 'text', (col) => col.notNull())
+    .addColumn('zone', 'text', (col) => col.notNull())
+  for (const field of ROLLUP_SUMS) {
+    rollups = rollups.addColumn(field, 'double precision', (col) => col.notNull().defaultTo(0))
+  }
+  await rollups
+    .addPrimaryKeyConstraint('rollups_minute_pk', [
+      'minute_ms',
+      'service',
+      'model',
+      'backend',
+      'zone',
+    ] as never)
+    .execute()
+  await db.schema
+    .createTable('meta')
+    .ifNotExists()
+    .addColumn('key', 'text', (col) => col.primaryKey())
+    .addColumn('value', 'text', (col) => col.notNull())
+    .execute()
+}
+
+/** Every migration by name; names sort in application order. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_initial': { up: initial },
+})
+
+/** The schema version this build writes (the number of the last migration). */
+export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length

@@ -1,0 +1,166 @@
+/**
+ * @module adapters/storage/open-ledger
+ * The one call the composition roots make: open (and migrate) the ledger at a URL, load or create
+ * the signing key, start the batch writer, the retention timer and the dropped-rows metric.
+ *
+ * @example
+ * const ledger = await openLedger(config.ledger.url, { ...ledgerOptionsFromConfig(config.ledger, dir), registry })
+ * ledger.sink.append(record)      // on the request path: never blocks, never throws
+ * await ledger.close()            // on SIGTERM: drains the buffer, seals the last block
+ */
+import { isAbsolute, resolve } from 'node:path'
+import { Counter, Registry } from 'prom-client'
+import type { LedgerStore } from '@wattline/core'
+import { KyselyLedgerStore } from './kysely-ledger-store.ts'
+import { startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
+import { openDatabase } from './open-database.ts'
+import { loadOrCreateSigningKey, sha256Hex, type LedgerSigner } from './signing-key.ts'
+
+/** Name of the dropped-rows counter (label `reason`: buffer_full | write_failed). */
+export const DROPPED_ROWS_METRIC = 'wattline_ledger_dropped_rows_total'
+const DAY_MS = 86_400_000
+/** How often retention runs, ms. */
+const RETENTION_EVERY_MS = 3_600_000
+
+export interface OpenLedgerOptions {
+  /** Folder that relative SQLite paths and the key path resolve against. */
+  readonly baseDir?: string
+  /** Ed25519 private key path (created when absent). Default `./wattline-ledger.key`. */
+  readonly signingKeyPath?: string
+  readonly flushIntervalMs?: number
+  readonly batchRows?: number
+  readonly bufferRows?: number
+  readonly blockRows?: number
+  /** A partly filled block is sealed once this old, ms (default 1000). */
+  readonly blockMaxAgeMs?: number
+  /** Prune per-request rows older than this many days (rollups stay); null/undefined keeps all. */
+  readonly retentionDays?: number | null
+  /** Registry for `wattline_ledger_dropped_rows_total`; a private one when omitted. */
+  readonly registry?: Registry
+  /** Wall clock, epoch ms. Default `Date.now`. */
+  readonly now?: () => number
+  readonly onError?: (error: unknown) => void
+}
+
+export interface Ledger {
+  readonly store: LedgerStore
+  /** The gateway's `LedgerSink` (and more: `appendAudit`, `writeNow`, `stats`). */
+  readonly sink: LedgerWriter
+  readonly signer: LedgerSigner
+  /** Runs retention once now; resolves to the rows pruned. */
+  prune(): Promise<number>
+  /** Drains the writer, stops timers, closes the database. */
+  close(): Promise<void>
+}
+
+/** The `ledger:` config section as `OpenLedgerOptions`. */
+export function ledgerOptionsFromConfig(
+  config: {
+    readonly flush_interval_ms: number
+    readonly batch_rows: number
+    readonly buffer_rows: number
+    readonly block_rows: number
+    readonly retention_days: number | null
+    readonly signing_key_path: string
+  },
+  baseDir: string,
+): OpenLedgerOptions {
+  return {
+    baseDir,
+    signingKeyPath: config.signing_key_path,
+    flushIntervalMs: config.flush_interval_ms,
+    batchRows: config.batch_rows,
+    bufferRows: config.buffer_rows,
+    blockRows: config.block_rows,
+    retentionDays: config.retention_days,
+  }
+}
+
+/** Opens only the store (migrated): for read-only tools. */
+export async function openLedgerStore(url: string, baseDir?: string): Promise<LedgerStore> {
+  const store = new KyselyLedgerStore(
+    await openDatabase(url, baseDir === undefined ? {} : { baseDir }),
+  )
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  return store
+}
+
+/** Opens the ledger at `url` and starts its writer. */
+export async function openLedger(url: string, options: OpenLedgerOptions = {}): Promise<Ledger> {
+  const baseDir = options.baseDir ?? process.cwd()
+  const now = options.now ?? Date.now
+  const keyPath = options.signingKeyPath ?? './wattline-ledger.key'
+  const signer = await loadOrCreateSigningKey(
+    isAbsolute(keyPath) ? keyPath : resolve(baseDir, keyPath),
+  )
+  const store = await openLedgerStore(url, baseDir)
+  await store.setMeta(`public_key:${signer.keyId}`, signer.publicKeyPem)
+  const registry = options.registry ?? new Registry()
+  const counter =
+    (registry.getSingleMetric(DROPPED_ROWS_METRIC) as Counter<'reason'> | undefined) ??
+    new Counter({
+      name: DROPPED_ROWS_METRIC,
+      help: 'Ledger rows dropped because the writer buffer was full or a write failed (also recorded in the ledger)',
+      labelNames: ['reason'],
+      registers: [registry],
+    })
+  const sink = await startLedgerWriter(
+    {
+      store,
+      signer,
+      hash: sha256Hex,
+      now,
+      onDropped: (rows, reason) => {
+        counter.inc({ reason }, rows)
+      },
+      ...(options.onError === undefined ? {} : { onError: options.onError }),
+    },
+    {
+      flushIntervalMs: Math.min(options.flushIntervalMs ?? 100, 250),
+      batchRows: options.batchRows ?? 2000,
+      bufferRows: options.bufferRows ?? 200_000,
+      blockRows: options.blockRows ?? 1000,
+      blockMaxAgeMs: options.blockMaxAgeMs ?? 1000,
+    },
+  )
+
+  async function prune(): Promise<number> {
+    if (options.retentionDays === undefined || options.retentionDays === null) return 0
+    await sink.flush()
+    const at = now()
+    const result = await store.prune(at - options.retentionDays * DAY_MS)
+    if (result === null) return 0
+    await sink.writeNow([
+      { kind: 'retention', at_ms: at, before_ms: at - options.retentionDays * DAY_MS, ...result },
+    ])
+    return result.rows
+  }
+
+  const retentionTimer =
+    options.retentionDays === undefined || options.retentionDays === null
+      ? null
+      : setInterval(() => {
+          prune().catch((error: unknown) => options.onError?.(error))
+        }, RETENTION_EVERY_MS)
+  retentionTimer?.unref()
+
+  return {
+    store,
+    sink,
+    signer,
+    prune,
+    async close() {
+      if (retentionTimer !== null) clearInterval(retentionTimer)
+      try {
+        await sink.close()
+      } finally {
+        await store.close()
+      }
+    },
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * @module adapters/storage/signing-key
+ * Ed25519 keys for block signatures (node:crypto). The private key is a PEM file created on first
+ * start (mode 0600, never overwritten); the public key is exported as SPKI PEM. A key id is the
+ * first 16 hex digits of SHA-256 over the public key's DER, so signatures name their key.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { WattlineError, type VerifySignature } from '@wattline/core'
+
+/** Signs block hashes. */
+export interface LedgerSigner {
+  readonly keyId: string
+  /** SPKI PEM of the public key: give it to auditors (`wattline ledger export-key`). */
+  readonly publicKeyPem: string
+  /** Base64 Ed25519 signature over the UTF-8 bytes of `hashHex`. */
+  sign(hashHex: string): string
+}
+
+/** SHA-256 of UTF-8 text as lower-case hex: the chain's hash function. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/** The key id of a public key. */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16)
+}
+
+/** A signer over a private key. */
+export function signerFromPrivateKey(privateKey: KeyObject): LedgerSigner {
+  const publicKey = createPublicKey(privateKey)
+  return {
+    keyId: keyIdOf(publicKey),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    sign: (hashHex) => sign(null, Buffer.from(hashHex, 'utf8'), privateKey).toString('base64'),
+  }
+}
+
+/** Reads the Ed25519 private key at `path`, creating it (0600) when absent. */
+export async function loadOrCreateSigningKey(
+  path: string,
+): Promise<LedgerSigner & { readonly created: boolean }> {
+  let pem: string | null = null
+  try {
+    pem = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        `cannot read ledger signing key ${path}: ${(error as Error).message}`,
+        { cause: error },
+      )
+    }
+  }
+  if (pem === null) {
+    const { privateKey } = generateKeyPairSync('ed25519')
+    const text = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    await mkdir(dirname(path), { recursive: true })
+    try {
+      await writeFile(path, text, { mode: 0o600, flag: 'wx' })
+      return { ...signerFromPrivateKey(privateKey), created: true }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      pem = await readFile(path, 'utf8') // another replica created it first
+    }
+  }
+  let key: KeyObject
+  try {
+    key = createPrivateKey(pem)
+  } catch (cause) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `${path} is not a PEM private key: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `${path} holds a ${String(key.asymmetricKeyType)} key; the ledger needs Ed25519`,
+    )
+  }
+  return { ...signerFromPrivateKey(key), created: false }
+}
+
+/** Parses an SPKI PEM public key (Ed25519); throws `WL_INVALID_INPUT` naming `source`. */
+export function parsePublicKey(pem: string, source: string): KeyObject {
+  let key: KeyObject
+  try {
+    key = createPublicKey(pem)
+  } catch (cause) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `${source} is not a PEM public key: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `${source} holds a ${String(key.asymmetricKeyType)} key; the ledger uses Ed25519`,
+    )
+  }
+  return key
+}
+
+/**
+ * A signature check over the given public keys. A block signed by a key not among them fails:
+ * with an auditor's `--public-key`, a ledger re-signed with another key is caught.
+ */
+export function createSignatureVerifier(keys: readonly KeyObject[]): VerifySignature {
+  const byId = new Map(keys.map((k) => [keyIdOf(k), k]))
+  return (hashHex, signatureB64, keyId) => {
+    const key = byId.get(keyId)
+    if (key === undefined) return false
+    try {
+      return verify(null, Buffer.from(hashHex, 'utf8'), key, Buffer.from(signatureB64, 'base64'))
+    } catch {
+      return false // a malformed signature is a failed signature, reported by the verifier
+    }
+  }
+}
