@@ -14,7 +14,10 @@ export type RegisterCommand = (
   setExit: (code: ExitCode) => void,
 ) => void
 
-const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = []
+const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
+  () => import('./commands/estimate.ts'),
+  () => import('./commands/profiles.ts'),
+]
 
 /** Builds the program with output routed to `io`. */
 export async function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Promise<Command> {
