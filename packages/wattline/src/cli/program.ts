@@ -17,6 +17,7 @@ export type RegisterCommand = (
 const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/estimate.ts'),
   () => import('./commands/profiles.ts'),
+  () => import('./commands/simulate-backend.ts'),
 ]
 
 /** Builds the program with output routed to `io`. */

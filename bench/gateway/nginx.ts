@@ -1,0 +1,52 @@
+/**
+ * nginx as the reference reverse proxy: a generated config in a temp dir, one worker process
+ * (`master_process off`), HTTP/1.1 keep-alive to the upstream, buffering off so SSE passes through
+ * chunk by chunk as it does through Wattline, no access log. Listens on 127.0.0.1 only.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pinned, start, type Started } from './processes.ts'
+
+/** The nginx.conf for a single-process loopback proxy to `upstreamPort`. */
+export function nginxConfig(dir: string, port: number, upstreamPort: number): string {
+  return `worker_processes 1;
+master_process off;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  upstream fast { server 127.0.0.1:${String(upstreamPort)}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${String(port)};
+    location / {
+      proxy_pass http://fast;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`
+}
+
+/** Starts nginx pinned to `cpus`. */
+export function startNginx(
+  dir: string,
+  port: number,
+  upstreamPort: number,
+  cpus?: string,
+): Started {
+  mkdirSync(dir, { recursive: true })
+  const conf = join(dir, 'nginx.conf')
+  writeFileSync(conf, nginxConfig(dir, port, upstreamPort))
+  return start(pinned(cpus, ['nginx', '-p', dir, '-c', conf]))
+}
