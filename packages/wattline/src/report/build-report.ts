@@ -430,6 +430,7 @@ function addRequest(acc: ScopeAcc, r: RequestRecord, buckets: Buckets): void {
     bucket.carbonG += r.carbon_g
     if (r.method === 'measured') bucket.measuredJ += r.energy_j
     else bucket.modelledJ += r.energy_j
+    addBucketZone(bucket, r.zone, 1, r.facility_energy_j, r.carbon_g)
   }
 }
 
@@ -501,7 +502,22 @@ function addIdle(
     bucket.carbonG += carbon * bf
     if (idle.method === 'measured') bucket.measuredJ += itJ * bf
     else bucket.modelledJ += itJ * bf
+    addBucketZone(bucket, idle.zone, 0, facJ * bf, carbon * bf)
   }
+}
+
+function addBucketZone(
+  bucket: BucketAcc,
+  zone: string,
+  requests: number,
+  facilityJ: number,
+  carbonG: number,
+): void {
+  const z = bucket.zones.get(zone) ?? { requests: 0, facilityJ: 0, carbonG: 0 }
+  z.requests += requests
+  z.facilityJ += facilityJ
+  z.carbonG += carbonG
+  bucket.zones.set(zone, z)
 }
 
 /** The fraction of an idle interval inside the range (1 for a zero-length interval inside it). */
@@ -599,6 +615,7 @@ interface BucketAcc {
   carbonG: number
   measuredJ: number
   modelledJ: number
+  zones: Map<string, { requests: number; facilityJ: number; carbonG: number }>
 }
 interface Buckets {
   readonly widthMs: number
@@ -624,6 +641,7 @@ function makeBuckets(fromMs: number, toMs: number): Buckets {
       carbonG: 0,
       measuredJ: 0,
       modelledJ: 0,
+      zones: new Map(),
     })
   }
   return {
@@ -817,6 +835,14 @@ function assemble(p: Parts): Report {
     carbon_g: round(b.carbonG),
     measured_energy_wh: round(b.measuredJ / J_PER_WH),
     modelled_energy_wh: round(b.modelledJ / J_PER_WH),
+    by_zone: [...b.zones.entries()]
+      .sort((x, y) => x[0].localeCompare(y[0]))
+      .map(([zone, z]) => ({
+        zone,
+        requests: z.requests,
+        facility_energy_wh: round(z.facilityJ / J_PER_WH),
+        carbon_g: round(z.carbonG),
+      })),
   }))
 
   const signalRows = (['average', 'marginal'] as const)
@@ -1021,14 +1047,14 @@ function budgetActual(
 
 function methodologyNotes(acc: ScopeAcc, p: Parts, measuredShare: number): string[] {
   const notes = [
-    `${round(measuredShare)} % of IT energy was measured by a power meter and ${round(100 - measuredShare)} % was modelled from energy profiles (${acc.measuredRequests} measured and ${acc.modelledRequests} modelled requests).`,
+    `${measuredShare.toFixed(1)} % of IT energy was measured by a power meter and ${(100 - measuredShare).toFixed(1)} % was modelled from energy profiles (${acc.measuredRequests} measured and ${acc.modelledRequests} modelled requests).`,
     'Facility energy is IT energy × the PUE of each backend’s site; idle energy of a backend is charged to the services that used it in proportion to their request energy.',
     'Carbon is location-based: facility energy × the grid intensity of the backend’s zone at the time (market-based instruments never reduce a figure).',
     'energy_per_1k_requests_wh includes PUE and idle overhead; budget actuals use IT energy of requests only, as the release gate measures it.',
   ]
   if (acc.staleRequests > 0)
     notes.push(
-      `${acc.staleRequests} requests used an intensity value that was stale or came from a fallback.`,
+      `${acc.staleRequests} request${acc.staleRequests === 1 ? '' : 's'} used an intensity value that was stale or came from a fallback.`,
     )
   if ((acc.signalRequests.get('marginal') ?? 0) > 0)
     notes.push(

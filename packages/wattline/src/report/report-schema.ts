@@ -68,6 +68,16 @@ const timeBucketSchema = z.object({
   carbon_g: nonNeg,
   measured_energy_wh: nonNeg,
   modelled_energy_wh: nonNeg,
+  by_zone: z
+    .array(
+      z.object({
+        zone: z.string(),
+        requests: z.number().int().min(0),
+        facility_energy_wh: nonNeg,
+        carbon_g: nonNeg,
+      }),
+    )
+    .describe('zones with activity in the bucket (requests or idle energy)'),
 })
 
 const backendRowSchema = z.object({
