@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'WL_BUDGET_EXCEEDED',
   'WL_TRACE_FORMAT',
   'WL_BROWSER_UNAVAILABLE',
+  'WL_FORBIDDEN',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

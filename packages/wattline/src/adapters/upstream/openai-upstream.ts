@@ -1,0 +1,134 @@
+/**
+ * @module adapters/upstream/openai-upstream
+ * One OpenAI-compatible backend over an undici `Pool`, with the backend's own connect, headers and
+ * body timeouts (undici's 300 s defaults cut long completions). Failures are classified so the
+ * gateway knows which may be retried on another backend: connect errors, timeouts before the first
+ * byte and resets before a response are retryable; a client abort is not.
+ */
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
+
+export interface UpstreamOptions {
+  readonly id: string
+  /** Base URL including the API prefix, e.g. `http://127.0.0.1:8000/v1`. */
+  readonly baseUrl: string
+  readonly connections: number
+  readonly connectTimeoutMs: number
+  /** 0 disables. */
+  readonly headersTimeoutMs: number
+  /** 0 disables. */
+  readonly bodyTimeoutMs: number
+  /** Sent with every request (the upstream's own key goes in `authorization`). */
+  readonly headers: Readonly<Record<string, string>>
+  readonly apiKey?: string
+}
+
+export interface UpstreamRequest {
+  readonly method: 'GET' | 'POST'
+  /** Path under the base URL, e.g. `/chat/completions`. */
+  readonly path: string
+  readonly body?: string | Buffer
+  readonly headers?: Readonly<Record<string, string>>
+  readonly signal?: AbortSignal
+}
+
+export interface UpstreamResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly body: Dispatcher.ResponseData['body']
+}
+
+/** Why an upstream call failed. */
+export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'aborted' | 'other'
+
+/** A failed upstream call with its classification. */
+export class UpstreamFailure extends Error {
+  readonly kind: UpstreamFailureKind
+  readonly backend: string
+  constructor(backend: string, kind: UpstreamFailureKind, message: string, cause: unknown) {
+    super(message, { cause })
+    this.name = 'UpstreamFailure'
+    this.kind = kind
+    this.backend = backend
+  }
+  /** True when the request may be retried on another backend (nothing reached the client yet). */
+  get retryable(): boolean {
+    return this.kind === 'connect' || this.kind === 'timeout' || this.kind === 'reset'
+  }
+}
+
+export interface Upstream {
+  readonly id: string
+  request(req: UpstreamRequest): Promise<UpstreamResponse>
+  /** GETs `path` with a deadline; true on any 2xx. Never throws. */
+  probe(path: string, timeoutMs: number): Promise<boolean>
+  close(): Promise<void>
+}
+
+/** Builds an upstream over its own connection pool. */
+export function createOpenAiUpstream(options: UpstreamOptions): Upstream {
+  const url = new URL(options.baseUrl)
+  const prefix = url.pathname.replace(/\/+$/, '')
+  const pool = new Pool(url.origin, {
+    connections: options.connections,
+    connectTimeout: options.connectTimeoutMs,
+    headersTimeout: options.headersTimeoutMs,
+    bodyTimeout: options.bodyTimeoutMs,
+    keepAliveTimeout: 10_000,
+  })
+  const baseHeaders: Record<string, string> = { ...options.headers }
+  if (options.apiKey !== undefined) baseHeaders['authorization'] = `Bearer ${options.apiKey}`
+
+  async function request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    try {
+      const res = await pool.request({
+        method: req.method,
+        path: `${prefix}${req.path}`,
+        headers: { ...req.headers, ...baseHeaders },
+        body: req.body ?? null,
+        signal: req.signal ?? null,
+      })
+      return { status: res.statusCode, headers: res.headers, body: res.body }
+    } catch (cause) {
+      throw classify(options.id, cause)
+    }
+  }
+
+  return {
+    id: options.id,
+    request,
+    async probe(path, timeoutMs) {
+      const signal = AbortSignal.timeout(timeoutMs)
+      try {
+        const res = await request({ method: 'GET', path, signal })
+        await res.body.dump()
+        return res.status >= 200 && res.status < 300
+      } catch {
+        return false
+      }
+    },
+    close: () => pool.close(),
+  }
+}
+
+/** Maps undici and socket errors to an `UpstreamFailure`. */
+export function classify(backend: string, cause: unknown): UpstreamFailure {
+  const code = (cause as { code?: unknown } | null)?.code
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const kind: UpstreamFailureKind =
+    cause instanceof undiciErrors.RequestAbortedError ||
+    (cause as Error | null)?.name === 'AbortError'
+      ? 'aborted'
+      : cause instanceof undiciErrors.ConnectTimeoutError ||
+          code === 'ECONNREFUSED' ||
+          code === 'EHOSTUNREACH' ||
+          code === 'ENOTFOUND' ||
+          code === 'EAI_AGAIN'
+        ? 'connect'
+        : cause instanceof undiciErrors.HeadersTimeoutError ||
+            cause instanceof undiciErrors.BodyTimeoutError
+          ? 'timeout'
+          : cause instanceof undiciErrors.SocketError || code === 'ECONNRESET' || code === 'EPIPE'
+            ? 'reset'
+            : 'other'
+  return new UpstreamFailure(backend, kind, `backend ${backend}: ${message}`, cause)
+}

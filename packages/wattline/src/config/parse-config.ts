@@ -1,0 +1,289 @@
+/**
+ * @module config/parse-config
+ * Turns a plain value (from YAML) into a frozen, validated `WattlineConfig`. Pure: the catalogues
+ * (hardware, zones, regions, models) and the environment arrive as arguments. Every problem is
+ * collected with its path; nothing is thrown.
+ */
+import type { Result } from '@wattline/core'
+import type * as z from 'zod'
+import {
+  configSchema,
+  type RawBackendConfig,
+  type RawWattlineConfig,
+  type ServiceConfig,
+} from './schema.ts'
+
+/** One problem in the config, at a path such as `['backends', 1, 'zone']`. */
+export interface ConfigIssue {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+}
+
+/** A catalogue answer: the canonical id, or close matches for the error message. */
+export type Lookup =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly matches: readonly string[] }
+
+/** What config validation needs to know about the world; `config/catalog.ts` builds the real one. */
+export interface ConfigCatalog {
+  hardware(id: string): Lookup
+  zone(id: string): Lookup
+  /** Cloud region (`aws:eu-central-1`) → zone. */
+  region(id: string): Lookup
+  /** Model id or alias → canonical id. */
+  model(id: string): Lookup
+}
+
+/** A backend with its zone, hardware and model ids resolved. */
+export interface BackendConfig extends RawBackendConfig {
+  readonly zone: string
+  /** Canonical hardware id from the catalogue. */
+  readonly hardware: string
+  /** Client model name → canonical catalogue id (or the name itself with `active_params_b`). */
+  readonly canonical_models: Readonly<Record<string, string>>
+}
+
+/** Secrets read from the environment at load; never logged, never serialised. */
+export interface ConfigSecrets {
+  /** Backend id → upstream bearer key. */
+  readonly backendKeys: ReadonlyMap<string, string>
+  readonly tenantKeys: readonly {
+    readonly service: string
+    readonly tenant: string
+    readonly key: string
+  }[]
+  readonly metricsToken?: string
+  readonly adminToken?: string
+}
+
+export interface WattlineConfig extends Omit<RawWattlineConfig, 'backends'> {
+  readonly backends: readonly BackendConfig[]
+  /** Name of the default service. */
+  readonly defaultService: string
+  readonly secrets: ConfigSecrets
+}
+
+export interface ParseDeps {
+  readonly catalog: ConfigCatalog
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+/** Validates `input` against the schema and the cross-field rules. */
+export function parseConfig(input: unknown, deps: ParseDeps): Result<WattlineConfig, ConfigIssue> {
+  const parsed = configSchema.safeParse(input ?? {})
+  if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) }
+  const raw = parsed.data
+  const issues: ConfigIssue[] = []
+  const backends = raw.backends.map((b, i) => resolveBackend(b, i, deps.catalog, issues))
+  checkUnique(
+    raw.backends.map((b) => b.id),
+    'backends',
+    'id',
+    'backend id',
+    issues,
+  )
+  checkUnique(
+    raw.services.map((s) => s.name),
+    'services',
+    'name',
+    'service name',
+    issues,
+  )
+  const defaultService = pickDefault(raw.services, issues)
+  checkServices(raw.services, raw.backends, issues)
+  const secrets = readSecrets(raw, deps.env, issues)
+  if (issues.length > 0) return { ok: false, issues }
+  return {
+    ok: true,
+    value: deepFreeze({ ...raw, backends, defaultService, secrets }),
+  }
+}
+
+/** Formats an issue as `path: message`, e.g. `backends[1].zone: unknown zone "XX"`. */
+export function formatPath(path: readonly (string | number)[]): string {
+  let out = ''
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`
+  return out === '' ? '(root)' : out
+}
+
+function fromZod(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((i) => ({
+    path: i.path.filter((p): p is string | number => typeof p !== 'symbol'),
+    message:
+      i.code === 'unrecognized_keys'
+        ? `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`
+        : i.message,
+  }))
+}
+
+function resolveBackend(
+  b: RawBackendConfig,
+  i: number,
+  catalog: ConfigCatalog,
+  issues: ConfigIssue[],
+): BackendConfig {
+  const hw = catalog.hardware(b.hardware)
+  if (!hw.ok)
+    issues.push({
+      path: ['backends', i, 'hardware'],
+      message: unknown('hardware', b.hardware, hw.matches),
+    })
+  let zone = b.zone ?? ''
+  if (b.zone !== undefined) {
+    const z = catalog.zone(b.zone)
+    if (z.ok) zone = z.value
+    else issues.push({ path: ['backends', i, 'zone'], message: unknown('zone', b.zone, z.matches) })
+  } else if (b.region !== undefined) {
+    const r = catalog.region(b.region)
+    if (r.ok) zone = r.value
+    else
+      issues.push({
+        path: ['backends', i, 'region'],
+        message: unknown('region', b.region, r.matches),
+      })
+  }
+  const canonical: Record<string, string> = {}
+  b.models.forEach((m, j) => {
+    const found = catalog.model(m)
+    if (found.ok) canonical[m] = found.value
+    else if (b.active_params_b !== undefined) canonical[m] = m
+    else {
+      issues.push({
+        path: ['backends', i, 'models', j],
+        message: `${unknown('model', m, found.matches)}; or set active_params_b to estimate it from its size`,
+      })
+    }
+  })
+  for (const name of Object.keys(b.model_names)) {
+    if (!b.models.includes(name)) {
+      issues.push({
+        path: ['backends', i, 'model_names', name],
+        message: `"${name}" is not in this backend's models`,
+      })
+    }
+  }
+  return { ...b, zone, hardware: hw.ok ? hw.value : b.hardware, canonical_models: canonical }
+}
+
+function unknown(what: string, value: string, matches: readonly string[]): string {
+  const hint =
+    matches.length > 0 ? ` (did you mean ${matches.map((m) => `'${m}'`).join(', ')}?)` : ''
+  return `unknown ${what} '${value}'${hint}`
+}
+
+function checkUnique(
+  values: readonly string[],
+  list: string,
+  field: string,
+  what: string,
+  issues: ConfigIssue[],
+): void {
+  const seen = new Map<string, number>()
+  values.forEach((v, i) => {
+    const first = seen.get(v)
+    if (first !== undefined)
+      issues.push({
+        path: [list, i, field],
+        message: `duplicate ${what} '${v}' (first at ${list}[${first}])`,
+      })
+    else seen.set(v, i)
+  })
+}
+
+function pickDefault(services: readonly ServiceConfig[], issues: ConfigIssue[]): string {
+  const defaults = services.flatMap((s, i) => (s.default ? [i] : []))
+  if (defaults.length > 1) {
+    for (const i of defaults.slice(1)) {
+      issues.push({
+        path: ['services', i, 'default'],
+        message: `only one service may be the default (services[${defaults[0]}] already is)`,
+      })
+    }
+  }
+  if (defaults.length === 0 && services.length > 1) {
+    issues.push({ path: ['services'], message: 'mark one service with default: true' })
+  }
+  return services[defaults[0] ?? 0]?.name ?? ''
+}
+
+function checkServices(
+  services: readonly ServiceConfig[],
+  backends: readonly RawBackendConfig[],
+  issues: ConfigIssue[],
+): void {
+  const ids = new Set(backends.map((b) => b.id))
+  services.forEach((s, i) => {
+    s.backends?.forEach((id, j) => {
+      if (!ids.has(id))
+        issues.push({ path: ['services', i, 'backends', j], message: `unknown backend '${id}'` })
+    })
+    const usable = backends.filter((b) => s.backends === undefined || s.backends.includes(b.id))
+    if (usable.length === 0)
+      issues.push({ path: ['services', i], message: 'no backend serves this service' })
+    s.models?.forEach((m, j) => {
+      if (!usable.some((b) => b.models.includes(m))) {
+        issues.push({
+          path: ['services', i, 'models', j],
+          message: `no backend of this service serves model '${m}'`,
+        })
+      }
+    })
+  })
+}
+
+function readSecrets(
+  raw: RawWattlineConfig,
+  env: ParseDeps['env'],
+  issues: ConfigIssue[],
+): ConfigSecrets {
+  const need = (name: string, path: (string | number)[]): string => {
+    const value = env[name]
+    if (value === undefined || value === '') {
+      issues.push({ path, message: `environment variable ${name} is not set` })
+      return ''
+    }
+    return value
+  }
+  const backendKeys = new Map<string, string>()
+  raw.backends.forEach((b, i) => {
+    if (b.api_key_env !== undefined)
+      backendKeys.set(b.id, need(b.api_key_env, ['backends', i, 'api_key_env']))
+  })
+  const tenantKeys: { service: string; tenant: string; key: string }[] = []
+  raw.services.forEach((s, i) => {
+    s.api_keys.forEach((k, j) => {
+      const key = need(k.key_env, ['services', i, 'api_keys', j, 'key_env'])
+      if (key !== '' && tenantKeys.some((t) => t.key === key)) {
+        issues.push({
+          path: ['services', i, 'api_keys', j],
+          message: 'this key is already used by another tenant',
+        })
+      }
+      tenantKeys.push({ service: s.name, tenant: k.tenant, key })
+    })
+  })
+  const g = raw.gateway
+  return {
+    backendKeys,
+    tenantKeys,
+    ...(g.metrics_token_env === undefined
+      ? {}
+      : { metricsToken: need(g.metrics_token_env, ['gateway', 'metrics_token_env']) }),
+    ...(g.admin_token_env === undefined
+      ? {}
+      : { adminToken: need(g.admin_token_env, ['gateway', 'admin_token_env']) }),
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !(value instanceof Map) &&
+    !Object.isFrozen(value)
+  ) {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}

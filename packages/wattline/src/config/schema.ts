@@ -1,0 +1,193 @@
+/**
+ * @module config/schema
+ * The one zod schema of `wattline.yaml` (published as `config.schema.json`). Field names are
+ * snake_case with unit suffixes; every omitted field gets the default from `defaults.ts`.
+ * Cross-field rules (unique ids, one default service, known hardware and zones, served models) live
+ * in `parse-config.ts`, which has the catalogues at hand.
+ */
+import * as z from 'zod'
+import { ROUTING_POLICIES, PRECISIONS } from '@wattline/core'
+import { budgetConfigSchema, ledgerConfigSchema } from './budget.ts'
+import { carbonConfigSchema } from './carbon.ts'
+import * as D from './defaults.ts'
+
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+
+const posInt = z.int().positive()
+const nonNegInt = z.int().min(0)
+
+/** A tenant's bearer API key, read from an environment variable at load. */
+export const tenantKeySchema = z.strictObject({
+  /** Tenant name recorded in the ledger (never the key). */
+  tenant: z.string().min(1),
+  /** Environment variable holding the key. */
+  key_env: envName,
+})
+
+export const serviceSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, {
+    error: 'service names use letters, digits, ".", "_" and "-"',
+  }),
+  /** Requests without `x-wattline-service` or a tenant key go to the default service. */
+  default: z.boolean().default(false),
+  routing: z.enum(ROUTING_POLICIES).default(D.DEFAULT_ROUTING),
+  slo: z
+    .strictObject({
+      /** Latency objective for a whole request, milliseconds (95th percentile). */
+      p95_latency_ms: z.number().positive().optional(),
+    })
+    .prefault({}),
+  /** Models this service may call; omitted = every model a backend serves. */
+  models: z.array(z.string().min(1)).optional(),
+  /** Backend ids this service may use; omitted = all. */
+  backends: z.array(z.string().min(1)).optional(),
+  /** Bearer keys of this service's tenants; a request with such a key goes to this service. */
+  api_keys: z.array(tenantKeySchema).default([]),
+  /** Output tokens assumed for routing when a request sets no `max_tokens` (tokens). */
+  typical_output_tokens: posInt.default(D.DEFAULT_TYPICAL_OUTPUT_TOKENS),
+  /** Carbon-aware hysteresis band (percent). */
+  carbon_tolerance_pct: z.number().min(0).max(100).default(D.DEFAULT_CARBON_TOLERANCE_PCT),
+  queue: z
+    .strictObject({
+      /** Requests that may wait for a free backend slot. 0 = answer 429 at once when all are full. */
+      max_size: nonNegInt.default(D.DEFAULT_QUEUE_MAX),
+      /** Longest wait in the queue before a 429 (ms). */
+      timeout_ms: posInt.default(D.DEFAULT_QUEUE_TIMEOUT_MS),
+    })
+    .prefault({}),
+  budget: budgetConfigSchema.optional(),
+})
+
+export const meterSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('modelled') }),
+  z.strictObject({
+    type: z.literal('nvidia-smi'),
+    /** Command to run (argv[0]); `nvidia-smi` from PATH by default. */
+    command: z.string().min(1).default('nvidia-smi'),
+    /** Extra arguments placed before the query, e.g. `["-i", "0,1"]`. */
+    args: z.array(z.string()).default([]),
+    /** GPU indices that belong to this backend; omitted = all reported GPUs. */
+    gpu_indices: z.array(nonNegInt).optional(),
+    /** Poll period (ms). */
+    interval_ms: posInt.default(D.DEFAULT_METER_INTERVAL_MS),
+  }),
+  z.strictObject({
+    type: z.literal('prometheus'),
+    /** Exposition endpoint, e.g. the DCGM exporter's `http://host:9400/metrics`. */
+    url: z.url({ protocol: /^https?$/ }),
+    /** Metric to sum: DCGM exporter or Kepler (both in W). */
+    metric: z
+      .enum(['DCGM_FI_DEV_POWER_USAGE', 'kepler_node_gpu_watts'])
+      .default('DCGM_FI_DEV_POWER_USAGE'),
+    /** Exact label matches selecting this backend's series, e.g. `{Hostname: gpu-node-3}`. */
+    labels: z.record(z.string(), z.string()).default({}),
+    /** Poll period (ms). */
+    interval_ms: posInt.default(D.DEFAULT_METER_INTERVAL_MS),
+    /** Per-scrape timeout (ms). */
+    timeout_ms: posInt.default(D.DEFAULT_HEALTH_TIMEOUT_MS),
+  }),
+])
+
+export const backendSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, {
+      error: 'backend ids use letters, digits, ".", "_" and "-"',
+    }),
+    /** OpenAI-compatible base URL including `/v1`. */
+    url: z.url({
+      protocol: /^https?$/,
+      error: 'must be an http(s) URL such as http://host:8000/v1',
+    }),
+    /** Grid zone (Electricity Maps id); or give `region`. */
+    zone: z.string().min(1).optional(),
+    /** Cloud region, e.g. `aws:eu-central-1`, mapped to a zone. */
+    region: z.string().min(1).optional(),
+    hardware: z.string().min(1),
+    precision: z.enum(PRECISIONS).default(D.DEFAULT_PRECISION),
+    /** Active parameters (billions), for a model the catalogue does not know. */
+    active_params_b: z.number().positive().optional(),
+    models: z.array(z.string().min(1)).min(1, { error: 'a backend serves at least one model' }),
+    /** Client model name → the name this upstream expects. */
+    model_names: z.record(z.string(), z.string().min(1)).default({}),
+    max_concurrency: posInt.default(D.DEFAULT_MAX_CONCURRENCY),
+    /** Power usage effectiveness of the site (≥ 1). */
+    pue: z
+      .number()
+      .min(1, { error: 'pue is ≥ 1 (facility energy / IT energy)' })
+      .max(3)
+      .default(D.DEFAULT_PUE),
+    /** Share for the `weighted` policy (relative). */
+    weight: z.number().min(0).default(1),
+    /** Known network round trip to this backend (ms), added to latency predictions. */
+    rtt_ms: z.number().min(0).default(0),
+    /** Environment variable with the upstream's bearer key. */
+    api_key_env: envName.optional(),
+    /** Extra headers sent upstream. */
+    headers: z.record(z.string(), z.string()).default({}),
+    connections: posInt.default(D.DEFAULT_CONNECTIONS),
+    timeouts: z
+      .strictObject({
+        connect_ms: posInt.default(D.DEFAULT_CONNECT_TIMEOUT_MS),
+        headers_ms: nonNegInt.default(D.DEFAULT_HEADERS_TIMEOUT_MS),
+        body_ms: nonNegInt.default(D.DEFAULT_BODY_TIMEOUT_MS),
+      })
+      .prefault({}),
+    meter: meterSchema.default({ type: 'modelled' }),
+  })
+  .refine((b) => (b.zone === undefined) !== (b.region === undefined), {
+    error: 'give exactly one of zone or region',
+    path: ['zone'],
+  })
+
+export const gatewaySchema = z
+  .strictObject({
+    host: z.string().min(1).default(D.DEFAULT_HOST),
+    port: z.int().min(0).max(65_535).default(D.DEFAULT_PORT),
+    body_limit_bytes: posInt.default(D.DEFAULT_BODY_LIMIT_BYTES),
+    max_attempts: z.int().min(1).max(10).default(D.DEFAULT_MAX_ATTEMPTS),
+    drain_timeout_ms: posInt.default(D.DEFAULT_DRAIN_TIMEOUT_MS),
+    intensity_refresh_ms: posInt.default(D.DEFAULT_INTENSITY_REFRESH_MS),
+    accounting_interval_ms: posInt.default(D.DEFAULT_ACCOUNTING_INTERVAL_MS),
+    health: z
+      .strictObject({
+        interval_ms: posInt.default(D.DEFAULT_HEALTH_INTERVAL_MS),
+        timeout_ms: posInt.default(D.DEFAULT_HEALTH_TIMEOUT_MS),
+        /** Probed path under each backend's URL. */
+        path: z.string().startsWith('/').default('/models'),
+      })
+      .prefault({}),
+    breaker: z
+      .strictObject({
+        failure_threshold: posInt.default(D.DEFAULT_BREAKER_FAILURES),
+        cooldown_ms: posInt.default(D.DEFAULT_BREAKER_COOLDOWN_MS),
+        max_cooldown_ms: posInt.default(D.DEFAULT_BREAKER_MAX_COOLDOWN_MS),
+      })
+      .prefault({}),
+    /** Bearer token (from this env var) required on /metrics; omitted = open. */
+    metrics_token_env: envName.optional(),
+    /** Bearer token (from this env var) required on /api/ admin and dashboard routes. */
+    admin_token_env: envName.optional(),
+    log_level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  })
+  .prefault({})
+
+export const configSchema = z.strictObject({
+  /** JSON Schema reference, ignored. */
+  $schema: z.string().optional(),
+  gateway: gatewaySchema,
+  carbon: carbonConfigSchema,
+  ledger: ledgerConfigSchema,
+  services: z.array(serviceSchema).min(1, { error: 'define at least one service' }),
+  backends: z.array(backendSchema).min(1, { error: 'define at least one backend' }),
+})
+
+export type WattlineConfigInput = z.input<typeof configSchema>
+export type RawWattlineConfig = z.infer<typeof configSchema>
+export type ServiceConfig = z.infer<typeof serviceSchema>
+export type RawBackendConfig = z.infer<typeof backendSchema>
+export type MeterConfig = z.infer<typeof meterSchema>
+export type GatewayConfig = z.infer<typeof gatewaySchema>

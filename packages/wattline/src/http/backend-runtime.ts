@@ -1,0 +1,115 @@
+/**
+ * @module http/backend-runtime
+ * The live state of one backend: its upstream, energy tracker, circuit breaker, measured latency
+ * overhead and the profile of each model it serves; and the routing view (`BackendState`) built
+ * from it for a decision.
+ */
+import {
+  breakerAllows,
+  BREAKER_CLOSED,
+  ms,
+  stepBreaker,
+  type BackendState,
+  type BreakerConfig,
+  type BreakerEvent,
+  type BreakerState,
+  type EnergyProfile,
+  type IntensityPoint,
+} from '@wattline/core'
+import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
+import type { BackendConfig } from '../config/parse-config.ts'
+import { createEnergyTracker, type EnergyTracker } from './energy-tracker.ts'
+
+/** Weight of the newest sample in the latency-overhead moving average. */
+const OVERHEAD_ALPHA = 0.2
+
+export interface BackendRuntime {
+  readonly config: BackendConfig
+  readonly upstream: Upstream
+  readonly tracker: EnergyTracker
+  /** Profile per client model name. */
+  readonly profiles: ReadonlyMap<string, EnergyProfile>
+  /** Label of the measured power source, when a meter feeds this backend. */
+  meterSource: string
+  breaker: BreakerState
+  /** Smoothed (actual − predicted compute) latency, ms; undefined before any measurement. */
+  overheadMs: number | undefined
+}
+
+/** Creates the runtime of a backend at `nowMs`. */
+export function createBackendRuntime(
+  config: BackendConfig,
+  upstream: Upstream,
+  profiles: ReadonlyMap<string, EnergyProfile>,
+  nowMs: number,
+): BackendRuntime {
+  const first = profiles.values().next().value as EnergyProfile
+  return {
+    config,
+    upstream,
+    profiles,
+    tracker: createEnergyTracker(nowMs, (n) => first.power(n)),
+    meterSource: '',
+    breaker: BREAKER_CLOSED,
+    overheadMs: undefined,
+  }
+}
+
+/** Applies a breaker event; returns true when admission changed (closed/half-open ↔ open). */
+export function breakerEvent(
+  rt: BackendRuntime,
+  event: BreakerEvent,
+  config: BreakerConfig,
+): boolean {
+  const before = breakerAllows(rt.breaker, event.at, config)
+  rt.breaker = stepBreaker(rt.breaker, event, config)
+  return before !== breakerAllows(rt.breaker, event.at, config)
+}
+
+/** The routing view of `rt` for a request for `model`. */
+export function backendState(
+  rt: BackendRuntime,
+  model: string,
+  intensity: IntensityPoint,
+  nowMs: number,
+  breakerConfig: BreakerConfig,
+): BackendState {
+  const c = rt.config
+  const profile = rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
+  return {
+    id: c.id,
+    zone: c.zone,
+    models: c.models,
+    healthy: breakerAllows(rt.breaker, nowMs as never, breakerConfig),
+    inflight: rt.tracker.inflight,
+    maxConcurrency: c.max_concurrency,
+    weight: c.weight,
+    pue: c.pue,
+    profile,
+    intensity,
+    networkRtt: ms(c.rtt_ms),
+    ...(rt.overheadMs === undefined ? {} : { observedOverhead: ms(rt.overheadMs) }),
+  }
+}
+
+/**
+ * Feeds a finished request's measured latency into the overhead average: the part of the latency
+ * that the profile's compute time at the observed occupancy does not explain.
+ */
+export function observeLatency(
+  rt: BackendRuntime,
+  model: string,
+  latencyMs: number,
+  inputTokens: number,
+  outputTokens: number,
+  occupancy: number,
+): void {
+  const profile = rt.profiles.get(model)
+  if (profile === undefined) return
+  const b = Math.max(1, Math.min(profile.maxBatch, Math.round(occupancy)))
+  const compute =
+    inputTokens * profile.timePerInputToken(b) + outputTokens * profile.timePerOutputToken(b)
+  const sample = Math.max(0, latencyMs - compute - rt.config.rtt_ms)
+  rt.overheadMs =
+    rt.overheadMs === undefined ? sample : rt.overheadMs + OVERHEAD_ALPHA * (sample - rt.overheadMs)
+}

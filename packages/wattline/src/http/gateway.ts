@@ -1,0 +1,460 @@
+/**
+ * @module http/gateway
+ * The gateway's engine, independent of the HTTP framework: picks a backend with the service's policy
+ * (retrying connect errors, timeouts and 5xx before the first byte on the next best backend), waits
+ * in the service's bounded queue when every backend is full, and accounts each finished request
+ * (metrics, ledger record) without blocking it.
+ */
+import {
+  createPolicy,
+  ms,
+  WattlineError,
+  type BreakerConfig,
+  type Clock,
+  type EnergyProfile,
+  type LedgerSink,
+  type Random,
+  type RequestRecord,
+  type RoutingDecision,
+} from '@wattline/core'
+import type { Logger } from 'pino'
+import {
+  UpstreamFailure,
+  type Upstream,
+  type UpstreamResponse,
+} from '../adapters/upstream/openai-upstream.ts'
+import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
+import type { ServiceConfig } from '../config/schema.ts'
+import { account, type Accounting } from './accounting.ts'
+import {
+  backendState,
+  breakerEvent,
+  createBackendRuntime,
+  observeLatency,
+  type BackendRuntime,
+} from './backend-runtime.ts'
+import type { SlotMark } from './energy-tracker.ts'
+import type { IntensityBoard } from './intensity-board.ts'
+import type { GatewayMetrics } from './metrics.ts'
+import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
+
+export interface GatewayDeps {
+  readonly config: WattlineConfig
+  readonly clock: Clock
+  /** Backend id → upstream client. */
+  readonly upstreams: ReadonlyMap<string, Upstream>
+  /** The energy profile of a backend for one of its (client-named) models. */
+  readonly profileFor: (backend: BackendConfig, model: string) => EnergyProfile
+  readonly intensity: IntensityBoard
+  readonly ledger: LedgerSink
+  readonly metrics: GatewayMetrics
+  readonly random: Random
+  readonly logger: Logger
+}
+
+/** What `dispatch` needs to send one request. */
+export interface DispatchInput {
+  readonly service: ServiceConfig
+  readonly model: string
+  readonly inputTokens: number
+  readonly outputTokens: number
+  /** Upstream path under the backend base URL. */
+  readonly path: string
+  /** Builds the body for a backend (model-name mapping happens here). */
+  readonly bodyFor: (backend: BackendConfig) => string | Buffer
+  readonly headers: Readonly<Record<string, string>>
+  readonly signal: AbortSignal
+}
+
+/** An upstream response that reached us, holding the backend slot until `finish`. */
+export interface Dispatched {
+  readonly backend: BackendRuntime
+  readonly response: UpstreamResponse
+  readonly decision: RoutingDecision & { kind: 'route' }
+  readonly attempts: number
+  readonly mark: SlotMark
+  readonly startedMs: number
+  readonly service: string
+  /** Client model name. */
+  readonly model: string
+}
+
+export interface FinishInput {
+  readonly status: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly ttftMs: number | null
+  readonly streamed: boolean
+  readonly endpoint: string
+  readonly requestId: string
+  readonly tenant: string | null
+  readonly arrivedMs: number
+  readonly errorCode: string | null
+  /** True when the upstream completed the response (a client abort is not a backend failure). */
+  readonly completed: boolean
+}
+
+export interface Gateway {
+  readonly backends: ReadonlyMap<string, BackendRuntime>
+  readonly config: WattlineConfig
+  /** Requests in flight across all backends. */
+  inflight(): number
+  dispatch(input: DispatchInput): Promise<Dispatched>
+  /** Ends the request's slot and accounts it; returns the accounting (for headers / usage chunk). */
+  finish(d: Dispatched, input: FinishInput): Accounting
+  /** Health-probes every backend once (feeds the breakers). */
+  probe(): Promise<void>
+  /** Writes each backend's idle energy since the last call to metrics and the ledger. */
+  flushIdle(): void
+}
+
+/** Builds the engine over its dependencies. */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, clock, metrics } = deps
+  const g = config.gateway
+  const breakerConfig: BreakerConfig = {
+    failureThreshold: g.breaker.failure_threshold,
+    cooldownMs: g.breaker.cooldown_ms,
+    maxCooldownMs: g.breaker.max_cooldown_ms,
+    halfOpenMaxTrials: 1,
+  }
+  const now = (): number => clock.now()
+  const backends = new Map<string, BackendRuntime>()
+  for (const b of config.backends) {
+    const upstream = deps.upstreams.get(b.id)
+    if (upstream === undefined) throw new Error(`no upstream for backend ${b.id}`)
+    const profiles = new Map(b.models.map((m) => [m, deps.profileFor(b, m)] as const))
+    backends.set(b.id, createBackendRuntime(b, upstream, profiles, now()))
+    metrics.backendUp.set({ backend: b.id, zone: b.zone }, 1)
+    metrics.inflight.set({ backend: b.id, zone: b.zone }, 0)
+  }
+  const queues = new Map<string, ServiceQueue>()
+  const policies = new Map(
+    config.services.map((s) => [
+      s.name,
+      createPolicy(s.routing, { carbonAware: { tolerance: s.carbon_tolerance_pct / 100 } }),
+    ]),
+  )
+  for (const s of config.services) {
+    queues.set(
+      s.name,
+      createServiceQueue({
+        service: s.name,
+        maxSize: s.queue.max_size,
+        timeoutMs: s.queue.timeout_ms,
+        clock,
+        onDepth: (d) => metrics.queueDepth.set({ service: s.name }, d),
+      }),
+    )
+  }
+  const sticky = new Map<string, string>()
+  let sequence = 0
+
+  function wakeQueues(all: boolean): void {
+    for (const q of queues.values()) {
+      if (all) q.wakeAll()
+      else q.wakeOne()
+    }
+  }
+
+  function feedBreaker(
+    rt: BackendRuntime,
+    kind: 'success' | 'failure' | 'probe-ok' | 'probe-failed' | 'trial-started' | 'trial-cancelled',
+  ): void {
+    const changed = breakerEvent(rt, { kind, at: clock.now() }, breakerConfig)
+    if (changed) {
+      const up = rt.breaker.kind !== 'open'
+      metrics.backendUp.set({ backend: rt.config.id, zone: rt.config.zone }, up ? 1 : 0)
+      deps.logger.warn(
+        { backend: rt.config.id, breaker: rt.breaker.kind },
+        up ? 'backend admitted again' : 'backend circuit opened',
+      )
+      if (up) wakeQueues(true)
+    }
+  }
+
+  function decide(input: DispatchInput, exclude: readonly string[]): RoutingDecision {
+    const t = clock.now()
+    const allowed = [...backends.values()].filter(
+      (rt) => input.service.backends === undefined || input.service.backends.includes(rt.config.id),
+    )
+    const key = `${input.service.name}\u0000${input.model}`
+    const prev = sticky.get(key)
+    const slo = input.service.slo.p95_latency_ms
+    const decision = policies.get(input.service.name)!(
+      {
+        now: t,
+        backends: allowed.map((rt) =>
+          backendState(rt, input.model, deps.intensity.current(rt.config.zone), t, breakerConfig),
+        ),
+      },
+      {
+        model: input.model,
+        inputTokens: input.inputTokens,
+        outputTokens: input.outputTokens,
+        ...(slo === undefined ? {} : { sloP95: ms(slo) }),
+        exclude,
+        sequence: sequence++,
+        draw: deps.random.next(),
+        ...(prev === undefined ? {} : { sticky: prev }),
+      },
+    )
+    if (decision.kind === 'route') sticky.set(key, decision.backend)
+    return decision
+  }
+
+  async function dispatch(input: DispatchInput): Promise<Dispatched> {
+    const tried: string[] = []
+    let lastError: unknown
+    const queue = queues.get(input.service.name)!
+    for (;;) {
+      input.signal.throwIfAborted()
+      const decision = decide(input, tried)
+      if (decision.kind === 'reject') {
+        if (decision.reason === 'unknown-model' && tried.length === 0)
+          throw unknownModel(input.model, input.service.name)
+        if (decision.reason === 'all-full') {
+          const hint = Math.min(
+            ...decision.scores.filter((s) => s.reason === 'full').map((s) => s.predictedLatency),
+          )
+          try {
+            await queue.wait(input.signal, Number.isFinite(hint) ? Math.max(100, hint) : 1000)
+          } catch (e) {
+            if ((e as { code?: unknown }).code === 'WL_OVERLOADED')
+              metrics.rejected.inc({ service: input.service.name, reason: 'overloaded' })
+            throw e
+          }
+          continue
+        }
+        throw upstreamUnavailable(input.model, tried, lastError)
+      }
+      if (tried.length >= g.max_attempts) throw upstreamUnavailable(input.model, tried, lastError)
+      const rt = backends.get(decision.backend)!
+      tried.push(rt.config.id)
+      const halfOpen = rt.breaker.kind !== 'closed'
+      if (halfOpen) feedBreaker(rt, 'trial-started')
+      const startedMs = clock.now()
+      const mark = rt.tracker.start(startedMs)
+      metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+      const release = (): void => {
+        rt.tracker.end(clock.now(), mark)
+        metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+        wakeQueues(false)
+      }
+      try {
+        const response = await rt.upstream.request({
+          method: 'POST',
+          path: input.path,
+          body: input.bodyFor(rt.config),
+          headers: input.headers,
+          signal: input.signal,
+        })
+        if (response.status >= 500) {
+          await response.body.dump().catch(() => undefined)
+          lastError = new Error(`backend ${rt.config.id} answered ${response.status}`)
+          release()
+          feedBreaker(rt, 'failure')
+          metrics.retries.inc({ backend: rt.config.id, reason: `http_${response.status}` })
+          continue
+        }
+        return {
+          backend: rt,
+          response,
+          decision,
+          attempts: tried.length,
+          mark,
+          startedMs,
+          service: input.service.name,
+          model: input.model,
+        }
+      } catch (error) {
+        release()
+        if (error instanceof UpstreamFailure && error.retryable) {
+          lastError = error
+          feedBreaker(rt, 'failure')
+          metrics.retries.inc({ backend: rt.config.id, reason: error.kind })
+          deps.logger.warn(
+            { backend: rt.config.id, kind: error.kind },
+            'upstream attempt failed; retrying elsewhere',
+          )
+          continue
+        }
+        if (halfOpen) feedBreaker(rt, 'trial-cancelled')
+        if (input.signal.aborted) throw input.signal.reason
+        throw new WattlineError(
+          'WL_UPSTREAM_UNAVAILABLE',
+          `backend ${rt.config.id} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+            details: { status: 502 },
+          },
+        )
+      }
+    }
+  }
+
+  function finish(d: Dispatched, input: FinishInput): Accounting {
+    const rt = d.backend
+    const endMs = clock.now()
+    const energy = rt.tracker.end(endMs, d.mark)
+    metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+    wakeQueues(false)
+    if (input.completed) feedBreaker(rt, 'success')
+    else if (rt.breaker.kind === 'half-open') feedBreaker(rt, 'trial-cancelled')
+    const model = d.model
+    const profile = rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
+    const intensity = deps.intensity.current(rt.config.zone)
+    const a = account({
+      energy,
+      measured: rt.tracker.measured,
+      meterSource: rt.meterSource,
+      profile,
+      pue: rt.config.pue,
+      intensity,
+    })
+    const latencyMs = endMs - input.arrivedMs
+    if (input.completed && input.status < 400) {
+      observeLatency(
+        rt,
+        model,
+        endMs - d.startedMs,
+        input.inputTokens,
+        input.outputTokens,
+        energy.meanOccupancy,
+      )
+    }
+    const labels = { service: d.service, model, backend: rt.config.id, zone: rt.config.zone }
+    metrics.requests.inc({ ...labels, status: String(input.status) })
+    metrics.duration.observe(labels, latencyMs / 1000)
+    metrics.energy.inc({ ...labels, method: a.method }, a.energyJ)
+    metrics.carbon.inc(labels, a.carbonG)
+    const record: RequestRecord = {
+      kind: 'request',
+      id: input.requestId,
+      at_ms: input.arrivedMs,
+      service: labels.service,
+      tenant: input.tenant,
+      model,
+      backend: rt.config.id,
+      zone: rt.config.zone,
+      endpoint: input.endpoint,
+      status: input.status,
+      streamed: input.streamed,
+      input_tokens: input.inputTokens,
+      output_tokens: input.outputTokens,
+      latency_ms: latencyMs,
+      ttft_ms: input.ttftMs,
+      energy_j: a.energyJ,
+      energy_low_j: a.energyLowJ,
+      energy_high_j: a.energyHighJ,
+      facility_energy_j: a.facilityEnergyJ,
+      pue: a.pue,
+      carbon_g: a.carbonG,
+      carbon_low_g: a.carbonLowG,
+      carbon_high_g: a.carbonHighG,
+      intensity_g_per_kwh: a.intensity.intensity,
+      intensity_source: a.intensity.source,
+      intensity_signal: a.intensity.signal,
+      intensity_stale: a.intensity.stale,
+      method: a.method,
+      energy_source: a.energySource,
+      routing_policy: d.decision.policy,
+      routing_reason: JSON.stringify({
+        reason: d.decision.reason,
+        scores: d.decision.scores.map((s) => ({
+          backend: s.backend,
+          eligible: s.eligible,
+          ...(s.reason === undefined ? {} : { why: s.reason }),
+          score: Number.isFinite(s.score) ? Number(s.score.toPrecision(6)) : null,
+          carbon_g: Number(s.predictedCarbon.toPrecision(6)),
+          latency_ms: Math.round(s.predictedLatency),
+        })),
+      }),
+      attempts: d.attempts,
+      error_code: input.errorCode,
+    }
+    appendSafely(deps, record)
+    return a
+  }
+
+  return {
+    backends,
+    config,
+    inflight: () => [...backends.values()].reduce((n, rt) => n + rt.tracker.inflight, 0),
+    dispatch,
+    finish,
+    async probe() {
+      await Promise.all(
+        [...backends.values()].map(async (rt) => {
+          const ok = await rt.upstream.probe(g.health.path, g.health.timeout_ms)
+          feedBreaker(rt, ok ? 'probe-ok' : 'probe-failed')
+        }),
+      )
+    },
+    flushIdle() {
+      const t = clock.now()
+      for (const rt of backends.values()) {
+        const slice = rt.tracker.takeIdle(t)
+        const method = rt.tracker.measured ? 'measured' : 'modelled'
+        metrics.backendPower.set(
+          { backend: rt.config.id, zone: rt.config.zone, method },
+          rt.tracker.powerW,
+        )
+        if (slice.toMs <= slice.fromMs) continue
+        const intensity = deps.intensity.current(rt.config.zone)
+        const facility = slice.energyJ * rt.config.pue
+        metrics.idleEnergy.inc(
+          { backend: rt.config.id, zone: rt.config.zone, method },
+          slice.energyJ,
+        )
+        appendSafely(deps, {
+          kind: 'idle',
+          backend: rt.config.id,
+          zone: rt.config.zone,
+          from_ms: slice.fromMs,
+          to_ms: slice.toMs,
+          energy_j: slice.energyJ,
+          facility_energy_j: facility,
+          carbon_g: (facility * intensity.intensity) / 3_600_000,
+          method,
+          source:
+            method === 'measured' ? rt.meterSource : 'modelled idle power of the backend profile',
+        })
+      }
+    },
+  }
+}
+
+function appendSafely(deps: GatewayDeps, record: Parameters<LedgerSink['append']>[0]): void {
+  try {
+    deps.ledger.append(record)
+  } catch (error) {
+    deps.logger.error({ err: error, kind: record.kind }, 'ledger sink refused a record')
+  }
+}
+
+function unknownModel(model: string, service: string): WattlineError {
+  return new WattlineError(
+    'WL_UNKNOWN_MODEL',
+    `The model '${model}' does not exist or is not served by service '${service}'`,
+    {
+      details: { param: 'model', model },
+    },
+  )
+}
+
+function upstreamUnavailable(
+  model: string,
+  tried: readonly string[],
+  cause: unknown,
+): WattlineError {
+  const why = tried.length === 0 ? 'no healthy backend serves it' : `tried ${tried.join(', ')}`
+  return new WattlineError(
+    'WL_UPSTREAM_UNAVAILABLE',
+    `no backend could serve model '${model}' (${why})`,
+    {
+      cause,
+      details: { status: tried.length === 0 ? 503 : 502 },
+    },
+  )
+}

@@ -1,0 +1,294 @@
+/**
+ * @module http/harness.test-support
+ * Test support for the gateway: small OpenAI-compatible upstream servers on 127.0.0.1 port 0, a
+ * fixed catalogue, a fixed intensity source and a recording ledger sink. Imported by tests only.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  gramsPerKwh,
+  seededRandom,
+  testProfile,
+  type CarbonIntensitySource,
+  type Clock,
+  type Instant,
+  type LedgerRecord,
+  type LedgerSink,
+} from '@wattline/core'
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/parse-config.ts'
+import { createGatewayApp } from './app.ts'
+import { createGateway, type Gateway } from './gateway.ts'
+import { createIntensityBoard } from './intensity-board.ts'
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
+
+export interface StubOptions {
+  /** Milliseconds before answering (per request). */
+  delayMs?: number
+  /** `ok`, answer 500, or destroy the socket. */
+  mode?: 'ok' | '500' | 'reset'
+  /** Milliseconds between SSE events. */
+  eventGapMs?: number
+  model?: string
+}
+
+export interface StubBackend {
+  readonly url: string
+  readonly received: {
+    path: string
+    body: Record<string, unknown>
+    headers: IncomingMessage['headers']
+  }[]
+  options: StubOptions
+  /** Requests whose upstream connection closed before the answer was complete. */
+  aborted: number
+  close(): Promise<void>
+}
+
+/** Starts an OpenAI-compatible stub on 127.0.0.1, port 0. */
+export async function startStub(options: StubOptions = {}): Promise<StubBackend> {
+  const received: StubBackend['received'] = []
+  const stub: StubBackend = {
+    url: '',
+    received,
+    options,
+    aborted: 0,
+    close: () => new Promise((r) => server.close(() => r())),
+  }
+  const server: Server = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (c: Buffer) => (raw += c.toString()))
+    req.on('end', () => {
+      const o = stub.options
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return res.end(
+          JSON.stringify({ object: 'list', data: [{ id: o.model ?? 'stub', object: 'model' }] }),
+        )
+      }
+      const body = raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>)
+      received.push({ path: req.url ?? '', body, headers: req.headers })
+      if (o.mode === 'reset') return req.socket.destroy()
+      if (o.mode === '500') {
+        res.writeHead(500, { 'content-type': 'application/json' })
+        return res.end('{"error":{"message":"boom"}}')
+      }
+      let done = false
+      res.on('close', () => {
+        if (!done) stub.aborted += 1
+      })
+      setTimeout(() => {
+        void answer(req.url ?? '', body, res, o).then(() => {
+          done = true
+        })
+      }, o.delayMs ?? 0)
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  ;(stub as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+  return stub
+}
+
+async function answer(
+  path: string,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+  o: StubOptions,
+): Promise<void> {
+  const model = body['model']
+  const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }
+  if (path.endsWith('/embeddings')) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    const vector = [0.1, 0.2, 0.3]
+    const embedding =
+      body['encoding_format'] === 'base64'
+        ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+        : vector
+    res.end(
+      JSON.stringify({
+        object: 'list',
+        model,
+        data: [{ object: 'embedding', index: 0, embedding }],
+        usage: { prompt_tokens: 4, total_tokens: 4 },
+      }),
+    )
+    return
+  }
+  const base = { id: 'cmpl-1', created: 1, model }
+  if (body['stream'] === true) {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    const words = ['Hello', ' from', ' stub']
+    for (const [i, w] of words.entries()) {
+      if (res.destroyed) return
+      res.write(
+        `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: w } : { content: w }, finish_reason: null }] })}\n\n`,
+      )
+      if ((o.eventGapMs ?? 0) > 0) await new Promise((r) => setTimeout(r, o.eventGapMs))
+    }
+    res.write(
+      `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+    )
+    const so = body['stream_options'] as { include_usage?: boolean } | undefined
+    if (so?.include_usage === true)
+      res.write(
+        `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`,
+      )
+    res.end('data: [DONE]\n\n')
+    return
+  }
+  res.writeHead(200, { 'content-type': 'application/json' })
+  const chat = path.endsWith('/chat/completions')
+  res.end(
+    JSON.stringify({
+      ...base,
+      object: chat ? 'chat.completion' : 'text_completion',
+      choices: chat
+        ? [
+            {
+              index: 0,
+              message: { role: 'assistant', content: 'Hello from stub' },
+              finish_reason: 'stop',
+            },
+          ]
+        : [{ index: 0, text: 'Hello', finish_reason: 'stop' }],
+      usage,
+    }),
+  )
+}
+
+/** A catalogue knowing a few real ids, enough for gateway tests. */
+export const TEST_CATALOG: ConfigCatalog = {
+  hardware: (id) =>
+    ['H100-SXM', 'A100-80GB', 'L4'].includes(id)
+      ? { ok: true, value: id }
+      : { ok: false, matches: ['H100-SXM'] },
+  zone: (id) =>
+    ['FR', 'DE', 'PL', 'SE'].includes(id)
+      ? { ok: true, value: id }
+      : { ok: false, matches: ['DE'] },
+  region: (id) =>
+    id === 'aws:eu-central-1' ? { ok: true, value: 'DE' } : { ok: false, matches: [] },
+  model: (id) =>
+    id.startsWith('llama') || id === 'embed' ? { ok: true, value: id } : { ok: false, matches: [] },
+}
+
+/** A fixed intensity per zone (gCO2e/kWh). */
+export function fixedIntensity(values: Record<string, number>): CarbonIntensitySource {
+  return {
+    name: 'fixed',
+    signal: 'average',
+    intensityAt: async (zone, at) => {
+      const v = values[zone]
+      if (v === undefined) throw new Error(`no value for ${zone}`)
+      return {
+        zone,
+        at,
+        intensity: gramsPerKwh(v),
+        signal: 'average',
+        source: 'test-fixed',
+        forecast: false,
+        stale: false,
+      }
+    },
+    series: async () => [],
+  }
+}
+
+/** A ledger sink that keeps records in memory. */
+export function memorySink(): LedgerSink & { records: LedgerRecord[] } {
+  const records: LedgerRecord[] = []
+  return {
+    records,
+    append: (r) => void records.push(r),
+    flush: async () => {},
+    close: async () => {},
+  }
+}
+
+/** A real-time clock (timers are real: servers are real). */
+export const realClock: Clock = {
+  now: () => Date.now() as Instant,
+  setTimer: (at, fire) => {
+    const t = setTimeout(fire, Math.max(0, at - Date.now()))
+    return () => clearTimeout(t)
+  },
+}
+
+export interface Harness {
+  readonly app: FastifyInstance
+  readonly gateway: Gateway
+  readonly metrics: GatewayMetrics
+  readonly ledger: ReturnType<typeof memorySink>
+  readonly config: WattlineConfig
+  readonly baseUrl: string
+  close(): Promise<void>
+}
+
+/** Starts the gateway on 127.0.0.1:0 for a config object (validated with the test catalogue). */
+export async function startGateway(
+  rawConfig: unknown,
+  intensities: Record<string, number>,
+  env: Record<string, string> = {},
+): Promise<Harness> {
+  const parsed = parseConfig(rawConfig, { catalog: TEST_CATALOG, env })
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
+  const config = parsed.value
+  const upstreams = new Map<string, Upstream>(
+    config.backends.map((b) => [
+      b.id,
+      createOpenAiUpstream({
+        id: b.id,
+        baseUrl: b.url,
+        connections: b.connections,
+        connectTimeoutMs: b.timeouts.connect_ms,
+        headersTimeoutMs: b.timeouts.headers_ms,
+        bodyTimeoutMs: b.timeouts.body_ms,
+        headers: b.headers,
+        ...(config.secrets.backendKeys.get(b.id) === undefined
+          ? {}
+          : { apiKey: config.secrets.backendKeys.get(b.id) as string }),
+      }),
+    ]),
+  )
+  const metrics = createGatewayMetrics()
+  const ledger = memorySink()
+  const logger = pino({ level: 'silent' })
+  const intensity = createIntensityBoard({
+    source: fixedIntensity(intensities),
+    clock: realClock,
+    zones: config.backends.map((b) => b.zone),
+    signal: 'average',
+  })
+  await intensity.refresh()
+  const gateway = createGateway({
+    config,
+    clock: realClock,
+    upstreams,
+    profileFor: (b) =>
+      b.hardware === 'A100-80GB'
+        ? testProfile({ msPerTokenAt1: 30, msPerTokenAtMax: 60 })
+        : testProfile(),
+    intensity,
+    ledger,
+    metrics,
+    random: seededRandom(1),
+    logger,
+  })
+  const app = await createGatewayApp({ gateway, clock: realClock, logger, metrics })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = (app.server.address() as AddressInfo).port
+  return {
+    app,
+    gateway,
+    metrics,
+    ledger,
+    config,
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    close: async () => {
+      await app.close()
+      await Promise.all([...upstreams.values()].map((u) => u.close()))
+    },
+  }
+}

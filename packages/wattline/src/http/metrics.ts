@@ -1,0 +1,112 @@
+/**
+ * @module http/metrics
+ * The gateway's Prometheus metrics on a private registry (documented in docs/metrics.md). Labels are
+ * bounded: service, model, backend and zone come from config; `status` is the HTTP status code.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+const REQUEST_LABELS = ['service', 'model', 'backend', 'zone'] as const
+
+export interface GatewayMetrics {
+  readonly registry: Registry
+  readonly requests: Counter<'service' | 'model' | 'backend' | 'zone' | 'status'>
+  readonly duration: Histogram<'service' | 'model' | 'backend' | 'zone'>
+  readonly energy: Counter<'service' | 'model' | 'backend' | 'zone' | 'method'>
+  readonly carbon: Counter<'service' | 'model' | 'backend' | 'zone'>
+  readonly idleEnergy: Counter<'backend' | 'zone' | 'method'>
+  readonly inflight: Gauge<'backend' | 'zone'>
+  readonly intensity: Gauge<'zone' | 'signal'>
+  readonly intensityStale: Gauge<'zone' | 'signal'>
+  readonly retries: Counter<'backend' | 'reason'>
+  readonly rejected: Counter<'service' | 'reason'>
+  readonly queueDepth: Gauge<'service'>
+  readonly backendUp: Gauge<'backend' | 'zone'>
+  readonly backendPower: Gauge<'backend' | 'zone' | 'method'>
+}
+
+/** Creates every gateway metric on a fresh private registry. */
+export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
+  const on = { registers: [registry] }
+  return {
+    registry,
+    requests: new Counter({
+      name: 'wattline_requests_total',
+      help: 'Requests answered, by service, model, backend, zone and HTTP status.',
+      labelNames: [...REQUEST_LABELS, 'status'],
+      ...on,
+    }),
+    duration: new Histogram({
+      name: 'wattline_request_duration_seconds',
+      help: 'Request duration from arrival to the last byte, seconds.',
+      labelNames: REQUEST_LABELS,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      ...on,
+    }),
+    energy: new Counter({
+      name: 'wattline_energy_joules_total',
+      help: 'IT energy attributed to requests (before PUE), joules, by method (measured|modelled).',
+      labelNames: [...REQUEST_LABELS, 'method'],
+      ...on,
+    }),
+    carbon: new Counter({
+      name: 'wattline_carbon_grams_total',
+      help: 'Operational emissions of requests (facility energy × zone intensity), grams CO2e.',
+      labelNames: REQUEST_LABELS,
+      ...on,
+    }),
+    idleEnergy: new Counter({
+      name: 'wattline_idle_energy_joules_total',
+      help: 'IT energy of backends while no request was in flight, joules.',
+      labelNames: ['backend', 'zone', 'method'],
+      ...on,
+    }),
+    inflight: new Gauge({
+      name: 'wattline_backend_inflight',
+      help: 'Requests in flight per backend.',
+      labelNames: ['backend', 'zone'],
+      ...on,
+    }),
+    intensity: new Gauge({
+      name: 'wattline_grid_intensity_grams_per_kwh',
+      help: 'Grid carbon intensity used for routing and accounting, gCO2e/kWh.',
+      labelNames: ['zone', 'signal'],
+      ...on,
+    }),
+    intensityStale: new Gauge({
+      name: 'wattline_grid_intensity_stale',
+      help: '1 when the zone intensity in use is stale (forecast, last known or static fallback).',
+      labelNames: ['zone', 'signal'],
+      ...on,
+    }),
+    retries: new Counter({
+      name: 'wattline_upstream_retries_total',
+      help: 'Attempts that failed before the first byte and were retried on another backend.',
+      labelNames: ['backend', 'reason'],
+      ...on,
+    }),
+    rejected: new Counter({
+      name: 'wattline_rejected_requests_total',
+      help: 'Requests refused by the gateway itself (overload 429, no backend).',
+      labelNames: ['service', 'reason'],
+      ...on,
+    }),
+    queueDepth: new Gauge({
+      name: 'wattline_queue_depth',
+      help: 'Requests waiting for a backend slot per service.',
+      labelNames: ['service'],
+      ...on,
+    }),
+    backendUp: new Gauge({
+      name: 'wattline_backend_up',
+      help: '1 when the backend’s circuit breaker admits requests.',
+      labelNames: ['backend', 'zone'],
+      ...on,
+    }),
+    backendPower: new Gauge({
+      name: 'wattline_backend_power_watts',
+      help: 'Current IT power of the backend, watts (measured by its meter or modelled).',
+      labelNames: ['backend', 'zone', 'method'],
+      ...on,
+    }),
+  }
+}

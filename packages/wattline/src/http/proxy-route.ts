@@ -1,0 +1,262 @@
+/**
+ * @module http/proxy-route
+ * The OpenAI endpoints that go upstream (`/v1/chat/completions`, `/v1/completions`,
+ * `/v1/embeddings`): validate, resolve the caller, dispatch through the gateway, then relay the
+ * answer — buffered with `x-wattline-*` headers for JSON, event by event for SSE — and account it.
+ */
+import { once } from 'node:events'
+import { PassThrough } from 'node:stream'
+import { WattlineError, type Clock } from '@wattline/core'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { BackendConfig } from '../config/parse-config.ts'
+import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
+import { resolveCaller } from './auth.ts'
+import type { Dispatched, FinishInput, Gateway } from './gateway.ts'
+import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
+import { createSseRelay, readUsage } from './sse-relay.ts'
+
+export interface ProxyContext {
+  readonly gateway: Gateway
+  readonly clock: Clock
+  readonly logger: Logger
+}
+
+/** The raw request bytes, kept by the app's content-type parser for unchanged passthrough. */
+export interface WithRawBody {
+  rawBody?: Buffer
+}
+
+/** Registers the three proxied endpoints. */
+export function registerProxyRoutes(app: FastifyInstance, ctx: ProxyContext): void {
+  for (const endpoint of Object.keys(ENDPOINTS) as EndpointPath[]) {
+    app.post(endpoint, (req, reply) => proxy(endpoint, req, reply, ctx))
+  }
+}
+
+async function proxy(
+  endpoint: EndpointPath,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ProxyContext,
+): Promise<FastifyReply> {
+  const { gateway, clock } = ctx
+  const arrivedMs = clock.now()
+  const facts = readRequest(endpoint, req.body)
+  const caller = resolveCaller(req.headers, gateway.config)
+  if (caller.service.models !== undefined && !caller.service.models.includes(facts.model)) {
+    throw new WattlineError(
+      'WL_UNKNOWN_MODEL',
+      `The model '${facts.model}' is not available in service '${caller.service.name}'`,
+      {
+        details: { param: 'model' },
+      },
+    )
+  }
+  const controller = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
+  })
+  const body = req.body as Record<string, unknown>
+  const raw = (req as FastifyRequest & WithRawBody).rawBody
+  const injectUsage = facts.stream && !facts.clientWantsUsage
+  const bodyFor = (b: BackendConfig): string | Buffer => {
+    const upstreamModel = b.model_names[facts.model]
+    if (!injectUsage && upstreamModel === undefined && raw !== undefined) return raw
+    const copy: Record<string, unknown> = { ...body }
+    if (upstreamModel !== undefined) copy['model'] = upstreamModel
+    if (injectUsage) {
+      const so = body['stream_options']
+      copy['stream_options'] = {
+        ...(so !== null && typeof so === 'object' ? so : {}),
+        include_usage: true,
+      }
+    }
+    return JSON.stringify(copy)
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: facts.stream ? 'text/event-stream' : 'application/json',
+    'x-request-id': req.id,
+  }
+  const auth = req.headers['authorization']
+  if (gateway.config.secrets.tenantKeys.length === 0 && typeof auth === 'string')
+    headers['authorization'] = auth
+  const d = await gateway.dispatch({
+    service: caller.service,
+    model: facts.model,
+    inputTokens: facts.estimatedInputTokens,
+    outputTokens: facts.maxTokens ?? caller.service.typical_output_tokens,
+    path: ENDPOINTS[endpoint].path,
+    bodyFor,
+    headers,
+    signal: controller.signal,
+  })
+  const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs }
+  const contentType = String(d.response.headers['content-type'] ?? 'application/json')
+  const upstreamModel = d.backend.config.model_names[facts.model]
+  const modelBack =
+    upstreamModel === undefined ? undefined : { from: upstreamModel, to: facts.model }
+  if (facts.stream && d.response.status === 200 && contentType.includes('text/event-stream')) {
+    return relayStream(d, facts, reply, ctx, controller.signal, base, modelBack)
+  }
+  let text: string
+  try {
+    text = await d.response.body.text()
+  } catch (error) {
+    gateway.finish(d, {
+      ...base,
+      status: 499,
+      inputTokens: 0,
+      outputTokens: 0,
+      ttftMs: null,
+      streamed: false,
+      errorCode: 'client_closed',
+      completed: false,
+    })
+    throw error
+  }
+  let out = text
+  let usage = undefined as ReturnType<typeof readUsage>
+  if (contentType.includes('json')) {
+    try {
+      const obj = JSON.parse(text) as Record<string, unknown>
+      usage = readUsage(obj['usage'])
+      if (modelBack !== undefined && obj['model'] === modelBack.from) {
+        obj['model'] = modelBack.to
+        out = JSON.stringify(obj)
+      }
+    } catch {
+      // Not JSON after all: pass it through as it is.
+    }
+  }
+  const status = d.response.status
+  const a = gateway.finish(d, {
+    ...base,
+    status,
+    inputTokens: usage?.prompt_tokens ?? 0,
+    outputTokens: usage?.completion_tokens ?? 0,
+    ttftMs: null,
+    streamed: false,
+    errorCode: status >= 400 ? `upstream_${status}` : null,
+    completed: true,
+  })
+  logDone(ctx, req, d, status, a)
+  return reply
+    .code(status)
+    .header('content-type', contentType)
+    .headers(accountingHeaders(d.backend.config.id, a))
+    .send(out)
+}
+
+function relayStream(
+  d: Dispatched,
+  facts: RequestFacts,
+  reply: FastifyReply,
+  ctx: ProxyContext,
+  signal: AbortSignal,
+  base: Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'>,
+  modelBack: { from: string; to: string } | undefined,
+): FastifyReply {
+  const { gateway, clock } = ctx
+  let ttftMs: number | null = null
+  let accounting: Accounting | undefined
+  const finishOnce = (status: number, completed: boolean, errorCode: string | null): Accounting => {
+    accounting ??= gateway.finish(d, {
+      ...base,
+      status,
+      inputTokens: relay.usage?.prompt_tokens ?? 0,
+      outputTokens: relay.usage?.completion_tokens ?? 0,
+      ttftMs,
+      streamed: true,
+      errorCode,
+      completed,
+    })
+    return accounting
+  }
+  const relay = createSseRelay({
+    clientWantsUsage: facts.clientWantsUsage,
+    ...(modelBack === undefined ? {} : { modelBack }),
+    onFirstToken: () => {
+      ttftMs = clock.now() - base.arrivedMs
+    },
+    annotate: () => ({
+      wattline: accountingJson(d.backend.config.id, finishOnce(200, true, null)),
+    }),
+  })
+  const out = new PassThrough()
+  const intensity = ctx.gateway.backends.get(d.backend.config.id)
+  const cfg = d.backend.config
+  reply
+    .code(200)
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache')
+    .header('x-accel-buffering', 'no')
+    .header('x-wattline-backend', cfg.id)
+    .header('x-wattline-zone', cfg.zone)
+    .header('x-wattline-method', intensity?.tracker.measured === true ? 'measured' : 'modelled')
+  void (async () => {
+    try {
+      for await (const chunk of d.response.body) {
+        const s = relay.push(chunk as Buffer)
+        if (s !== '' && !out.write(s)) await once(out, 'drain', { signal })
+      }
+      const rest = relay.end()
+      if (rest !== '') out.write(rest)
+      const a = finishOnce(200, true, relay.upstreamError ? 'upstream_stream_error' : null)
+      ctx.logger.info(
+        {
+          reqId: base.requestId,
+          backend: cfg.id,
+          streamed: true,
+          energy_j: a.energyJ,
+          carbon_g: a.carbonG,
+        },
+        'request done',
+      )
+      out.end()
+    } catch (error) {
+      const aborted = signal.aborted
+      finishOnce(aborted ? 499 : 502, false, aborted ? 'client_closed' : 'upstream_stream_broken')
+      if (!aborted) {
+        ctx.logger.warn(
+          { reqId: base.requestId, backend: cfg.id, err: error },
+          'upstream stream broke after the first byte',
+        )
+        const event = {
+          error: {
+            message: `upstream stream from ${cfg.id} broke`,
+            type: 'server_error',
+            param: null,
+            code: 'upstream_stream_broken',
+          },
+        }
+        out.end(`data: ${JSON.stringify(event)}\n\n`)
+      } else out.destroy()
+    }
+  })()
+  return reply.send(out)
+}
+
+function logDone(
+  ctx: ProxyContext,
+  req: FastifyRequest,
+  d: Dispatched,
+  status: number,
+  a: Accounting,
+): void {
+  ctx.logger.info(
+    {
+      reqId: req.id,
+      service: d.service,
+      model: d.model,
+      backend: d.backend.config.id,
+      status,
+      attempts: d.attempts,
+      energy_j: a.energyJ,
+      carbon_g: a.carbonG,
+      method: a.method,
+    },
+    'request done',
+  )
+}

@@ -1,0 +1,133 @@
+/**
+ * @module http/sse-relay
+ * Passes an upstream's SSE stream to the client event by event, unchanged, while reading a parsed
+ * copy (eventsource-parser) for accounting: the time of the first token and the final `usage`.
+ *
+ * Only three things change bytes: the usage-only chunk the gateway asked for on the client's behalf
+ * (`stream_options.include_usage`) is dropped when the client did not ask for it; when the client did
+ * ask, that chunk gains a `wattline` object with the request's energy and carbon; and `model` is
+ * mapped back when the backend uses another name for the model.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser'
+
+export interface StreamUsage {
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+}
+
+export interface SseRelayOptions {
+  /** The client asked for `stream_options.include_usage`. */
+  readonly clientWantsUsage: boolean
+  /** Upstream model name → client model name, when they differ. */
+  readonly modelBack?: { readonly from: string; readonly to: string }
+  /** Called once, when the first chunk with choices arrives. */
+  readonly onFirstToken?: () => void
+  /** Called when the usage chunk arrives; returns the fields to add to it (client asked for usage). */
+  readonly annotate?: (usage: StreamUsage) => Record<string, unknown>
+}
+
+export interface SseRelay {
+  /** Feeds upstream bytes; returns what to write to the client now. */
+  push(chunk: Buffer): string
+  /** Ends the stream; returns any trailing bytes (an unterminated last event). */
+  end(): string
+  readonly usage: StreamUsage | undefined
+  /** An `error` object the upstream sent in the stream, if any. */
+  readonly upstreamError: boolean
+}
+
+const TERMINATOR = /\r\n\r\n|\n\n|\r\r/
+
+/** Creates a relay for one stream. */
+export function createSseRelay(options: SseRelayOptions): SseRelay {
+  const decoder = new TextDecoder()
+  let pending = ''
+  let usage: StreamUsage | undefined
+  let firstSeen = false
+  let upstreamError = false
+  let parsed: EventSourceMessage[] = []
+  const parser = createParser({
+    onEvent: (e) => {
+      parsed.push(e)
+    },
+  })
+
+  function handleBlock(block: string): string {
+    parsed = []
+    parser.feed(block)
+    if (parsed.length !== 1) return block
+    const event = parsed[0] as EventSourceMessage
+    if (event.data === '[DONE]' || event.data === '') return block
+    let json: unknown
+    try {
+      json = JSON.parse(event.data)
+    } catch {
+      return block
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) return block
+    const obj = json as Record<string, unknown>
+    if ('error' in obj) upstreamError = true
+    const choices = Array.isArray(obj['choices']) ? obj['choices'] : []
+    if (!firstSeen && choices.length > 0) {
+      firstSeen = true
+      options.onFirstToken?.()
+    }
+    let changed = false
+    const u = readUsage(obj['usage'])
+    if (u !== undefined) {
+      usage = u
+      if (!options.clientWantsUsage) {
+        if (choices.length === 0) return ''
+        delete obj['usage']
+        changed = true
+      } else if (choices.length === 0 && options.annotate !== undefined) {
+        Object.assign(obj, options.annotate(u))
+        changed = true
+      }
+    }
+    if (options.modelBack !== undefined && obj['model'] === options.modelBack.from) {
+      obj['model'] = options.modelBack.to
+      changed = true
+    }
+    if (!changed) return block
+    const prefix = event.event === undefined ? '' : `event: ${event.event}\n`
+    return `${prefix}data: ${JSON.stringify(obj)}\n\n`
+  }
+
+  return {
+    push(chunk) {
+      pending += decoder.decode(chunk, { stream: true })
+      let out = ''
+      for (;;) {
+        const m = TERMINATOR.exec(pending)
+        if (m === null) break
+        const end = m.index + m[0].length
+        out += handleBlock(pending.slice(0, end))
+        pending = pending.slice(end)
+      }
+      return out
+    },
+    end() {
+      pending += decoder.decode()
+      const rest = pending
+      pending = ''
+      return rest === '' ? '' : handleBlock(rest)
+    },
+    get usage() {
+      return usage
+    },
+    get upstreamError() {
+      return upstreamError
+    },
+  }
+}
+
+/** Reads an OpenAI `usage` object; `undefined` when absent or malformed. */
+export function readUsage(value: unknown): StreamUsage | undefined {
+  if (value === null || typeof value !== 'object') return undefined
+  const v = value as Record<string, unknown>
+  const p = v['prompt_tokens']
+  const c = v['completion_tokens'] ?? 0
+  if (typeof p !== 'number' || typeof c !== 'number') return undefined
+  return { prompt_tokens: p, completion_tokens: c }
+}
