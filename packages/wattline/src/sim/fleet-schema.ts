@@ -1,0 +1,135 @@
+/**
+ * @module sim/fleet-schema
+ * The fleet file of `wattline replay` (YAML): the backends to replay against, where the clients are,
+ * the network latency between them, and the services with their SLOs. One zod schema, shaped like
+ * the file (snake_case, unit suffixes), published as `fleet.schema.json` (a test fails on drift).
+ * Reference: docs/replay.md, "Fleet file".
+ */
+import * as z from 'zod'
+import { PRECISIONS } from '@wattline/core'
+
+const name = z.string().trim().min(1)
+
+/** A latency matrix: client location → backend location → one-way-trip latency added per request, ms. */
+const latencyMatrix = z.record(z.string(), z.record(z.string(), z.number().nonnegative()))
+
+export const fleetServiceSchema = z
+  .object({
+    name: name.describe('Service name (the generic JSONL trace may name it per request)'),
+    model: name.describe('Model id or alias the service asks for'),
+    share: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('Share of trace requests assigned to this service when the trace names none'),
+    slo: z
+      .object({
+        p95_latency_ms: z
+          .number()
+          .positive()
+          .describe('End-to-end latency objective per request (network + queue + compute), ms'),
+      })
+      .strict()
+      .optional(),
+    expected_output_tokens: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Output tokens policies are told to expect (as max_tokens would); default: the true count',
+      ),
+  })
+  .strict()
+
+export const fleetClientSchema = z
+  .object({
+    region: name.describe('Client-region name (the generic JSONL trace may name it per request)'),
+    share: z.number().positive().describe('Share of requests from this region (normalised)'),
+    location: name
+      .optional()
+      .describe('Key of this region in the latency matrix; defaults to `region`'),
+  })
+  .strict()
+
+export const fleetBackendSchema = z
+  .object({
+    id: name,
+    zone: name.optional().describe('Electricity Maps zone id, e.g. DE, US-CAL-CISO'),
+    region: name
+      .optional()
+      .describe('Cloud region instead of a zone, e.g. aws:eu-central-1 (mapped to its zone)'),
+    hardware: name.describe('Hardware catalogue id, e.g. H100-SXM'),
+    model: name.describe('Model id or alias served'),
+    precision: z.enum(PRECISIONS).optional(),
+    active_params_b: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Active parameters (billions) for a model the catalogue does not know'),
+    replicas: z.number().int().positive().default(1).describe('Identical replicas'),
+    max_concurrency: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe('Concurrent requests (batch slots) per replica; more wait in the backend queue'),
+    pue: z.number().min(1).max(3).default(1.2).describe('Power usage effectiveness of the site'),
+    latency_location: name
+      .optional()
+      .describe('Key of this backend in the latency matrix; defaults to its zone'),
+  })
+  .strict()
+  .refine((b) => (b.zone === undefined) !== (b.region === undefined), {
+    message: 'set exactly one of zone or region',
+    path: ['zone'],
+  })
+
+export const fleetSchema = z
+  .object({
+    name: name.optional(),
+    description: z.string().optional(),
+    services: z.array(fleetServiceSchema).min(1),
+    clients: z.array(fleetClientSchema).min(1),
+    latency: z
+      .object({
+        matrix_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'CSV matrix (first row `origin,<loc>,...`, one row per origin, ms), relative to the fleet file',
+          ),
+        matrix: latencyMatrix.optional().describe('Inline matrix; entries override the file'),
+        symmetric: z
+          .boolean()
+          .default(true)
+          .describe('Use matrix[b][a] when matrix[a][b] is missing'),
+        same_location_ms: z
+          .number()
+          .nonnegative()
+          .default(1)
+          .describe('Latency when client and backend share a location and no entry says otherwise'),
+        default_ms: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe('Latency for pairs the matrix lacks; without it a missing pair is an error'),
+      })
+      .strict()
+      .default({ symmetric: true, same_location_ms: 1 }),
+    backends: z.array(fleetBackendSchema).min(1),
+  })
+  .strict()
+
+export type FleetFile = z.infer<typeof fleetSchema>
+export type FleetBackendFile = z.infer<typeof fleetBackendSchema>
+
+/** The JSON Schema published as `fleet.schema.json` (editors get completion for fleet files). */
+export function fleetJsonSchema(): unknown {
+  return {
+    $id: 'https://wattline.dev/fleet.schema.json',
+    title: 'Wattline replay fleet',
+    ...z.toJSONSchema(fleetSchema, { io: 'input' }),
+  }
+}
