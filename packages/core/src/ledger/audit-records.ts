@@ -111,6 +111,11 @@ export interface HardwareRecord {
   readonly embodied_g: number
   readonly lifetime_years: number
   readonly source: string
+  /**
+   * Share of the units' capacity reserved for the software (SCI's RR/ToR), 0..1. Absent in records
+   * written before ledger schema 2, which count as 1.
+   */
+  readonly allocation_share?: number
 }
 
 /** Everything the ledger chains. */

@@ -14,6 +14,12 @@ export interface ColumnSpec {
   readonly name: string
   readonly type: ColumnType
   readonly nullable: boolean
+  /**
+   * The migration that added the column, for columns added after `0001_initial` (always nullable).
+   * When NULL such a column is left out of the record read back, so rows written before it existed
+   * hash exactly as they were written.
+   */
+  readonly since?: number
 }
 
 export interface TableSpec {
@@ -28,6 +34,13 @@ const c = (name: string, type: ColumnType, nullable = false): ColumnSpec => ({
   name,
   type,
   nullable,
+})
+/** A nullable column added by migration `since`. */
+const later = (name: string, type: ColumnType, since: number): ColumnSpec => ({
+  name,
+  type,
+  nullable: true,
+  since,
 })
 
 /** Every chained table. Order = `AUDIT_KINDS`. */
@@ -220,6 +233,7 @@ export const LEDGER_TABLES: readonly TableSpec[] = [
       c('embodied_g', 'real'),
       c('lifetime_years', 'real'),
       c('source', 'text'),
+      later('allocation_share', 'real', 2),
     ],
   },
 ]
@@ -250,7 +264,7 @@ export function fromRow(spec: TableSpec, row: Readonly<Record<string, unknown>>)
   for (const col of spec.columns) {
     const v = row[col.name]
     if (v === null || v === undefined) {
-      record[col.name] = null
+      if (col.since === undefined) record[col.name] = null
       continue
     }
     switch (col.type) {

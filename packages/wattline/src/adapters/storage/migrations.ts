@@ -28,7 +28,7 @@ async function initial(db: Kysely<unknown>): Promise<void> {
       .addColumn('block_seq', 'bigint', (col) => col.notNull())
       .addColumn('row_idx', 'integer', (col) => col.notNull())
       .addColumn('row_hash', 'text', (col) => col.notNull())
-    for (const col of spec.columns) {
+    for (const col of spec.columns.filter((c) => c.since === undefined)) {
       table = table.addColumn(col.name, sql.raw(SQL_TYPES[col.type]), (b) =>
         col.nullable ? b : b.notNull(),
       )
@@ -91,9 +91,25 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .execute()
 }
 
+/** Adds the nullable columns that `LEDGER_TABLES` marks as added by migration `version`. */
+function addColumnsSince(version: number): (db: Kysely<unknown>) => Promise<void> {
+  return async (db) => {
+    for (const spec of LEDGER_TABLES) {
+      for (const col of spec.columns.filter((c) => c.since === version)) {
+        await db.schema
+          .alterTable(spec.table)
+          .addColumn(col.name, sql.raw(SQL_TYPES[col.type]))
+          .execute()
+      }
+    }
+  }
+}
+
 /** Every migration by name; names sort in application order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': { up: initial },
+  /** hardware_inventory.allocation_share (lifecycle reports: SCI's RR/ToR). */
+  '0002_hardware_allocation_share': { up: addColumnsSince(2) },
 })
 
 /** The schema version this build writes (the number of the last migration). */
