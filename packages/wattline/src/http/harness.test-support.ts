@@ -45,6 +45,8 @@ export interface StubBackend {
   /** Requests whose upstream connection closed before the answer was complete. */
   aborted: number
   close(): Promise<void>
+  /** Stops the server and drops every open connection (a crashed backend). */
+  kill(): void
 }
 
 /** Starts an OpenAI-compatible stub on 127.0.0.1, port 0. */
@@ -55,7 +57,15 @@ export async function startStub(options: StubOptions = {}): Promise<StubBackend>
     received,
     options,
     aborted: 0,
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+    kill: () => {
+      server.close()
+      server.closeAllConnections()
+    },
   }
   const server: Server = createServer((req, res) => {
     let raw = ''
