@@ -51,6 +51,8 @@ export interface ChainVerifierDeps {
   readonly verifySignature: VerifySignature | null
   /** Blocks whose rows retention has pruned (from chained `retention` records): header-only checks. */
   readonly prunedBlocks?: (seq: number) => boolean
+  /** Start mid-chain (an audit bundle): the first block's number and its predecessor's hash. */
+  readonly start?: { readonly seq: number; readonly prev_hash: string }
 }
 
 /** Totals of a successful check. */
@@ -76,8 +78,8 @@ export interface ChainVerifier {
 
 /** Creates a verifier; feed it blocks in ascending `seq` order. */
 export function createChainVerifier(deps: ChainVerifierDeps): ChainVerifier {
-  let expectedSeq = 0
-  let prevHash = GENESIS_HASH
+  let expectedSeq = deps.start?.seq ?? 0
+  let prevHash = deps.start?.prev_hash ?? GENESIS_HASH
   let blocks = 0
   let rows = 0
   let pruned = 0

@@ -18,6 +18,9 @@ const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/estimate.ts'),
   () => import('./commands/profiles.ts'),
   () => import('./commands/simulate-backend.ts'),
+  () => import('./commands/verify.ts'),
+  () => import('./commands/export.ts'),
+  () => import('./commands/ledger.ts'),
 ]
 
 /** Builds the program with output routed to `io`. */

@@ -1,0 +1,161 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { requestRecord } from '@wattline/core/testing'
+import { openLedger, openLedgerStore } from '../../adapters/storage/open-ledger.ts'
+import { runCli } from '../program.ts'
+import type { CliIo } from '../io.ts'
+
+let dir: string
+let url: string
+let keyFile: string
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const io: CliIo = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    env: {},
+    cwd: dir,
+    stopSignal: new AbortController().signal,
+  }
+  const code = await runCli(args, io)
+  return { code, out, err }
+}
+
+/** Runs SQL against the ledger file, as an attacker with database access would. */
+async function tamper(statement: string): Promise<void> {
+  const store = await openLedgerStore(url)
+  await store.exec(statement)
+  await store.close()
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wl-verify-'))
+  url = `sqlite:${join(dir, 'ledger.db')}`
+  const ledger = await openLedger(url, { baseDir: dir, blockRows: 5 })
+  for (let i = 0; i < 15; i += 1) ledger.sink.append(requestRecord(i))
+  await ledger.close()
+  keyFile = join(dir, 'ledger.pub')
+  writeFileSync(keyFile, ledger.signer.publicKeyPem)
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('wattline verify', () => {
+  it('exits 0 on an intact ledger, checked against the public key', async () => {
+    const r = await run(['verify', '--ledger', url, '--public-key', keyFile, '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.out)).toMatchObject({
+      intact: true,
+      blocks: 3,
+      rows: 15,
+      signatures: 'public-key',
+    })
+  })
+
+  it('exits 1 naming block and row of a modified row', async () => {
+    await tamper(`UPDATE requests SET energy_j = 1 WHERE block_seq = 1 AND row_idx = 3`)
+    const r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('TAMPERED: block 1, row 3: row_modified')
+  })
+
+  it('exits 1 naming an inserted, a deleted and a reordered row', async () => {
+    await tamper(
+      `INSERT INTO requests SELECT block_seq, 5, row_hash, 'forged', at_ms, service, tenant, model, backend, zone, endpoint, status, streamed, input_tokens, output_tokens, latency_ms, ttft_ms, energy_j, energy_low_j, energy_high_j, facility_energy_j, pue, carbon_g, carbon_low_g, carbon_high_g, intensity_g_per_kwh, intensity_source, intensity_signal, intensity_stale, method, energy_source, routing_policy, routing_reason, attempts, error_code FROM requests WHERE block_seq = 0 AND row_idx = 4`,
+    )
+    let r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('block 0, row 5: row_inserted')
+    await tamper(`DELETE FROM requests WHERE block_seq = 0 AND row_idx = 5`)
+    await tamper(`DELETE FROM requests WHERE block_seq = 2 AND row_idx = 1`)
+    r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.out).toContain('block 2, row 1: row_deleted')
+    expect(r.code).toBe(1)
+  })
+
+  it('exits 1 on reordered rows', async () => {
+    await tamper(`UPDATE requests SET row_idx = 99 WHERE block_seq = 1 AND row_idx = 1`)
+    await tamper(`UPDATE requests SET row_idx = 1 WHERE block_seq = 1 AND row_idx = 2`)
+    await tamper(`UPDATE requests SET row_idx = 2 WHERE block_seq = 1 AND row_idx = 99`)
+    const r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('block 1, row 1: row_reordered')
+  })
+
+  it('exits 1 on a corrupted signature and on a key that did not sign the ledger', async () => {
+    const other = await openLedger('sqlite::memory:', { baseDir: mkdtempSync(join(dir, 'k-')) })
+    writeFileSync(join(dir, 'other.pub'), other.signer.publicKeyPem)
+    await other.close()
+    let r = await run(['verify', '--ledger', url, '--public-key', 'other.pub'])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('block 0: signature')
+    await tamper(`UPDATE blocks SET signature = 'AAAA' || substr(signature, 5) WHERE seq = 2`)
+    r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('block 2: signature')
+    r = await run(['verify', '--ledger', url])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('keys stored in the ledger itself')
+  })
+
+  it('exits 2 on bad input', async () => {
+    expect((await run(['verify'])).code).toBe(2)
+    expect((await run(['verify', '--ledger', url, '--public-key', 'missing.pem'])).err).toContain(
+      'cannot read public key missing.pem',
+    )
+    writeFileSync(join(dir, 'junk.pem'), 'not a key')
+    expect((await run(['verify', '--ledger', url, '--public-key', 'junk.pem'])).code).toBe(2)
+    expect((await run(['verify', '--ledger', 'mysql://x'])).code).toBe(2)
+    expect((await run(['verify', '--bundle', 'b.jsonl'])).code).toBe(2)
+  })
+})
+
+describe('wattline export + verify --bundle', () => {
+  const window = ['--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z']
+
+  it('round-trips: the exported bundle verifies offline', async () => {
+    const e = await run(['export', '--ledger', url, ...window, '--out', 'bundle.jsonl', '--json'])
+    expect(e.code).toBe(0)
+    expect(JSON.parse(e.out)).toMatchObject({ blocks: 3, rows: 15 })
+    const r = await run(['verify', '--bundle', 'bundle.jsonl', '--public-key', keyFile, '--json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.out)).toMatchObject({ intact: true, blocks: 3, rows: 15 })
+  })
+
+  it('names the block and row of a bundle edited after export, and rejects a truncated bundle', async () => {
+    await run(['export', '--ledger', url, ...window, '--out', 'bundle.jsonl'])
+    const path = join(dir, 'bundle.jsonl')
+    const lines = readFileSync(path, 'utf8').split('\n')
+    const i = lines.findIndex((l) => l.includes('"row_idx":2') && l.includes('"block_seq":1'))
+    lines[i] = (lines[i] as string).replace('"output_tokens":207', '"output_tokens":7')
+    writeFileSync(path, lines.join('\n'))
+    let r = await run(['verify', '--bundle', 'bundle.jsonl', '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('block 1, row 2: row_modified')
+    writeFileSync(path, lines.slice(0, 9).join('\n'))
+    r = await run(['verify', '--bundle', 'bundle.jsonl', '--public-key', keyFile])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('truncated')
+  })
+
+  it('exits 2 on a bad time window', async () => {
+    const r = await run([
+      'export',
+      '--ledger',
+      url,
+      '--from',
+      'yesterday',
+      '--to',
+      '2100-01-01',
+      '--out',
+      'b',
+    ])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('--from must be an ISO 8601 time')
+  })
+})
