@@ -278,55 +278,79 @@ export function routingSavings(requests: readonly RequestRecord[]): LeverSaving 
   }
 }
 
-/** Mean predicted carbon/energy of eligible backends ÷ the chosen one's, from `routing_reason`. */
+/**
+ * Mean predicted carbon (and energy, when the decision recorded it) of the eligible backends ÷ the
+ * chosen one's, from `routing_reason`. Energy ratio is 1 (no saving claimed) without energy scores.
+ */
 export function baselineRatios(r: RequestRecord): { carbon: number; energy: number } | undefined {
-  const scores = parseScores(r.routing_reason)
+  const scores = parseRoutingReason(r.routing_reason)?.scores
   if (scores === undefined) return undefined
   const eligible = scores.filter((s) => s.eligible)
   const chosen = eligible.find((s) => s.backend === r.backend)
   if (chosen === undefined || eligible.length < 2) return undefined
-  const mean = (f: (s: Score) => number): number =>
+  const mean = (f: (s: RecordedScore) => number): number =>
     eligible.reduce((t, s) => t + f(s), 0) / eligible.length
   const ratio = (base: number, mine: number): number => (mine > 0 ? base / mine : 1)
+  const withEnergy = eligible.every((s) => s.energy_j !== null)
   return {
     carbon: ratio(
-      mean((s) => s.carbon),
-      chosen.carbon,
+      mean((s) => s.carbon_g),
+      chosen.carbon_g,
     ),
-    energy: ratio(
-      mean((s) => s.energy),
-      chosen.energy,
-    ),
+    energy: withEnergy
+      ? ratio(
+          mean((s) => s.energy_j ?? 0),
+          chosen.energy_j ?? 0,
+        )
+      : 1,
   }
 }
 
-interface Score {
+/** A candidate's predicted figures as the gateway records them in `routing_reason`. */
+export interface RecordedScore {
   readonly backend: string
   readonly eligible: boolean
-  readonly carbon: number
-  readonly energy: number
+  /** Why it was ineligible, when it was. */
+  readonly why: string | null
+  readonly carbon_g: number
+  readonly energy_j: number | null
+  readonly latency_ms: number | null
 }
 
-function parseScores(reason: string): Score[] | undefined {
+/**
+ * Reads a request row's `routing_reason`: `{"reason": string, "scores": [{backend, eligible, why?,
+ * carbon_g, energy_j?, latency_ms?}]}` (the core `BackendScore` names `predictedCarbon`,
+ * `predictedEnergy`, `predictedLatency` are accepted too). Undefined for free text or another shape.
+ */
+export function parseRoutingReason(
+  text: string,
+): { readonly reason: string; readonly scores: readonly RecordedScore[] } | undefined {
   let parsed: unknown
   try {
-    parsed = JSON.parse(reason)
+    parsed = JSON.parse(text)
   } catch {
-    return undefined // a free-text reason: no scores to compare
+    return undefined // a free-text reason: nothing structured to read
   }
-  const list = isRecord(parsed) ? parsed['scores'] : undefined
-  if (!Array.isArray(list)) return undefined
-  const out: Score[] = []
-  for (const s of list) {
+  if (!isRecord(parsed) || !Array.isArray(parsed['scores'])) return undefined
+  const scores: RecordedScore[] = []
+  for (const s of parsed['scores'] as unknown[]) {
     if (!isRecord(s)) return undefined
     const backend = s['backend']
-    const carbon = num(s['predictedCarbon'] ?? s['predicted_carbon_g'])
-    const energy = num(s['predictedEnergy'] ?? s['predicted_energy_j'])
-    if (typeof backend !== 'string' || carbon === undefined || energy === undefined)
-      return undefined
-    out.push({ backend, eligible: s['eligible'] !== false, carbon, energy })
+    const carbon = num(s['carbon_g'] ?? s['predictedCarbon'] ?? s['predicted_carbon_g'])
+    if (typeof backend !== 'string' || carbon === undefined) return undefined
+    const why = s['why'] ?? s['reason']
+    scores.push({
+      backend,
+      eligible: s['eligible'] !== false,
+      why: typeof why === 'string' ? why : null,
+      carbon_g: carbon,
+      energy_j: num(s['energy_j'] ?? s['predictedEnergy'] ?? s['predicted_energy_j']) ?? null,
+      latency_ms:
+        num(s['latency_ms'] ?? s['predictedLatency'] ?? s['predicted_latency_ms']) ?? null,
+    })
   }
-  return out
+  const reason = parsed['reason']
+  return { reason: typeof reason === 'string' ? reason : '', scores }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

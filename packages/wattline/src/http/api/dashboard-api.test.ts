@@ -187,3 +187,22 @@ describe('GET /api/budgets and /api', () => {
     expect((await get('/api'))['body']['routes']).toContain('/api/anomalies')
   })
 })
+
+describe('GET /api/decisions without live decisions', () => {
+  it('reads the latest decisions back from the ledger’s request rows', async () => {
+    const bare = Fastify({ logger: false })
+    registerDashboardApi(bare, {
+      ledger: createMemoryLedgerReader(fixture.records),
+      live: { ...fixture.live, recentDecisions: () => [] },
+      budgets: { budgets: () => [] },
+      now: () => fixture.now,
+      registry: new Registry(),
+    })
+    const res = await bare.inject({ method: 'GET', url: '/api/decisions?limit=3' })
+    const decisions = res.json().decisions as Record<string, unknown>[]
+    expect(decisions).toHaveLength(3)
+    expect(decisions[0]).toMatchObject({ origin: 'ledger', kind: 'route' })
+    expect((decisions[0]?.['scores'] as unknown[]).length).toBe(3)
+    await bare.close()
+  })
+})

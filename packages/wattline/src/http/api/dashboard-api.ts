@@ -19,6 +19,7 @@ import { parseLimit, parseWindow, type QueryResult } from './query.ts'
 import {
   backendsBody,
   decisionsBody,
+  decisionsFromLedger,
   overviewBody,
   serviceDetailBody,
   servicesBody,
@@ -55,6 +56,8 @@ export const DASHBOARD_API_ROUTES = [
 
 const DECISIONS_DEFAULT = 50
 const DECISIONS_MAX = 500
+/** Without live decisions, how far back request rows are read for them. */
+const DECISIONS_LOOKBACK_MS = 15 * 60_000
 
 /**
  * Registers the dashboard API routes on `app`. Call once, on the gateway's app:
@@ -132,7 +135,14 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
     const limit = unwrap(parseLimit(asQuery(req.query), DECISIONS_DEFAULT, DECISIONS_MAX), reply)
     if (limit === undefined) return reply
     noStore(reply)
-    return decisionsBody(deps.live.recentDecisions(limit).slice(0, limit))
+    const live = deps.live.recentDecisions(limit).slice(0, limit)
+    if (live.length > 0) return decisionsBody(live)
+    const now = deps.now()
+    const recent = await deps.ledger.requests({
+      from_ms: now - DECISIONS_LOOKBACK_MS,
+      to_ms: now + 1,
+    })
+    return decisionsFromLedger(recent, limit)
   })
 
   app.get('/api/anomalies', async (req, reply) => {

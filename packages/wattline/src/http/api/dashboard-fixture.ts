@@ -246,7 +246,18 @@ function request(i: RequestInput): RequestRecord {
     method: b.measured ? 'measured' : 'modelled',
     energy_source: b.measured ? 'dcgm:DCGM_FI_DEV_POWER_USAGE' : 'modelled:profile',
     routing_policy: i.policy,
-    routing_reason: JSON.stringify({ reason, scores }),
+    // The gateway's recorded shape (see http/gateway.ts), plus energy_j.
+    routing_reason: JSON.stringify({
+      reason,
+      scores: scores.map((c) => ({
+        backend: c.backend,
+        eligible: c.eligible,
+        score: c.score,
+        carbon_g: c.predictedCarbon,
+        energy_j: c.predictedEnergy,
+        latency_ms: c.predictedLatency,
+      })),
+    }),
     attempts: 1,
     error_code: null,
   }

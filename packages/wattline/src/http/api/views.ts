@@ -13,6 +13,7 @@ import {
   allIdle,
   chargeIdle,
   chooseBucketMs,
+  parseRoutingReason,
   peakPower,
   routingSavings,
   summarizeUsage,
@@ -263,10 +264,11 @@ export interface ScoreJson {
   readonly backend: string
   readonly eligible: boolean
   readonly reason: string | null
-  readonly predicted_energy_j: number
+  /** Null when the decision did not record an energy prediction. */
+  readonly predicted_energy_j: number | null
   readonly predicted_carbon_g: number
-  readonly predicted_latency_ms: number
-  readonly score: number
+  readonly predicted_latency_ms: number | null
+  readonly score: number | null
 }
 
 export interface DecisionJson {
@@ -280,6 +282,8 @@ export interface DecisionJson {
   readonly backend: string | null
   readonly reason: string
   readonly scores: readonly ScoreJson[]
+  /** `live` (the gateway's memory) or `ledger` (read back from request rows). */
+  readonly origin: 'live' | 'ledger'
 }
 
 /** Recent routing decisions with their reasons and every candidate's predicted figures. */
@@ -298,7 +302,45 @@ export function decisionsBody(decisions: readonly LiveDecision[]): {
       backend: d.decision.kind === 'route' ? d.decision.backend : null,
       reason: d.decision.reason,
       scores: d.decision.scores.map(scoreJson),
+      origin: 'live' as const,
     })),
+  }
+}
+
+/**
+ * Recent decisions read back from request rows (newest first), for when the gateway keeps none in
+ * memory: policy, chosen backend, reason and candidates come from `routing_policy`/`routing_reason`.
+ */
+export function decisionsFromLedger(
+  requests: readonly RequestRecord[],
+  limit: number,
+): { readonly decisions: readonly DecisionJson[] } {
+  const newest = [...requests].sort((a, b) => b.at_ms - a.at_ms).slice(0, limit)
+  return {
+    decisions: newest.map((r) => {
+      const parsed = parseRoutingReason(r.routing_reason)
+      return {
+        at: new Date(r.at_ms).toISOString(),
+        at_ms: r.at_ms,
+        request_id: r.id,
+        service: r.service,
+        model: r.model,
+        kind: 'route' as const,
+        policy: r.routing_policy,
+        backend: r.backend,
+        reason: parsed?.reason ?? r.routing_reason,
+        scores: (parsed?.scores ?? []).map((s) => ({
+          backend: s.backend,
+          eligible: s.eligible,
+          reason: s.why,
+          predicted_energy_j: s.energy_j,
+          predicted_carbon_g: s.carbon_g,
+          predicted_latency_ms: s.latency_ms,
+          score: null,
+        })),
+        origin: 'ledger' as const,
+      }
+    }),
   }
 }
 

@@ -1,0 +1,120 @@
+/**
+ * The dashboard shell: skip link, header with the view navigation, the window and refresh controls,
+ * and the current view. Views are addressed by the URL hash (`#services`), so links, the back button
+ * and bookmarks work, and Enter on a navigation link switches the view.
+ */
+import { useEffect, useState } from 'preact/hooks'
+import { AnomaliesView } from './views/anomalies.tsx'
+import { BackendsView } from './views/backends.tsx'
+import { DecisionsView } from './views/decisions.tsx'
+import { OverviewView } from './views/overview.tsx'
+import { ServicesView } from './views/services.tsx'
+import type { ViewProps } from './views/view-props.ts'
+import { ZonesView } from './views/zones.tsx'
+
+const VIEWS = [
+  { id: 'overview', label: 'Overview', View: OverviewView },
+  { id: 'services', label: 'Services', View: ServicesView },
+  { id: 'zones', label: 'Zones', View: ZonesView },
+  { id: 'backends', label: 'Backends', View: BackendsView },
+  { id: 'decisions', label: 'Routing decisions', View: DecisionsView },
+  { id: 'anomalies', label: 'Anomalies', View: AnomaliesView },
+] as const satisfies readonly { id: string; label: string; View: (p: ViewProps) => unknown }[]
+
+type ViewId = (typeof VIEWS)[number]['id']
+
+const SPANS = [
+  { value: '1h', label: 'Last hour' },
+  { value: '6h', label: 'Last 6 hours' },
+  { value: '24h', label: 'Last 24 hours' },
+  { value: '7d', label: 'Last 7 days' },
+  { value: '30d', label: 'Last 30 days' },
+] as const
+
+const REFRESH_MS = 5000
+
+function viewFromHash(): ViewId {
+  const id = window.location.hash.replace(/^#/, '')
+  return VIEWS.find((v) => v.id === id)?.id ?? 'overview'
+}
+
+export function App() {
+  const [view, setView] = useState<ViewId>(viewFromHash)
+  const [switched, setSwitched] = useState(false)
+  const [span, setSpan] = useState<string>('24h')
+  const [paused, setPaused] = useState(false)
+
+  useEffect(() => {
+    const onHash = (): void => {
+      setView(viewFromHash())
+      setSwitched(true)
+    }
+    window.addEventListener('hashchange', onHash)
+    return () => window.removeEventListener('hashchange', onHash)
+  }, [])
+
+  const current = VIEWS.find((v) => v.id === view) ?? VIEWS[0]
+  const View = current.View
+  useEffect(() => {
+    document.title = `${current.label} · Wattline dashboard`
+  }, [current.label])
+
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <p class="brand">
+          <span aria-hidden="true">⚡</span> Wattline
+        </p>
+        <nav aria-label="Dashboard views">
+          <ul>
+            {VIEWS.map((v) => (
+              <li key={v.id}>
+                <a href={`#${v.id}`} aria-current={v.id === view ? 'page' : undefined}>
+                  {v.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <h1>Energy and carbon of AI serving</h1>
+        <form class="controls" aria-label="Dashboard controls" onSubmit={(e) => e.preventDefault()}>
+          <label for="span">Window</label>
+          <select id="span" value={span} onChange={(e) => setSpan(e.currentTarget.value)}>
+            {SPANS.map((s) => (
+              <option key={s.value} value={s.value}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+          <button type="button" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>
+            {paused ? 'Resume live refresh' : 'Pause live refresh'}
+          </button>
+          <span class="muted" id="refresh-note">
+            {paused
+              ? 'Live refresh paused.'
+              : `Refreshes every ${REFRESH_MS / 1000} s while this tab is visible.`}
+          </span>
+        </form>
+        <View
+          key={view}
+          span={span}
+          paused={paused}
+          intervalMs={REFRESH_MS}
+          focusOnMount={switched}
+        />
+      </main>
+      <footer class="bottom">
+        <p>
+          Figures come from the Wattline ledger and the gateway's live state through the read-only
+          JSON API under <code>/api/</code>. Every figure states whether it was measured or
+          modelled. Times are UTC.
+        </p>
+      </footer>
+    </>
+  )
+}

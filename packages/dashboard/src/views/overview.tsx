@@ -1,0 +1,151 @@
+/**
+ * Overview: energy and carbon per 1k requests, peak power, idle share, savings by lever, and the trend.
+ */
+import { getJson, type Overview } from '../api.ts'
+import { Chart } from '../components/chart.tsx'
+import { MethodBadge, Stat } from '../components/stat.tsx'
+import { DataTable } from '../components/table.tsx'
+import { ViewFrame } from '../components/view-frame.tsx'
+import { carbon, energy, num, percent, time } from '../format.ts'
+import { usePoll } from '../use-poll.ts'
+import type { ViewProps } from './view-props.ts'
+
+export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
+  const { data, error, updatedAt } = usePoll(
+    (signal) => getJson<Overview>('overview', { span }, signal),
+    `overview:${span}`,
+    intervalMs,
+    paused,
+  )
+  return (
+    <ViewFrame
+      id="overview"
+      title="Overview"
+      intro="Fleet-wide energy and carbon for the chosen window. Energy per 1k requests is facility energy (IT × PUE) including the idle energy of the backends."
+      error={error}
+      updatedAt={updatedAt}
+      loaded={data !== undefined}
+      focusOnMount={focusOnMount}
+    >
+      {data !== undefined && <OverviewBody data={data} />}
+    </ViewFrame>
+  )
+}
+
+function OverviewBody({ data }: { readonly data: Overview }) {
+  const s = data.summary
+  const e = s.energy_per_1k_requests_wh
+  const c = s.carbon_per_1k_requests_g
+  const signals = data.intensity_signals.join(', ') || 'none'
+  return (
+    <>
+      <dl class="stats">
+        <Stat label="Requests" value={num(s.requests)} source="ledger">
+          <span class="stat-interval">{num(s.failed_requests)} failed</span>
+        </Stat>
+        <Stat
+          label="Energy per 1k requests"
+          value={e === null ? '–' : `${num(e.value)} Wh`}
+          method={e?.method}
+          interval={e === null ? undefined : `${num(e.low)}–${num(e.high)} Wh`}
+          source={e?.source}
+        />
+        <Stat
+          label="Carbon per 1k requests"
+          value={c === null ? '–' : `${num(c.value)} gCO2e`}
+          method={c?.method}
+          interval={c === null ? undefined : `${num(c.low)}–${num(c.high)} gCO2e`}
+          source={`${c?.source ?? 'ledger'}; location-based, ${signals} intensity`}
+        />
+        <Stat
+          label="Peak power"
+          value={`${num(data.peak_power_w.value)} W`}
+          method={data.peak_power_w.method}
+          source={`${data.peak_power_w.source}; at ${time(data.peak_power_w.at_ms)}`}
+        />
+        <Stat
+          label="Idle share of energy"
+          value={percent(s.idle_share)}
+          method={s.idle_energy_j.method}
+          source={`${energy(s.idle_energy_j.value)} idle of ${energy(s.facility_energy_j.value)} facility energy`}
+        />
+        <Stat
+          label="Measured share of energy"
+          value={percent(s.measured_share)}
+          source="share of facility energy from power meters; the rest is modelled"
+        />
+        <Stat
+          label="Total carbon"
+          value={carbon(s.carbon_g.value)}
+          method={s.carbon_g.method}
+          interval={`${carbon(s.carbon_g.low)}–${carbon(s.carbon_g.high)}`}
+          source={s.carbon_g.source}
+        />
+        <Stat
+          label="Budgets in breach"
+          value={num(data.budgets_breached)}
+          source="production budget watch"
+        />
+      </dl>
+
+      <h3>Savings against baseline, by lever</h3>
+      <DataTable
+        caption="Savings by optimisation lever against a named baseline (positive = saved)"
+        headers={[
+          'Lever',
+          'Baseline',
+          'Energy saved',
+          'Carbon saved',
+          'Carbon saved (%)',
+          'Method',
+          'Source',
+        ]}
+        rows={data.savings.length}
+      >
+        {data.savings.map((l) => (
+          <tr key={l.lever}>
+            <th scope="row">{l.lever}</th>
+            <td>{l.baseline}</td>
+            <td>{energy(l.energy_j)}</td>
+            <td>{carbon(l.carbon_g)}</td>
+            <td>{l.carbon_pct === null ? '–' : `${num(l.carbon_pct)} %`}</td>
+            <td>
+              <MethodBadge method={l.method} />
+            </td>
+            <td class="source">{l.source}</td>
+          </tr>
+        ))}
+      </DataTable>
+
+      <Chart
+        id="overview-trend"
+        title="Energy and carbon per 1k requests over the window"
+        summary={trendSummary(data)}
+        times={data.series.map((b) => b.at_ms)}
+        series={[
+          {
+            label: 'Energy per 1k requests',
+            unit: 'Wh',
+            values: data.series.map((b) => b.energy_per_1k_requests_wh),
+            color: '#1f6feb',
+          },
+          {
+            label: 'Carbon per 1k requests',
+            unit: 'gCO2e',
+            values: data.series.map((b) => b.carbon_per_1k_requests_g),
+            color: '#b35900',
+          },
+        ]}
+      />
+    </>
+  )
+}
+
+function trendSummary(data: Overview): string {
+  const values = data.series
+    .map((b) => b.energy_per_1k_requests_wh)
+    .filter((v): v is number => v !== null)
+  if (values.length === 0) return 'No requests in this window.'
+  const minutes = Math.round(data.bucket_ms / 60_000)
+  return `${values.length} buckets of ${minutes} minutes; energy per 1k requests ranged from ${num(Math.min(...values))} to ${num(Math.max(...values))} Wh. The data table below lists every value.`
+}

@@ -1,0 +1,67 @@
+/**
+ * Per zone: the grid intensity routing uses now, the share of traffic sent there, and its carbon.
+ */
+import { getJson, type Zones } from '../api.ts'
+import { DataTable, Ratio } from '../components/table.tsx'
+import { ViewFrame } from '../components/view-frame.tsx'
+import { carbon, energy, num, percent, time } from '../format.ts'
+import { usePoll } from '../use-poll.ts'
+import type { ViewProps } from './view-props.ts'
+
+export function ZonesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
+  const { data, error, updatedAt } = usePoll(
+    (signal) => getJson<Zones>('zones', { span }, signal),
+    `zones:${span}`,
+    intervalMs,
+    paused,
+  )
+  return (
+    <ViewFrame
+      id="zones"
+      title="Zones"
+      intro="Grid zones the backends run in: the carbon intensity used for routing now (location-based), the share of requests routed there and the carbon emitted there in the window, idle energy included."
+      error={error}
+      updatedAt={updatedAt}
+      loaded={data !== undefined}
+      focusOnMount={focusOnMount}
+    >
+      {data !== undefined && (
+        <DataTable
+          caption="Zones: current intensity, share of traffic and carbon"
+          headers={[
+            'Zone',
+            'Intensity now (gCO2e/kWh)',
+            'Signal and source',
+            'Share of requests',
+            'Requests',
+            'Facility energy',
+            'Carbon',
+            'Share of carbon',
+            'Mean intensity used (gCO2e/kWh)',
+          ]}
+          rows={data.zones.length}
+        >
+          {data.zones.map((z) => (
+            <tr key={z.zone}>
+              <th scope="row">{z.zone}</th>
+              <td>{z.current === null ? '–' : num(z.current.intensity_g_per_kwh)}</td>
+              <td class="source">
+                {z.current === null
+                  ? 'no live value'
+                  : `${z.current.signal}${z.current.forecast ? ' forecast' : ''}, ${z.current.source}, since ${time(z.current.at_ms)}${z.current.stale ? ' (stale)' : ''}`}
+              </td>
+              <td>
+                <Ratio value={z.share_of_requests} label={`${z.zone} share of requests`} />
+              </td>
+              <td>{num(z.requests)}</td>
+              <td>{energy(z.facility_energy_j)}</td>
+              <td>{carbon(z.carbon_g)}</td>
+              <td>{percent(z.share_of_carbon)}</td>
+              <td>{num(z.mean_intensity_g_per_kwh)}</td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+    </ViewFrame>
+  )
+}

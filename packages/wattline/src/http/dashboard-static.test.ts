@@ -1,0 +1,44 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import Fastify from 'fastify'
+import { registerDashboardStatic } from './dashboard-static.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'wl-dash-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('registerDashboardStatic', () => {
+  it('serves index.html, hashed assets with long caching, and index.html for unknown paths', async () => {
+    const root = join(dir, 'built')
+    mkdirSync(join(root, 'assets'), { recursive: true })
+    writeFileSync(join(root, 'index.html'), '<!doctype html><title>dash</title>')
+    writeFileSync(join(root, 'assets', 'app-abc123.js'), 'console.log(1)')
+    const app = Fastify({ logger: false })
+    await registerDashboardStatic(app, { root })
+    const index = await app.inject('/dashboard/')
+    expect(index.statusCode).toBe(200)
+    expect(index.body).toContain('<title>dash</title>')
+    expect(index.headers['cache-control']).toBe('no-cache')
+    const asset = await app.inject('/dashboard/assets/app-abc123.js')
+    expect(asset.statusCode).toBe(200)
+    expect(asset.headers['cache-control']).toContain('immutable')
+    const deep = await app.inject('/dashboard/services/chat')
+    expect(deep.statusCode).toBe(200)
+    expect(deep.body).toContain('<title>dash</title>')
+    const bare = await app.inject('/dashboard?x=1')
+    expect(bare.statusCode).toBe(308)
+    expect(bare.headers['location']).toBe('/dashboard/?x=1')
+    await app.close()
+  })
+
+  it('answers 503 with the build command when the dashboard is not built', async () => {
+    const app = Fastify({ logger: false })
+    await registerDashboardStatic(app, { root: join(dir, 'missing') })
+    const res = await app.inject('/dashboard/')
+    expect(res.statusCode).toBe(503)
+    expect(res.body).toContain('npm run build -w @wattline/dashboard')
+    expect((await app.inject('/dashboard/x')).statusCode).toBe(503)
+    await app.close()
+  })
+})
