@@ -24,6 +24,7 @@ export * from './carbon/builtin-table.ts'
 export { BUILTIN_INTENSITY } from './carbon/data/builtin-intensity.ts'
 export * from './carbon/regions.ts'
 export { closeMatches } from './carbon/close-matches.ts'
+export * from './carbon/series.ts'
 
 // energy
 export * from './energy/profile.ts'
