@@ -235,9 +235,8 @@ export function buildOracleLp(input: OracleInput): {
   groups.forEach((g, gi) => lastGroupOfBucket.set(g.k, gi))
   for (let j = 0; j < nb; j++) {
     const b = backends[j] as OracleBackend
-    terms = []
     let any = false
-    let lineTerms: string[] = []
+    const lineTerms: string[] = []
     for (let gi = 0; gi < ng; gi++) {
       if (allowed[gi * nb + j] === 1) {
         lineTerms.push(`+ ${num(slot[gi * nb + j] as number)} ${v(gi, j)}`)
@@ -253,7 +252,6 @@ export function buildOracleLp(input: OracleInput): {
         constraints++
       }
     }
-    lineTerms = []
   }
   out.push('Bounds')
   for (let gi = 0; gi < ng; gi++) {
