@@ -18,9 +18,12 @@ const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/estimate.ts'),
   () => import('./commands/profiles.ts'),
   () => import('./commands/simulate-backend.ts'),
+  () => import('./commands/demo.ts'),
   () => import('./commands/verify.ts'),
   () => import('./commands/export.ts'),
   () => import('./commands/ledger.ts'),
+  () => import('./commands/intensity.ts'),
+  () => import('./commands/zones.ts'),
 ]
 
 /** Builds the program with output routed to `io`. */

@@ -1,0 +1,260 @@
+/**
+ * @module cli/commands/intensity
+ * `wattline intensity (--zone Z | --region R) [--at ISO | --from ISO --to ISO] [--source NAME|FILE] [--json]`:
+ * grid carbon intensity at an instant, or over a window with its mean and greenest hour.
+ * `--source` is `static` (the built-in table, default) or a data file / folder whose format is
+ * detected from its content (Electricity Maps CSV, WattTime CSV, generic CSV or JSON).
+ */
+import { open, readdir, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import {
+  buildSeries,
+  greenestWindow,
+  instant,
+  meanOver,
+  ms,
+  resolveRegion,
+  seriesCoverage,
+  type CarbonIntensitySource,
+  type Instant,
+  type IntensityPoint,
+} from '@wattline/core'
+import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
+import { dataFormatError } from '../../adapters/carbon/csv.ts'
+import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
+import { createGenericFileSource } from '../../adapters/carbon/generic-file-source.ts'
+import { createWattTimeCsvSource } from '../../adapters/carbon/watttime-csv-source.ts'
+import { createSystemClock } from '../../adapters/clock/system-clock.ts'
+import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { writeJson, type CliIo } from '../io.ts'
+
+interface IntensityOptions {
+  zone?: string
+  region?: string
+  at?: string
+  from?: string
+  to?: string
+  source: string
+  json?: boolean
+}
+
+const HOUR = 3_600_000
+/** Longest window `--from/--to` accepts (a year and a day). */
+const MAX_WINDOW_MS = 366 * 24 * HOUR
+
+export function register(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
+  program
+    .command('intensity')
+    .description(
+      'Grid carbon intensity (gCO2e/kWh) for a zone or cloud region, at an instant or over a window',
+    )
+    .option('--zone <zone>', 'Electricity Maps zone id, e.g. DE, GB, US-CAL-CISO')
+    .option(
+      '--region <region>',
+      'cloud region, e.g. aws:eu-central-1, gcp:europe-west4, azure:westeurope',
+    )
+    .option('--at <iso>', 'instant (ISO 8601; default: now)')
+    .option('--from <iso>', 'window start (ISO 8601), with --to')
+    .option('--to <iso>', 'window end (ISO 8601, exclusive), with --from')
+    .option(
+      '--source <name|file>',
+      '"static" (built-in table) or a CSV/JSON data file or folder',
+      'static',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (opts: IntensityOptions) => {
+      setExit(await runIntensity(opts, io))
+    })
+}
+
+async function runIntensity(opts: IntensityOptions, io: CliIo): Promise<ExitCode> {
+  if ((opts.zone === undefined) === (opts.region === undefined)) {
+    throw new ExitError(EXIT.badInput, 'give exactly one of --zone or --region')
+  }
+  const range = opts.from !== undefined || opts.to !== undefined
+  if (range && (opts.from === undefined || opts.to === undefined)) {
+    throw new ExitError(EXIT.badInput, '--from and --to go together')
+  }
+  if (range && opts.at !== undefined)
+    throw new ExitError(EXIT.badInput, 'give --at or --from/--to, not both')
+  const region = opts.region === undefined ? undefined : resolveRegion(opts.region)
+  const zone = region?.zone ?? (opts.zone as string)
+  const source = await openSource(opts.source, io.cwd)
+  const regionFields =
+    region === undefined
+      ? {}
+      : { region: `${region.provider}:${region.region}`, region_source: region.source }
+
+  if (!range) {
+    const at = opts.at === undefined ? createSystemClock().now() : parseIso('--at', opts.at)
+    const p = await source.intensityAt(zone, at)
+    const row = { ...pointJson(p), ...regionFields }
+    if (opts.json === true) writeJson(io, row)
+    else {
+      io.stdout.write(
+        `${p.zone} ${new Date(p.at).toISOString()}  ${p.intensity.toFixed(1)} gCO2e/kWh  (${p.signal}${p.forecast ? ', forecast' : ''}${p.stale ? ', stale' : ''})\n  source: ${p.source}\n`,
+      )
+    }
+    return EXIT.ok
+  }
+
+  const from = parseIso('--from', opts.from as string)
+  const to = parseIso('--to', opts.to as string)
+  if (to <= from) throw new ExitError(EXIT.badInput, '--to must be after --from')
+  if (to - from > MAX_WINDOW_MS)
+    throw new ExitError(EXIT.badInput, 'the window is longer than 366 days')
+  const points = await source.series(zone, from, to)
+  const summary = summarise(points, from, to)
+  const canonical = points[0]?.zone ?? zone
+  if (opts.json === true) {
+    writeJson(io, {
+      zone: canonical,
+      ...regionFields,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      signal: points[0]?.signal ?? source.signal,
+      interpolation: 'step',
+      points: points.map(pointJson),
+      ...summary,
+    })
+  } else {
+    io.stdout.write(renderRange(canonical, points, summary))
+  }
+  return EXIT.ok
+}
+
+interface RangeSummary {
+  readonly covered_from: string | null
+  readonly covered_to: string | null
+  readonly mean_g_per_kwh: number | null
+  readonly greenest_hour: {
+    start: string
+    end: string
+    intensity_g_per_kwh: number
+    forecast: boolean
+  } | null
+}
+
+/** Mean over the covered part of the window and the greenest one-hour window in it. */
+function summarise(points: readonly IntensityPoint[], from: Instant, to: Instant): RangeSummary {
+  if (points.length === 0)
+    return { covered_from: null, covered_to: null, mean_g_per_kwh: null, greenest_hour: null }
+  const series = buildSeries(points)
+  const cov = seriesCoverage(series)
+  const start = instant(Math.max(from, cov.from))
+  const end = instant(Math.min(to, cov.to))
+  const mean = meanOver(series, start, end)
+  const best = greenestWindow(series, { duration: ms(HOUR), earliest: start, deadline: end })
+  return {
+    covered_from: new Date(start).toISOString(),
+    covered_to: new Date(end).toISOString(),
+    mean_g_per_kwh: mean === undefined ? null : round(mean.intensity),
+    greenest_hour:
+      best === undefined
+        ? null
+        : {
+            start: new Date(best.start).toISOString(),
+            end: new Date(best.end).toISOString(),
+            intensity_g_per_kwh: round(best.intensity),
+            forecast: best.forecast,
+          },
+  }
+}
+
+function pointJson(p: IntensityPoint): Record<string, unknown> {
+  return {
+    zone: p.zone,
+    at: new Date(p.at).toISOString(),
+    intensity_g_per_kwh: round(p.intensity),
+    signal: p.signal,
+    source: p.source,
+    stale: p.stale,
+    forecast: p.forecast,
+    provenance: p.provenance ?? 'live',
+  }
+}
+
+function renderRange(zone: string, points: readonly IntensityPoint[], s: RangeSummary): string {
+  const lines = points.map(
+    (p) =>
+      `  ${new Date(p.at).toISOString()}  ${p.intensity.toFixed(1).padStart(7)}${p.forecast ? '  forecast' : ''}${p.stale ? '  stale' : ''}`,
+  )
+  const g = s.greenest_hour
+  return [
+    `${zone}: ${points.length} points, gCO2e/kWh (${points[0]?.signal ?? 'average'}; source: ${points[0]?.source ?? '-'})`,
+    ...lines,
+    `mean ${s.mean_g_per_kwh === null ? '-' : s.mean_g_per_kwh.toFixed(1)} gCO2e/kWh over ${s.covered_from ?? '-'} → ${s.covered_to ?? '-'}`,
+    `greenest hour: ${g === null ? '-' : `${g.start} → ${g.end} at ${g.intensity_g_per_kwh.toFixed(1)} gCO2e/kWh`}`,
+    '',
+  ].join('\n')
+}
+
+/** `static`, or a file/folder whose format is detected from its first bytes. */
+async function openSource(spec: string, cwd: string): Promise<CarbonIntensitySource> {
+  if (spec === 'static') return createBuiltinSource()
+  const path = resolve(cwd, spec)
+  const info = await stat(path).catch(() => undefined)
+  if (info === undefined) {
+    throw new ExitError(
+      EXIT.badInput,
+      `--source "${spec}" is neither a built-in source (static) nor an existing file or folder`,
+    )
+  }
+  const sample = info.isDirectory() ? await firstDataFile(path) : path
+  const head = await readHead(sample)
+  const firstLine =
+    head
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)[0]
+      ?.toLowerCase() ?? ''
+  if (/^\s*[[{]/.test(head)) return createGenericFileSource({ path, format: 'json' })
+  if (firstLine.includes('zone id') && firstLine.includes('carbon intensity'))
+    return createElectricityMapsCsvSource({ path })
+  if (firstLine.startsWith('request_time,') || /^time,[^,]+$/.test(firstLine.trim()))
+    return createWattTimeCsvSource({ path })
+  if (firstLine.includes('intensity_g_per_kwh'))
+    return createGenericFileSource({ path, format: 'csv' })
+  throw dataFormatError(
+    sample,
+    1,
+    1,
+    'unrecognised intensity file: expected an Electricity Maps export, a WattTime MOER CSV, or a CSV/JSON with zone, datetime, intensity_g_per_kwh',
+  )
+}
+
+async function firstDataFile(dir: string): Promise<string> {
+  const entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && /\.(csv|json)$/i.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort()
+  const first = entries[0]
+  if (first === undefined) throw new ExitError(EXIT.badInput, `no .csv or .json files in ${dir}`)
+  return first
+}
+
+async function readHead(path: string): Promise<string> {
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc(4096)
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+    return buffer.subarray(0, bytesRead).toString('utf8')
+  } finally {
+    await handle.close()
+  }
+}
+
+function parseIso(flag: string, text: string): Instant {
+  const t = Date.parse(text)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || !Number.isFinite(t)) {
+    throw new ExitError(
+      EXIT.badInput,
+      `${flag} "${text}" is not an ISO 8601 date-time (e.g. 2025-06-01T12:00:00Z)`,
+    )
+  }
+  return instant(t)
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10
+}
