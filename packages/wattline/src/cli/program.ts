@@ -16,6 +16,7 @@ export type RegisterCommand = (
 
 const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/estimate.ts'),
+  () => import('./commands/serve.ts'),
   () => import('./commands/profiles.ts'),
   () => import('./commands/simulate-backend.ts'),
   () => import('./commands/demo.ts'),

@@ -1,0 +1,264 @@
+/**
+ * @module compose/live
+ * The composition root of the live gateway, the only place that wires concrete adapters:
+ * config → system clock, carbon source (fallback chain), intensity board, energy profiles, power
+ * meters, undici upstreams, ledger (SQLite/PostgreSQL writer), prom-client registry, pino logger →
+ * fastify app. `close()` drains in-flight requests, writes idle energy and flushes the ledger.
+ */
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { randomBytes } from 'node:crypto'
+import { resolveProfile, type Clock, type PowerMeter } from '@wattline/core'
+import type { FastifyInstance } from 'fastify'
+import { pino, type Logger } from 'pino'
+import { Registry } from 'prom-client'
+import { request as undiciRequest } from 'undici'
+import { createSystemClock } from '../adapters/clock/system-clock.ts'
+import { createNvidiaSmiMeter } from '../adapters/power/nvidia-smi-meter.ts'
+import { createPrometheusMeter } from '../adapters/power/prometheus-meter.ts'
+import { openLedger, ledgerOptionsFromConfig } from '../adapters/storage/open-ledger.ts'
+import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { createCarbonSourceFromConfig } from '../config/carbon.ts'
+import { createConfigCatalog } from '../config/catalog.ts'
+import { loadConfig } from '../config/load-config.ts'
+import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
+import { createGatewayApp } from '../http/app.ts'
+import { createGateway, type Gateway } from '../http/gateway.ts'
+import { createIntensityBoard } from '../http/intensity-board.ts'
+import { createGatewayMetrics } from '../http/metrics.ts'
+
+export interface LiveOptions {
+  readonly configPath: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  /** Overrides `gateway.host` / `gateway.port` (CLI flags). */
+  readonly host?: string
+  readonly port?: number
+  /**
+   * The clock that decides which grid intensity is "now" (the demo passes a time-compressed one so
+   * a day of intensity passes in minutes). Defaults to the system clock.
+   */
+  readonly intensityClock?: Clock
+  /** Defaults to pino JSON on stdout at the config's level. */
+  readonly logger?: Logger
+  /** Extra fastify plugins, e.g. the dashboard API. */
+  readonly plugins?: readonly ((
+    app: FastifyInstance,
+    live: { gateway: Gateway; config: WattlineConfig },
+  ) => void | Promise<void>)[]
+}
+
+export interface LiveGateway {
+  readonly app: FastifyInstance
+  readonly gateway: Gateway
+  readonly config: WattlineConfig
+  /** `http://host:port` the gateway listens on. */
+  readonly url: string
+  /** Stops accepting, drains in-flight requests (bounded), accounts idle energy, flushes the ledger. */
+  close(): Promise<void>
+}
+
+/** Loads the config and starts the gateway. */
+export async function startLiveGateway(options: LiveOptions): Promise<LiveGateway> {
+  const configPath = resolve(options.cwd, options.configPath)
+  const baseDir = dirname(configPath)
+  const config = await loadConfig(configPath, {
+    readFile,
+    env: options.env,
+    catalog: createConfigCatalog(),
+  })
+  const logger = options.logger ?? pino({ level: config.gateway.log_level })
+  const clock = createSystemClock()
+  const registry = new Registry()
+  const metrics = createGatewayMetrics(registry)
+  const gridClock = options.intensityClock ?? clock
+  const source = createCarbonSourceFromConfig(config.carbon, {
+    clock: gridClock,
+    env: options.env,
+    baseDir,
+    onWarning: (w) => logger.warn({ carbon: w }, 'carbon source warning'),
+  })
+  const ledger = await openLedger(config.ledger.url, {
+    ...ledgerOptionsFromConfig(config.ledger, baseDir),
+    registry,
+    onError: (err) => logger.error({ err }, 'ledger write failed'),
+  })
+  const intensity = createIntensityBoard({
+    source,
+    clock: gridClock,
+    zones: config.backends.map((b) => b.zone),
+    signal: config.carbon.signal,
+    onValue: (p) => {
+      metrics.intensity.set({ zone: p.zone, signal: p.signal }, p.intensity)
+      metrics.intensityStale.set({ zone: p.zone, signal: p.signal }, p.stale ? 1 : 0)
+      ledger.sink.append({
+        kind: 'intensity',
+        zone: p.zone,
+        at_ms: p.at,
+        intensity_g_per_kwh: p.intensity,
+        signal: p.signal,
+        source: p.source,
+        forecast: p.forecast,
+        stale: p.stale,
+      })
+    },
+    onError: (zone, err) =>
+      logger.warn({ zone, err }, 'intensity refresh failed; keeping the last value, marked stale'),
+  })
+  await intensity.refresh()
+  const upstreams = new Map<string, Upstream>(
+    config.backends.map((b) => [b.id, upstreamOf(b, config)]),
+  )
+  const gateway = createGateway({
+    config,
+    clock,
+    upstreams,
+    profileFor: (b, model) =>
+      resolveProfile({
+        model: b.canonical_models[model] ?? model,
+        hardware: b.hardware,
+        precision: b.precision,
+        ...(b.active_params_b === undefined ? {} : { activeParamsB: b.active_params_b }),
+      }),
+    intensity,
+    ledger: ledger.sink,
+    metrics,
+    random: { next: () => randomBytes(4).readUInt32BE(0) / 2 ** 32 },
+    logger,
+  })
+  let draining = false
+  const app = await createGatewayApp({
+    gateway,
+    clock,
+    logger,
+    metrics,
+    draining: () => draining,
+    plugins: (options.plugins ?? []).map((p) => (a: FastifyInstance) => p(a, { gateway, config })),
+  })
+  const timers: NodeJS.Timeout[] = []
+  const every = (periodMs: number, task: () => unknown): void => {
+    const t = setInterval(() => {
+      void Promise.resolve()
+        .then(task)
+        .catch((err: unknown) => logger.error({ err }, 'periodic task failed'))
+    }, periodMs)
+    t.unref()
+    timers.push(t)
+  }
+  every(config.gateway.intensity_refresh_ms, () => intensity.refresh())
+  every(config.gateway.health.interval_ms, () => gateway.probe())
+  every(config.gateway.accounting_interval_ms, () => {
+    gateway.flushIdle()
+    for (const rt of gateway.backends.values()) {
+      if (rt.tracker.measured) continue
+      ledger.sink.append({
+        kind: 'power',
+        backend: rt.config.id,
+        at_ms: clock.now(),
+        power_w: rt.tracker.powerW,
+        method: 'modelled',
+        source: 'modelled power of the backend profile at its occupancy',
+      })
+    }
+  })
+  for (const b of config.backends) {
+    const meter = meterOf(b, clock.now)
+    if (meter === undefined || b.meter.type === 'modelled') continue
+    const rt = gateway.backends.get(b.id)
+    every(b.meter.interval_ms, async () => {
+      try {
+        for (const s of await meter.read(
+          AbortSignal.timeout(b.meter.type === 'prometheus' ? b.meter.timeout_ms : 5000),
+        )) {
+          rt?.tracker.setPower(s.at, s.power)
+          if (rt !== undefined) rt.meterSource = s.source
+          ledger.sink.append({
+            kind: 'power',
+            backend: s.backend,
+            at_ms: s.at,
+            power_w: s.power,
+            method: 'measured',
+            source: s.source,
+          })
+        }
+      } catch (err) {
+        logger.warn({ backend: b.id, err }, 'power meter read failed; keeping the last reading')
+      }
+    })
+  }
+  await app.listen({
+    host: options.host ?? config.gateway.host,
+    port: options.port ?? config.gateway.port,
+  })
+  const address = app.server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  let closed: Promise<void> | undefined
+  return {
+    app,
+    gateway,
+    config,
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      (closed ??= (async () => {
+        draining = true
+        for (const t of timers) clearInterval(t)
+        const drained = app.close()
+        const deadline = new Promise<void>((r) =>
+          setTimeout(r, config.gateway.drain_timeout_ms).unref(),
+        )
+        await Promise.race([drained, deadline])
+        gateway.flushIdle()
+        await ledger.close()
+        await Promise.all([...upstreams.values()].map((u) => u.close()))
+      })()),
+  }
+}
+
+function upstreamOf(b: BackendConfig, config: WattlineConfig): Upstream {
+  const key = config.secrets.backendKeys.get(b.id)
+  return createOpenAiUpstream({
+    id: b.id,
+    baseUrl: b.url,
+    connections: b.connections,
+    connectTimeoutMs: b.timeouts.connect_ms,
+    headersTimeoutMs: b.timeouts.headers_ms,
+    bodyTimeoutMs: b.timeouts.body_ms,
+    headers: b.headers,
+    ...(key === undefined ? {} : { apiKey: key }),
+  })
+}
+
+const execFileAsync = promisify(execFile)
+
+function meterOf(b: BackendConfig, now: () => number): PowerMeter | undefined {
+  const m = b.meter
+  if (m.type === 'nvidia-smi') {
+    return createNvidiaSmiMeter({
+      backend: b.id,
+      command: m.command,
+      args: m.args,
+      ...(m.gpu_indices === undefined ? {} : { gpuIndices: m.gpu_indices }),
+      run: async (command, args, signal) =>
+        (await execFileAsync(command, [...args], { signal, encoding: 'utf8' })).stdout,
+      now,
+    })
+  }
+  if (m.type === 'prometheus') {
+    return createPrometheusMeter({
+      backend: b.id,
+      url: m.url,
+      metric: m.metric,
+      labels: m.labels,
+      fetchText: async (url, signal) => {
+        const res = await undiciRequest(url, { signal: signal ?? null })
+        if (res.statusCode !== 200) throw new Error(`scrape of ${url} answered ${res.statusCode}`)
+        return res.body.text()
+      },
+      now,
+    })
+  }
+  return undefined
+}
