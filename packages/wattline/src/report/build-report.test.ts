@@ -165,9 +165,10 @@ describe('buildReport for one service', () => {
     expect(r.budgets.map((b) => b.service)).toEqual(['chat'])
   })
 
-  it('gives fleet-wide hardware to the service by its share of IT energy', async () => {
+  it('gives hardware to the service by its share of IT energy in the hardware’s zone', async () => {
     const r = await build('chat')
-    const share = 8820 / 9360
+    // DE: chat 360 + 720 J of requests + 540 J of idle, of 360 + 720 + 360 + 720 J in all.
+    const share = 1620 / 2160
     expect(r.lifecycle.hardware[0]?.scope_share).toBeCloseTo(share, 9)
     expect(r.sci.embodied_g).toBeCloseTo(M_FLEET * share, 9)
   })
@@ -222,9 +223,9 @@ describe('amortise', () => {
         id: 'x',
         hardware: 'A100-80GB',
         count: 2,
-        service: null,
+        zone: 'DE',
         embodied_g: 1000,
-        embodied_source: 's',
+        source: 's',
         lifetime_years: 1,
         in_service_from_ms: from - MS_PER_YEAR + 86_400_000,
         allocation_share: 1,

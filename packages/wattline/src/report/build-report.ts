@@ -108,15 +108,18 @@ export async function buildReport(
   // 1. Requests.
   const acc = newScopeAcc()
   const allBackendJ = new Map<string, number>()
+  /** IT energy of every service by zone (J), for the zone shares of hardware. */
+  const allZoneJ = new Map<string, number>()
   for await (const r of source.requests(range)) {
     allBackendJ.set(r.backend, (allBackendJ.get(r.backend) ?? 0) + r.energy_j)
+    allZoneJ.set(r.zone, (allZoneJ.get(r.zone) ?? 0) + r.energy_j)
     if (inScope(r.service)) addRequest(acc, r, buckets)
   }
 
   // 2. Idle energy, prorated to the period and to the scope's share of each backend.
-  let allIdleJ = 0
   for await (const idle of source.idleEnergy(range)) {
-    allIdleJ += idle.energy_j * overlapFraction(idle, range)
+    const inPeriodJ = idle.energy_j * overlapFraction(idle, range)
+    allZoneJ.set(idle.zone, (allZoneJ.get(idle.zone) ?? 0) + inPeriodJ)
     const share = idleShare(idle, acc, allBackendJ, service)
     if (share > 0) addIdle(acc, idle, range, share, buckets)
   }
@@ -214,14 +217,9 @@ export async function buildReport(
     intensitySources: [...intensitySources.values()],
     budgets: budgets.filter((b) => inScope(b.service)),
     gates: gates.filter((g) => inScope(g.service)),
-    training: training.filter(
-      (t) => service === null || t.service === service || acc.models.has(t.model),
-    ),
-    hardware: hardware.filter(
-      (h) => service === null || h.service === null || h.service === service,
-    ),
-    allBackendJ,
-    allIdleJ,
+    training: training.filter((t) => service === null || acc.models.has(t.model)),
+    hardware,
+    allZoneJ,
     head,
     anomalies,
     seriesChecked,
@@ -250,6 +248,7 @@ function addFig(f: FigAcc, v: number, lo: number, hi: number, method: Method): v
 
 interface ZoneAcc {
   requests: number
+  itJ: number
   facilityJ: number
   idleFacilityJ: number
   carbon: FigAcc
@@ -331,6 +330,7 @@ function zoneAcc(acc: ScopeAcc, zone: string): ZoneAcc {
   if (z === undefined) {
     z = {
       requests: 0,
+      itJ: 0,
       facilityJ: 0,
       idleFacilityJ: 0,
       carbon: newFig(),
@@ -388,6 +388,7 @@ function addRequest(acc: ScopeAcc, r: RequestRecord, buckets: Buckets): void {
 
   const z = zoneAcc(acc, r.zone)
   z.requests += 1
+  z.itJ += r.energy_j
   z.facilityJ += r.facility_energy_j
   addFig(z.carbon, r.carbon_g, r.carbon_low_g, r.carbon_high_g, r.method)
   z.intensityJ += r.intensity_g_per_kwh * r.facility_energy_j
@@ -476,6 +477,7 @@ function addIdle(
 
   const z = zoneAcc(acc, idle.zone)
   z.idleFacilityJ += facJ
+  z.itJ += itJ
   z.facilityJ += facJ
   addFig(z.carbon, carbon, carbon, carbon, idle.method)
   if (facJ > 0) z.intensityJ += (carbon / (facJ / J_PER_KWH)) * facJ
@@ -673,9 +675,8 @@ interface Parts {
   gates: readonly GateDecisionView[]
   training: readonly TrainingRunView[]
   hardware: readonly HardwareView[]
-  allBackendJ: ReadonlyMap<string, number>
-  /** Idle IT energy of every backend in the period (J), for fleet-wide hardware shares. */
-  allIdleJ: number
+  /** IT energy (requests and idle) of every service by zone in the period, J. */
+  allZoneJ: ReadonlyMap<string, number>
   head: ChainHeadView
   anomalies: readonly Anomaly[]
   seriesChecked: number
@@ -782,24 +783,34 @@ function assemble(p: Parts): Report {
   })
 
   // Lifecycle: embodied emissions amortised over the period (SCI's M).
-  const scopeItJ = acc.it.v
-  const allItJ = [...p.allBackendJ.values()].reduce((s, j) => s + j, 0) + p.allIdleJ
-  const hardwareRows: HardwareRow[] = p.hardware.map((h) =>
-    amortise(h, fromMs, toMs, service === null || h.service !== null ? 1 : share(scopeItJ, allItJ)),
-  )
+  // A service report takes the service's share of IT energy in the hardware's zone.
+  const hardwareRows: HardwareRow[] = p.hardware
+    .map((h) =>
+      amortise(
+        h,
+        fromMs,
+        toMs,
+        service === null ? 1 : share(acc.zones.get(h.zone)?.itJ ?? 0, p.allZoneJ.get(h.zone) ?? 0),
+      ),
+    )
+    .filter((h) => service === null || h.scope_share > 0)
   const M = hardwareRows.reduce((s, h) => s + h.amortised_g, 0)
   const trainingRows: TrainingRow[] = p.training.map((t) => ({
     name: t.id,
     model: t.model,
-    service: t.service,
+    hardware: t.hardware,
+    accelerators: t.accelerators,
     zone: t.zone,
-    region: t.region,
     start: iso(t.started_ms),
     end: iso(t.ended_ms),
-    energy_kwh: round(t.energy_j / J_PER_KWH),
-    energy_basis: t.energy_basis,
+    energy_kwh: {
+      value: round(t.energy_j / J_PER_KWH),
+      low: round(t.energy_low_j / J_PER_KWH),
+      high: round(t.energy_high_j / J_PER_KWH),
+      method: t.method,
+    },
     carbon_kg: round(t.carbon_g / 1000),
-    intensity_g_per_kwh: t.intensity_g_per_kwh,
+    intensity_g_per_kwh: t.energy_j > 0 ? round(t.carbon_g / (t.energy_j / J_PER_KWH)) : null,
     method: t.method,
     source: t.source,
     overlaps_period: t.started_ms < toMs && t.ended_ms > fromMs,
@@ -958,7 +969,7 @@ function assemble(p: Parts): Report {
     },
     lifecycle: {
       training_runs: trainingRows,
-      training_energy_kwh: round(trainingRows.reduce((s, t) => s + t.energy_kwh, 0)),
+      training_energy_kwh: round(trainingRows.reduce((s, t) => s + t.energy_kwh.value, 0)),
       training_carbon_kg: round(trainingRows.reduce((s, t) => s + t.carbon_kg, 0)),
       hardware: hardwareRows,
       embodied_amortised_g: round(M),
@@ -1013,9 +1024,9 @@ export function amortise(
     id: h.id,
     hardware: h.hardware,
     count: h.count,
-    service: h.service,
+    zone: h.zone,
     embodied_kg_per_unit: round(h.embodied_g / 1000),
-    embodied_source: h.embodied_source,
+    embodied_source: h.source,
     lifetime_years: h.lifetime_years,
     in_service_from: iso(h.in_service_from_ms),
     allocation_share: h.allocation_share,

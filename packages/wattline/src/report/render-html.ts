@@ -257,24 +257,24 @@ function lifecycleSection(r: Report): string {
           [
             'Run',
             'Model',
+            'Hardware',
             'Period',
             'Energy (kWh)',
             'Carbon (kgCO2e)',
-            'Basis',
             'Method',
             'Source',
           ],
           lc.training_runs.map((t) => [
             esc(t.name),
             esc(t.model),
+            esc(`${t.accelerators} × ${t.hardware} in ${t.zone}`),
             esc(`${t.start.slice(0, 10)} → ${t.end.slice(0, 10)}`),
-            fmt(t.energy_kwh),
+            `${fmt(t.energy_kwh.value)} (${interval(t.energy_kwh)})`,
             fmt(t.carbon_kg),
-            esc(t.energy_basis),
             t.method,
             esc(t.source),
           ]),
-          [3, 4],
+          [4, 5],
         )
   const hardware =
     lc.hardware.length === 0

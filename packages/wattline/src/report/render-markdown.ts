@@ -106,7 +106,7 @@ export function renderMarkdown(report: Report): string {
           lc.training_runs.map((t) => [
             t.name,
             t.model,
-            fmt(t.energy_kwh),
+            fmt(t.energy_kwh.value),
             fmt(t.carbon_kg),
             t.method,
             t.source,

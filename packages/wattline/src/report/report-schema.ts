@@ -122,17 +122,16 @@ const gateRowSchema = z.object({
 const trainingRowSchema = z.object({
   name: z.string(),
   model: z.string(),
-  service: z.string().nullable(),
-  zone: z.string().nullable(),
-  region: z.string().nullable(),
+  hardware: z.string(),
+  accelerators: z.number().int().min(0),
+  zone: z.string(),
   start: iso,
   end: iso,
-  energy_kwh: nonNeg,
-  energy_basis: z.string().describe('how the energy was obtained (metered, gpu_hours × power, …)'),
+  energy_kwh: figureSchema.describe('facility energy of the run'),
   carbon_kg: nonNeg,
-  intensity_g_per_kwh: nonNeg.nullable(),
+  intensity_g_per_kwh: nonNeg.nullable().describe('carbon / energy, as recorded'),
   method: z.enum(['measured', 'modelled']),
-  source: z.string(),
+  source: z.string().describe('provenance, including how the energy was obtained'),
   overlaps_period: z.boolean(),
 })
 
@@ -140,7 +139,7 @@ const hardwareRowSchema = z.object({
   id: z.string(),
   hardware: z.string(),
   count: z.number().int().min(1),
-  service: z.string().nullable(),
+  zone: z.string(),
   embodied_kg_per_unit: nonNeg,
   embodied_source: z.string(),
   lifetime_years: z.number().positive(),
@@ -153,7 +152,7 @@ const hardwareRowSchema = z.object({
     .min(0)
     .max(1)
     .describe(
-      'for a service-scoped report, the service’s share of fleet-wide hardware (by energy)',
+      'for a service report, the service’s share of IT energy in the hardware’s zone; 1 otherwise',
     ),
   amortised_g: nonNeg.describe('M for this item over the period'),
 })

@@ -46,23 +46,22 @@ export interface GateDecisionView {
   readonly reason: string
 }
 
-/** A training or fine-tuning run (lifecycle input). Energy is facility energy where known. */
+/** A training or fine-tuning run (lifecycle input), as the ledger's `training_runs` holds it. */
 export interface TrainingRunView {
   readonly id: string
   readonly model: string
-  /** The service the model serves, or null when it serves several / none recorded. */
-  readonly service: string | null
-  readonly zone: string | null
-  readonly region: string | null
+  readonly hardware: string
+  readonly accelerators: number
+  readonly zone: string
   readonly started_ms: number
   readonly ended_ms: number
+  /** Facility energy of the run, J, with its interval. */
   readonly energy_j: number
-  /** How the energy was obtained, e.g. `metered`, `gpu_hours 1200 h × 700 W (H100-SXM TDP)`. */
-  readonly energy_basis: string
+  readonly energy_low_j: number
+  readonly energy_high_j: number
   readonly carbon_g: number
-  /** Intensity used for `carbon_g`, or null when the carbon was given directly. */
-  readonly intensity_g_per_kwh: number | null
   readonly method: Method
+  /** Provenance, including how the energy was obtained (metered, GPU-hours × power, …). */
   readonly source: string
 }
 
@@ -71,11 +70,11 @@ export interface HardwareView {
   readonly id: string
   readonly hardware: string
   readonly count: number
-  /** The service the hardware is dedicated to, or null for fleet-wide hardware. */
-  readonly service: string | null
+  /** The grid zone the hardware runs in; a service report takes the service's share of it. */
+  readonly zone: string
   /** Embodied emissions of one unit, g CO2e, and where the figure comes from. */
   readonly embodied_g: number
-  readonly embodied_source: string
+  readonly source: string
   readonly lifetime_years: number
   readonly in_service_from_ms: number
   /** Share of the units' capacity reserved for the software (SCI's RR/ToR), 0..1. */
