@@ -3,7 +3,7 @@
  * What the API sources share: a value in force at an instant from a fetched series, and the error
  * discipline (everything but an unknown zone becomes `WL_CARBON_SOURCE_UNAVAILABLE`).
  */
-import type { WattlineError} from '@wattline/core';
+import type { WattlineError } from '@wattline/core'
 import { hasCode, type Instant, type IntensityPoint } from '@wattline/core'
 import { unavailable } from './http-json.ts'
 
