@@ -6,6 +6,7 @@
  * `max_tokens` = the trace's output tokens. The trace loops until stopped. A bounded number of
  * requests may be in flight; arrivals beyond it are counted as dropped, never queued without bound.
  */
+import { setMaxListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { Pool } from 'undici'
 import type { TraceRequest, TraceSample } from './trace-sample.ts'
@@ -23,7 +24,10 @@ export interface DemoTrafficOptions {
   readonly maxInflight: number
   /** Prompts are capped at this many tokens (the sample's longest is far above typical). */
   readonly maxInputTokens: number
+  /** Stops new arrivals; requests in flight then get `graceMs` to finish before being aborted. */
   readonly signal: AbortSignal
+  /** Default 0: abort at once. */
+  readonly graceMs?: number
   /** Called just before request `index` is sent. */
   readonly onSend?: (index: number) => void
   /** Called when request `index` has finished (any outcome). */
@@ -81,6 +85,8 @@ export function startDemoTraffic(o: DemoTrafficOptions): DemoTraffic {
   const inflight = new Set<Promise<void>>()
   let timer: NodeJS.Timeout | undefined
   const controller = new AbortController()
+  // One signal is shared by every request in flight (bounded by maxInflight).
+  setMaxListeners(o.maxInflight + 16, controller.signal)
   const t0 = performance.now()
 
   async function send(index: number, row: TraceRequest): Promise<void> {
@@ -168,9 +174,13 @@ export function startDemoTraffic(o: DemoTrafficOptions): DemoTraffic {
   const done = new Promise<void>((resolve) => {
     const finish = (): void => {
       if (timer !== undefined) clearTimeout(timer)
-      controller.abort()
+      // Let requests in flight finish (bounded by graceMs), then abort the rest.
+      const grace = setTimeout(() => controller.abort(), o.graceMs ?? 0)
       void Promise.allSettled([...inflight])
-        .then(() => pool.destroy())
+        .then(() => {
+          clearTimeout(grace)
+          return pool.destroy()
+        })
         .then(() => resolve())
     }
     if (o.signal.aborted) finish()
