@@ -28,6 +28,8 @@ import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import { createGatewayApp } from '../http/app.ts'
 import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
+import { gatewayLiveState } from '../http/live-state.ts'
+import type { DashboardLiveState } from '../http/api/ports.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 
 export interface LiveOptions {
@@ -55,6 +57,8 @@ export interface LiveGateway {
   readonly app: FastifyInstance
   readonly gateway: Gateway
   readonly config: WattlineConfig
+  /** Backends, zone intensities and recent decisions, for the dashboard API. */
+  readonly liveState: DashboardLiveState
   /** `http://host:port` the gateway listens on. */
   readonly url: string
   /** Stops accepting, drains in-flight requests (bounded), accounts idle energy, flushes the ledger. */
@@ -129,6 +133,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     random: { next: () => randomBytes(4).readUInt32BE(0) / 2 ** 32 },
     logger,
   })
+  const liveState = gatewayLiveState(gateway, intensity)
   let draining = false
   const app = await createGatewayApp({
     gateway,
@@ -136,7 +141,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     logger,
     metrics,
     draining: () => draining,
-    plugins: (options.plugins ?? []).map((p) => (a: FastifyInstance) => p(a, { gateway, config })),
+    plugins: (options.plugins ?? []).map(
+      (p) => (a: FastifyInstance) => p(a, { gateway, config, liveState }),
+    ),
   })
   const timers: NodeJS.Timeout[] = []
   const every = (periodMs: number, task: () => unknown): void => {
@@ -200,6 +207,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     app,
     gateway,
     config,
+    liveState,
     url: `http://${host}:${address.port}`,
     close: () =>
       (closed ??= (async () => {

@@ -219,3 +219,43 @@ describe('gateway with the official openai client', () => {
     )
   })
 })
+
+describe('live state for the dashboard', () => {
+  it('lists backends, zones and the recent decisions, newest first', async () => {
+    const { gatewayLiveState } = await import('./live-state.ts')
+    const { createIntensityBoard } = await import('./intensity-board.ts')
+    const { fixedIntensity, realClock } = await import('./harness.test-support.ts')
+    const stub = await startStub()
+    const gw = await startGateway(
+      {
+        services: [{ name: 'chat' }],
+        backends: [{ id: 'a', url: stub.url, zone: 'FR', hardware: 'H100-SXM', models: [MODEL] }],
+      },
+      { FR: 40 },
+    )
+    const board = createIntensityBoard({
+      source: fixedIntensity({ FR: 40 }),
+      clock: realClock,
+      zones: ['FR'],
+      signal: 'average',
+    })
+    await board.refresh()
+    const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'x', maxRetries: 0 })
+    await client.chat.completions.create(
+      { model: MODEL, messages: [{ role: 'user', content: 'a' }] },
+      { headers: { 'x-request-id': 'req-1' } },
+    )
+    await client.chat.completions.create(
+      { model: MODEL, messages: [{ role: 'user', content: 'b' }] },
+      { headers: { 'x-request-id': 'req-2' } },
+    )
+    const live = gatewayLiveState(gw.gateway, board)
+    expect(live.backends()).toMatchObject([
+      { id: 'a', zone: 'FR', healthy: true, inflight: 0, power_method: 'modelled' },
+    ])
+    expect(live.zones()).toMatchObject([{ zone: 'FR', intensity_g_per_kwh: 40, stale: false }])
+    expect(live.recentDecisions(5).map((d) => d.request_id)).toEqual(['req-2', 'req-1'])
+    await gw.close()
+    await stub.close()
+  })
+})

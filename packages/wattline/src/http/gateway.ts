@@ -64,7 +64,21 @@ export interface DispatchInput {
   readonly bodyFor: (backend: BackendConfig) => string | Buffer
   readonly headers: Readonly<Record<string, string>>
   readonly signal: AbortSignal
+  /** Recorded with the decision (dashboard, logs). */
+  readonly requestId?: string
 }
+
+/** A routing decision kept for the dashboard. */
+export interface RecentDecision {
+  readonly at_ms: number
+  readonly request_id: string
+  readonly service: string
+  readonly model: string
+  readonly decision: RoutingDecision
+}
+
+/** Decisions kept in memory for the dashboard (newest last). */
+export const RECENT_DECISIONS = 200
 
 /** An upstream response that reached us, holding the backend slot until `finish`. */
 export interface Dispatched {
@@ -106,6 +120,8 @@ export interface Gateway {
   probe(): Promise<void>
   /** Writes each backend's idle energy since the last call to metrics and the ledger. */
   flushIdle(): void
+  /** The most recent routing decisions, newest first. */
+  recentDecisions(limit: number): readonly RecentDecision[]
 }
 
 /** Builds the engine over its dependencies. */
@@ -148,6 +164,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     )
   }
   const sticky = new Map<string, string>()
+  const recent: RecentDecision[] = []
   let sequence = 0
 
   function wakeQueues(all: boolean): void {
@@ -200,6 +217,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     )
     if (decision.kind === 'route') sticky.set(key, decision.backend)
+    recent.push({
+      at_ms: t,
+      request_id: input.requestId ?? '',
+      service: input.service.name,
+      model: input.model,
+      decision,
+    })
+    if (recent.length > RECENT_DECISIONS) recent.splice(0, recent.length - RECENT_DECISIONS)
     return decision
   }
 
@@ -383,6 +408,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     inflight: () => [...backends.values()].reduce((n, rt) => n + rt.tracker.inflight, 0),
     dispatch,
     finish,
+    recentDecisions: (limit) => recent.slice(-Math.max(0, limit)).reverse(),
     async probe() {
       await Promise.all(
         [...backends.values()].map(async (rt) => {

@@ -91,6 +91,7 @@ async function proxy(
     bodyFor,
     headers,
     signal: controller.signal,
+    requestId: req.id,
   })
   const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs }
   const contentType = String(d.response.headers['content-type'] ?? 'application/json')
