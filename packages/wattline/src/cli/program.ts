@@ -23,6 +23,8 @@ const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/verify.ts'),
   () => import('./commands/export.ts'),
   () => import('./commands/ledger.ts'),
+  () => import('./commands/bench.ts'),
+  () => import('./commands/gate.ts'),
   () => import('./commands/intensity.ts'),
   () => import('./commands/zones.ts'),
 ]
