@@ -23,7 +23,6 @@ export * from './carbon/intensity.ts'
 export * from './carbon/builtin-table.ts'
 export { BUILTIN_INTENSITY } from './carbon/data/builtin-intensity.ts'
 export * from './carbon/regions.ts'
-export { closeMatches } from './carbon/close-matches.ts'
 export * from './carbon/series.ts'
 
 // energy
@@ -82,7 +81,7 @@ export { detectLedgerAnomalies } from './anomaly/ledger-anomalies.ts'
 export type { LedgerAnomalyInput, LedgerAnomalyOptions } from './anomaly/ledger-anomalies.ts'
 
 // catalog + energy model (energy engineer)
-export { editDistance, normaliseId } from './catalog/close-matches.ts'
+export { closeMatches, editDistance, normaliseId } from './text/close-matches.ts'
 export * from './catalog/hardware.ts'
 export * from './catalog/models.ts'
 export * from './energy/curve-fit.ts'

@@ -6,7 +6,7 @@
  */
 import { WattlineError } from '../errors.ts'
 import { gramsPerKwh, instant, MS_PER_HOUR, type Instant } from '../units/quantity.ts'
-import { closeMatches } from './close-matches.ts'
+import { closeMatches } from '../text/close-matches.ts'
 import type { IntensityPoint } from './intensity.ts'
 
 /** How a zone's annual mean was obtained. */

@@ -5,7 +5,7 @@
  * `data/SOURCES.md`.
  */
 import { WattlineError } from '../errors.ts'
-import { closeMatches } from './close-matches.ts'
+import { closeMatches } from '../text/close-matches.ts'
 import { CLOUD_REGIONS } from './data/cloud-regions.ts'
 
 export const CLOUD_PROVIDERS = ['aws', 'gcp', 'azure'] as const

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { hasCode } from '../errors.ts'
-import { closeMatches, editDistance } from './close-matches.ts'
+import { closeMatches, editDistance } from '../text/close-matches.ts'
 import { findHardware, getHardware, HARDWARE } from './hardware.ts'
 
 describe('hardware catalogue', () => {

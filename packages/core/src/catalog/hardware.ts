@@ -7,7 +7,7 @@
  * stated rule (idle power: see {@link IDLE_RATIO_RULE}).
  */
 import { WattlineError } from '../errors.ts'
-import { closeMatches, normaliseId } from './close-matches.ts'
+import { closeMatches, normaliseId } from '../text/close-matches.ts'
 
 export const HARDWARE_KINDS = ['gpu', 'cpu'] as const
 export type HardwareKind = (typeof HARDWARE_KINDS)[number]

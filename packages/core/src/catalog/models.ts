@@ -8,7 +8,7 @@
  */
 import { WattlineError } from '../errors.ts'
 import type { Precision } from '../energy/profile.ts'
-import { closeMatches, normaliseId } from './close-matches.ts'
+import { closeMatches, normaliseId } from '../text/close-matches.ts'
 
 export const ARCHITECTURES = ['dense', 'moe', 'hybrid'] as const
 export type Architecture = (typeof ARCHITECTURES)[number]
