@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
+import { WattlineError } from '@wattline/core'
 import { registerDashboardApi } from './dashboard-api.ts'
 import { createDashboardFixture } from './dashboard-fixture.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
@@ -203,6 +204,29 @@ describe('GET /api/decisions without live decisions', () => {
     expect(decisions).toHaveLength(3)
     expect(decisions[0]).toMatchObject({ origin: 'ledger', kind: 'route' })
     expect((decisions[0]?.['scores'] as unknown[]).length).toBe(3)
+    await bare.close()
+  })
+})
+
+describe('a ledger that refuses a window', () => {
+  it('answers 400 naming the parameter instead of 500', async () => {
+    const refuse = (): Promise<never> =>
+      Promise.reject(
+        new WattlineError('WL_INVALID_INPUT', 'the window holds more than 10 request rows', {
+          details: { param: 'from' },
+        }),
+      )
+    const bare = Fastify({ logger: false })
+    registerDashboardApi(bare, {
+      ledger: { requests: refuse, idleEnergy: refuse, powerSamples: refuse },
+      live: fixture.live,
+      budgets: { budgets: () => [] },
+      now: () => fixture.now,
+      registry: new Registry(),
+    })
+    const res = await bare.inject({ method: 'GET', url: '/api/overview?span=30d' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'WL_INVALID_INPUT', param: 'from' })
     await bare.close()
   })
 })

@@ -5,7 +5,8 @@
  * docs/api.md. Every route is a GET; bad query parameters answer 400 in OpenAI's error shape with
  * `param` set, an unknown service 404.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { hasCode } from '@wattline/core'
 import type { Registry } from 'prom-client'
 import { createAnomalyWatch, type AnomalyWatch } from './anomaly-watch.ts'
 import type {
@@ -84,80 +85,123 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
     return { routes: DASHBOARD_API_ROUTES, docs: 'docs/api.md' }
   })
 
-  app.get('/api/overview', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    const [facts, extra] = await Promise.all([
-      load(window),
-      deps.savings?.savings(window) ?? Promise.resolve([]),
-    ])
-    noStore(reply)
-    return overviewBody(facts, extra, deps.budgets.budgets())
-  })
+  app.get(
+    '/api/overview',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      const [facts, extra] = await Promise.all([
+        load(window),
+        deps.savings?.savings(window) ?? Promise.resolve([]),
+      ])
+      noStore(reply)
+      return overviewBody(facts, extra, deps.budgets.budgets())
+    }),
+  )
 
-  app.get('/api/services', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    noStore(reply)
-    return servicesBody(await load(window), deps.budgets.budgets())
-  })
+  app.get(
+    '/api/services',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      noStore(reply)
+      return servicesBody(await load(window), deps.budgets.budgets())
+    }),
+  )
 
-  app.get<{ Params: { name: string } }>('/api/services/:name', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    const body = serviceDetailBody(await load(window), deps.budgets.budgets(), req.params.name)
-    if (body === undefined) {
-      return sendError(reply, 404, {
-        code: 'WL_NOT_FOUND',
-        param: 'name',
-        message: `no service "${req.params.name}": no requests in the window and no budget`,
+  app.get<{ Params: { name: string } }>(
+    '/api/services/:name',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      const body = serviceDetailBody(await load(window), deps.budgets.budgets(), req.params.name)
+      if (body === undefined) {
+        return sendError(reply, 404, {
+          code: 'WL_NOT_FOUND',
+          param: 'name',
+          message: `no service "${req.params.name}": no requests in the window and no budget`,
+        })
+      }
+      noStore(reply)
+      return body
+    }),
+  )
+
+  app.get(
+    '/api/zones',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      noStore(reply)
+      return zonesBody(await load(window), deps.live.zones())
+    }),
+  )
+
+  app.get(
+    '/api/backends',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      noStore(reply)
+      return backendsBody(await load(window), deps.live.backends())
+    }),
+  )
+
+  app.get(
+    '/api/decisions',
+    guarded(async (req, reply) => {
+      const limit = unwrap(parseLimit(asQuery(req.query), DECISIONS_DEFAULT, DECISIONS_MAX), reply)
+      if (limit === undefined) return reply
+      noStore(reply)
+      const live = deps.live.recentDecisions(limit).slice(0, limit)
+      if (live.length > 0) return decisionsBody(live)
+      const now = deps.now()
+      const recent = await deps.ledger.requests({
+        from_ms: now - DECISIONS_LOOKBACK_MS,
+        to_ms: now + 1,
       })
-    }
-    noStore(reply)
-    return body
-  })
+      return decisionsFromLedger(recent, limit)
+    }),
+  )
 
-  app.get('/api/zones', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    noStore(reply)
-    return zonesBody(await load(window), deps.live.zones())
-  })
-
-  app.get('/api/backends', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    noStore(reply)
-    return backendsBody(await load(window), deps.live.backends())
-  })
-
-  app.get('/api/decisions', async (req, reply) => {
-    const limit = unwrap(parseLimit(asQuery(req.query), DECISIONS_DEFAULT, DECISIONS_MAX), reply)
-    if (limit === undefined) return reply
-    noStore(reply)
-    const live = deps.live.recentDecisions(limit).slice(0, limit)
-    if (live.length > 0) return decisionsBody(live)
-    const now = deps.now()
-    const recent = await deps.ledger.requests({
-      from_ms: now - DECISIONS_LOOKBACK_MS,
-      to_ms: now + 1,
-    })
-    return decisionsFromLedger(recent, limit)
-  })
-
-  app.get('/api/anomalies', async (req, reply) => {
-    const window = windowOf(req.query, reply)
-    if (window === undefined) return reply
-    const found = await anomalies.scan(window)
-    noStore(reply)
-    return { window: windowJson(window), anomalies: [...found].reverse() }
-  })
+  app.get(
+    '/api/anomalies',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      const found = await anomalies.scan(window)
+      noStore(reply)
+      return { window: windowJson(window), anomalies: [...found].reverse() }
+    }),
+  )
 
   app.get('/api/budgets', async (_req, reply) => {
     noStore(reply)
     const budgets = deps.budgets.budgets()
     return { budgets, breached: budgets.filter((b) => b.breached).map((b) => b.service) }
   })
+}
+
+/**
+ * Wraps a handler so that a `WL_INVALID_INPUT` raised while reading (a window too large for the
+ * ledger reader) answers 400 naming the parameter, like a bad query string.
+ */
+function guarded<R extends FastifyRequest>(
+  handler: (req: R, reply: FastifyReply) => Promise<unknown>,
+): (req: R, reply: FastifyReply) => Promise<unknown> {
+  return async (req, reply) => {
+    try {
+      return await handler(req, reply)
+    } catch (error) {
+      if (!hasCode(error, 'WL_INVALID_INPUT')) throw error
+      const param = error.details['param']
+      return sendError(reply, 400, {
+        code: 'WL_INVALID_INPUT',
+        param: typeof param === 'string' ? param : 'from',
+        message: error.message,
+      })
+    }
+  }
 }
 
 function asQuery(query: unknown): Readonly<Record<string, unknown>> {

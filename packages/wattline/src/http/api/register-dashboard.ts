@@ -1,0 +1,97 @@
+/**
+ * @module http/api/register-dashboard
+ * Everything the live gateway needs for the dashboard, in one call from the composition root: a
+ * reader connection to the ledger database, the live-state adapter, budget statuses, the anomaly watch
+ * (also run on a timer so `wattline_anomalies_total` moves without anyone watching), the `/api/`
+ * routes and the static app at `/dashboard/`. The reader connection closes with the app.
+ */
+import { budgetTarget, type BudgetMetricName } from '@wattline/core'
+import type { FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import { openDatabase } from '../../adapters/storage/open-database.ts'
+import type { WattlineConfig } from '../../config/parse-config.ts'
+import { registerDashboardStatic } from '../dashboard-static.ts'
+import type { Gateway } from '../gateway.ts'
+import type { IntensityBoard } from '../intensity-board.ts'
+import { createAnomalyWatch } from './anomaly-watch.ts'
+import { registerDashboardApi } from './dashboard-api.ts'
+import { createGatewayLiveState, type DecisionLog } from './gateway-live-state.ts'
+import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
+import type { BudgetStatus, BudgetStatusSource } from './ports.ts'
+
+export interface LiveDashboardDeps {
+  readonly config: WattlineConfig
+  readonly gateway: Gateway
+  readonly intensity: IntensityBoard
+  readonly registry: Registry
+  /** Wall clock, epoch ms. */
+  readonly now: () => number
+  /** Folder the ledger URL's relative SQLite path resolves against (the config file's folder). */
+  readonly baseDir: string
+  /** The production budget watch; without it, budgets come from the config with no watch value. */
+  readonly budgets?: BudgetStatusSource
+  readonly decisions?: DecisionLog
+  /** How often the anomaly watch scans the last day, ms (default 5 minutes; 0 = never). */
+  readonly anomalyScanMs?: number
+}
+
+/** Registers `/api/*` and `/dashboard/` on the gateway's app. */
+export async function registerLiveDashboard(
+  app: FastifyInstance,
+  deps: LiveDashboardDeps,
+): Promise<void> {
+  const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
+  const ledger = createKyselyLedgerReader(opened)
+  const anomalies = createAnomalyWatch({ ledger, registry: deps.registry })
+  const scanMs = deps.anomalyScanMs ?? 300_000
+  const timer =
+    scanMs > 0
+      ? setInterval(() => {
+          const to = deps.now()
+          anomalies
+            .scan({ from_ms: to - 86_400_000, to_ms: to })
+            .catch((err: unknown) => app.log.warn({ err }, 'anomaly scan failed'))
+        }, scanMs).unref()
+      : undefined
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await opened.db.destroy()
+  })
+  registerDashboardApi(app, {
+    ledger,
+    live: createGatewayLiveState({
+      gateway: deps.gateway,
+      intensity: deps.intensity,
+      ...(deps.decisions === undefined ? {} : { decisions: deps.decisions }),
+    }),
+    budgets: deps.budgets ?? configuredBudgets(deps.config),
+    now: deps.now,
+    registry: deps.registry,
+    anomalies,
+  })
+  await registerDashboardStatic(app)
+}
+
+/** Budgets as configured (target from baseline and stage), without a watch value. */
+export function configuredBudgets(config: Pick<WattlineConfig, 'services'>): BudgetStatusSource {
+  const statuses: BudgetStatus[] = []
+  for (const s of config.services) {
+    if (s.budget === undefined) continue
+    const t = budgetTarget({ ...s.budget, metric: s.budget.metric as BudgetMetricName })
+    statuses.push({
+      service: s.name,
+      metric: t.metric,
+      unit: t.unit,
+      stage: t.stage,
+      baseline: t.baseline,
+      target: t.target,
+      value: null,
+      method: 'modelled',
+      ratio: null,
+      breached: false,
+      window_s: s.budget.watch.window_s,
+      evaluated_at_ms: null,
+    })
+  }
+  return { budgets: () => statuses }
+}
