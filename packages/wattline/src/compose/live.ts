@@ -49,7 +49,7 @@ export interface LiveOptions {
   /** Extra fastify plugins, e.g. the dashboard API. */
   readonly plugins?: readonly ((
     app: FastifyInstance,
-    live: { gateway: Gateway; config: WattlineConfig },
+    live: { gateway: Gateway; config: WattlineConfig; liveState: DashboardLiveState },
   ) => void | Promise<void>)[]
 }
 
