@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'WL_TRACE_FORMAT',
   'WL_BROWSER_UNAVAILABLE',
   'WL_FORBIDDEN',
+  'WL_NOT_FOUND',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
