@@ -27,6 +27,8 @@ const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/gate.ts'),
   () => import('./commands/intensity.ts'),
   () => import('./commands/zones.ts'),
+  () => import('./commands/report.ts'),
+  () => import('./commands/lifecycle.ts'),
 ]
 
 /** Builds the program with output routed to `io`. */

@@ -8,6 +8,7 @@ import { createMemoryReportSource } from '../../report/memory-report-source.ts'
 import {
   FROM_MS,
   fixtureData,
+  fixtureRecords,
   GENERATED_MS,
   TO_MS,
 } from '../../report/report-fixture.test-support.ts'
@@ -24,60 +25,6 @@ const dirs: string[] = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
-
-/** The report fixture as ledger records. */
-export function fixtureRecords(): AuditRecord[] {
-  const d = fixtureData()
-  return [
-    ...(d.requests ?? []),
-    ...(d.idle ?? []),
-    ...(d.power ?? []),
-    ...(d.intensities ?? []),
-    ...(d.budgets ?? []).map((b, i): AuditRecord => ({
-      kind: 'budget',
-      at_ms: FROM_MS - 1000 + i,
-      service: b.service,
-      family: b.family,
-      metric: b.metric,
-      baseline: b.baseline,
-      stage: b.stage,
-      target: b.target,
-      variance_pct: b.variance_pct,
-      max_regression_pct: b.max_regression_pct ?? 0,
-    })),
-    ...(d.gateDecisions ?? []).map((g, i): AuditRecord => ({
-      kind: 'gate',
-      id: `gate-${i}`,
-      at_ms: g.at_ms,
-      service: g.service,
-      release: g.release ?? '',
-      passed: g.passed,
-      metric: g.metric,
-      value: g.value ?? 0,
-      high: g.high ?? 0,
-      target: g.target ?? 0,
-      limit: (g.target ?? 0) * 1.1,
-      previous_release: null,
-      previous_value: null,
-      regression_pct: null,
-      reasons: JSON.stringify([g.reason]),
-      result_sha256: '0'.repeat(64),
-    })),
-    ...(d.trainingRuns ?? []).map((t): AuditRecord => ({ kind: 'training_run', ...t })),
-    ...(d.hardware ?? []).map((h): AuditRecord => ({
-      kind: 'hardware',
-      id: h.id,
-      at_ms: h.in_service_from_ms,
-      hardware: h.hardware,
-      count: h.count,
-      zone: h.zone,
-      embodied_g: h.embodied_g,
-      lifetime_years: h.lifetime_years,
-      source: h.source,
-      allocation_share: h.allocation_share,
-    })),
-  ]
-}
 
 async function seed(url: string, records: readonly AuditRecord[], blockRows = 7): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'wl-report-'))
