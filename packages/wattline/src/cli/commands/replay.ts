@@ -1,0 +1,230 @@
+/**
+ * @module cli/commands/replay
+ * `wattline replay --trace F --fleet F --carbon DIR|SOURCE --policies round-robin,least-loaded,carbon-aware,oracle
+ *  [--start ISO] [--seed N] [--json F] [--html F] [--lenient]`: the routing policies side by side on
+ * a recorded trace, a fleet and real grid data, with the exact oracle bound. Prints one table; writes
+ * JSON and HTML on request. A progress bar goes to stderr on a TTY.
+ */
+import { stat, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import { WattlineError, type CarbonIntensitySource } from '@wattline/core'
+import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
+import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
+import { loadIntensitySteps } from '../../sim/intensity-steps.ts'
+import { checkFleetZones, loadFleet } from '../../sim/load-fleet.ts'
+import { REPLAY_POLICIES, runReplay, type ReplayPolicyName } from '../../sim/replay.ts'
+import { renderReplayHtml } from '../../sim/replay-html.ts'
+import { renderReplayTable, toReplayJson } from '../../sim/replay-report.ts'
+import { loadTrace, TRACE_FORMATS, type TraceFormat } from '../../sim/trace-reader.ts'
+import { EXIT, type ExitCode } from '../exit-codes.ts'
+import type { CliIo } from '../io.ts'
+
+interface ReplayFlags {
+  trace: string
+  fleet: string
+  carbon: string
+  policies: string
+  start?: string
+  seed: string
+  json?: string
+  html?: string
+  lenient?: boolean
+  format?: string
+  timeScale: string
+  loop: string
+  sample: string
+  limit?: string
+  oracleBucketMin: string
+}
+
+const DEFAULT_POLICIES = 'round-robin,least-loaded,carbon-aware,oracle'
+
+export function register(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
+  program
+    .command('replay')
+    .description(
+      'Replay a request trace against a fleet: routing policies side by side, with the exact oracle bound',
+    )
+    .requiredOption(
+      '--trace <file>',
+      `trace file: Azure CSV, Mooncake JSONL or generic JSONL (${TRACE_FORMATS.join(', ')})`,
+    )
+    .requiredOption('--fleet <file>', 'fleet file (YAML; schema: fleet.schema.json)')
+    .option(
+      '--carbon <dir|source>',
+      'a folder (or file) of Electricity Maps CSV exports, or a source name: static',
+      'static',
+    )
+    .option(
+      '--policies <list>',
+      `comma-separated, first is the baseline (${REPLAY_POLICIES.join(', ')})`,
+      DEFAULT_POLICIES,
+    )
+    .option('--start <iso>', 'place the first request at this instant (needed for relative traces)')
+    .option('--seed <n>', 'seed for request placement, sampling and weighted draws', '1')
+    .option('--json <file>', 'write the JSON report to this file (- for stdout)')
+    .option('--html <file>', 'write the HTML report with charts to this file')
+    .option('--lenient', 'skip malformed trace lines (counted) instead of failing')
+    .option('--format <format>', `trace format (default: detected): ${TRACE_FORMATS.join(', ')}`)
+    .option('--time-scale <x>', 'multiply inter-arrival gaps (0.5 = twice the request rate)', '1')
+    .option('--loop <n>', 'replay the trace n times back to back', '1')
+    .option('--sample <f>', 'keep each request with probability f (seeded)', '1')
+    .option('--limit <n>', 'stop after n requests')
+    .option('--oracle-bucket-min <m>', 'oracle LP time bucket, minutes', '5')
+    .action(async (flags: ReplayFlags) => {
+      setExit(await runReplayCommand(flags, io))
+    })
+}
+
+async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode> {
+  const policies = parsePolicies(flags.policies)
+  const seed = intFlag('--seed', flags.seed, 0)
+  const start = flags.start === undefined ? undefined : isoFlag('--start', flags.start)
+  const format = flags.format === undefined ? undefined : formatFlag(flags.format)
+  const tracePath = resolve(io.cwd, flags.trace)
+  const fleet = await loadFleet(resolve(io.cwd, flags.fleet))
+  const trace = await loadTrace(tracePath, {
+    ...(format === undefined ? {} : { format }),
+    ...(start === undefined ? {} : { start }),
+    lenient: flags.lenient === true,
+    timeScale: numFlag('--time-scale', flags.timeScale),
+    loop: intFlag('--loop', flags.loop, 1),
+    sample: numFlag('--sample', flags.sample),
+    seed,
+    ...(flags.limit === undefined ? {} : { limit: intFlag('--limit', flags.limit, 1) }),
+  })
+  if (trace.count === 0)
+    throw new WattlineError('WL_INVALID_INPUT', `${flags.trace}: no requests to replay`)
+  const { source, zones } = await openCarbon(flags.carbon, io.cwd)
+  if (zones !== undefined) checkFleetZones(fleet, zones, source.name)
+  const first = trace.arrival[0] as number
+  const last = trace.arrival[trace.count - 1] as number
+  const steps = await loadIntensitySteps(
+    source,
+    fleet.backends.map((b) => b.zone),
+    first,
+    last,
+  )
+
+  const bar =
+    io.stderr.isTTY === true
+      ? new cliProgress.SingleBar(
+          {
+            stream: io.stderr as NodeJS.WritableStream,
+            format: '{policy} [{bar}] {percentage}% {value}/{total} requests',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined
+  let current = ''
+  const report = await runReplay(trace, fleet, steps, source.name, {
+    policies,
+    seed,
+    oracleBucketMs: numFlag('--oracle-bucket-min', flags.oracleBucketMin) * 60_000,
+    ...(bar === undefined
+      ? {}
+      : {
+          onProgress: (policy: string, done: number, total: number) => {
+            if (policy !== current) {
+              if (current !== '') bar.stop()
+              current = policy
+              bar.start(total, 0, { policy: policy.padEnd(13) })
+            }
+            bar.update(done, { policy: policy.padEnd(13) })
+          },
+        }),
+  })
+  bar?.stop()
+
+  const json = `${JSON.stringify(toReplayJson(report), null, 2)}\n`
+  if (flags.json === '-') io.stdout.write(json)
+  else io.stdout.write(renderReplayTable(report))
+  if (flags.json !== undefined && flags.json !== '-')
+    await writeOut(resolve(io.cwd, flags.json), json)
+  if (flags.html !== undefined)
+    await writeOut(resolve(io.cwd, flags.html), renderReplayHtml(report))
+  return EXIT.ok
+}
+
+/** `--carbon`: a folder or file of Electricity Maps CSV exports, or a source name. */
+async function openCarbon(
+  value: string,
+  cwd: string,
+): Promise<{ source: CarbonIntensitySource; zones?: readonly string[] }> {
+  const path = resolve(cwd, value)
+  const info = await stat(path).catch(() => undefined)
+  if (info !== undefined) {
+    const source = createElectricityMapsCsvSource({ path })
+    return { source, zones: await source.preload() }
+  }
+  if (value === 'static') {
+    const source = createBuiltinSource()
+    return { source, ...(source.zones === undefined ? {} : { zones: source.zones() }) }
+  }
+  throw new WattlineError(
+    'WL_INVALID_INPUT',
+    `--carbon ${value}: neither a folder/file of Electricity Maps CSV exports nor a source name (static)`,
+    { details: { field: '--carbon' } },
+  )
+}
+
+function parsePolicies(list: string): ReplayPolicyName[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (names.length === 0) throw badFlag('--policies', 'at least one policy', list)
+  for (const n of names) {
+    if (!(REPLAY_POLICIES as readonly string[]).includes(n)) {
+      throw badFlag('--policies', `names from ${REPLAY_POLICIES.join(', ')}`, n)
+    }
+  }
+  if (new Set(names).size !== names.length) throw badFlag('--policies', 'each policy once', list)
+  return names as ReplayPolicyName[]
+}
+
+function intFlag(flag: string, value: string, min: number): number {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < min) throw badFlag(flag, `an integer ≥ ${min}`, value)
+  return n
+}
+
+function numFlag(flag: string, value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw badFlag(flag, 'a number > 0', value)
+  return n
+}
+
+function isoFlag(flag: string, value: string): number {
+  const t = Date.parse(value)
+  if (Number.isNaN(t)) throw badFlag(flag, 'an ISO 8601 instant (e.g. 2023-06-01T12:00:00Z)', value)
+  return t
+}
+
+function formatFlag(value: string): TraceFormat {
+  if (!(TRACE_FORMATS as readonly string[]).includes(value))
+    throw badFlag('--format', TRACE_FORMATS.join(' | '), value)
+  return value as TraceFormat
+}
+
+function badFlag(flag: string, expected: string, got: string): WattlineError {
+  return new WattlineError('WL_INVALID_INPUT', `${flag}: expected ${expected}, got "${got}"`, {
+    details: { field: flag },
+  })
+}
+
+async function writeOut(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text)
+  } catch (cause) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `cannot write ${path}: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+}

@@ -1,0 +1,361 @@
+/**
+ * @module sim/replay
+ * Runs each routing policy over the same trace, fleet, intensity and seed, and the oracle, and
+ * gathers what the report shows. Policies are the gateway's own (`createPolicy` from core), run
+ * unchanged through the engine's policy chooser; nothing here decides where a request goes.
+ *
+ * Request → service and client region: taken from the trace when it names them (generic JSONL),
+ * otherwise drawn once per request with a seeded generator by the fleet's shares, so every policy
+ * sees exactly the same requests from the same places.
+ */
+import {
+  createPolicy,
+  createPolicyChooser,
+  latencyQuantiles,
+  memoizeProfile,
+  ROUTING_POLICIES,
+  seededRandom,
+  simulateReplay,
+  WattlineError,
+  type ChooseBackend,
+  type RoutingPolicyName,
+  type SimulationResult,
+} from '@wattline/core'
+import type { Fleet } from './load-fleet.ts'
+import type { IntensitySteps } from './intensity-steps.ts'
+import { createPlanChooser, solveOracle, type OracleResult } from './oracle.ts'
+import type { LoadedTrace } from './trace-reader.ts'
+
+/** Names `--policies` accepts: the gateway's policies and the oracle. */
+export const REPLAY_POLICIES = [...ROUTING_POLICIES, 'oracle'] as const
+export type ReplayPolicyName = (typeof REPLAY_POLICIES)[number]
+
+export interface ReplayOptions {
+  readonly policies: readonly ReplayPolicyName[]
+  readonly seed: number
+  /** Width of the report's time series bins, ms; default: about 48 bins over the trace. */
+  readonly binMs?: number
+  /** Oracle bucket width, ms (default 5 min). */
+  readonly oracleBucketMs?: number
+  readonly onProgress?: (policy: string, done: number, total: number) => void
+}
+
+/** One policy's figures. Energy is facility energy (IT × PUE); all figures are modelled. */
+export interface PolicyOutcome {
+  readonly name: string
+  readonly requests: number
+  readonly energyKwh: number
+  readonly idleEnergyKwh: number
+  readonly carbonKg: number
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number }
+  readonly sloViolations: number
+  /** Requests the policy rejected (everything full) that waited at the least-utilised backend. */
+  readonly overflow: number
+  /** Per zone: share of requests served and carbon. */
+  readonly zones: readonly {
+    readonly zone: string
+    readonly requestShare: number
+    readonly carbonKg: number
+  }[]
+  /** Carbon per bin per zone, g (for the charts). */
+  readonly carbonSeries: readonly { readonly zone: string; readonly grams: readonly number[] }[]
+  readonly requestSeries: readonly { readonly zone: string; readonly requests: readonly number[] }[]
+  /** Latency at quantiles 0.01 … 1.00 (for the CDF chart). */
+  readonly latencyCdf: readonly number[]
+  /** Oracle only: the LP bound is the row's carbon; this is the carbon of replaying its plan. */
+  readonly planCarbonKg?: number
+}
+
+export interface ReplayReport {
+  readonly fleet: string
+  readonly trace: {
+    readonly file: string
+    readonly format: string
+    readonly requests: number
+    readonly skipped: number
+  }
+  readonly seed: number
+  readonly start: string
+  readonly end: string
+  readonly intensitySource: string
+  readonly binMs: number
+  readonly binStart: number
+  readonly policies: readonly PolicyOutcome[]
+  readonly oracle?: {
+    readonly status: OracleResult['status']
+    readonly reason?: string
+    readonly variables: number
+    readonly constraints: number
+    readonly bucketMs: number
+  }
+}
+
+/** Assigns services and client regions, then replays every requested policy. */
+export async function runReplay(
+  trace: LoadedTrace,
+  fleet: Fleet,
+  intensity: IntensitySteps,
+  intensitySource: string,
+  options: ReplayOptions,
+): Promise<ReplayReport> {
+  if (trace.count === 0)
+    throw new WattlineError('WL_INVALID_INPUT', `${trace.file} has no requests`)
+  const service = assign(
+    trace.service,
+    trace.serviceNames,
+    fleet.services.map((s) => s.name),
+    fleet.services.map((s) => s.share),
+    options.seed,
+    'service',
+    trace.file,
+  )
+  const client = assign(
+    trace.client,
+    trace.clientNames,
+    fleet.clients.map((c) => c.region),
+    fleet.clients.map((c) => c.share),
+    options.seed + 1,
+    'client',
+    trace.file,
+  )
+  const requests = {
+    count: trace.count,
+    arrival: trace.arrival,
+    inputTokens: trace.inputTokens,
+    outputTokens: trace.outputTokens,
+    client,
+    service,
+  }
+  const first = trace.arrival[0] as number
+  const last = trace.arrival[trace.count - 1] as number
+  const binMs = options.binMs ?? niceBin((last - first) / 48)
+  const profiles = fleet.backends.map((b) => memoizeProfile(b.profile))
+  const engineBackends = fleet.backends.map((b, j) => ({
+    id: b.id,
+    zone: b.zone,
+    replicas: b.replicas,
+    maxConcurrency: b.maxConcurrency,
+    pue: b.pue,
+    profile: profiles[j] as (typeof profiles)[number],
+  }))
+  // Services name models by id or alias; a backend serves a service when either matches.
+  const modelsOf = fleet.backends.map((b) => {
+    const names = new Set([b.model, b.profile.model])
+    for (const s of fleet.services) {
+      if (
+        s.model.toLowerCase() === b.model.toLowerCase() ||
+        s.model.toLowerCase() === b.profile.model.toLowerCase()
+      )
+        names.add(s.model)
+    }
+    return [...names]
+  })
+  const services = fleet.services.map((s) => ({
+    model: s.model,
+    ...(s.sloMs === undefined ? {} : { sloMs: s.sloMs }),
+    ...(s.expectedOutputTokens === undefined
+      ? {}
+      : { expectedOutputTokens: s.expectedOutputTokens }),
+  }))
+  const simulate = (name: string, choose: ChooseBackend): SimulationResult =>
+    simulateReplay({
+      requests,
+      backends: engineBackends,
+      networkRttMs: fleet.networkRttMs,
+      choose,
+      intensity: intensity.lookup,
+      binMs,
+      ...(options.onProgress === undefined
+        ? {}
+        : { onProgress: (done: number, total: number) => options.onProgress?.(name, done, total) }),
+    })
+
+  const outcomes: PolicyOutcome[] = []
+  let oracle: ReplayReport['oracle']
+  let end = last
+  for (const name of options.policies) {
+    if (name === 'oracle') {
+      const bucketMs = options.oracleBucketMs ?? 5 * 60_000
+      const result = await solveOracle({
+        backends: fleet.backends.map((b, j) => ({ ...engineBackends[j]!, models: modelsOf[j]! })),
+        services,
+        clients: fleet.clients.length,
+        networkRttMs: fleet.networkRttMs,
+        requests,
+        intensity: intensity.lookup,
+        bucketMs,
+      })
+      oracle = {
+        status: result.status,
+        ...(result.reason === undefined ? {} : { reason: result.reason }),
+        variables: result.variables,
+        constraints: result.constraints,
+        bucketMs,
+      }
+      if (result.status !== 'optimal') continue
+      const sim = simulate(name, createPlanChooser(result, fleet.backends.length))
+      end = Math.max(end, sim.end)
+      const base = summarise(name, sim, fleet, requests.service, 0)
+      outcomes.push({
+        ...base,
+        energyKwh: result.energyJ / 3.6e6,
+        idleEnergyKwh: result.idleEnergyJ / 3.6e6,
+        carbonKg: result.carbonG / 1000,
+        planCarbonKg: base.carbonKg,
+      })
+      continue
+    }
+    const chooser = createPolicyChooser({
+      policy: createPolicy(name as RoutingPolicyName),
+      backends: fleet.backends.map((b, j) => ({
+        id: b.id,
+        zone: b.zone,
+        models: modelsOf[j]!,
+        pue: b.pue,
+        maxConcurrency: b.replicas * b.maxConcurrency,
+        profile: profiles[j]!,
+      })),
+      services,
+      clients: fleet.clients.length,
+      networkRttMs: fleet.networkRttMs,
+      requests,
+      random: seededRandom(options.seed),
+      intensitySource,
+    })
+    const sim = simulate(name, chooser.choose)
+    end = Math.max(end, sim.end)
+    outcomes.push(summarise(name, sim, fleet, requests.service, chooser.overflow()))
+  }
+  return {
+    fleet: fleet.name,
+    trace: {
+      file: trace.file,
+      format: trace.format,
+      requests: trace.count,
+      skipped: trace.skipped,
+    },
+    seed: options.seed,
+    start: new Date(first).toISOString(),
+    end: new Date(end).toISOString(),
+    intensitySource,
+    binMs,
+    binStart: first,
+    policies: outcomes,
+    ...(oracle === undefined ? {} : { oracle }),
+  }
+}
+
+function summarise(
+  name: string,
+  sim: SimulationResult,
+  fleet: Fleet,
+  service: Int32Array,
+  overflow: number,
+): PolicyOutcome {
+  const n = sim.latencyMs.length
+  let energyJ = 0
+  let idleJ = 0
+  let carbonG = 0
+  sim.backends.forEach((b, j) => {
+    const pue = fleet.backends[j]!.pue
+    energyJ += b.energyJ * pue
+    idleJ += b.idleEnergyJ * pue
+    carbonG += b.carbonG
+  })
+  let violations = 0
+  for (let i = 0; i < n; i++) {
+    const slo = fleet.services[service[i] as number]?.sloMs
+    if (slo !== undefined && (sim.latencyMs[i] as number) > slo) violations++
+  }
+  const [p50, p95, p99] = latencyQuantiles(sim.latencyMs, [0.5, 0.95, 0.99]) as [
+    number,
+    number,
+    number,
+  ]
+  const cdfQs = Array.from({ length: 100 }, (_, i) => (i + 1) / 100)
+  const zones = [...new Set(fleet.backends.map((b) => b.zone))]
+  const byZone = zones.map((zone) => {
+    let requests = 0
+    let carbon = 0
+    const bins = sim.backends[0]!.carbonByBin.length
+    const grams = new Array<number>(bins).fill(0)
+    const reqs = new Array<number>(bins).fill(0)
+    sim.backends.forEach((b) => {
+      if (b.zone !== zone) return
+      requests += b.requests
+      carbon += b.carbonG
+      for (let k = 0; k < bins; k++) {
+        grams[k] = (grams[k] as number) + (b.carbonByBin[k] ?? 0)
+        reqs[k] = (reqs[k] as number) + (b.requestsByBin[k] ?? 0)
+      }
+    })
+    return { zone, requests, carbon, grams, reqs }
+  })
+  return {
+    name,
+    requests: n,
+    energyKwh: energyJ / 3.6e6,
+    idleEnergyKwh: idleJ / 3.6e6,
+    carbonKg: carbonG / 1000,
+    latencyMs: { p50, p95, p99 },
+    sloViolations: violations,
+    overflow,
+    zones: byZone.map((z) => ({
+      zone: z.zone,
+      requestShare: z.requests / Math.max(1, n),
+      carbonKg: z.carbon / 1000,
+    })),
+    carbonSeries: byZone.map((z) => ({ zone: z.zone, grams: z.grams })),
+    requestSeries: byZone.map((z) => ({ zone: z.zone, requests: z.reqs })),
+    latencyCdf: latencyQuantiles(sim.latencyMs, cdfQs),
+  }
+}
+
+/** Per request: the fleet index named by the trace, or a seeded draw by share. */
+function assign(
+  fromTrace: Int32Array,
+  traceNames: readonly string[],
+  fleetNames: readonly string[],
+  shares: readonly number[],
+  seed: number,
+  what: 'service' | 'client',
+  file: string,
+): Int32Array {
+  const map = traceNames.map((name) => {
+    const i = fleetNames.indexOf(name)
+    if (i < 0) {
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        `${file} names ${what} "${name}", which the fleet lacks (fleet ${what}s: ${fleetNames.join(', ')})`,
+        { details: { file, field: what } },
+      )
+    }
+    return i
+  })
+  const random = seededRandom(seed)
+  const cumulative: number[] = []
+  let acc = 0
+  for (const s of shares) cumulative.push((acc += s))
+  const out = new Int32Array(fromTrace.length)
+  for (let i = 0; i < fromTrace.length; i++) {
+    const named = fromTrace[i] as number
+    const u = random.next() * acc
+    if (named >= 0) {
+      out[i] = map[named] as number
+      continue
+    }
+    let k = 0
+    while (k < cumulative.length - 1 && u >= (cumulative[k] as number)) k++
+    out[i] = k
+  }
+  return out
+}
+
+/** A round bin width near `target` ms: 1, 2, 5, 10, 15, 30 min or whole hours. */
+function niceBin(target: number): number {
+  const steps = [
+    60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000,
+    86_400_000,
+  ]
+  return steps.find((s) => s >= target) ?? 86_400_000
+}
