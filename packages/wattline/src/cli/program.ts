@@ -27,6 +27,7 @@ const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
   () => import('./commands/gate.ts'),
   () => import('./commands/intensity.ts'),
   () => import('./commands/zones.ts'),
+  () => import('./commands/replay.ts'),
   () => import('./commands/report.ts'),
   () => import('./commands/lifecycle.ts'),
 ]
