@@ -30,6 +30,7 @@ import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
 import type { DashboardLiveState } from '../http/api/ports.ts'
+import { registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 
 export interface LiveOptions {
@@ -141,9 +142,19 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     logger,
     metrics,
     draining: () => draining,
-    plugins: (options.plugins ?? []).map(
-      (p) => (a: FastifyInstance) => p(a, { gateway, config, liveState }),
-    ),
+    plugins: [
+      (a: FastifyInstance) =>
+        registerLiveDashboard(a, {
+          config,
+          live: liveState,
+          registry,
+          baseDir,
+          now: () => clock.now(),
+        }),
+      ...(options.plugins ?? []).map(
+        (p) => (a: FastifyInstance) => p(a, { gateway, config, liveState }),
+      ),
+    ],
   })
   const timers: NodeJS.Timeout[] = []
   const every = (periodMs: number, task: () => unknown): void => {

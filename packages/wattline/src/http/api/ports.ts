@@ -90,7 +90,7 @@ export interface BudgetStatus {
   /** The metric over the watch window; null until enough requests were seen. */
   readonly value: number | null
   readonly method: Method
-  /** value / target; > 1 means over budget. */
+  /** The watch's ratio: value / (target × (1 + variance)); > 1 means over budget. */
   readonly ratio: number | null
   readonly breached: boolean
   readonly window_s: number

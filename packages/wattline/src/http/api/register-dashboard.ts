@@ -1,7 +1,7 @@
 /**
  * @module http/api/register-dashboard
  * Everything the live gateway needs for the dashboard, in one call from the composition root: a
- * reader connection to the ledger database, the live-state adapter, budget statuses, the anomaly watch
+ * reader connection to the ledger database, budget statuses, the anomaly watch
  * (also run on a timer so `wattline_anomalies_total` moves without anyone watching), the `/api/`
  * routes and the static app at `/dashboard/`. The reader connection closes with the app.
  */
@@ -11,18 +11,15 @@ import type { Registry } from 'prom-client'
 import { openDatabase } from '../../adapters/storage/open-database.ts'
 import type { WattlineConfig } from '../../config/parse-config.ts'
 import { registerDashboardStatic } from '../dashboard-static.ts'
-import type { Gateway } from '../gateway.ts'
-import type { IntensityBoard } from '../intensity-board.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { registerDashboardApi } from './dashboard-api.ts'
-import { createGatewayLiveState, type DecisionLog } from './gateway-live-state.ts'
 import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
-import type { BudgetStatus, BudgetStatusSource } from './ports.ts'
+import type { BudgetStatus, BudgetStatusSource, DashboardLiveState } from './ports.ts'
 
 export interface LiveDashboardDeps {
   readonly config: WattlineConfig
-  readonly gateway: Gateway
-  readonly intensity: IntensityBoard
+  /** The gateway's live state (backends, zone intensities, recent decisions). */
+  readonly live: DashboardLiveState
   readonly registry: Registry
   /** Wall clock, epoch ms. */
   readonly now: () => number
@@ -30,7 +27,6 @@ export interface LiveDashboardDeps {
   readonly baseDir: string
   /** The production budget watch; without it, budgets come from the config with no watch value. */
   readonly budgets?: BudgetStatusSource
-  readonly decisions?: DecisionLog
   /** How often the anomaly watch scans the last day, ms (default 5 minutes; 0 = never). */
   readonly anomalyScanMs?: number
 }
@@ -59,11 +55,7 @@ export async function registerLiveDashboard(
   })
   registerDashboardApi(app, {
     ledger,
-    live: createGatewayLiveState({
-      gateway: deps.gateway,
-      intensity: deps.intensity,
-      ...(deps.decisions === undefined ? {} : { decisions: deps.decisions }),
-    }),
+    live: deps.live,
     budgets: deps.budgets ?? configuredBudgets(deps.config),
     now: deps.now,
     registry: deps.registry,
