@@ -19,10 +19,10 @@
  * hot spots), --json FILE (write the results).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { hotSpots } from './gateway/cpu-profile.ts'
+import { hotAreas, hotSpots } from './gateway/cpu-profile.ts'
 import { startNginx } from './gateway/nginx.ts'
 import {
   freePort,
@@ -230,6 +230,7 @@ async function main(): Promise<number> {
   const hasNginx = hasCommand('nginx')
   if (!hasNginx && wanted.has('nginx')) notes.push('nginx not found on PATH: no reference proxy')
 
+  const loadBefore = loadavg()[0] ?? 0
   const upstreamPort = await startUpstream()
   const rows: Row[] = []
   if (wanted.has('direct'))
@@ -250,6 +251,12 @@ async function main(): Promise<number> {
     rows.push(...(await measure('nginx', `http://127.0.0.1:${String(port)}`)))
   }
   await stopAll()
+  const loadAfter = loadavg()[0] ?? 0
+  if (Math.max(loadBefore, loadAfter) > availableParallelism() * 0.75) {
+    notes.push(
+      `the machine was busy with other work (1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${String(availableParallelism())} CPUs): absolute figures and tails are inflated; rerun on a quiet machine`,
+    )
+  }
 
   const find = (t: string, m: Mode): Row | undefined =>
     rows.find((r) => r.target === t && r.mode === m)
@@ -314,6 +321,10 @@ async function main(): Promise<number> {
     if (files[0]) {
       console.log(`\nWattline hot spots (self time, node --cpu-prof, ${files[0]}):`)
       for (const h of hotSpots(join(profDir, files[0]))) {
+        console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
+      }
+      console.log('by area (self time):')
+      for (const h of hotAreas(join(profDir, files[0]))) {
         console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
       }
     } else console.log('\n(no CPU profile was written by the gateway)')
