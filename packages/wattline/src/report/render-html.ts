@@ -314,7 +314,7 @@ function anomalySection(r: Report): string {
     a.items.length === 0
       ? `<p class="note">No anomalies in ${a.series_checked} series (${esc(a.detector)}).</p>`
       : table(
-          `${a.items.length} anomalies (${a.detector}; history from ${when(a.history_from)})`,
+          `${a.items.length} ${a.items.length === 1 ? 'anomaly' : 'anomalies'} (${a.detector}; history from ${when(a.history_from)})`,
           ['Hour', 'Series', 'Value', 'Normal range', 'z', 'Explanation'],
           a.items.map((x) => [
             esc(when(x.at)),

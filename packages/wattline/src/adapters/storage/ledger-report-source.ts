@@ -34,8 +34,20 @@ export const REPORT_PAGE_ROWS = 5000
 
 type Row = Record<string, unknown>
 
+/** Options of a ledger report source. */
+export interface LedgerReportSourceOptions {
+  /**
+   * Read the ledger as it stood at this height (number of sealed blocks): blocks from this number on
+   * are ignored. Reproduces an earlier report after the ledger has grown. Default: the current head.
+   */
+  readonly atHeight?: number
+}
+
 /** A `ReportSource` over an opened (and migrated) ledger database. */
-export function createLedgerReportSource(opened: OpenedDatabase): ReportSource {
+export function createLedgerReportSource(
+  opened: OpenedDatabase,
+  options: LedgerReportSourceOptions = {},
+): ReportSource {
   const db = opened.db
   let headPromise: Promise<ChainHeadView & { seq: number }> | undefined
 
@@ -44,6 +56,7 @@ export function createLedgerReportSource(opened: OpenedDatabase): ReportSource {
     (headPromise ??= db
       .selectFrom('blocks')
       .select(['seq', 'hash', 'sealed_at_ms'])
+      .where('seq', '<', options.atHeight ?? Number.MAX_SAFE_INTEGER)
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst()
@@ -217,6 +230,7 @@ export function createLedgerReportSource(opened: OpenedDatabase): ReportSource {
 export async function openLedgerReportSource(
   url: string,
   baseDir?: string,
+  options: LedgerReportSourceOptions = {},
 ): Promise<{ readonly source: ReportSource; close(): Promise<void> }> {
   const opened = await openDatabase(url, baseDir === undefined ? {} : { baseDir })
   const store = new KyselyLedgerStore(opened)
@@ -226,7 +240,7 @@ export async function openLedgerReportSource(
     await store.close()
     throw error
   }
-  return { source: createLedgerReportSource(opened), close: () => store.close() }
+  return { source: createLedgerReportSource(opened, options), close: () => store.close() }
 }
 
 /**

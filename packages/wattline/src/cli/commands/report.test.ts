@@ -75,6 +75,14 @@ describe('wattline report', () => {
     await store.close()
     expect(report.chain_head.hash).toBe(tail.last?.hash)
     expect(report.chain_head.height).toBe((tail.last?.seq ?? -1) + 1)
+    // What an auditor does: verify the chain and compare its head with the report's.
+    const v = await run(['verify', '--ledger', url, '--public-key', keyFile, '--json'])
+    expect(v.code).toBe(0)
+    expect(JSON.parse(v.out)).toMatchObject({
+      intact: true,
+      head: report.chain_head.hash,
+      blocks: report.chain_head.height,
+    })
   })
 
   it('prints Markdown to stdout for one service, and writes the IF manifest beside it', async () => {
@@ -297,6 +305,35 @@ describe('wattline lifecycle', () => {
       'DE',
     ])
     expect(r.err).toContain('--source: embodied_kg needs a source')
+  })
+
+  it('reproduces an earlier report with --at-height after the ledger has grown', async () => {
+    const args = ['report', '--ledger', url, ...PERIOD, '--generated-at', '2024-03-02T08:00:00Z']
+    const before = await run(args)
+    const height = (JSON.parse(before.out) as Report).chain_head.height
+    const added = await run([
+      'lifecycle',
+      'add-hardware',
+      ...ledgerArgs(),
+      '--id',
+      'late-rack',
+      '--hardware',
+      'A100-80GB',
+      '--count',
+      '2',
+      '--lifetime-years',
+      '5',
+      '--in-service-from',
+      '2024-01-01',
+      '--zone',
+      'DE',
+    ])
+    expect(added.code).toBe(0)
+    const now = await run(args)
+    expect(now.out).not.toBe(before.out)
+    const again = await run([...args, '--at-height', String(height)])
+    expect(again.code).toBe(0)
+    expect(again.out).toBe(before.out)
   })
 
   it('imports a YAML file, and points at file:line:column on a bad entry', async () => {

@@ -34,6 +34,7 @@ interface ReportOptions {
   impactManifest?: string
   generatedAt?: string
   historyDays: number
+  atHeight?: number
 }
 
 /** What the command reads besides its flags; tests pass a fixed clock. */
@@ -73,6 +74,11 @@ export function register(
       nonNegativeInt('--history-days'),
       14,
     )
+    .option(
+      '--at-height <n>',
+      'read the ledger as of this many sealed blocks (a past report’s chain_head.height)',
+      nonNegativeInt('--at-height'),
+    )
     .action(async (opts: ReportOptions) => {
       const fromMs = parseIso(opts.from, '--from')
       const toMs = parseIso(opts.to, '--to')
@@ -86,7 +92,11 @@ export function register(
         )
       requireExistingLedger(opts.ledger, io.cwd)
 
-      const { source, close } = await openLedgerReportSource(opts.ledger, io.cwd)
+      const { source, close } = await openLedgerReportSource(
+        opts.ledger,
+        io.cwd,
+        opts.atHeight === undefined ? {} : { atHeight: opts.atHeight },
+      )
       let report: Report
       try {
         report = await buildReport(
