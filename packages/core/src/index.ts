@@ -77,8 +77,12 @@ export type {
   SeriesSubject,
 } from './anomaly/detect.ts'
 export { MAD_TO_SIGMA, median, medianAbsoluteDeviation } from './anomaly/robust-stats.ts'
-export { detectLedgerAnomalies } from './anomaly/ledger-anomalies.ts'
-export type { LedgerAnomalyInput, LedgerAnomalyOptions } from './anomaly/ledger-anomalies.ts'
+export { detectLedgerAnomalies, detectSeriesAnomalies } from './anomaly/ledger-anomalies.ts'
+export type {
+  LedgerAnomalyInput,
+  LedgerAnomalyOptions,
+  SubjectSeries,
+} from './anomaly/ledger-anomalies.ts'
 
 // catalog + energy model (energy engineer)
 export { closeMatches, editDistance, normaliseId } from './text/close-matches.ts'
@@ -147,3 +151,6 @@ export type {
   PolicyChooser,
 } from './engine/policy-chooser.ts'
 export { latencyQuantiles } from './engine/latency-quantiles.ts'
+
+// live, work-weighted attribution of a backend's power (gateway)
+export * from './energy/live-attribution.ts'

@@ -10,7 +10,9 @@ import {
   detectAnomalies,
   DEFAULT_ANOMALY_OPTIONS,
   type Anomaly,
+  type AnomalyKind,
   type AnomalyOptions,
+  type SeriesPoint,
 } from './detect.ts'
 
 /** The records to examine. Pass history from before the period of interest so points can be judged. */
@@ -26,6 +28,13 @@ export interface LedgerAnomalyOptions extends Partial<AnomalyOptions> {
   readonly toMs?: number
 }
 
+/** One already-bucketed series (e.g. hourly means computed by the database). */
+export interface SubjectSeries {
+  readonly kind: AnomalyKind
+  readonly subject: string
+  readonly series: readonly SeriesPoint[]
+}
+
 /**
  * Anomalies in energy per request (J, IT energy, per service, successful requests only) and backend
  * power (W, per backend), aggregated into `bucketMs` buckets (default 1 h) and judged against the same
@@ -35,35 +44,41 @@ export function detectLedgerAnomalies(
   input: LedgerAnomalyInput,
   options: LedgerAnomalyOptions = {},
 ): readonly Anomaly[] {
-  const { fromMs = -Infinity, toMs = Infinity, ...detectOptions } = options
-  const bucketMs = detectOptions.bucketMs ?? DEFAULT_ANOMALY_OPTIONS.bucketMs
-  const found: Anomaly[] = []
-
+  const bucketMs = options.bucketMs ?? DEFAULT_ANOMALY_OPTIONS.bucketMs
+  const groups: SubjectSeries[] = []
   const perService = groupBy(
     input.requests.filter((r) => r.status < 400),
     (r) => r.service,
   )
   for (const [service, rows] of perService) {
-    const series = bucketMeans(
-      rows.map((r) => ({ at_ms: r.at_ms, value: r.energy_j })),
-      bucketMs,
-    )
-    found.push(
-      ...detectAnomalies(series, { kind: 'energy_per_request', subject: service }, detectOptions),
-    )
+    const points = rows.map((r) => ({ at_ms: r.at_ms, value: r.energy_j }))
+    groups.push({
+      kind: 'energy_per_request',
+      subject: service,
+      series: bucketMeans(points, bucketMs),
+    })
   }
-
   const perBackend = groupBy(input.powerSamples, (s) => s.backend)
   for (const [backend, rows] of perBackend) {
-    const series = bucketMeans(
-      rows.map((s) => ({ at_ms: s.at_ms, value: s.power_w })),
-      bucketMs,
-    )
-    found.push(
-      ...detectAnomalies(series, { kind: 'backend_power', subject: backend }, detectOptions),
-    )
+    const points = rows.map((s) => ({ at_ms: s.at_ms, value: s.power_w }))
+    groups.push({ kind: 'backend_power', subject: backend, series: bucketMeans(points, bucketMs) })
   }
+  return detectSeriesAnomalies(groups, options)
+}
 
+/**
+ * The same detection over series that are already bucketed (one mean per bucket, bucket start as
+ * `at_ms`), for callers that aggregate in a database. Sorted by time, then kind and subject.
+ */
+export function detectSeriesAnomalies(
+  groups: readonly SubjectSeries[],
+  options: LedgerAnomalyOptions = {},
+): readonly Anomaly[] {
+  const { fromMs = -Infinity, toMs = Infinity, ...detectOptions } = options
+  const found: Anomaly[] = []
+  for (const g of groups) {
+    found.push(...detectAnomalies(g.series, { kind: g.kind, subject: g.subject }, detectOptions))
+  }
   return found
     .filter((a) => a.at_ms >= fromMs && a.at_ms < toMs)
     .sort(

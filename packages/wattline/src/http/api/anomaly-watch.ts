@@ -8,6 +8,7 @@ import { Counter, type Registry } from 'prom-client'
 import {
   ANOMALY_KINDS,
   detectLedgerAnomalies,
+  detectSeriesAnomalies,
   type Anomaly,
   type AnomalyOptions,
 } from '@wattline/core'
@@ -30,6 +31,7 @@ export interface AnomalyWatch {
 }
 
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
 /** How many anomaly keys are remembered to count each one once. */
 const SEEN_LIMIT = 10_000
 
@@ -44,14 +46,18 @@ export function createAnomalyWatch(
   return {
     async scan(window) {
       const history = { from_ms: window.from_ms - historyMs, to_ms: window.to_ms }
-      const [requests, powerSamples] = await Promise.all([
-        deps.ledger.requests(history),
-        deps.ledger.powerSamples(history),
-      ])
-      const found = detectLedgerAnomalies(
-        { requests, powerSamples },
-        { ...options.detector, fromMs: window.from_ms, toMs: window.to_ms },
-      )
+      const within = { ...options.detector, fromMs: window.from_ms, toMs: window.to_ms }
+      const found =
+        deps.ledger.hourlyMeans === undefined || (options.detector?.bucketMs ?? HOUR_MS) !== HOUR_MS
+          ? detectLedgerAnomalies(
+              {
+                requests: await deps.ledger.requests(history),
+                powerSamples: await deps.ledger.powerSamples(history),
+              },
+              within,
+            )
+          : detectSeriesAnomalies(await deps.ledger.hourlyMeans(history), within)
+
       for (const a of found) {
         const key = `${a.kind}\u0000${a.subject}\u0000${a.at_ms}`
         if (seen.has(key)) continue

@@ -6,6 +6,8 @@ import { hasCode } from '@wattline/core'
 import { openLedger, type Ledger } from '../../adapters/storage/open-ledger.ts'
 import { openDatabase, type OpenedDatabase } from '../../adapters/storage/open-database.ts'
 import { createDashboardFixture } from './dashboard-fixture.ts'
+import { Registry } from 'prom-client'
+import { createAnomalyWatch } from './anomaly-watch.ts'
 import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 
@@ -52,5 +54,38 @@ describe('createKyselyLedgerReader over a seeded SQLite ledger', () => {
       .catch((e: unknown) => e)
     expect(hasCode(error, 'WL_INVALID_INPUT')).toBe(true)
     expect(String((error as Error).message)).toMatch(/more than 10 request rows/)
+  })
+})
+
+describe('anomalies from hourly means computed in SQLite', () => {
+  it('flag exactly what detection over the raw rows flags', async () => {
+    const fixture15 = createDashboardFixture(Date.UTC(2025, 5, 16, 12), 15)
+    const url15 = `sqlite:${join(dir, 'ledger15.db')}`
+    const writer = await openLedger(url15, { signingKeyPath: join(dir, 'ledger15.key') })
+    for (const r of fixture15.records) writer.sink.append(r)
+    await writer.sink.flush()
+    const db = await openDatabase(url15)
+    try {
+      const window = { from_ms: fixture15.now - 86_400_000, to_ms: fixture15.now }
+      const reader = createKyselyLedgerReader(db)
+      const fromDb = await createAnomalyWatch({ ledger: reader, registry: new Registry() }).scan(
+        window,
+      )
+      const { hourlyMeans: _unused, ...rawOnly } = reader
+      const fromRows = await createAnomalyWatch({
+        ledger: rawOnly,
+        registry: new Registry(),
+      }).scan(window)
+      expect(fromDb.map((a) => [a.kind, a.subject, a.at_ms])).toEqual([
+        ['backend_power', 'warsaw', fixture15.injected.powerFaultAt],
+        ['energy_per_request', 'chat', fixture15.injected.energySpikeAt],
+      ])
+      expect(fromDb.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6)])).toEqual(
+        fromRows.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6)]),
+      )
+    } finally {
+      await db.db.destroy()
+      await writer.close()
+    }
   })
 })

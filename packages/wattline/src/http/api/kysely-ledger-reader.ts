@@ -12,13 +12,16 @@ import {
   type IdleEnergyRecord,
   type PowerSampleRecord,
   type RequestRecord,
+  type SeriesPoint,
 } from '@wattline/core'
+import { sql } from 'kysely'
 import { fromRow, tableOf } from '../../adapters/storage/ledger-tables.ts'
 import type { OpenedDatabase } from '../../adapters/storage/open-database.ts'
 import type { DashboardLedgerReader, TimeWindow } from './ports.ts'
 
 /** Default most rows one read may return. */
 export const DEFAULT_MAX_ROWS = 2_000_000
+const HOUR_MS = 3_600_000
 
 export interface KyselyLedgerReaderOptions {
   readonly maxRows?: number
@@ -54,7 +57,53 @@ export function createKyselyLedgerReader(
     return rows.map((r) => fromRow(spec, r))
   }
 
+  /** Hourly means of `value` per `subject` for rows of `kind` in the window, in the database. */
+  async function hourly(
+    kind: AuditKind,
+    subject: string,
+    value: string,
+    w: TimeWindow,
+    successfulOnly: boolean,
+  ): Promise<Map<string, SeriesPoint[]>> {
+    const spec = tableOf(kind)
+    const hour = sql<number>`(${sql.ref('at_ms')} - (${sql.ref('at_ms')} % ${HOUR_MS}))`
+    let q = db
+      .selectFrom(spec.table)
+      .select([sql.ref<string>(subject).as('subject'), hour.as('hour_ms')])
+      .select(sql<number>`avg(${sql.ref(value)})`.as('mean'))
+      .where('at_ms', '>=', w.from_ms)
+      .where('at_ms', '<', w.to_ms)
+    if (successfulOnly) q = q.where('status', '<', 400)
+    const rows = await q.groupBy([subject, hour]).orderBy('hour_ms').execute()
+    const out = new Map<string, SeriesPoint[]>()
+    for (const r of rows) {
+      const key = String(r['subject'])
+      const list = out.get(key) ?? []
+      list.push({ at_ms: Number(r['hour_ms']), value: Number(r['mean']) })
+      out.set(key, list)
+    }
+    return out
+  }
+
   return {
+    async hourlyMeans(w) {
+      const [energy, power] = await Promise.all([
+        hourly('request', 'service', 'energy_j', w, true),
+        hourly('power', 'backend', 'power_w', w, false),
+      ])
+      return [
+        ...[...energy].map(([subject, series]) => ({
+          kind: 'energy_per_request' as const,
+          subject,
+          series,
+        })),
+        ...[...power].map(([subject, series]) => ({
+          kind: 'backend_power' as const,
+          subject,
+          series,
+        })),
+      ]
+    },
     requests: async (w) => (await read('request', 'at_ms', w)) as RequestRecord[],
     idleEnergy: async (w) => (await read('idle', 'from_ms', w)) as IdleEnergyRecord[],
     powerSamples: async (w) => (await read('power', 'at_ms', w)) as PowerSampleRecord[],

@@ -10,6 +10,7 @@ import type {
   RequestRecord,
   RoutingDecision,
   Signal,
+  SubjectSeries,
 } from '@wattline/core'
 
 /** A half-open interval of wall-clock time, epoch milliseconds (UTC): from ≤ t < to. */
@@ -26,6 +27,12 @@ export interface DashboardLedgerReader {
   idleEnergy(window: TimeWindow): Promise<readonly IdleEnergyRecord[]>
   /** Backend power readings inside the window. */
   powerSamples(window: TimeWindow): Promise<readonly PowerSampleRecord[]>
+  /**
+   * Optional: hourly means computed where the rows live (energy per successful request per service,
+   * J; power per backend, W), so anomaly detection over weeks of history reads a few thousand
+   * points instead of every row. Must equal bucketing the rows by hour (bucket start = `at_ms`).
+   */
+  hourlyMeans?(window: TimeWindow): Promise<readonly SubjectSeries[]>
 }
 
 /** A backend as the gateway sees it now. */
