@@ -37,6 +37,10 @@ export interface BatchTables {
   readonly minSlotMsPerInputToken: number
   /** min over b of 1 / rateOut(b): least slot time a generated token holds, ms. */
   readonly minSlotMsPerOutputToken: number
+  /** max over b of b × rateIn(b): most prompt tokens one replica prefills per ms. */
+  readonly maxThroughputIn: number
+  /** max over b of b × rateOut(b): most tokens one replica generates per ms. */
+  readonly maxThroughputOut: number
 }
 
 /** Evaluates `profile` for occupancies 0..slots of one replica. */
@@ -59,6 +63,8 @@ export function tabulateProfile(profile: EnergyProfile, slots: number): BatchTab
   let minDynOut = Number.POSITIVE_INFINITY
   let minSlotIn = Number.POSITIVE_INFINITY
   let minSlotOut = Number.POSITIVE_INFINITY
+  let maxThroughputIn = 0
+  let maxThroughputOut = 0
   for (let b = 1; b <= slots; b++) {
     const batch = Math.min(b, maxBatch)
     const stretch = b > maxBatch ? b / maxBatch : 1
@@ -85,6 +91,8 @@ export function tabulateProfile(profile: EnergyProfile, slots: number): BatchTab
     minDynOut = Math.min(minDynOut, (dyn * tOut) / b)
     minSlotIn = Math.min(minSlotIn, tIn)
     minSlotOut = Math.min(minSlotOut, tOut)
+    maxThroughputIn = Math.max(maxThroughputIn, b / tIn)
+    maxThroughputOut = Math.max(maxThroughputOut, b / tOut)
   }
   return {
     slots,
@@ -98,6 +106,8 @@ export function tabulateProfile(profile: EnergyProfile, slots: number): BatchTab
     minDynamicJPerOutputToken: minDynOut,
     minSlotMsPerInputToken: minSlotIn,
     minSlotMsPerOutputToken: minSlotOut,
+    maxThroughputIn,
+    maxThroughputOut,
   }
 }
 

@@ -84,20 +84,23 @@ function leastPerToken(b: OracleBackend, phase: 'in' | 'out'): number {
   }
   return least
 }
+/** Replica ms per token at the best throughput over occupancies (1 / max_k k / t(k)). */
 function leastSlot(b: OracleBackend, phase: 'in' | 'out'): number {
-  let least = Number.POSITIVE_INFINITY
-  for (let k = 1; k <= b.maxConcurrency; k++) least = Math.min(least, tokenTime(b, phase, k).t)
-  return least
+  let most = 0
+  for (let k = 1; k <= b.maxConcurrency; k++) most = Math.max(most, k / tokenTime(b, phase, k).t)
+  return 1 / most
 }
 
 type Row = readonly [arrivalMs: number, input: number, output: number, client: number]
 
 function instance(rows: readonly Row[], slo?: number, capacityScale = 1): OracleInput {
   return {
-    backends: BACKENDS.map((b) => ({
-      ...b,
-      maxConcurrency: Math.max(1, Math.round(b.maxConcurrency * capacityScale)),
-    })),
+    backends: BACKENDS.map((b) =>
+      // Scale capacity: below 1 fewer batch slots (binding), above 1 more replicas (loose).
+      capacityScale < 1
+        ? { ...b, maxConcurrency: Math.max(1, Math.round(b.maxConcurrency * capacityScale)) }
+        : { ...b, replicas: Math.round(b.replicas * capacityScale) },
+    ),
     services: [{ model: 'm', ...(slo === undefined ? {} : { sloMs: slo }) }],
     clients: 2,
     // Client 1 is far from the clean backend.
@@ -160,11 +163,7 @@ function bruteForce(input: OracleInput): number {
               (requests.outputTokens[r] as number) * leastSlot(b, 'out')
           }
         }
-        if (
-          used >
-          b.replicas * b.maxConcurrency * ((k + 1) * (input.bucketMs as number) + tail) + 1e-6
-        )
-          ok = false
+        if (used > b.replicas * ((k + 1) * (input.bucketMs as number) + tail) + 1e-6) ok = false
       }
     }
     if (ok) best = Math.min(best, carbon)

@@ -9,14 +9,14 @@
  * - variables x_gj ∈ [0, 1]: the fraction of group g routed to backend j (only pairs that serve the
  *   service's model and whose network latency alone is below the SLO);
  * - Σ_j x_gj = 1 for every group;
- * - capacity, cumulative per backend j and bucket k: the batch-slot time of work arriving up to the
- *   end of bucket k fits in the backend's slots until then plus the latency tail,
- *   Σ_{g: k(g) ≤ k} x_gj (IN_g·τin_j + OUT_g·τout_j) ≤ R_j·C_j·(t_{k+1} + tail − t_0);
+ * - capacity, cumulative per backend j and bucket k: the replica time the work arriving up to the
+ *   end of bucket k needs at the replica's best throughput fits in its replicas' time until then
+ *   plus the latency tail, Σ_{g: k(g) ≤ k} x_gj (IN_g/θin_j + OUT_g/θout_j) ≤ R_j·(t_{k+1} + tail − t_0);
  * - minimise Σ x_gj (IN_g·δin_j + OUT_g·δout_j)·PUE_j·Ǐ_jg / 3.6e6, plus the idle carbon every routing
  *   pays (idle power of every replica over the arrival window, PUE, intensity in force);
  *
- * where δ are the least dynamic energy per token over all occupancies, τ the least slot time per
- * token, and Ǐ the least intensity of backend j's zone over the window the group's tokens can be
+ * where δ are the least dynamic energy per token over all occupancies, θ the most tokens per ms one
+ * replica processes at any occupancy (b × rate(b)), and Ǐ the least intensity of backend j's zone over the window the group's tokens can be
  * processed in. Each term is a lower bound of what the simulator charges, so the optimum bounds the
  * simulated carbon of every routing that meets the SLO on every request.
  */
@@ -179,8 +179,7 @@ export function buildOracleLp(input: OracleInput): {
         (g.inTok * tb.minDynamicJPerInputToken + g.outTok * tb.minDynamicJPerOutputToken) * b.pue
       energy[gi * nb + j] = e
       cost[gi * nb + j] = (e * leastIntensity(b.zone, from, to)) / 3_600_000
-      slot[gi * nb + j] =
-        g.inTok * tb.minSlotMsPerInputToken + g.outTok * tb.minSlotMsPerOutputToken
+      slot[gi * nb + j] = g.inTok / tb.maxThroughputIn + g.outTok / tb.maxThroughputOut
       allowed[gi * nb + j] = 1
       any = true
     })
@@ -244,7 +243,7 @@ export function buildOracleLp(input: OracleInput): {
       }
       const g = groups[gi] as Group
       if (lastGroupOfBucket.get(g.k) === gi && any) {
-        const rhs = b.replicas * b.maxConcurrency * ((g.k + 1) * bucketMs + maxTail)
+        const rhs = b.replicas * ((g.k + 1) * bucketMs + maxTail)
         const chunks: string[] = []
         for (let t = 0; t < lineTerms.length; t += 8)
           chunks.push(lineTerms.slice(t, t + 8).join(' '))

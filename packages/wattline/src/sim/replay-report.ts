@@ -149,7 +149,7 @@ export function renderReplayTable(report: ReplayReport): string {
   if (report.oracle !== undefined) {
     lines.push(
       report.oracle.status === 'optimal'
-        ? `oracle: exact LP lower bound (HiGHS, ${report.oracle.variables} variables, ${report.oracle.constraints} constraints); its latency row replays the LP plan.`
+        ? `oracle: exact LP lower bound (HiGHS, ${report.oracle.variables} variables, ${report.oracle.constraints} constraints); its latency and SLO columns replay the LP plan, which runs the greenest backends at their throughput limit: a bound on carbon, not a routing to deploy.`
         : `oracle: ${report.oracle.status} — ${report.oracle.reason ?? ''}`,
     )
   }

@@ -54,7 +54,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .requiredOption('--fleet <file>', 'fleet file (YAML; schema: fleet.schema.json)')
     .option(
       '--carbon <dir|source>',
-      'a folder (or file) of Electricity Maps CSV exports, or a source name: static',
+      'folder(s) or file(s) of Electricity Maps CSV exports (comma-separated), or a source name: static',
       'static',
     )
     .option(
@@ -154,11 +154,26 @@ async function openCarbon(
   value: string,
   cwd: string,
 ): Promise<{ source: CarbonIntensitySource; zones?: readonly string[] }> {
-  const path = resolve(cwd, value)
-  const info = await stat(path).catch(() => undefined)
-  if (info !== undefined) {
-    const source = createElectricityMapsCsvSource({ path })
-    return { source, zones: await source.preload() }
+  const paths = value.split(',').map((p) => resolve(cwd, p.trim()))
+  const infos = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)))
+  if (infos.every((i) => i !== undefined)) {
+    const sources = paths.map((path) => createElectricityMapsCsvSource({ path }))
+    const zoneLists = await Promise.all(sources.map((s) => s.preload()))
+    if (sources.length === 1) return { source: sources[0]!, zones: zoneLists[0]! }
+    // Several folders: each zone is read from the first that has it.
+    const owner = (zone: string): CarbonIntensitySource => {
+      const i = zoneLists.findIndex((zs) => zs.includes(zone))
+      return sources[Math.max(0, i)]!
+    }
+    const zones = [...new Set(zoneLists.flat())].sort()
+    const source: CarbonIntensitySource = {
+      name: `electricitymaps-csv:${value}`,
+      signal: 'average',
+      intensityAt: (zone, at) => owner(zone).intensityAt(zone, at),
+      series: (zone, from, to) => owner(zone).series(zone, from, to),
+      zones: () => zones,
+    }
+    return { source, zones }
   }
   if (value === 'static') {
     const source = createBuiltinSource()
