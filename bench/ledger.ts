@@ -8,7 +8,7 @@
  * flush. Rows/s counts rows durable in the database after `close()`.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requestRecord } from '../packages/core/src/ledger/test-records.ts'
 import { openLedger } from '../packages/wattline/src/adapters/storage/open-ledger.ts'
@@ -20,9 +20,21 @@ import { createPgSchemas } from '../packages/wattline/src/adapters/storage/pg-te
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 200_000)
 const BASELINE_ROWS = Number(process.env['BENCH_BASELINE_ROWS'] ?? 5_000)
 
-async function wattline(url: string, dir: string): Promise<number> {
+/** Rows per second of wall time and per second of this process's CPU time (load-insensitive). */
+interface Rate {
+  readonly wall: number
+  readonly cpu: number
+}
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+async function wattline(url: string, dir: string): Promise<Rate> {
   const ledger = await openLedger(url, { baseDir: dir, bufferRows: ROWS + 1, batchRows: 5000 })
   const t0 = performance.now()
+  const c0 = cpuSeconds()
   for (let i = 0; i < ROWS; i += 1) {
     ledger.sink.append(requestRecord(i))
     // yield now and then, as a server's event loop does between requests
@@ -30,16 +42,18 @@ async function wattline(url: string, dir: string): Promise<number> {
   }
   await ledger.close()
   const seconds = (performance.now() - t0) / 1000
+  const cpu = cpuSeconds() - c0
   if (ledger.sink.stats().dropped > 0) throw new Error('rows dropped during the benchmark')
-  return ROWS / seconds
+  return { wall: ROWS / seconds, cpu: ROWS / cpu }
 }
 
-async function naive(url: string, dir: string): Promise<number> {
+async function naive(url: string, dir: string): Promise<Rate> {
   const store = new KyselyLedgerStore(await openDatabase(url, { baseDir: dir }))
   await store.migrate()
   const spec = tableOf('request')
   const db = (await openDatabase(url, { baseDir: dir })).db
   const t0 = performance.now()
+  const c0 = cpuSeconds()
   for (let i = 0; i < BASELINE_ROWS; i += 1) {
     await db
       .insertInto(spec.table)
@@ -47,17 +61,25 @@ async function naive(url: string, dir: string): Promise<number> {
       .execute()
   }
   const seconds = (performance.now() - t0) / 1000
+  const cpu = cpuSeconds() - c0
   await db.destroy()
   await store.close()
-  return BASELINE_ROWS / seconds
+  return { wall: BASELINE_ROWS / seconds, cpu: BASELINE_ROWS / cpu }
 }
 
-function line(name: string, rows: number, baseline: number): string {
-  return `${name.padEnd(11)} wattline ${Math.round(rows).toLocaleString('en-US').padStart(9)} rows/s | naive 1 INSERT/row ${Math.round(baseline).toLocaleString('en-US').padStart(8)} rows/s | ratio ${(rows / baseline).toFixed(1)}×`
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(9)
+
+function line(name: string, rows: Rate, baseline: Rate): string {
+  return [
+    `${name.padEnd(11)} wattline ${fmt(rows.wall)} rows/s (${fmt(rows.cpu)} per CPU-s)`,
+    `naive 1 INSERT/row ${fmt(baseline.wall)} rows/s (${fmt(baseline.cpu)} per CPU-s)`,
+    `ratio ${(rows.wall / baseline.wall).toFixed(1)}× wall, ${(rows.cpu / baseline.cpu).toFixed(1)}× CPU`,
+  ].join(' | ')
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'wl-bench-ledger-'))
 try {
+  console.log(`load average ${loadavg()[0]?.toFixed(1) ?? '?'} on ${cpus().length} CPUs`)
   console.log(
     `ledger write benchmark: ${ROWS.toLocaleString('en-US')} request rows (baseline: ${BASELINE_ROWS.toLocaleString('en-US')} rows), Node ${process.version}`,
   )

@@ -41,14 +41,55 @@ export function canonicalJson(value: JsonValue): string {
     return `[${(value as readonly JsonValue[]).map((v) => canonicalJson(v)).join(',')}]`
   }
   const obj = value as { readonly [key: string]: JsonValue | undefined }
-  const keys = Object.keys(obj).sort(compareUtf16)
-  const parts: string[] = []
-  for (const key of keys) {
+  const shape = sortedKeys(obj)
+  if (isFlat(obj)) {
+    // Ledger rows are flat: the native serialiser with a sorted key list writes the same bytes
+    // (same string escaping and number form) about ten times faster than the general path.
+    return JSON.stringify(obj, shape.names as string[])
+  }
+  let out = '{'
+  let first = true
+  for (const [key, quoted] of shape.entries) {
     const member = obj[key]
     if (member === undefined) continue
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(member)}`)
+    out += first ? quoted : `,${quoted}`
+    out += canonicalJson(member)
+    first = false
   }
-  return `{${parts.join(',')}}`
+  return `${out}}`
+}
+
+interface KeyShape {
+  readonly entries: readonly (readonly [string, string])[]
+  readonly names: readonly string[]
+}
+
+/** Sorted keys with their quoted form, cached per key set: ledger rows share a handful of shapes. */
+const KEY_CACHE = new Map<string, KeyShape>()
+const KEY_CACHE_LIMIT = 1024
+
+function sortedKeys(obj: object): KeyShape {
+  const keys = Object.keys(obj)
+  const signature = keys.join('\u0000')
+  let shape = KEY_CACHE.get(signature)
+  if (shape === undefined) {
+    const names = keys.sort(compareUtf16)
+    shape = { names, entries: names.map((k) => [k, `${JSON.stringify(k)}:`] as const) }
+    if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(signature, shape)
+  }
+  return shape
+}
+
+/** True when every member is a string, boolean, null, undefined or finite number. */
+function isFlat(obj: { readonly [key: string]: JsonValue | undefined }): boolean {
+  for (const key in obj) {
+    const v = obj[key]
+    if (v === null || v === undefined) continue
+    const t = typeof v
+    if (t === 'object') return false
+    if (t === 'number' && !Number.isFinite(v)) return false
+  }
+  return true
 }
 
 /** Orders strings by UTF-16 code units, as RFC 8785 §3.2.3 requires (not by locale). */

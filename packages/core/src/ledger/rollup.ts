@@ -69,7 +69,7 @@ export function rollUp(
 ): RollupRow[] {
   const rows = new Map<string, Record<string, number | string>>()
   const at = (minute: number, service: string, model: string, backend: string, zone: string) => {
-    const key = JSON.stringify([minute, service, model, backend, zone])
+    const key = `${minute}\u0000${service}\u0000${model}\u0000${backend}\u0000${zone}`
     let row = rows.get(key)
     if (row === undefined) {
       row = { minute_ms: minute, service, model, backend, zone }

@@ -87,12 +87,13 @@ export class KyselyLedgerStore implements LedgerStore {
           const spec = tableOf(row.record.kind)
           let list = byTable.get(spec)
           if (list === undefined) byTable.set(spec, (list = []))
-          list.push({
-            block_seq: row.block_seq,
-            row_idx: row.row_idx,
-            row_hash: row.row_hash,
-            ...toRow(spec, row.record),
-          })
+          list.push(
+            toRow(spec, row.record, {
+              block_seq: row.block_seq,
+              row_idx: row.row_idx,
+              row_hash: row.row_hash,
+            }),
+          )
         }
         for (const [spec, rows] of byTable) await this.#insertChunked(tx, spec.table, rows)
         if (batch.blocks.length > 0) {

@@ -247,10 +247,13 @@ export function tableOf(kind: AuditKind): TableSpec {
   return spec
 }
 
-/** A record as a row of its table (without chain columns). */
-export function toRow(spec: TableSpec, record: AuditRecord): Record<string, unknown> {
+/** A record as a row of its table, added to `row` (which may already hold the chain columns). */
+export function toRow(
+  spec: TableSpec,
+  record: AuditRecord,
+  row: Record<string, unknown> = {},
+): Record<string, unknown> {
   const source = record as unknown as Record<string, unknown>
-  const row: Record<string, unknown> = {}
   for (const col of spec.columns) {
     const v = source[col.name]
     row[col.name] = col.type === 'bool' ? (v === true ? 1 : 0) : (v ?? null)
