@@ -1,0 +1,189 @@
+/**
+ * `npm run bench:replay`: simulated requests per second of the replay engine on one core, side by
+ * side with a naive per-token-stepping simulator of the same model (the baseline: every decode step
+ * of every replica is an event, energy is summed per step), on the same synthetic trace.
+ *
+ * Trace: Poisson arrivals at 60 req/s, prompt ~ uniform 100–2,100 tokens, output ~ uniform 10–400
+ * (mean 205, close to the Azure conversation trace's 211), seed 7. Fleet: 4 backends × 2 replicas ×
+ * 32 slots of llama-3.1-8b-instruct on H100-SXM (fitted profile), hourly intensity steps.
+ * Options: `-- --requests N` (default 1,000,000), `--baseline-requests N` (default 20,000).
+ */
+import {
+  createPolicy,
+  createPolicyChooser,
+  memoizeProfile,
+  resolveProfile,
+  seededRandom,
+  simulateReplay,
+  tabulateProfile,
+  type EngineBackend,
+  type IntensityLookup,
+} from '@wattline/core'
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback
+}
+const N = arg('requests', 1_000_000)
+const NB = arg('baseline-requests', 20_000)
+
+function trace(n: number) {
+  const r = seededRandom(7)
+  const arrival = new Float64Array(n)
+  const inputTokens = new Float64Array(n)
+  const outputTokens = new Float64Array(n)
+  const client = new Int32Array(n)
+  const service = new Int32Array(n)
+  let t = Date.UTC(2023, 5, 1)
+  for (let i = 0; i < n; i++) {
+    t += (-Math.log(1 - r.next()) / 60) * 1000
+    arrival[i] = t
+    inputTokens[i] = 100 + Math.floor(r.next() * 2000)
+    outputTokens[i] = 10 + Math.floor(r.next() * 391)
+    client[i] = Math.floor(r.next() * 2)
+  }
+  return { count: n, arrival, inputTokens, outputTokens, client, service }
+}
+
+const profile = memoizeProfile(
+  resolveProfile({ model: 'llama-3.1-8b-instruct', hardware: 'H100-SXM' }),
+)
+const ZONES = ['DE', 'GB', 'ES', 'NO']
+const BASE = [380, 180, 150, 30]
+const backends: EngineBackend[] = ZONES.map((zone, j) => ({
+  id: `b${j}`,
+  zone,
+  replicas: 2,
+  maxConcurrency: 32,
+  pue: 1.2,
+  profile,
+}))
+const HOUR = 3_600_000
+const intensity: IntensityLookup = (zone, at) => {
+  const h = Math.floor(at / HOUR)
+  const j = ZONES.indexOf(zone)
+  return { intensity: (BASE[j] ?? 100) * (1 + 0.3 * Math.sin(h / 3)), until: (h + 1) * HOUR }
+}
+const rtt = Float64Array.from([5, 13, 27, 33, 33, 39, 52, 5])
+
+function runEngine(
+  kind: 'fixed' | 'round-robin' | 'carbon-aware',
+  n: number,
+): { seconds: number; carbon: number } {
+  const requests = trace(n)
+  const choose =
+    kind === 'fixed'
+      ? (i: number) => i & 3
+      : createPolicyChooser({
+          policy: createPolicy(kind),
+          backends: backends.map((b) => ({
+            ...b,
+            models: ['llama-3.1-8b-instruct'],
+            maxConcurrency: b.replicas * b.maxConcurrency,
+          })),
+          services: [{ model: 'llama-3.1-8b-instruct', sloMs: 8000 }],
+          clients: 2,
+          networkRttMs: rtt,
+          requests,
+          random: seededRandom(1),
+        }).choose
+  const t0 = process.hrtime.bigint()
+  const r = simulateReplay({ requests, backends, networkRttMs: rtt, choose, intensity })
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  return { seconds, carbon: r.backends.reduce((s, b) => s + b.carbonG, 0) }
+}
+
+/**
+ * The baseline: the same batching model stepped one decode token at a time. Each replica step
+ * advances every running request by one token (prefill in one step of in × tpi), integrates power
+ * over the step, and admits arrivals between steps. Requests go to backends in turn.
+ */
+function runNaive(n: number): { seconds: number; carbon: number } {
+  const req = trace(n)
+  const tables = tabulateProfile(profile, 32)
+  const t0 = process.hrtime.bigint()
+  type Running = { left: number; prefill: number }
+  const replicas = backends.flatMap((b, j) =>
+    Array.from({ length: b.replicas }, () => ({
+      j,
+      t: req.arrival[0]!,
+      running: [] as Running[],
+      queue: [] as number[],
+    })),
+  )
+  let carbon = 0
+  let next = 0
+  const horizon = () => (next < n ? req.arrival[next]! : Number.POSITIVE_INFINITY)
+  for (;;) {
+    // Route arrivals due before the earliest replica clock.
+    let minT = Number.POSITIVE_INFINITY
+    for (const r of replicas)
+      if (r.running.length > 0 || r.queue.length > 0) minT = Math.min(minT, r.t)
+    while (next < n && req.arrival[next]! <= minT) {
+      const rep = replicas[(next % 4) * 2 + ((next >> 2) & 1)]!
+      if (rep.running.length === 0 && rep.queue.length === 0)
+        rep.t = Math.max(rep.t, req.arrival[next]!)
+      rep.queue.push(next)
+      next++
+      minT = Math.min(minT, rep.t)
+    }
+    if (minT === Number.POSITIVE_INFINITY) {
+      if (next >= n) break
+      continue
+    }
+    const rep = replicas.find((r) => (r.running.length > 0 || r.queue.length > 0) && r.t === minT)!
+    while (rep.running.length < 32 && rep.queue.length > 0) {
+      const id = rep.queue.shift()!
+      rep.running.push({ left: req.outputTokens[id]!, prefill: req.inputTokens[id]! })
+    }
+    const b = rep.running.length
+    let step = 1 / tables.rateOut[b]!
+    for (const q of rep.running)
+      if (q.prefill > 0) step = Math.max(step, q.prefill / tables.rateIn[b]!)
+    step = Math.min(step, Math.max(1e-6, horizon() - rep.t))
+    const e = (tables.power[b]! * step) / 1000
+    const { intensity: g } = intensity(backends[rep.j]!.zone, rep.t)
+    carbon += (e * 1.2 * g) / 3.6e6
+    rep.t += step
+    for (const q of rep.running) {
+      if (q.prefill > 0) q.prefill = Math.max(0, q.prefill - step * tables.rateIn[b]!)
+      else q.left -= step * tables.rateOut[b]!
+    }
+    rep.running = rep.running.filter((q) => q.left > 1e-9)
+  }
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, carbon }
+}
+
+// Warm up the JIT on a small run of each, then measure.
+runEngine('fixed', 20_000)
+runEngine('round-robin', 20_000)
+runEngine('carbon-aware', 20_000)
+runNaive(2_000)
+const fixed = runEngine('fixed', N)
+const rr = runEngine('round-robin', N)
+const ca = runEngine('carbon-aware', N)
+const naiveSmall = runNaive(NB)
+const engineSmall = runEngine('round-robin', NB)
+const rate = (n: number, s: number): string => `${Math.round(n / s).toLocaleString('en-US')} req/s`
+console.log(
+  `replay engine, one core, ${N.toLocaleString('en-US')} requests (synthetic, seed 7), 4 backends × 2 replicas × 32 slots`,
+)
+console.log(
+  `  engine only (fixed chooser)        ${rate(N, fixed.seconds)}  (${fixed.seconds.toFixed(2)} s)`,
+)
+console.log(
+  `  with gateway round-robin policy    ${rate(N, rr.seconds)}  (${rr.seconds.toFixed(2)} s)`,
+)
+console.log(
+  `  with gateway carbon-aware policy   ${rate(N, ca.seconds)}  (${ca.seconds.toFixed(2)} s)`,
+)
+console.log(`baseline side by side on ${NB.toLocaleString('en-US')} requests:`)
+console.log(
+  `  naive per-token stepping           ${rate(NB, naiveSmall.seconds)}  (${naiveSmall.seconds.toFixed(2)} s)`,
+)
+console.log(
+  `  replay engine (round-robin)        ${rate(NB, engineSmall.seconds)}  (${engineSmall.seconds.toFixed(3)} s)`,
+)
+console.log(
+  `ratio engine / naive: ${(naiveSmall.seconds / engineSmall.seconds).toFixed(1)}×   target ≥ 200,000 req/s per core: ${N / rr.seconds >= 200_000 ? 'met' : 'NOT met'} with round-robin, ${N / ca.seconds >= 200_000 ? 'met' : 'NOT met'} with carbon-aware`,
+)
