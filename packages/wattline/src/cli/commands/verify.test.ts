@@ -159,3 +159,21 @@ describe('wattline export + verify --bundle', () => {
     expect(r.err).toContain('--from must be an ISO 8601 time')
   })
 })
+
+describe('wattline ledger export-key', () => {
+  it('prints the public key matching the signing key, which verifies the ledger', async () => {
+    const r = await run(['ledger', 'export-key', '--signing-key', 'wattline-ledger.key'])
+    expect(r.code).toBe(0)
+    expect(r.out).toBe(readFileSync(keyFile, 'utf8'))
+    const w = await run([
+      'ledger',
+      'export-key',
+      '--signing-key',
+      'wattline-ledger.key',
+      '--out',
+      'k.pub',
+    ])
+    expect(w.code).toBe(0)
+    expect((await run(['verify', '--ledger', url, '--public-key', 'k.pub'])).code).toBe(0)
+  })
+})
