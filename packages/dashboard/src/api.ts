@@ -122,6 +122,7 @@ export interface ZoneRow {
   readonly carbon_g: number
   readonly share_of_carbon: number | null
   readonly mean_intensity_g_per_kwh: number | null
+  readonly method: Method
 }
 
 export interface Zones {

@@ -1,7 +1,7 @@
 /**
  * Overview: energy and carbon per 1k requests, peak power, idle share, savings by lever, and the trend.
  */
-import { getJson, type Overview } from '../api.ts'
+import { getJson, type Anomalies, type Overview } from '../api.ts'
 import { Chart } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable } from '../components/table.tsx'
@@ -17,6 +17,12 @@ export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewPro
     intervalMs,
     paused,
   )
+  const anomalies = usePoll(
+    (signal) => getJson<Anomalies>('anomalies', { span }, signal),
+    `overview-anomalies:${span}`,
+    intervalMs,
+    paused,
+  )
   return (
     <ViewFrame
       id="overview"
@@ -27,12 +33,18 @@ export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewPro
       loaded={data !== undefined}
       focusOnMount={focusOnMount}
     >
-      {data !== undefined && <OverviewBody data={data} />}
+      {data !== undefined && <OverviewBody data={data} anomalies={anomalies.data} />}
     </ViewFrame>
   )
 }
 
-function OverviewBody({ data }: { readonly data: Overview }) {
+function OverviewBody({
+  data,
+  anomalies,
+}: {
+  readonly data: Overview
+  readonly anomalies: Anomalies | undefined
+}) {
   const s = data.summary
   const e = s.energy_per_1k_requests_wh
   const c = s.carbon_per_1k_requests_g
@@ -81,6 +93,13 @@ function OverviewBody({ data }: { readonly data: Overview }) {
           interval={`${carbon(s.carbon_g.low)}–${carbon(s.carbon_g.high)}`}
           source={s.carbon_g.source}
         />
+        <Stat
+          label="Anomalies flagged"
+          value={anomalies === undefined ? '…' : num(anomalies.anomalies.length)}
+          source="hourly energy per request and backend power against the same hour on previous days"
+        >
+          <a href="#anomalies">See anomalies</a>
+        </Stat>
         <Stat
           label="Budgets in breach"
           value={num(data.budgets_breached)}

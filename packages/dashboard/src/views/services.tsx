@@ -69,7 +69,10 @@ export function ServicesView({ span, paused, intervalMs, focusOnMount }: ViewPro
                     {e === null ? '–' : `${num(e.value)} Wh`}{' '}
                     {e && <MethodBadge method={e.method} />}
                   </td>
-                  <td>{c === null ? '–' : `${num(c.value)} gCO2e`}</td>
+                  <td>
+                    {c === null ? '–' : `${num(c.value)} gCO2e`}{' '}
+                    {c && <MethodBadge method={c.method} />}
+                  </td>
                   <td>{b?.metric ?? 'no budget'}</td>
                   <td>{b === null ? '–' : `${num(b.target)} ${b.unit} (${b.stage})`}</td>
                   <td>

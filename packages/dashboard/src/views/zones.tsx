@@ -2,6 +2,7 @@
  * Per zone: the grid intensity routing uses now, the share of traffic sent there, and its carbon.
  */
 import { getJson, type Zones } from '../api.ts'
+import { MethodBadge } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
 import { ViewFrame } from '../components/view-frame.tsx'
 import { carbon, energy, num, percent, time } from '../format.ts'
@@ -55,7 +56,9 @@ export function ZonesView({ span, paused, intervalMs, focusOnMount }: ViewProps)
               </td>
               <td>{num(z.requests)}</td>
               <td>{energy(z.facility_energy_j)}</td>
-              <td>{carbon(z.carbon_g)}</td>
+              <td>
+                {carbon(z.carbon_g)} <MethodBadge method={z.method} />
+              </td>
               <td>{percent(z.share_of_carbon)}</td>
               <td>{num(z.mean_intensity_g_per_kwh)}</td>
             </tr>

@@ -156,6 +156,8 @@ export interface ZoneRow {
   readonly share_of_carbon: number | null
   /** Facility-energy-weighted mean intensity the zone's requests were accounted with (gCO2e/kWh). */
   readonly mean_intensity_g_per_kwh: number | null
+  /** `measured` only when every request and idle figure in the zone was. */
+  readonly method: 'measured' | 'modelled'
 }
 
 /** Per zone: the intensity now, share of traffic, and carbon in the window (requests + idle). */
@@ -187,6 +189,12 @@ export function zonesBody(
       carbon_g: carbon,
       share_of_carbon: totalCarbon === 0 ? null : carbon / totalCarbon,
       mean_intensity_g_per_kwh: reqEnergy === 0 ? null : weighted / reqEnergy,
+      method:
+        rs.length + idle.length > 0 &&
+        rs.every((r) => r.method === 'measured') &&
+        idle.every((i) => i.method === 'measured')
+          ? 'measured'
+          : 'modelled',
     }
   })
   return { window: windowJson(facts.window), zones: rows }
