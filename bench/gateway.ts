@@ -177,7 +177,17 @@ async function fixedRate(url: string, body: string): Promise<FixedRateResult> {
     ),
     (durationS + 60) * 1000,
   )
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as FixedRateResult
+  const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>
+  // JSON has no NaN: quantiles of an empty sample come back as null.
+  const num = (k: string): number => (typeof r[k] === 'number' ? r[k] : Number.NaN)
+  return {
+    ...(r as unknown as FixedRateResult),
+    p50Ms: num('p50Ms'),
+    p90Ms: num('p90Ms'),
+    p99Ms: num('p99Ms'),
+    maxMs: num('maxMs'),
+    rate: num('rate'),
+  }
 }
 
 interface Row {
@@ -212,7 +222,7 @@ async function measure(target: string, base: string): Promise<Row[]> {
     const fixed = await fixedRate(url, body)
     rows.push({ target, mode, load, fixed })
     console.error(
-      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors)`,
+      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors; statuses ${JSON.stringify(fixed.statuses)})`,
     )
   }
   return rows

@@ -33,6 +33,8 @@ export interface FixedRateResult {
   readonly p90Ms: number
   readonly p99Ms: number
   readonly maxMs: number
+  /** Responses by HTTP status (and `error` for failures without one). */
+  readonly statuses: Readonly<Record<string, number>>
 }
 
 /** The q-quantile (0..1) of sorted values, nearest rank. */
@@ -54,6 +56,10 @@ export async function runFixedRate(o: FixedRateOptions): Promise<FixedRateResult
   const total = warmup + Math.round(o.rate * o.durationS)
   const latencies: number[] = []
   let errors = 0
+  const statuses: Record<string, number> = {}
+  const count = (k: string): void => {
+    statuses[k] = (statuses[k] ?? 0) + 1
+  }
   const start = performance.now()
   const inflight = new Set<Promise<void>>()
   let measureFrom = start
@@ -69,11 +75,15 @@ export async function runFixedRate(o: FixedRateOptions): Promise<FixedRateResult
       .then(async (res) => {
         for await (const _ of res.body) void _
         if (!record) return
+        count(String(res.statusCode))
         if (res.statusCode === 200) latencies.push(performance.now() - sentAt)
         else errors += 1
       })
       .catch(() => {
-        if (record) errors += 1
+        if (record) {
+          errors += 1
+          count('error')
+        }
       })
       .finally(() => inflight.delete(p))
     inflight.add(p)
@@ -102,6 +112,7 @@ export async function runFixedRate(o: FixedRateOptions): Promise<FixedRateResult
     p90Ms: quantile(latencies, 0.9),
     p99Ms: quantile(latencies, 0.99),
     maxMs: latencies.at(-1) ?? Number.NaN,
+    statuses,
   }
 }
 
