@@ -25,9 +25,11 @@ import { createCarbonSourceFromConfig } from '../config/carbon.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
+import { meterStaleAfterMs } from '../config/schema.ts'
 import { createGatewayApp } from '../http/app.ts'
 import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
+import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
 import type { DashboardLiveState } from '../http/api/ports.ts'
 import { registerLiveDashboard } from '../http/api/register-dashboard.ts'
@@ -171,41 +173,35 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
     for (const rt of gateway.backends.values()) {
-      if (rt.tracker.measured) continue
+      if (rt.tracker.method === 'measured') continue
+      const model = "modelled power of the in-flight models' profiles at the occupancy"
       ledger.sink.append({
         kind: 'power',
         backend: rt.config.id,
         at_ms: clock.now(),
         power_w: rt.tracker.powerW,
         method: 'modelled',
-        source: 'modelled power of the backend profile at its occupancy',
+        source: rt.meterFallback ? `${rt.meterSource} stale, ${model}` : model,
       })
     }
   })
   for (const b of config.backends) {
     const meter = meterOf(b, clock.now)
-    if (meter === undefined || b.meter.type === 'modelled') continue
     const rt = gateway.backends.get(b.id)
-    every(b.meter.interval_ms, async () => {
-      try {
-        for (const s of await meter.read(
-          AbortSignal.timeout(b.meter.type === 'prometheus' ? b.meter.timeout_ms : 5000),
-        )) {
-          rt?.tracker.setPower(s.at, s.power)
-          if (rt !== undefined) rt.meterSource = s.source
-          ledger.sink.append({
-            kind: 'power',
-            backend: s.backend,
-            at_ms: s.at,
-            power_w: s.power,
-            method: 'measured',
-            source: s.source,
-          })
-        }
-      } catch (err) {
-        logger.warn({ backend: b.id, err }, 'power meter read failed; keeping the last reading')
-      }
+    const staleAfterMs = meterStaleAfterMs(b.meter)
+    if (meter === undefined || b.meter.type === 'modelled' || rt === undefined) continue
+    if (staleAfterMs === undefined) continue
+    const feed = createMeterFeed({
+      backend: rt,
+      meter,
+      clock,
+      staleAfterMs,
+      readTimeoutMs: b.meter.type === 'prometheus' ? b.meter.timeout_ms : NVIDIA_SMI_TIMEOUT_MS,
+      metrics,
+      logger,
+      ledger: ledger.sink,
     })
+    every(b.meter.interval_ms, () => feed.poll())
   }
   await app.listen({
     host: options.host ?? config.gateway.host,
@@ -251,6 +247,9 @@ function upstreamOf(b: BackendConfig, config: WattlineConfig): Upstream {
 }
 
 const execFileAsync = promisify(execFile)
+
+/** Longest an `nvidia-smi` query may run before the read counts as failed (ms). */
+const NVIDIA_SMI_TIMEOUT_MS = 5000
 
 function meterOf(b: BackendConfig, now: () => number): PowerMeter | undefined {
   const m = b.meter

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { createConfigCatalog } from './catalog.ts'
 import { loadConfig, parseConfigText } from './load-config.ts'
 import { parseConfig } from './parse-config.ts'
-import { configSchema } from './schema.ts'
+import { configSchema, meterStaleAfterMs } from './schema.ts'
 
 /** The config of issue 3, verbatim. */
 export const ISSUE_YAML = `carbon:
@@ -154,6 +154,31 @@ describe('config', () => {
         deps,
       ),
     ).toThrow(/backends\[0\]: unknown field\(s\) "puee"/)
+  })
+
+  it('defaults a meter staleness window to 3 polls and refuses one shorter than a poll', () => {
+    const meterYaml = (meter: string): string =>
+      ISSUE_YAML.replace('    pue: 1.2\n', `    pue: 1.2\n    meter: ${meter}\n`)
+    const ok = parseConfigText(
+      meterYaml('{type: nvidia-smi, interval_ms: 2000}'),
+      'wattline.yaml',
+      deps,
+    )
+    expect(meterStaleAfterMs(ok.backends[0]!.meter)).toBe(6000)
+    expect(meterStaleAfterMs(ok.backends[1]!.meter)).toBeUndefined()
+    const set = parseConfigText(
+      meterYaml('{type: prometheus, url: "http://n:9400/metrics", stale_after_ms: 10000}'),
+      'wattline.yaml',
+      deps,
+    )
+    expect(meterStaleAfterMs(set.backends[0]!.meter)).toBe(10_000)
+    expect(() =>
+      parseConfigText(
+        meterYaml('{type: nvidia-smi, interval_ms: 2000, stale_after_ms: 500}'),
+        'wattline.yaml',
+        deps,
+      ),
+    ).toThrow(/wattline\.yaml:\d+:\d+ backends\[0\]\.meter\.stale_after_ms: .*at least interval_ms/)
   })
 
   it('config.schema.json at the repo root matches the zod schema (refresh: npx tsx packages/wattline/scripts/build-config-schema.ts)', () => {

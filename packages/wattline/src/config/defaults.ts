@@ -64,5 +64,10 @@ export const DEFAULT_INTENSITY_REFRESH_MS = 60_000
 export const DEFAULT_ACCOUNTING_INTERVAL_MS = 60_000
 /** Poll period of measured power meters (ms). */
 export const DEFAULT_METER_INTERVAL_MS = 1_000
+/**
+ * Polls without a reading after which a measured meter is stale and its backend falls back to
+ * modelled power (`meter.stale_after_ms` defaults to this × `interval_ms`).
+ */
+export const DEFAULT_METER_STALE_POLLS = 3
 /** Longest time SIGTERM waits for in-flight requests before closing (ms). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000

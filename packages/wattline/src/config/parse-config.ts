@@ -154,6 +154,13 @@ function resolveBackend(
       })
     }
   })
+  const m = b.meter
+  if (m.type !== 'modelled' && m.stale_after_ms !== undefined && m.stale_after_ms < m.interval_ms) {
+    issues.push({
+      path: ['backends', i, 'meter', 'stale_after_ms'],
+      message: `stale_after_ms (${m.stale_after_ms} ms) must be at least interval_ms (${m.interval_ms} ms): a reading cannot be due before the next poll`,
+    })
+  }
   for (const name of Object.keys(b.model_names)) {
     if (!b.models.includes(name)) {
       issues.push({

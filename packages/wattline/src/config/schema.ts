@@ -72,6 +72,8 @@ export const meterSchema = z.discriminatedUnion('type', [
     gpu_indices: z.array(nonNegInt).optional(),
     /** Poll period (ms). */
     interval_ms: posInt.default(D.DEFAULT_METER_INTERVAL_MS),
+    /** Age of the last reading after which power falls back to modelled (ms); default 3 × interval_ms. */
+    stale_after_ms: posInt.optional(),
   }),
   z.strictObject({
     type: z.literal('prometheus'),
@@ -87,8 +89,20 @@ export const meterSchema = z.discriminatedUnion('type', [
     interval_ms: posInt.default(D.DEFAULT_METER_INTERVAL_MS),
     /** Per-scrape timeout (ms). */
     timeout_ms: posInt.default(D.DEFAULT_HEALTH_TIMEOUT_MS),
+    /** Age of the last reading after which power falls back to modelled (ms); default 3 × interval_ms. */
+    stale_after_ms: posInt.optional(),
   }),
 ])
+
+/**
+ * How old a measured meter's last reading may get before its backend falls back to modelled
+ * power (ms): `stale_after_ms`, else {@link D.DEFAULT_METER_STALE_POLLS} × `interval_ms`.
+ * Undefined for the modelled meter.
+ */
+export function meterStaleAfterMs(meter: MeterConfig): number | undefined {
+  if (meter.type === 'modelled') return undefined
+  return meter.stale_after_ms ?? D.DEFAULT_METER_STALE_POLLS * meter.interval_ms
+}
 
 export const backendSchema = z
   .strictObject({

@@ -1,11 +1,12 @@
 /**
  * @module http/accounting
  * A finished request's energy and carbon, with method and interval: IT energy from the backend's
- * energy tracker (its share of measured or modelled power over its lifetime), facility energy = IT ×
- * PUE, carbon = facility energy × the zone's intensity when the request was routed.
+ * live attribution (its work-weighted share of measured or modelled power over its lifetime),
+ * facility energy = IT × PUE, carbon = facility energy × the zone's intensity when the request was
+ * routed. A request that ran partly on modelled power (a stale meter's fallback) is `modelled`;
+ * its interval combines the measured part (±5 %) and the modelled part (the profile's interval).
  */
-import type { EnergyProfile, IntensityPoint, Method } from '@wattline/core'
-import type { RequestEnergy } from './energy-tracker.ts'
+import type { EnergyProfile, IntensityPoint, LiveRequestEnergy, Method } from '@wattline/core'
 
 /** Relative accuracy applied to measured power: ±5 % (NVIDIA documents nvidia-smi power.draw as ±5 % of board power on recent GPUs). */
 export const MEASURED_REL_ERROR = 0.05
@@ -28,8 +29,8 @@ export interface Accounting {
 }
 
 export interface AccountInput {
-  readonly energy: RequestEnergy
-  readonly measured: boolean
+  readonly energy: LiveRequestEnergy
+  /** Label of the backend's meter ('' when it has none). */
   readonly meterSource: string
   readonly profile: EnergyProfile
   readonly pue: number
@@ -39,33 +40,41 @@ export interface AccountInput {
 /** Computes the accounting of one request. */
 export function account(input: AccountInput): Accounting {
   const { energy, profile, pue, intensity } = input
-  const e = Math.max(0, energy.energyJ)
-  let lowRatio = 1 - MEASURED_REL_ERROR
-  let highRatio = 1 + MEASURED_REL_ERROR
-  if (!input.measured) {
-    const est = profile.energyPerOutputToken(Math.max(1, Math.round(energy.meanOccupancy)))
-    if (est.value > 0) {
-      lowRatio = Math.min(1, est.low / est.value)
-      highRatio = Math.max(1, est.high / est.value)
-    }
+  const measuredJ = Math.max(0, energy.measuredJ)
+  const modelledJ = Math.max(0, energy.modelledJ)
+  const e = measuredJ + modelledJ
+  let lowRatio = 1
+  let highRatio = 1
+  const est = profile.energyPerOutputToken(Math.max(1, Math.round(energy.meanOccupancy)))
+  if (est.value > 0) {
+    lowRatio = Math.min(1, est.low / est.value)
+    highRatio = Math.max(1, est.high / est.value)
   }
+  const low = measuredJ * (1 - MEASURED_REL_ERROR) + modelledJ * lowRatio
+  const high = measuredJ * (1 + MEASURED_REL_ERROR) + modelledJ * highRatio
   const facility = e * pue
   const gPerJ = intensity.intensity / 3_600_000
   return {
     energyJ: e,
-    energyLowJ: e * lowRatio,
-    energyHighJ: e * highRatio,
+    energyLowJ: low,
+    energyHighJ: high,
     facilityEnergyJ: facility,
     pue,
     carbonG: facility * gPerJ,
-    carbonLowG: e * lowRatio * pue * gPerJ,
-    carbonHighG: e * highRatio * pue * gPerJ,
+    carbonLowG: low * pue * gPerJ,
+    carbonHighG: high * pue * gPerJ,
     intensity,
-    method: input.measured ? 'measured' : 'modelled',
-    energySource: input.measured
-      ? input.meterSource
-      : `modelled power × occupancy; profile: ${profile.source}`,
+    method: energy.method,
+    energySource: energySource(input),
   }
+}
+
+/** Where the figure came from, one of a few stable strings per backend (reports group by it). */
+function energySource(input: AccountInput): string {
+  const model = `modelled power (in-flight models × occupancy), work-weighted; profile: ${input.profile.source}`
+  if (input.energy.method === 'measured') return input.meterSource
+  if (input.meterSource === '') return model
+  return `${input.meterSource} stale or not reading, modelled fallback; ${model}`
 }
 
 /** The `x-wattline-*` response headers of an accounted request. */

@@ -1,12 +1,16 @@
 /**
  * @module http/backend-runtime
- * The live state of one backend: its upstream, energy tracker, circuit breaker, measured latency
+ * The live state of one backend: its upstream, live energy attribution (core's
+ * `createLiveAttribution`: work-weighted shares, modelled power from the in-flight models'
+ * profiles on top of the hardware's idle power), meter status, circuit breaker, measured latency
  * overhead and the profile of each model it serves; and the routing view (`BackendState`) built
  * from it for a decision.
  */
 import {
+  backendIdlePower,
   breakerAllows,
   BREAKER_CLOSED,
+  createLiveAttribution,
   ms,
   stepBreaker,
   type BackendState,
@@ -15,10 +19,10 @@ import {
   type BreakerState,
   type EnergyProfile,
   type IntensityPoint,
+  type LiveAttribution,
 } from '@wattline/core'
 import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
 import type { BackendConfig } from '../config/parse-config.ts'
-import { createEnergyTracker, type EnergyTracker } from './energy-tracker.ts'
 
 /** Weight of the newest sample in the latency-overhead moving average. */
 const OVERHEAD_ALPHA = 0.2
@@ -26,11 +30,17 @@ const OVERHEAD_ALPHA = 0.2
 export interface BackendRuntime {
   readonly config: BackendConfig
   readonly upstream: Upstream
-  readonly tracker: EnergyTracker
+  /** Live attribution of the backend's power to its requests (and idle energy). */
+  readonly tracker: LiveAttribution
   /** Profile per client model name. */
   readonly profiles: ReadonlyMap<string, EnergyProfile>
-  /** Label of the measured power source, when a meter feeds this backend. */
+  /** Label of the measured power source, when a meter feeds this backend ('' without one). */
   meterSource: string
+  /**
+   * True while a configured meter is stale (or has not read yet past its staleness window) and
+   * the modelled power stands in for it.
+   */
+  meterFallback: boolean
   breaker: BreakerState
   /** Smoothed (actual − predicted compute) latency, ms; undefined before any measurement. */
   overheadMs: number | undefined
@@ -43,16 +53,24 @@ export function createBackendRuntime(
   profiles: ReadonlyMap<string, EnergyProfile>,
   nowMs: number,
 ): BackendRuntime {
-  const first = profiles.values().next().value as EnergyProfile
   return {
     config,
     upstream,
     profiles,
-    tracker: createEnergyTracker(nowMs, (n) => first.power(n)),
+    tracker: createLiveAttribution({
+      startMs: nowMs,
+      idlePowerW: backendIdlePower(profiles.values()),
+    }),
     meterSource: '',
+    meterFallback: false,
     breaker: BREAKER_CLOSED,
     overheadMs: undefined,
   }
+}
+
+/** The profile of `model` on this backend (the first model's for a name it does not serve). */
+export function profileOf(rt: BackendRuntime, model: string): EnergyProfile {
+  return rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
 }
 
 /** Applies a breaker event; returns true when admission changed (closed/half-open ↔ open). */
@@ -75,7 +93,7 @@ export function backendState(
   breakerConfig: BreakerConfig,
 ): BackendState {
   const c = rt.config
-  const profile = rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
+  const profile = profileOf(rt, model)
   return {
     id: c.id,
     zone: c.zone,

@@ -13,6 +13,7 @@ import {
   type Clock,
   type EnergyProfile,
   type LedgerSink,
+  type LiveMark,
   type Random,
   type RequestRecord,
   type RoutingDecision,
@@ -31,9 +32,9 @@ import {
   breakerEvent,
   createBackendRuntime,
   observeLatency,
+  profileOf,
   type BackendRuntime,
 } from './backend-runtime.ts'
-import type { SlotMark } from './energy-tracker.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
@@ -56,8 +57,11 @@ export interface GatewayDeps {
 export interface DispatchInput {
   readonly service: ServiceConfig
   readonly model: string
+  /** Prompt tokens (an estimate before the upstream's usage): routing and the prefill work. */
   readonly inputTokens: number
   readonly outputTokens: number
+  /** False for endpoints that generate no tokens (embeddings); default true. */
+  readonly decodes?: boolean
   /** Upstream path under the backend base URL. */
   readonly path: string
   /** Builds the body for a backend (model-name mapping happens here). */
@@ -86,7 +90,7 @@ export interface Dispatched {
   readonly response: UpstreamResponse
   readonly decision: RoutingDecision & { kind: 'route' }
   readonly attempts: number
-  readonly mark: SlotMark
+  readonly mark: LiveMark
   readonly startedMs: number
   readonly service: string
   /** Client model name. */
@@ -259,7 +263,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const halfOpen = rt.breaker.kind !== 'closed'
       if (halfOpen) feedBreaker(rt, 'trial-started')
       const startedMs = clock.now()
-      const mark = rt.tracker.start(startedMs)
+      const mark = rt.tracker.start(startedMs, {
+        profile: profileOf(rt, input.model),
+        inputTokens: input.inputTokens,
+        decodes: input.decodes ?? true,
+      })
       metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
       const release = (): void => {
         rt.tracker.end(clock.now(), mark)
@@ -327,11 +335,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (input.completed) feedBreaker(rt, 'success')
     else if (rt.breaker.kind === 'half-open') feedBreaker(rt, 'trial-cancelled')
     const model = d.model
-    const profile = rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
+    const profile = profileOf(rt, model)
     const intensity = deps.intensity.current(rt.config.zone)
     const a = account({
       energy,
-      measured: rt.tracker.measured,
       meterSource: rt.meterSource,
       profile,
       pue: rt.config.pue,
@@ -420,35 +427,39 @@ export function createGateway(deps: GatewayDeps): Gateway {
     flushIdle() {
       const t = clock.now()
       for (const rt of backends.values()) {
-        const slice = rt.tracker.takeIdle(t)
-        const method = rt.tracker.measured ? 'measured' : 'modelled'
-        metrics.backendPower.set(
-          { backend: rt.config.id, zone: rt.config.zone, method },
-          rt.tracker.powerW,
-        )
-        if (slice.toMs <= slice.fromMs) continue
-        const intensity = deps.intensity.current(rt.config.zone)
-        const facility = slice.energyJ * rt.config.pue
-        metrics.idleEnergy.inc(
-          { backend: rt.config.id, zone: rt.config.zone, method },
-          slice.energyJ,
-        )
-        appendSafely(deps, {
-          kind: 'idle',
-          backend: rt.config.id,
-          zone: rt.config.zone,
-          from_ms: slice.fromMs,
-          to_ms: slice.toMs,
-          energy_j: slice.energyJ,
-          facility_energy_j: facility,
-          carbon_g: (facility * intensity.intensity) / 3_600_000,
-          method,
-          source:
-            method === 'measured' ? rt.meterSource : 'modelled idle power of the backend profile',
+        const where = { backend: rt.config.id, zone: rt.config.zone }
+        const method = rt.tracker.method
+        metrics.backendPower.set({ ...where, method }, rt.tracker.powerW)
+        metrics.backendPower.remove({
+          ...where,
+          method: method === 'measured' ? 'modelled' : 'measured',
         })
+        const intensity = deps.intensity.current(rt.config.zone)
+        for (const slice of rt.tracker.takeIdle(t)) {
+          const facility = slice.energyJ * rt.config.pue
+          metrics.idleEnergy.inc({ ...where, method: slice.method }, slice.energyJ)
+          appendSafely(deps, {
+            kind: 'idle',
+            backend: rt.config.id,
+            zone: rt.config.zone,
+            from_ms: slice.fromMs,
+            to_ms: slice.toMs,
+            energy_j: slice.energyJ,
+            facility_energy_j: facility,
+            carbon_g: (facility * intensity.intensity) / 3_600_000,
+            method: slice.method,
+            source: idleSource(rt, slice.method),
+          })
+        }
       }
     },
   }
+}
+
+function idleSource(rt: BackendRuntime, method: 'measured' | 'modelled'): string {
+  if (method === 'measured') return rt.meterSource
+  const model = 'modelled idle power of the backend hardware (largest replica of its profiles)'
+  return rt.meterSource === '' ? model : `${rt.meterSource} stale or not reading, ${model}`
 }
 
 function appendSafely(deps: GatewayDeps, record: Parameters<LedgerSink['append']>[0]): void {

@@ -94,6 +94,7 @@ export async function startStub(options: StubOptions = {}): Promise<StubBackend>
           done = true
         })
       }, o.delayMs ?? 0)
+      return undefined
     })
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))

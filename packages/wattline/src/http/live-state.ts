@@ -21,8 +21,13 @@ export function gatewayLiveState(gateway: Gateway, intensity: IntensityBoard): D
         max_concurrency: rt.config.max_concurrency,
         pue: rt.config.pue,
         power_w: rt.tracker.powerW,
-        power_method: rt.tracker.measured ? 'measured' : 'modelled',
-        power_source: rt.tracker.measured ? rt.meterSource : 'modelled:profile',
+        power_method: rt.tracker.method,
+        power_source:
+          rt.tracker.method === 'measured'
+            ? rt.meterSource
+            : rt.meterFallback
+              ? `modelled:profile (fallback: ${rt.meterSource} stale)`
+              : 'modelled:profile',
       })),
     zones: () =>
       intensity.zones.map((zone) => {

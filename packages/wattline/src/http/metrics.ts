@@ -22,6 +22,9 @@ export interface GatewayMetrics {
   readonly queueDepth: Gauge<'service'>
   readonly backendUp: Gauge<'backend' | 'zone'>
   readonly backendPower: Gauge<'backend' | 'zone' | 'method'>
+  readonly meterUp: Gauge<'backend' | 'zone'>
+  readonly meterFallbacks: Counter<'backend' | 'zone'>
+  readonly meterReadFailures: Counter<'backend' | 'zone'>
 }
 
 /** Creates every gateway metric on a fresh private registry. */
@@ -106,6 +109,24 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       name: 'wattline_backend_power_watts',
       help: 'Current IT power of the backend, watts (measured by its meter or modelled).',
       labelNames: ['backend', 'zone', 'method'],
+      ...on,
+    }),
+    meterUp: new Gauge({
+      name: 'wattline_meter_up',
+      help: '1 while the backend’s power meter gives fresh readings (power is measured); 0 while it is stale or has not read yet (power is modelled).',
+      labelNames: ['backend', 'zone'],
+      ...on,
+    }),
+    meterFallbacks: new Counter({
+      name: 'wattline_meter_fallback_total',
+      help: 'Times a backend’s power meter went stale and its power fell back to the profile model.',
+      labelNames: ['backend', 'zone'],
+      ...on,
+    }),
+    meterReadFailures: new Counter({
+      name: 'wattline_meter_read_failures_total',
+      help: 'Power meter reads that failed (error, timeout, no usable reading).',
+      labelNames: ['backend', 'zone'],
       ...on,
     }),
   }

@@ -87,6 +87,7 @@ async function proxy(
     model: facts.model,
     inputTokens: facts.estimatedInputTokens,
     outputTokens: facts.maxTokens ?? caller.service.typical_output_tokens,
+    decodes: endpoint !== '/v1/embeddings',
     path: ENDPOINTS[endpoint].path,
     bodyFor,
     headers,
@@ -186,7 +187,6 @@ function relayStream(
     }),
   })
   const out = new PassThrough()
-  const intensity = ctx.gateway.backends.get(d.backend.config.id)
   const cfg = d.backend.config
   reply
     .code(200)
@@ -195,7 +195,7 @@ function relayStream(
     .header('x-accel-buffering', 'no')
     .header('x-wattline-backend', cfg.id)
     .header('x-wattline-zone', cfg.zone)
-    .header('x-wattline-method', intensity?.tracker.measured === true ? 'measured' : 'modelled')
+    .header('x-wattline-method', d.backend.tracker.method)
   void (async () => {
     try {
       for await (const chunk of d.response.body) {

@@ -1,0 +1,185 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { testProfile } from '../routing/test-profile.ts'
+import {
+  backendIdlePower,
+  createLiveAttribution,
+  mixedModelledPower,
+  segmentWork,
+  type LiveMark,
+} from './live-attribution.ts'
+
+// tpot(b) = 10 + 15·(b−1)/63 ms, tpit(b) = tpot(b)/20 ms; power(b) = 100 + 500·b/64 W.
+const chat = testProfile()
+const big = testProfile({ model: 'big', idlePowerW: 200, peakPowerW: 1400, maxBatch: 16 })
+const tpot = (b: number): number => chat.timePerOutputToken(b)
+const tpit = (b: number): number => chat.timePerInputToken(b)
+
+describe('segmentWork', () => {
+  it('prefills at 1/tpit, then decodes at 1/tpot, splitting a segment at the prefill end', () => {
+    const full = segmentWork(chat, 100, true, 10, 1)
+    expect(full.tokens).toBeCloseTo(10 / tpit(1), 9)
+    expect(full.prefillLeft).toBeCloseTo(100 - 10 / tpit(1), 9)
+    const split = segmentWork(chat, 100, true, 1000, 2)
+    expect(split.prefillLeft).toBe(0)
+    expect(split.tokens).toBeCloseTo(100 + (1000 - 100 * tpit(2)) / tpot(2), 9)
+    expect(segmentWork(chat, 0, false, 1000, 2).tokens).toBe(0)
+  })
+})
+
+describe('live attribution', () => {
+  it('charges a long-prompt request in prefill more than a decoding one in the same interval', () => {
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const decoding = t.start(0, { profile: chat, inputTokens: 0, decodes: true })
+    const prompt = t.start(0, { profile: chat, inputTokens: 100_000, decodes: true })
+    // 1 s is well inside the 100,000-token prefill (100,000 × tpit(2) ≈ 51 s).
+    const p = t.end(1000, prompt)
+    const d = t.end(1000, decoding)
+    const power = chat.power(2)
+    expect(p.energyJ + d.energyJ).toBeCloseTo(power, 9)
+    // Work rates: 1/tpit(2) against 1/tpot(2), a ratio of 20.
+    expect(p.energyJ).toBeCloseTo((power * 20) / 21, 9)
+    expect(d.energyJ).toBeCloseTo(power / 21, 9)
+    expect(p.energyJ).toBeGreaterThan(10 * d.energyJ)
+    expect(p.workTokens).toBeCloseTo(1000 / tpit(2), 6)
+  })
+
+  it('splits equally between decoding requests of one model and keeps idle apart', () => {
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const a = t.start(1000, { profile: chat, inputTokens: 0, decodes: true })
+    const b = t.start(2000, { profile: chat, inputTokens: 0, decodes: true })
+    const ea = t.end(3000, a) // a alone 1000..2000 at P(1); both 2000..3000 at P(2)
+    const eb = t.end(4000, b) // b alone 3000..4000 at P(1)
+    const p1 = chat.power(1)
+    const p2 = chat.power(2)
+    expect(ea.energyJ).toBeCloseTo(p1 + p2 / 2, 9)
+    expect(eb.energyJ).toBeCloseTo(p2 / 2 + p1, 9)
+    expect(ea.meanOccupancy).toBeCloseTo(1.5, 9)
+    expect(ea.method).toBe('modelled')
+    const idle = t.takeIdle(5000)
+    expect(idle).toEqual([{ fromMs: 0, toMs: 5000, energyJ: 200, method: 'modelled' }])
+    expect(t.takeIdle(6000)).toEqual([
+      { fromMs: 5000, toMs: 6000, energyJ: 100, method: 'modelled' },
+    ])
+  })
+
+  it('credits an embedding nothing after its prefill while others decode, all of it alone', () => {
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const emb = t.start(0, { profile: chat, inputTokens: 10, decodes: false })
+    const gen = t.start(0, { profile: chat, inputTokens: 0, decodes: true })
+    t.end(1000, gen)
+    const e = t.end(2000, emb)
+    // 0..1000: the embedding's 10 prompt tokens against the decoder's 1000/tpot(2) tokens.
+    const decoded = 1000 / tpot(2)
+    expect(e.energyJ).toBeCloseTo((chat.power(2) * 10) / (10 + decoded) + chat.power(1), 6)
+  })
+
+  it('models power from the in-flight models, idle from the backend hardware', () => {
+    const idle = backendIdlePower([chat, big])
+    expect(idle).toBe(200)
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: idle })
+    expect(t.powerW).toBe(200)
+    const a = t.start(0, { profile: big, inputTokens: 0, decodes: true })
+    expect(t.powerW).toBeCloseTo(big.power(1), 9)
+    const b = t.start(0, { profile: chat, inputTokens: 0, decodes: true })
+    const mix = 200 + (big.power(2) - 200) / 2 + (chat.power(2) - 100) / 2
+    expect(t.powerW).toBeCloseTo(mix, 9)
+    t.end(0, a)
+    expect(t.powerW).toBeCloseTo(200 + chat.power(1) - 100, 9)
+    t.end(0, b)
+    expect(t.powerW).toBe(200)
+    expect(
+      mixedModelledPower(
+        new Map([
+          [chat, 3],
+          [big, 1],
+        ]),
+        200,
+      ),
+    ).toBeCloseTo(200 + (0.75 * (chat.power(4) - 100) + 0.25 * (big.power(4) - 200)), 9)
+  })
+
+  it('marks energy measured only while a meter feeds it, and splits idle at a switch', () => {
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: 100 })
+    t.setMeasuredPower(0, 400)
+    expect(t.method).toBe('measured')
+    const a = t.start(0, { profile: chat, inputTokens: 0, decodes: true })
+    const ea = t.end(1000, a)
+    expect(ea).toMatchObject({ energyJ: 400, measuredJ: 400, modelledJ: 0, method: 'measured' })
+    const b = t.start(2000, { profile: chat, inputTokens: 0, decodes: true })
+    t.useModelledPower(3000) // meter went stale
+    expect(t.powerW).toBeCloseTo(chat.power(1), 9)
+    const eb = t.end(4000, b)
+    expect(eb.measuredJ).toBeCloseTo(400, 9)
+    expect(eb.modelledJ).toBeCloseTo(chat.power(1), 9)
+    expect(eb.method).toBe('modelled')
+    t.setMeasuredPower(5000, 300) // readings resumed
+    expect(t.takeIdle(6000)).toEqual([
+      { fromMs: 0, toMs: 3000, energyJ: 400, method: 'measured' },
+      { fromMs: 3000, toMs: 5000, energyJ: 100, method: 'modelled' },
+      { fromMs: 5000, toMs: 6000, energyJ: 300, method: 'measured' },
+    ])
+    expect(() => t.end(7000, a)).toThrow(/not in flight/)
+  })
+
+  it('conserves energy: Σ requests + idle = ∫P dt, whatever the events', () => {
+    type Op = {
+      kind: 'start' | 'end' | 'power' | 'stale'
+      dt: number
+      w: number
+      pick: number
+      prompt: number
+      decodes: boolean
+      big: boolean
+    }
+    const op = fc.record({
+      kind: fc.constantFrom<Op['kind']>('start', 'end', 'power', 'stale'),
+      dt: fc.integer({ min: 0, max: 5000 }),
+      w: fc.double({ min: 0, max: 2000, noNaN: true }),
+      pick: fc.nat(),
+      prompt: fc.integer({ min: 0, max: 200_000 }),
+      decodes: fc.boolean(),
+      big: fc.boolean(),
+    })
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.boolean(), (ops, meter) => {
+        const t = createLiveAttribution({ startMs: 0, idlePowerW: backendIdlePower([chat, big]) })
+        let now = 0
+        const open: LiveMark[] = []
+        let requests = 0
+        let parts = 0
+        const idle: { fromMs: number; toMs: number; energyJ: number }[] = []
+        const finish = (m: LiveMark): void => {
+          const e = t.end(now, m)
+          requests += e.energyJ
+          parts += e.measuredJ + e.modelledJ
+          expect(e.energyJ).toBeGreaterThanOrEqual(-1e-9)
+          if (e.modelledJ > 1e-12) expect(e.method).toBe('modelled')
+        }
+        for (const o of ops) {
+          now += o.dt
+          if (o.kind === 'start') {
+            const profile = o.big ? big : chat
+            open.push(t.start(now, { profile, inputTokens: o.prompt, decodes: o.decodes }))
+          } else if (o.kind === 'end' && open.length > 0) {
+            const [m] = open.splice(o.pick % open.length, 1)
+            if (m) finish(m)
+          } else if (o.kind === 'power' && meter) t.setMeasuredPower(now, o.w)
+          else if (o.kind === 'stale') idle.push(...t.takeIdle(now))
+          if (o.kind === 'stale' && meter) t.useModelledPower(now)
+        }
+        now += 1000
+        for (const m of open) finish(m)
+        idle.push(...t.takeIdle(now))
+        const idleJ = idle.reduce((s, x) => s + x.energyJ, 0)
+        const total = t.totalJ(now)
+        expect(requests + idleJ).toBeCloseTo(total, 6)
+        expect(parts).toBeCloseTo(requests, 6)
+        // Idle slices tile the timeline without overlap.
+        for (let i = 1; i < idle.length; i++)
+          expect(idle[i]?.fromMs).toBe(idle[i - 1]?.toMs as number)
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
