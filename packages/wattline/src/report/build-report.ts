@@ -37,6 +37,7 @@ import type {
   ChainHeadView,
   GateDecisionView,
   HardwareView,
+  ReportRequest,
   ReportSource,
   TimeRange,
   TrainingRunView,
@@ -110,10 +111,17 @@ export async function buildReport(
   const allBackendJ = new Map<string, number>()
   /** IT energy of every service by zone (J), for the zone shares of hardware. */
   const allZoneJ = new Map<string, number>()
+  // Hourly means are all the anomaly detector uses, so they are gathered while streaming: memory
+  // grows with series × hours, not rows, and one point per hour at its mean gives the same result.
+  const energyMeans = new HourlyMeans()
+  const powerMeans = new HourlyMeans()
   for await (const r of source.requests(range)) {
     allBackendJ.set(r.backend, (allBackendJ.get(r.backend) ?? 0) + r.energy_j)
     allZoneJ.set(r.zone, (allZoneJ.get(r.zone) ?? 0) + r.energy_j)
-    if (inScope(r.service)) addRequest(acc, r, buckets)
+    if (inScope(r.service)) {
+      addRequest(acc, r, buckets)
+      if (r.status < 400) energyMeans.add(r.service, r.at_ms, r.energy_j)
+    }
   }
 
   // 2. Idle energy, prorated to the period and to the scope's share of each backend.
@@ -134,6 +142,7 @@ export async function buildReport(
     if (!scopeBackends.has(s.backend) && service !== null) continue
     sampleCount += 1
     addSample(powerByMinute, powerMethods, s)
+    powerMeans.add(s.backend, s.at_ms, s.power_w)
   }
   for (const perBackend of powerByMinute.values()) {
     for (const [backend, { sum, n }] of perBackend) {
@@ -184,28 +193,28 @@ export async function buildReport(
   // 6. Anomalies, against history before the period.
   const historyDays = options.anomalyHistoryDays ?? DEFAULT_HISTORY_DAYS
   const historyFrom = fromMs - historyDays * MS_PER_DAY
-  const anomalyRequests: Pick<RequestRecord, 'at_ms' | 'service' | 'energy_j' | 'status'>[] = []
-  for await (const r of source.requests({ fromMs: historyFrom, toMs })) {
-    if (inScope(r.service))
-      anomalyRequests.push({
-        at_ms: r.at_ms,
-        service: r.service,
-        energy_j: r.energy_j,
-        status: r.status,
-      })
+  for await (const r of source.requests({ fromMs: historyFrom, toMs: fromMs })) {
+    if (inScope(r.service) && r.status < 400) energyMeans.add(r.service, r.at_ms, r.energy_j)
   }
-  const anomalyPower: Pick<PowerSampleRecord, 'at_ms' | 'backend' | 'power_w'>[] = []
-  for await (const s of source.powerSamples({ fromMs: historyFrom, toMs })) {
+  for await (const s of source.powerSamples({ fromMs: historyFrom, toMs: fromMs })) {
     if (service === null || scopeBackends.has(s.backend))
-      anomalyPower.push({ at_ms: s.at_ms, backend: s.backend, power_w: s.power_w })
+      powerMeans.add(s.backend, s.at_ms, s.power_w)
   }
   const anomalies = detectLedgerAnomalies(
-    { requests: anomalyRequests, powerSamples: anomalyPower },
-    { fromMs, toMs },
+    {
+      requests: energyMeans.points().map((p) => ({
+        at_ms: p.at_ms,
+        service: p.key,
+        energy_j: p.mean,
+        status: 200,
+      })),
+      powerSamples: powerMeans
+        .points()
+        .map((p) => ({ at_ms: p.at_ms, backend: p.key, power_w: p.mean })),
+    },
+    { fromMs, toMs, bucketMs: MS_PER_HOUR },
   )
-  const seriesChecked =
-    new Set(anomalyRequests.map((r) => r.service)).size +
-    new Set(anomalyPower.map((s) => s.backend)).size
+  const seriesChecked = energyMeans.keys() + powerMeans.keys()
 
   return assemble({
     query,
@@ -360,7 +369,7 @@ function backendAcc(acc: ScopeAcc, backend: string, zone: string): BackendAcc {
   return b
 }
 
-function addRequest(acc: ScopeAcc, r: RequestRecord, buckets: Buckets): void {
+function addRequest(acc: ScopeAcc, r: ReportRequest, buckets: Buckets): void {
   acc.requests += 1
   if (r.status >= 400 || r.error_code !== null) acc.failed += 1
   acc.inputTokens += r.input_tokens
@@ -1084,6 +1093,33 @@ function methodologyNotes(acc: ScopeAcc, p: Parts, measuredShare: number): strin
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
+
+/** Running means per (series key, UTC hour). */
+class HourlyMeans {
+  readonly #sums = new Map<string, Map<number, { sum: number; n: number }>>()
+
+  add(key: string, atMs: number, value: number): void {
+    if (!Number.isFinite(value)) return
+    const hour = Math.floor(atMs / MS_PER_HOUR) * MS_PER_HOUR
+    let byHour = this.#sums.get(key)
+    if (byHour === undefined) this.#sums.set(key, (byHour = new Map()))
+    const e = byHour.get(hour) ?? { sum: 0, n: 0 }
+    e.sum += value
+    e.n += 1
+    byHour.set(hour, e)
+  }
+
+  keys(): number {
+    return this.#sums.size
+  }
+
+  points(): { key: string; at_ms: number; mean: number }[] {
+    const out: { key: string; at_ms: number; mean: number }[] = []
+    for (const [key, byHour] of this.#sums)
+      for (const [at_ms, { sum, n }] of byHour) out.push({ key, at_ms, mean: sum / n })
+    return out
+  }
+}
 
 /** Rounds away floating-point noise (12 significant digits) so reports are stable and comparable. */
 export function round(x: number): number {

@@ -13,6 +13,39 @@ import type {
   RequestRecord,
 } from '@wattline/core'
 
+/**
+ * The request fields a report reads. Sources may return whole records; the ledger source selects only
+ * these columns (request ids, latencies and routing reasons are not needed and can be large).
+ */
+export const REPORT_REQUEST_FIELDS = [
+  'at_ms',
+  'service',
+  'model',
+  'backend',
+  'zone',
+  'status',
+  'error_code',
+  'input_tokens',
+  'output_tokens',
+  'energy_j',
+  'energy_low_j',
+  'energy_high_j',
+  'facility_energy_j',
+  'pue',
+  'carbon_g',
+  'carbon_low_g',
+  'carbon_high_g',
+  'intensity_g_per_kwh',
+  'intensity_source',
+  'intensity_signal',
+  'intensity_stale',
+  'method',
+  'energy_source',
+] as const satisfies readonly (keyof RequestRecord)[]
+
+/** A request as the report reads it. */
+export type ReportRequest = Pick<RequestRecord, (typeof REPORT_REQUEST_FIELDS)[number]>
+
 /** A half-open range of epoch ms, `[fromMs, toMs)`. */
 export interface TimeRange {
   readonly fromMs: number
@@ -93,7 +126,7 @@ export interface ChainHeadView {
 /** The reads the report builder needs. Streams yield rows oldest first. */
 export interface ReportSource {
   /** Requests with `at_ms` in the range (every service). */
-  requests(range: TimeRange): AsyncIterable<RequestRecord>
+  requests(range: TimeRange): AsyncIterable<ReportRequest>
   /** Idle-energy intervals that overlap the range. */
   idleEnergy(range: TimeRange): AsyncIterable<IdleEnergyRecord>
   /** Power samples with `at_ms` in the range. */

@@ -16,14 +16,16 @@ import type {
   RequestRecord,
   TrainingRunRecord,
 } from '@wattline/core'
-import type {
-  BudgetView,
-  ChainHeadView,
-  GateDecisionView,
-  HardwareView,
-  ReportSource,
-  TimeRange,
-  TrainingRunView,
+import {
+  REPORT_REQUEST_FIELDS,
+  type BudgetView,
+  type ChainHeadView,
+  type GateDecisionView,
+  type HardwareView,
+  type ReportRequest,
+  type ReportSource,
+  type TimeRange,
+  type TrainingRunView,
 } from '../../report/report-source.ts'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
 import { fromRow, tableOf } from './ledger-tables.ts'
@@ -79,30 +81,30 @@ export function createLedgerReportSource(
     from: number,
     to: number,
     overlapEnd?: string,
+    fields?: readonly string[],
   ): AsyncIterable<Row> {
-    const spec = tableOf(kind)
+    const full = tableOf(kind)
+    const spec =
+      fields === undefined
+        ? full
+        : { ...full, columns: full.columns.filter((c) => fields.includes(c.name)) }
+    const columns = [...spec.columns.map((c) => c.name), 'block_seq', 'row_idx']
     const { seq } = await head()
     let after: { at: number; block: number; idx: number } | undefined
     for (;;) {
       let q = db
         .selectFrom(spec.table)
-        .selectAll()
+        .select(columns)
         .where('block_seq', '<=', seq)
         .where(column, '<', to)
       // Intervals (idle energy) overlap the range when they end after its start.
       q = overlapEnd === undefined ? q.where(column, '>=', from) : q.where(overlapEnd, '>', from)
       if (after !== undefined) {
+        // Row-value comparison: the index on the time column serves the range, and both dialects
+        // order ties by chain position.
         const a = after
         q = q.where((eb) =>
-          eb.or([
-            eb(column, '>', a.at),
-            eb.and([eb(column, '=', a.at), eb('block_seq', '>', a.block)]),
-            eb.and([
-              eb(column, '=', a.at),
-              eb('block_seq', '=', a.block),
-              eb('row_idx', '>', a.idx),
-            ]),
-          ]),
+          eb(eb.refTuple(column, 'block_seq', 'row_idx'), '>', eb.tuple(a.at, a.block, a.idx)),
         )
       }
       const rows = await q
@@ -138,7 +140,14 @@ export function createLedgerReportSource(
 
   return {
     requests: (r: TimeRange) =>
-      stream('request', 'at_ms', r.fromMs, r.toMs) as AsyncIterable<RequestRecord>,
+      stream(
+        'request',
+        'at_ms',
+        r.fromMs,
+        r.toMs,
+        undefined,
+        REPORT_REQUEST_FIELDS,
+      ) as AsyncIterable<ReportRequest>,
     idleEnergy: (r: TimeRange) =>
       stream('idle', 'from_ms', r.fromMs, r.toMs, 'to_ms') as AsyncIterable<IdleEnergyRecord>,
     powerSamples: (r: TimeRange) =>
