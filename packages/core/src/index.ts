@@ -77,7 +77,11 @@ export type {
   SeriesSubject,
 } from './anomaly/detect.ts'
 export { MAD_TO_SIGMA, median, medianAbsoluteDeviation } from './anomaly/robust-stats.ts'
-export { detectLedgerAnomalies, detectSeriesAnomalies } from './anomaly/ledger-anomalies.ts'
+export {
+  DEFAULT_MIN_REQUESTS_PER_BUCKET,
+  detectLedgerAnomalies,
+  detectSeriesAnomalies,
+} from './anomaly/ledger-anomalies.ts'
 export type {
   LedgerAnomalyInput,
   LedgerAnomalyOptions,

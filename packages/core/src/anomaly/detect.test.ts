@@ -149,8 +149,8 @@ describe('bucketMeans', () => {
       { at_ms: T0 + HOUR + 20, value: Number.POSITIVE_INFINITY },
     ]
     expect(bucketMeans(pts, HOUR)).toEqual([
-      { at_ms: T0, value: 2 },
-      { at_ms: T0 + HOUR, value: 4 },
+      { at_ms: T0, value: 2, count: 2 },
+      { at_ms: T0 + HOUR, value: 4, count: 1 },
     ])
     expect(() => bucketMeans(pts, 0)).toThrow(/bucketMs/)
   })

@@ -27,6 +27,8 @@ export const ANOMALY_UNITS = {
 export interface SeriesPoint {
   readonly at_ms: number
   readonly value: number
+  /** How many samples a bucketed point averages (bucketMeans sets it). */
+  readonly count?: number
 }
 
 export interface AnomalyOptions {
@@ -113,7 +115,7 @@ export function detectAnomalies(
 
 /**
  * Averages samples into fixed buckets of `bucketMs` (aligned to the epoch), one point per non-empty
- * bucket at the bucket's start. The mean of per-request energies in an hour is that hour's energy per
+ * bucket at the bucket's start, with the number of samples as `count`. The mean of per-request energies in an hour is that hour's energy per
  * request; the mean of power readings is its average power.
  */
 export function bucketMeans(samples: readonly SeriesPoint[], bucketMs: number): SeriesPoint[] {
@@ -129,7 +131,7 @@ export function bucketMeans(samples: readonly SeriesPoint[], bucketMs: number): 
   }
   return [...sums.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([at_ms, { sum, n }]) => ({ at_ms, value: sum / n }))
+    .map(([at_ms, { sum, n }]) => ({ at_ms, value: sum / n, count: n }))
 }
 
 function resolveOptions(options: Partial<AnomalyOptions>): AnomalyOptions {

@@ -9,9 +9,9 @@ function requests(
 ): { at_ms: number; service: string; energy_j: number; status: number }[] {
   const rows = []
   for (let h = 0; h < days * 24; h++) {
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < 12; k++) {
       rows.push({
-        at_ms: T0 + h * HOUR + k * 600_000,
+        at_ms: T0 + h * HOUR + k * 300_000,
         service: 'chat',
         energy_j: 300 + (h % 24) * 5 + k,
         status: 200,
@@ -45,6 +45,19 @@ describe('detectLedgerAnomalies', () => {
     expect(
       detectLedgerAnomalies({ requests: withFault, powerSamples: [] }, { toMs: badHour }),
     ).toEqual([])
+  })
+
+  it('skips hours with too few requests to judge, in the series and as history', () => {
+    const sparse = requests(10).filter((r) => (r.at_ms / 300_000) % 12 < 3) // 3 per hour
+    const badHour = T0 + (9 * 24 + 6) * HOUR
+    const withFault = sparse.map((r) =>
+      r.at_ms >= badHour && r.at_ms < badHour + HOUR ? { ...r, energy_j: r.energy_j * 3 } : r,
+    )
+    const input = { requests: withFault, powerSamples: [] }
+    expect(detectLedgerAnomalies(input)).toEqual([])
+    expect(detectLedgerAnomalies(input, { minRequestsPerBucket: 3 }).map((a) => a.at_ms)).toEqual([
+      badHour,
+    ])
   })
 
   it('flags backend power per backend, and nothing for a healthy one', () => {

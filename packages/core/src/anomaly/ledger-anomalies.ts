@@ -21,7 +21,16 @@ export interface LedgerAnomalyInput {
   readonly powerSamples: readonly Pick<PowerSampleRecord, 'at_ms' | 'backend' | 'power_w'>[]
 }
 
+/** Default fewest requests an hour needs before its energy per request is judged or learnt from. */
+export const DEFAULT_MIN_REQUESTS_PER_BUCKET = 10
+
 export interface LedgerAnomalyOptions extends Partial<AnomalyOptions> {
+  /**
+   * Energy-per-request buckets averaging fewer requests are skipped (neither judged nor used as
+   * history): the mean of a handful of requests of different sizes is noise, not a signal.
+   * Default 10. Power buckets are always used.
+   */
+  readonly minRequestsPerBucket?: number
   /** Only anomalies at or after this epoch ms are returned (history before it is still used). */
   readonly fromMs?: number
   /** Only anomalies before this epoch ms are returned. */
@@ -68,16 +77,25 @@ export function detectLedgerAnomalies(
 
 /**
  * The same detection over series that are already bucketed (one mean per bucket, bucket start as
- * `at_ms`), for callers that aggregate in a database. Sorted by time, then kind and subject.
+ * `at_ms`, sample count as `count`), for callers that aggregate in a database. Sorted by time, then kind and subject.
  */
 export function detectSeriesAnomalies(
   groups: readonly SubjectSeries[],
   options: LedgerAnomalyOptions = {},
 ): readonly Anomaly[] {
-  const { fromMs = -Infinity, toMs = Infinity, ...detectOptions } = options
+  const {
+    fromMs = -Infinity,
+    toMs = Infinity,
+    minRequestsPerBucket = DEFAULT_MIN_REQUESTS_PER_BUCKET,
+    ...detectOptions
+  } = options
   const found: Anomaly[] = []
   for (const g of groups) {
-    found.push(...detectAnomalies(g.series, { kind: g.kind, subject: g.subject }, detectOptions))
+    const series =
+      g.kind === 'energy_per_request'
+        ? g.series.filter((p) => (p.count ?? Infinity) >= minRequestsPerBucket)
+        : g.series
+    found.push(...detectAnomalies(series, { kind: g.kind, subject: g.subject }, detectOptions))
   }
   return found
     .filter((a) => a.at_ms >= fromMs && a.at_ms < toMs)

@@ -20,7 +20,7 @@ export function AnomaliesView({ span, paused, intervalMs, focusOnMount }: ViewPr
     <ViewFrame
       id="anomalies"
       title="Anomalies"
-      intro="Hours whose energy per request or backend power fell outside the normal range for that hour of day (median ± 3.5 robust standard deviations of up to 14 previous days; at least 5 days of history needed)."
+      intro="Hours whose energy per request or backend power fell outside the normal range for that hour of day (median ± 3.5 robust standard deviations of up to 14 previous days; at least 5 days of history needed; hours with fewer than 10 requests are not judged for energy per request)."
       error={error}
       updatedAt={updatedAt}
       loaded={data !== undefined}

@@ -2,35 +2,52 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Registry } from 'prom-client'
 import { hasCode } from '@wattline/core'
 import { openLedger, type Ledger } from '../../adapters/storage/open-ledger.ts'
 import { openDatabase, type OpenedDatabase } from '../../adapters/storage/open-database.ts'
-import { createDashboardFixture } from './dashboard-fixture.ts'
-import { Registry } from 'prom-client'
+import { createPgSchemas } from '../../adapters/storage/pg-test-database.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
+import { createDashboardFixture } from './dashboard-fixture.ts'
 import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 
 const HOUR = 3_600_000
+const PG_URL = process.env['PG_URL']
+if (PG_URL === undefined) {
+  console.warn('[kysely-ledger-reader] PostgreSQL run SKIPPED: PG_URL is not set (SQLite runs)')
+}
 const dir = mkdtempSync(join(tmpdir(), 'wl-dash-ledger-'))
-const url = `sqlite:${join(dir, 'ledger.db')}`
-const fixture = createDashboardFixture(Date.UTC(2025, 5, 16, 12), 2)
-let ledger: Ledger
-let opened: OpenedDatabase
-
-beforeAll(async () => {
-  ledger = await openLedger(url, { signingKeyPath: join(dir, 'ledger.key') })
-  for (const r of fixture.records) ledger.sink.append(r)
-  await ledger.sink.flush()
-  opened = await openDatabase(url)
-})
+const pgSchemas = PG_URL === undefined ? undefined : createPgSchemas(PG_URL)
 afterAll(async () => {
-  await opened?.db.destroy()
-  await ledger?.close()
+  await pgSchemas?.drop()
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe('createKyselyLedgerReader over a seeded SQLite ledger', () => {
+// Eight days: the last day's injected anomalies have seven days of same-hour history (5 needed).
+const fixture = createDashboardFixture(Date.UTC(2025, 5, 16, 12), 8)
+
+const DIALECTS: readonly { name: string; url: () => Promise<string> }[] = [
+  { name: 'sqlite', url: () => Promise.resolve(`sqlite:${join(dir, 'ledger.db')}`) },
+  ...(pgSchemas === undefined ? [] : [{ name: 'postgres', url: () => pgSchemas.next() }]),
+]
+
+describe.each(DIALECTS)('createKyselyLedgerReader over a seeded $name ledger', ({ name, url }) => {
+  let ledger: Ledger
+  let opened: OpenedDatabase
+
+  beforeAll(async () => {
+    const u = await url()
+    ledger = await openLedger(u, { signingKeyPath: join(dir, `${name}.key`) })
+    for (const r of fixture.records) ledger.sink.append(r)
+    await ledger.sink.flush()
+    opened = await openDatabase(u)
+  }, 60_000)
+  afterAll(async () => {
+    await opened?.db.destroy()
+    await ledger?.close()
+  })
+
   it('reads back the same requests, idle intervals and power samples as were written', async () => {
     const reader = createKyselyLedgerReader(opened)
     const memory = createMemoryLedgerReader(fixture.records)
@@ -55,37 +72,21 @@ describe('createKyselyLedgerReader over a seeded SQLite ledger', () => {
     expect(hasCode(error, 'WL_INVALID_INPUT')).toBe(true)
     expect(String((error as Error).message)).toMatch(/more than 10 request rows/)
   })
-})
 
-describe('anomalies from hourly means computed in SQLite', () => {
-  it('flag exactly what detection over the raw rows flags', async () => {
-    const fixture15 = createDashboardFixture(Date.UTC(2025, 5, 16, 12), 15)
-    const url15 = `sqlite:${join(dir, 'ledger15.db')}`
-    const writer = await openLedger(url15, { signingKeyPath: join(dir, 'ledger15.key') })
-    for (const r of fixture15.records) writer.sink.append(r)
-    await writer.sink.flush()
-    const db = await openDatabase(url15)
-    try {
-      const window = { from_ms: fixture15.now - 86_400_000, to_ms: fixture15.now }
-      const reader = createKyselyLedgerReader(db)
-      const fromDb = await createAnomalyWatch({ ledger: reader, registry: new Registry() }).scan(
-        window,
-      )
-      const { hourlyMeans: _unused, ...rawOnly } = reader
-      const fromRows = await createAnomalyWatch({
-        ledger: rawOnly,
-        registry: new Registry(),
-      }).scan(window)
-      expect(fromDb.map((a) => [a.kind, a.subject, a.at_ms])).toEqual([
-        ['backend_power', 'warsaw', fixture15.injected.powerFaultAt],
-        ['energy_per_request', 'chat', fixture15.injected.energySpikeAt],
-      ])
-      expect(fromDb.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6)])).toEqual(
-        fromRows.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6)]),
-      )
-    } finally {
-      await db.db.destroy()
-      await writer.close()
-    }
+  it('flags from hourly means computed in the database exactly what the raw rows flag', async () => {
+    const window = { from_ms: fixture.now - 86_400_000, to_ms: fixture.now }
+    const reader = createKyselyLedgerReader(opened)
+    const scan = (ledger: Parameters<typeof createAnomalyWatch>[0]['ledger']) =>
+      createAnomalyWatch({ ledger, registry: new Registry() }).scan(window)
+    const fromDb = await scan(reader)
+    const { hourlyMeans: _unused, ...rawOnly } = reader
+    const fromRows = await scan(rawOnly)
+    expect(fromDb.map((a) => [a.kind, a.subject, a.at_ms])).toEqual([
+      ['backend_power', 'warsaw', fixture.injected.powerFaultAt],
+      ['energy_per_request', 'chat', fixture.injected.energySpikeAt],
+    ])
+    expect(
+      fromDb.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6), a.value.toFixed(6)]),
+    ).toEqual(fromRows.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6), a.value.toFixed(6)]))
   })
 })

@@ -71,6 +71,7 @@ export function createKyselyLedgerReader(
       .selectFrom(spec.table)
       .select([sql.ref<string>(subject).as('subject'), hour.as('hour_ms')])
       .select(sql<number>`avg(${sql.ref(value)})`.as('mean'))
+      .select(sql<number>`count(*)`.as('n'))
       .where('at_ms', '>=', w.from_ms)
       .where('at_ms', '<', w.to_ms)
     if (successfulOnly) q = q.where('status', '<', 400)
@@ -79,7 +80,7 @@ export function createKyselyLedgerReader(
     for (const r of rows) {
       const key = String(r['subject'])
       const list = out.get(key) ?? []
-      list.push({ at_ms: Number(r['hour_ms']), value: Number(r['mean']) })
+      list.push({ at_ms: Number(r['hour_ms']), value: Number(r['mean']), count: Number(r['n']) })
       out.set(key, list)
     }
     return out
