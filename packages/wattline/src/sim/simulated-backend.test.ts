@@ -96,7 +96,7 @@ describe('startSimulatedBackend', () => {
     // 10 ms per token at batch 1: 7 gaps of ~10 ms (timers may run late, never early).
     const span = (stamps.at(-1) ?? 0) - (stamps[0] ?? 0)
     expect(span).toBeGreaterThanOrEqual(60)
-    expect(span).toBeLessThan(400)
+    expect(span).toBeLessThan(3000)
   })
 
   it('serves text completions and embeddings', async () => {
@@ -186,7 +186,7 @@ describe('startSimulatedBackend', () => {
     const reader = res.body?.getReader()
     await reader?.read()
     controller.abort()
-    for (let i = 0; i < 50 && b.stats().cancelled === 0; i += 1) {
+    for (let i = 0; i < 300 && b.stats().cancelled === 0; i += 1) {
       await new Promise((r) => setTimeout(r, 10))
     }
     expect(b.stats()).toMatchObject({ cancelled: 1, running: 0 })
