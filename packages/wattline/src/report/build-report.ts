@@ -17,7 +17,6 @@ import {
   type IdleEnergyRecord,
   type Method,
   type PowerSampleRecord,
-  type RequestRecord,
 } from '@wattline/core'
 import {
   REPORT_SCHEMA_VERSION,

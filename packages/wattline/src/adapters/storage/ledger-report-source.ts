@@ -13,7 +13,6 @@ import type {
   IdleEnergyRecord,
   IntensityRecord,
   PowerSampleRecord,
-  RequestRecord,
   TrainingRunRecord,
 } from '@wattline/core'
 import {
