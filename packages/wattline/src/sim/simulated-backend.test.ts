@@ -70,6 +70,7 @@ describe('startSimulatedBackend', () => {
 
   it('streams one chunk per token at the profile’s pace and ends with usage when asked', async () => {
     const b = await start({ timeScale: 1 })
+    const sent = performance.now()
     const stream = await client(b).chat.completions.create({
       model: 'llama-3.1-8b-instruct',
       messages: [{ role: 'user', content: 'hello' }],
@@ -93,10 +94,11 @@ describe('startSimulatedBackend', () => {
     expect(text).toHaveLength(8)
     expect(finish).toBe('length')
     expect(usage).toEqual({ prompt_tokens: 2, completion_tokens: 8, total_tokens: 10 })
-    // 10 ms per token at batch 1: 7 gaps of ~10 ms (timers may run late, never early).
-    const span = (stamps.at(-1) ?? 0) - (stamps[0] ?? 0)
+    // ~10 ms per token at batch 1: the server's timers may run late, never early, so the last
+    // token cannot arrive sooner than 7 inter-token gaps after the request was sent (the client
+    // may receive chunks coalesced, so gaps between client-side stamps prove nothing).
+    const span = (stamps.at(-1) ?? 0) - sent
     expect(span).toBeGreaterThanOrEqual(60)
-    expect(span).toBeLessThan(3000)
   })
 
   it('serves text completions and embeddings', async () => {
