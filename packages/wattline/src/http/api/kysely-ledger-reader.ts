@@ -66,7 +66,8 @@ export function createKyselyLedgerReader(
     successfulOnly: boolean,
   ): Promise<Map<string, SeriesPoint[]>> {
     const spec = tableOf(kind)
-    const hour = sql<number>`(${sql.ref('at_ms')} - (${sql.ref('at_ms')} % ${HOUR_MS}))`
+    // A literal, not a bound parameter: PostgreSQL matches GROUP BY to SELECT by expression text.
+    const hour = sql<number>`(${sql.ref('at_ms')} - (${sql.ref('at_ms')} % ${sql.lit(HOUR_MS)}))`
     let q = db
       .selectFrom(spec.table)
       .select([sql.ref<string>(subject).as('subject'), hour.as('hour_ms')])
