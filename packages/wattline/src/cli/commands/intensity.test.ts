@@ -21,6 +21,31 @@ writeFileSync(
 )
 writeFileSync(join(dir, 'mystery.txt'), 'hello\n')
 
+/** A gateway config whose carbon section lists `sources` (YAML flow items). */
+const configYaml = (sources: string[]): string => `carbon:
+  signal: average
+  sources:
+${sources.map((s) => `    - ${s}`).join('\n')}
+services:
+  - name: chat
+    default: true
+backends:
+  - id: paris
+    url: http://127.0.0.1:9101/v1
+    zone: FR
+    hardware: H100-SXM
+    models: [llama-3.1-8b-instruct]
+`
+writeFileSync(
+  join(dir, 'wattline.yaml'),
+  configYaml(['{type: csv, path: grid.csv}', '{type: json, path: grid.json}', '{type: static}']),
+)
+writeFileSync(
+  join(dir, 'em.yaml'),
+  configYaml(['{type: electricitymaps, api_key_env: EM_TEST_KEY}']),
+)
+writeFileSync(join(dir, 'broken.yaml'), configYaml(['{type: csv}']))
+
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''
   let err = ''
@@ -141,6 +166,96 @@ describe('wattline intensity', () => {
     const mystery = await run(['intensity', '--zone', 'DE', '--source', 'mystery.txt'])
     expect(mystery.code).toBe(2)
     expect(mystery.err).toContain('unrecognised intensity file')
+  })
+})
+
+describe('wattline intensity --config', () => {
+  it('looks up through the configured sources, in the documented JSON shape', async () => {
+    const r = await run([
+      'intensity',
+      '--zone',
+      'FR',
+      '--at',
+      '2025-01-01T01:30:00Z',
+      '--config',
+      'wattline.yaml',
+      '--json',
+    ])
+    expect(r.code).toBe(0)
+    const j = JSON.parse(r.out) as Record<string, unknown>
+    expect(Object.keys(j)).toEqual(
+      expect.arrayContaining(['zone', 'at', 'intensity_g_per_kwh', 'signal', 'source', 'stale']),
+    )
+    expect(j).toMatchObject({
+      zone: 'FR',
+      at: '2025-01-01T01:00:00.000Z',
+      intensity_g_per_kwh: 30,
+      signal: 'average',
+      stale: false,
+      provenance: 'live',
+    })
+    expect(String(j['source'])).toContain('grid.csv')
+    // The second configured source answers for a zone the first does not know.
+    const nl = await run([
+      'intensity',
+      '--zone',
+      'NL',
+      '--at',
+      '2025-01-01T00:10:00Z',
+      '--config',
+      'wattline.yaml',
+      '--json',
+    ])
+    expect(JSON.parse(nl.out)).toMatchObject({ zone: 'NL', intensity_g_per_kwh: 310 })
+  })
+
+  it('narrows to the configured sources of one type with --source NAME', async () => {
+    const args = ['intensity', '--zone', 'NL', '--at', '2025-01-01T00:10:00Z', '--json']
+    const json = await run([...args, '--config', 'wattline.yaml', '--source', 'json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.out)).toMatchObject({ intensity_g_per_kwh: 310, provenance: 'live' })
+    expect(String((JSON.parse(json.out) as { source: string }).source)).toContain('grid.json')
+    // The csv source knows only FR: NL comes from the static table, and says so.
+    const csv = await run([...args, '--config', 'wattline.yaml', '--source', 'csv'])
+    expect(csv.code).toBe(0)
+    const c = JSON.parse(csv.out) as { intensity_g_per_kwh: number; provenance: string }
+    expect(c.provenance).toBe('static')
+    expect(c.intensity_g_per_kwh).not.toBe(310)
+    const range = await run([
+      'intensity',
+      '--zone',
+      'FR',
+      '--from',
+      '2025-01-01T00:00:00Z',
+      '--to',
+      '2025-01-01T03:00:00Z',
+      '--config',
+      'wattline.yaml',
+      '--source',
+      'csv',
+      '--json',
+    ])
+    expect(JSON.parse(range.out)).toMatchObject({ mean_g_per_kwh: 40 })
+  })
+
+  it('exits 2 naming what is wrong: unconfigured type, missing secret, invalid config', async () => {
+    const args = ['intensity', '--zone', 'FR', '--at', '2025-01-01T00:00:00Z']
+    const unconfigured = await run([...args, '--config', 'wattline.yaml', '--source', 'watttime'])
+    expect(unconfigured.code).toBe(2)
+    expect(unconfigured.err).toContain('carbon.sources: csv, json, static')
+    const noConfig = await run([...args, '--source', 'electricitymaps'])
+    expect(noConfig.code).toBe(2)
+    expect(noConfig.err).toContain('pass --config wattline.yaml')
+    const secret = await run([...args, '--config', 'em.yaml'])
+    expect(secret.code).toBe(2)
+    expect(secret.err).toContain('WL_CONFIG_INVALID')
+    expect(secret.err).toContain('EM_TEST_KEY')
+    const broken = await run([...args, '--config', 'broken.yaml'])
+    expect(broken.code).toBe(2)
+    expect(broken.err).toMatch(/broken\.yaml:\d+:\d+ carbon\.sources\[0\]/)
+    const missing = await run([...args, '--config', 'absent.yaml'])
+    expect(missing.code).toBe(2)
+    expect(missing.err).toContain('cannot read config file')
   })
 })
 

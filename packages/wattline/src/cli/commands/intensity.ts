@@ -1,12 +1,18 @@
 /**
  * @module cli/commands/intensity
- * `wattline intensity (--zone Z | --region R) [--at ISO | --from ISO --to ISO] [--source NAME|FILE] [--json]`:
- * grid carbon intensity at an instant, or over a window with its mean and greenest hour.
- * `--source` is `static` (the built-in table, default) or a data file / folder whose format is
- * detected from its content (Electricity Maps CSV, WattTime CSV, generic CSV or JSON).
+ * `wattline intensity (--zone Z | --region R) [--at ISO | --from ISO --to ISO] [--source NAME|FILE]
+ * [--config wattline.yaml] [--json]`: grid carbon intensity at an instant, or over a window with
+ * its mean and greenest hour.
+ *
+ * Without `--config`, `--source` is `static` (the built-in table, default) or a data file / folder
+ * whose format is detected from its content (Electricity Maps CSV, WattTime CSV, generic CSV or
+ * JSON). With `--config`, the lookup goes through the configured `carbon:` section exactly as the
+ * gateway's does (its sources in order, cache, stale window, the static table last; fallback values
+ * say so in `stale` and `provenance`), and `--source NAME` narrows it to the configured sources of
+ * type NAME (e.g. `electricitymaps`, `uk-carbon-intensity`, `csv`).
  */
-import { open, readdir, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { open, readdir, readFile, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
   buildSeries,
@@ -26,6 +32,13 @@ import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricit
 import { createGenericFileSource } from '../../adapters/carbon/generic-file-source.ts'
 import { createWattTimeCsvSource } from '../../adapters/carbon/watttime-csv-source.ts'
 import { createSystemClock } from '../../adapters/clock/system-clock.ts'
+import {
+  carbonSourceConfigSchema,
+  createCarbonSourceFromConfig,
+  type CarbonSourceConfig,
+} from '../../config/carbon.ts'
+import { createConfigCatalog } from '../../config/catalog.ts'
+import { loadConfig } from '../../config/load-config.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
@@ -35,7 +48,8 @@ interface IntensityOptions {
   at?: string
   from?: string
   to?: string
-  source: string
+  source?: string
+  config?: string
   json?: boolean
 }
 
@@ -59,8 +73,11 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .option('--to <iso>', 'window end (ISO 8601, exclusive), with --from')
     .option(
       '--source <name|file>',
-      '"static" (built-in table) or a CSV/JSON data file or folder',
-      'static',
+      '"static" (built-in table; the default without --config), a CSV/JSON data file or folder, or with --config the type of a configured carbon source',
+    )
+    .option(
+      '--config <file>',
+      "wattline.yaml: look up through its carbon sources (the gateway's chain)",
     )
     .option('--json', 'machine-readable output')
     .action(async (opts: IntensityOptions) => {
@@ -80,7 +97,10 @@ async function runIntensity(opts: IntensityOptions, io: CliIo): Promise<ExitCode
     throw new ExitError(EXIT.badInput, 'give --at or --from/--to, not both')
   const region = opts.region === undefined ? undefined : resolveRegion(opts.region)
   const zone = region?.zone ?? (opts.zone as string)
-  const source = await openSource(opts.source, io.cwd)
+  const source =
+    opts.config === undefined
+      ? await openSource(opts.source ?? 'static', io.cwd)
+      : await openConfiguredSource(opts.config, opts.source, io)
   const regionFields =
     region === undefined
       ? {}
@@ -190,15 +210,60 @@ function renderRange(zone: string, points: readonly IntensityPoint[], s: RangeSu
   ].join('\n')
 }
 
+/** Source types of the config's `carbon.sources` entries. */
+const SOURCE_TYPES: readonly string[] = carbonSourceConfigSchema.options.map(
+  (o) => o.shape.type.value,
+)
+
+/**
+ * The configured carbon sources of `configPath` (all of them, or those of type `name`), behind the
+ * same caching/fallback chain the gateway builds; `name` that no configured source has may still be
+ * `static` or a data file.
+ */
+async function openConfiguredSource(
+  configPath: string,
+  name: string | undefined,
+  io: CliIo,
+): Promise<CarbonIntensitySource> {
+  const path = resolve(io.cwd, configPath)
+  const config = await loadConfig(path, { readFile, env: io.env, catalog: createConfigCatalog() })
+  const configured = config.carbon.sources
+  let sources: CarbonSourceConfig[] = [...configured]
+  if (name !== undefined) {
+    sources = configured.filter((s) => s.type === name)
+    if (sources.length === 0) {
+      if (name === 'static' || (await stat(resolve(io.cwd, name)).catch(() => undefined)))
+        return openSource(name, io.cwd)
+      const types = [...new Set(configured.map((s) => s.type))]
+      throw new ExitError(
+        EXIT.badInput,
+        `--source "${name}" is not a source type configured in ${configPath} (carbon.sources: ${types.join(', ') || 'none'}), "static", or an existing file or folder`,
+      )
+    }
+  }
+  return createCarbonSourceFromConfig(
+    { ...config.carbon, sources },
+    {
+      clock: createSystemClock(),
+      env: io.env,
+      baseDir: dirname(path),
+      onWarning: (w) => io.stderr.write(`warning: ${w.code}: ${w.message}\n`),
+    },
+  )
+}
+
 /** `static`, or a file/folder whose format is detected from its first bytes. */
 async function openSource(spec: string, cwd: string): Promise<CarbonIntensitySource> {
   if (spec === 'static') return createBuiltinSource()
   const path = resolve(cwd, spec)
   const info = await stat(path).catch(() => undefined)
   if (info === undefined) {
+    const hint = SOURCE_TYPES.includes(spec)
+      ? `; "${spec}" is a carbon source type: configure it under carbon.sources and pass --config wattline.yaml`
+      : ''
     throw new ExitError(
       EXIT.badInput,
-      `--source "${spec}" is neither a built-in source (static) nor an existing file or folder`,
+      `--source "${spec}" is neither a built-in source (static) nor an existing file or folder${hint}`,
     )
   }
   const sample = info.isDirectory() ? await firstDataFile(path) : path
