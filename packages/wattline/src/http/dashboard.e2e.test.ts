@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { registerDashboardApi } from './api/dashboard-api.ts'
-import { createDashboardFixture } from './api/dashboard-fixture.ts'
+import { createDashboardFixture } from './api/dashboard-fixture.test-support.ts'
 import { createMemoryLedgerReader } from './api/memory-ledger-reader.ts'
 import { DEFAULT_DASHBOARD_DIST, registerDashboardStatic } from './dashboard-static.ts'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Registry } from 'prom-client'
 import { createAnomalyWatch } from './anomaly-watch.ts'
-import { createDashboardFixture } from './dashboard-fixture.ts'
+import { createDashboardFixture } from './dashboard-fixture.test-support.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 import type { DashboardLedgerReader } from './ports.ts'
 

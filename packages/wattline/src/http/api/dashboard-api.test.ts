@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { WattlineError } from '@wattline/core'
 import { registerDashboardApi } from './dashboard-api.ts'
-import { createDashboardFixture } from './dashboard-fixture.ts'
+import { createDashboardFixture } from './dashboard-fixture.test-support.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 
 const END = Date.UTC(2025, 5, 16, 12)

@@ -8,7 +8,7 @@ import { openLedger, type Ledger } from '../../adapters/storage/open-ledger.ts'
 import { openDatabase, type OpenedDatabase } from '../../adapters/storage/open-database.ts'
 import { createPgSchemas } from '../../adapters/storage/pg-test-database.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
-import { createDashboardFixture } from './dashboard-fixture.ts'
+import { createDashboardFixture } from './dashboard-fixture.test-support.ts'
 import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 
