@@ -15,7 +15,8 @@ const build = (service: string | null = null) =>
   buildReport(
     createMemoryReportSource(fixtureData()),
     { fromMs: FROM_MS, toMs: TO_MS, service },
-    { generatedAtMs: GENERATED_MS, generator: 'wattline test' },
+    // The fixture has a handful of requests per hour: judge every hour.
+    { generatedAtMs: GENERATED_MS, generator: 'wattline test', anomalyMinRequestsPerHour: 1 },
   )
 
 /** M of the fixture's rack over two hours: 8 × 150 kg × 2 h / (4 × 8766 h) × 0.5. */
@@ -134,6 +135,16 @@ describe('buildReport over the whole fleet', () => {
       direction: 'high',
     })
     expect(r.chain_head).toMatchObject({ hash: CHAIN_HASH, height: 12 })
+  })
+
+  it('skips thin hours by default, as the dashboard does', async () => {
+    const r = await buildReport(
+      createMemoryReportSource(fixtureData()),
+      { fromMs: FROM_MS, toMs: TO_MS, service: null },
+      { generatedAtMs: GENERATED_MS },
+    )
+    expect(r.anomalies.items).toEqual([])
+    expect(r.anomalies.detector).toContain('< 10 requests skipped')
   })
 
   it('fills every time bucket and conserves energy across them', async () => {

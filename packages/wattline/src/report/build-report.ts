@@ -11,9 +11,12 @@
  * explains each one with a worked example.
  */
 import {
-  detectLedgerAnomalies,
+  DEFAULT_MIN_REQUESTS_PER_BUCKET,
+  detectSeriesAnomalies,
   WattlineError,
   type Anomaly,
+  type AnomalyKind,
+  type SubjectSeries,
   type IdleEnergyRecord,
   type Method,
   type PowerSampleRecord,
@@ -59,6 +62,11 @@ export interface ReportOptions {
   readonly generator?: string
   /** Days of history before the period the anomaly detector compares against (default 14). */
   readonly anomalyHistoryDays?: number
+  /**
+   * Hours of a service with fewer successful requests are neither judged nor learnt from (a mean of a
+   * handful of requests is noise). Default: core's `DEFAULT_MIN_REQUESTS_PER_BUCKET` (10).
+   */
+  readonly anomalyMinRequestsPerHour?: number
 }
 
 const J_PER_WH = 3600
@@ -199,19 +207,10 @@ export async function buildReport(
     if (service === null || scopeBackends.has(s.backend))
       powerMeans.add(s.backend, s.at_ms, s.power_w)
   }
-  const anomalies = detectLedgerAnomalies(
-    {
-      requests: energyMeans.points().map((p) => ({
-        at_ms: p.at_ms,
-        service: p.key,
-        energy_j: p.mean,
-        status: 200,
-      })),
-      powerSamples: powerMeans
-        .points()
-        .map((p) => ({ at_ms: p.at_ms, backend: p.key, power_w: p.mean })),
-    },
-    { fromMs, toMs, bucketMs: MS_PER_HOUR },
+  const minRequests = options.anomalyMinRequestsPerHour ?? DEFAULT_MIN_REQUESTS_PER_BUCKET
+  const anomalies = detectSeriesAnomalies(
+    [...energyMeans.series('energy_per_request'), ...powerMeans.series('backend_power')],
+    { fromMs, toMs, bucketMs: MS_PER_HOUR, minRequestsPerBucket: minRequests },
   )
   const seriesChecked = energyMeans.keys() + powerMeans.keys()
 
@@ -232,6 +231,7 @@ export async function buildReport(
     anomalies,
     seriesChecked,
     historyFrom,
+    minRequests,
   })
 }
 
@@ -689,6 +689,7 @@ interface Parts {
   anomalies: readonly Anomaly[]
   seriesChecked: number
   historyFrom: number
+  minRequests: number
 }
 
 function assemble(p: Parts): Report {
@@ -983,7 +984,7 @@ function assemble(p: Parts): Report {
       embodied_amortised_g: round(M),
     },
     anomalies: {
-      detector: 'detectLedgerAnomalies: hourly buckets, same hour of day, median/MAD, |z| > 3.5',
+      detector: `detectSeriesAnomalies: hourly means, same hour of day, median/MAD, |z| > 3.5; energy-per-request hours with < ${p.minRequests} requests skipped`,
       history_from: iso(p.historyFrom),
       series_checked: p.seriesChecked,
       items: p.anomalies.map((a) => ({
@@ -1112,11 +1113,15 @@ class HourlyMeans {
     return this.#sums.size
   }
 
-  points(): { key: string; at_ms: number; mean: number }[] {
-    const out: { key: string; at_ms: number; mean: number }[] = []
-    for (const [key, byHour] of this.#sums)
-      for (const [at_ms, { sum, n }] of byHour) out.push({ key, at_ms, mean: sum / n })
-    return out
+  /** One series per key: hourly means in time order, with the number of values in each. */
+  series(kind: AnomalyKind): SubjectSeries[] {
+    return [...this.#sums].map(([subject, byHour]) => ({
+      kind,
+      subject,
+      series: [...byHour]
+        .sort((a, b) => a[0] - b[0])
+        .map(([at_ms, { sum, n }]) => ({ at_ms, value: sum / n, count: n })),
+    }))
   }
 }
 

@@ -24,7 +24,7 @@ beforeAll(async () => {
   report = await buildReport(
     createMemoryReportSource(fixtureData()),
     { fromMs: FROM_MS, toMs: TO_MS, service: null },
-    { generatedAtMs: GENERATED_MS },
+    { generatedAtMs: GENERATED_MS, anomalyMinRequestsPerHour: 1 },
   )
 })
 

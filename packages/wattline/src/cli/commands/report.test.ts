@@ -62,6 +62,8 @@ describe('wattline report', () => {
       'r.json',
       '--generated-at',
       '2024-03-02T08:00:00Z',
+      '--anomaly-min-requests',
+      '1',
     ])
     expect(r.err).toContain('wrote json report to r.json: 5 requests, 670 Wh per 1k requests')
     expect(r.code).toBe(0)
@@ -70,6 +72,9 @@ describe('wattline report', () => {
     expect(report.carbon_by_zone.map((z) => z.zone)).toEqual(['US-CAL-CISO', 'DE', 'FR'])
     expect(report.sci.per_request.r).toBe(5)
     expect(report.generated_at).toBe('2024-03-02T08:00:00.000Z')
+    expect(report.anomalies.items.map((x) => [x.subject, x.at])).toEqual([
+      ['chat', '2024-03-01T00:00:00.000Z'],
+    ])
     const store = await openLedgerStore(`sqlite:${join(dir, 'ledger.db')}`)
     const tail = await store.chainTail()
     await store.close()

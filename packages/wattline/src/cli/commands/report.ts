@@ -34,6 +34,7 @@ interface ReportOptions {
   impactManifest?: string
   generatedAt?: string
   historyDays: number
+  anomalyMinRequests?: number
   atHeight?: number
 }
 
@@ -75,6 +76,11 @@ export function register(
       14,
     )
     .option(
+      '--anomaly-min-requests <n>',
+      'skip service hours with fewer successful requests in anomaly detection (default 10)',
+      nonNegativeInt('--anomaly-min-requests'),
+    )
+    .option(
       '--at-height <n>',
       'read the ledger as of this many sealed blocks (a past report’s chain_head.height)',
       nonNegativeInt('--at-height'),
@@ -102,7 +108,14 @@ export function register(
         report = await buildReport(
           source,
           { fromMs, toMs, service: opts.service ?? null },
-          { generatedAtMs, generator: 'wattline 0.1.0', anomalyHistoryDays: opts.historyDays },
+          {
+            generatedAtMs,
+            generator: 'wattline 0.1.0',
+            anomalyHistoryDays: opts.historyDays,
+            ...(opts.anomalyMinRequests === undefined
+              ? {}
+              : { anomalyMinRequestsPerHour: opts.anomalyMinRequests }),
+          },
         )
       } finally {
         await close()
