@@ -3,7 +3,8 @@
  * and the current view. Views are addressed by the URL hash (`#services`), so links, the back button
  * and bookmarks work, and Enter on a navigation link switches the view.
  */
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { setAdminToken, UNAUTHORIZED_EVENT } from './api.ts'
 import { AnomaliesView } from './views/anomalies.tsx'
 import { BackendsView } from './views/backends.tsx'
 import { DecisionsView } from './views/decisions.tsx'
@@ -43,6 +44,14 @@ export function App() {
   const [switched, setSwitched] = useState(false)
   const [span, setSpan] = useState<string>('24h')
   const [paused, setPaused] = useState(false)
+  const [needsToken, setNeedsToken] = useState(false)
+  const [generation, setGeneration] = useState(0)
+
+  useEffect(() => {
+    const onUnauthorized = (): void => setNeedsToken(true)
+    window.addEventListener(UNAUTHORIZED_EVENT, onUnauthorized)
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onUnauthorized)
+  }, [])
 
   useEffect(() => {
     const onHash = (): void => {
@@ -100,8 +109,17 @@ export function App() {
               : `Refreshes every ${REFRESH_MS / 1000} s while this tab is visible.`}
           </span>
         </form>
+        {needsToken && (
+          <TokenForm
+            onSubmit={(token) => {
+              setAdminToken(token)
+              setNeedsToken(false)
+              setGeneration((g) => g + 1)
+            }}
+          />
+        )}
         <View
-          key={view}
+          key={`${view}:${generation}`}
           span={span}
           paused={paused}
           intervalMs={REFRESH_MS}
@@ -116,5 +134,30 @@ export function App() {
         </p>
       </footer>
     </>
+  )
+}
+
+/** Asks for the gateway's admin token when the API answers 401; kept for this tab only. */
+function TokenForm({ onSubmit }: { readonly onSubmit: (token: string) => void }) {
+  const input = useRef<HTMLInputElement>(null)
+  useEffect(() => input.current?.focus(), [])
+  return (
+    <form
+      class="token-form"
+      aria-labelledby="token-heading"
+      onSubmit={(e) => {
+        e.preventDefault()
+        onSubmit(input.current?.value ?? '')
+      }}
+    >
+      <h2 id="token-heading">Admin token required</h2>
+      <p role="alert">
+        This gateway protects its API with an admin token. Enter it to see the figures; it is kept
+        only in this browser tab.
+      </p>
+      <label for="admin-token">Admin token</label>{' '}
+      <input id="admin-token" type="password" autoComplete="current-password" ref={input} />{' '}
+      <button type="submit">Use token</button>
+    </form>
   )
 }

@@ -244,6 +244,42 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     expect(report.problems).toEqual([])
   })
 
+  it('asks for the admin token when the API answers 401, then shows the figures', async () => {
+    const guarded = Fastify({ logger: false })
+    guarded.addHook('onRequest', async (req, reply) => {
+      if (req.url.startsWith('/api/') && req.headers['authorization'] !== 'Bearer s3cret') {
+        return reply
+          .code(401)
+          .send({ error: { message: 'admin token required', code: 'WL_UNAUTHORIZED' } })
+      }
+      return undefined
+    })
+    registerDashboardApi(guarded, {
+      ledger: createMemoryLedgerReader(fixture.records),
+      live: fixture.live,
+      budgets: { budgets: () => fixture.budgets },
+      now: () => fixture.now,
+      registry: new Registry(),
+    })
+    await registerDashboardStatic(guarded)
+    const url = await guarded.listen({ host: '127.0.0.1', port: 0 })
+    const context = await browser.newContext()
+    try {
+      const p = await context.newPage()
+      await p.goto(`${url}/dashboard/`)
+      const field = p.getByLabel('Admin token', { exact: true })
+      await field.waitFor()
+      expect(await p.evaluate(() => document.activeElement?.id)).toBe('admin-token')
+      await field.fill('s3cret')
+      await p.keyboard.press('Enter')
+      await p.locator('dl.stats').waitFor()
+      expect(await p.getByLabel('Admin token', { exact: true }).count()).toBe(0)
+    } finally {
+      await context.close()
+      await guarded.close()
+    }
+  })
+
   it('logged no console errors', () => {
     expect(consoleErrors).toEqual([])
   })
