@@ -244,6 +244,11 @@ describe('gateway energy accounting', () => {
     expect(await metric(r.metrics, 'wattline_meter_up')).toContain(
       'wattline_meter_up{backend="paris",zone="FR"} 0',
     )
+    const power = await metric(r.metrics, 'wattline_backend_power_watts')
+    expect(power).toContain(
+      'wattline_backend_power_watts{backend="paris",zone="FR",method="modelled"}',
+    )
+    expect(power).not.toContain('method="measured"')
     expect(await metric(r.metrics, 'wattline_meter_fallback_total')).toContain(
       'wattline_meter_fallback_total{backend="paris",zone="FR"} 1',
     )

@@ -59,6 +59,16 @@ export function createMeterFeed(options: MeterFeedOptions): MeterFeed {
   metrics.meterFallbacks.inc(where, 0)
   metrics.meterReadFailures.inc(where, 0)
 
+  /** `wattline_backend_power_watts` follows every switch at once, not only at the next flush. */
+  function showPower(): void {
+    const method = rt.tracker.method
+    metrics.backendPower.set({ ...where, method }, rt.tracker.powerW)
+    metrics.backendPower.remove({
+      ...where,
+      method: method === 'measured' ? 'modelled' : 'measured',
+    })
+  }
+
   function fail(error: unknown): void {
     lastError = error
     failures++
@@ -75,6 +85,7 @@ export function createMeterFeed(options: MeterFeedOptions): MeterFeed {
     const now = clock.now()
     rt.tracker.setMeasuredPower(now, powerW)
     rt.meterSource = source
+    showPower()
     lastReadingMs = now
     failures = 0
     if (state !== 'up') {
@@ -107,6 +118,7 @@ export function createMeterFeed(options: MeterFeedOptions): MeterFeed {
     state = 'fallback'
     rt.meterFallback = true
     rt.tracker.useModelledPower(now)
+    showPower()
     metrics.meterUp.set(where, 0)
     metrics.meterFallbacks.inc(where)
     logger.warn(
