@@ -181,7 +181,7 @@ export const gatewaySchema = z
       .prefault({}),
     /** Bearer token (from this env var) required on /metrics; omitted = open. */
     metrics_token_env: envName.optional(),
-    /** Bearer token (from this env var) required on /api/ admin and dashboard routes. */
+    /** Bearer token (from this env var) required on the /api/ data routes (the dashboard page itself is static and open). */
     admin_token_env: envName.optional(),
     log_level: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

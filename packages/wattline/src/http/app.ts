@@ -27,7 +27,9 @@ export interface GatewayAppDeps {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
-const ADMIN_PREFIXES = ['/api/', '/dashboard']
+// The dashboard's static files hold no data (and a browser cannot attach a bearer token to a page
+// load); the data behind it, under /api/, is what the admin token protects.
+const isAdminPath = (url: string): boolean => url === '/api' || /^\/api[/?]/.test(url)
 
 /** Builds (but does not start) the gateway's HTTP app. */
 export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyInstance> {
@@ -89,7 +91,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
 
   app.addHook('onRequest', async (req, reply) => {
     if (
-      ADMIN_PREFIXES.some((p) => req.url.startsWith(p)) &&
+      isAdminPath(req.url) &&
       !checkToken(req.headers['authorization'], config.secrets.adminToken)
     ) {
       const e = toOpenAiError(
