@@ -6,10 +6,14 @@ import {
   createLiveAttribution,
   mixedModelledPower,
   segmentWork,
+  tokenWeights,
   type LiveMark,
 } from './live-attribution.ts'
+import { resolveProfile } from './resolve.ts'
 
-// tpot(b) = 10 + 15·(b−1)/63 ms, tpit(b) = tpot(b)/20 ms; power(b) = 100 + 500·b/64 W.
+// tpot(b) = 10 + 15·(b−1)/63 ms, tpit(b) = tpot(b)/20 ms; power(b) = 100 + 500·b/64 W;
+// energy per prompt token = energy per output token / 10. So per ms, a prefilling request does
+// 20 × 0.1 = 2 times the weighted work of a decoding one.
 const chat = testProfile()
 const big = testProfile({ model: 'big', idlePowerW: 200, peakPowerW: 1400, maxBatch: 16 })
 const tpot = (b: number): number => chat.timePerOutputToken(b)
@@ -18,12 +22,22 @@ const tpit = (b: number): number => chat.timePerInputToken(b)
 describe('segmentWork', () => {
   it('prefills at 1/tpit, then decodes at 1/tpot, splitting a segment at the prefill end', () => {
     const full = segmentWork(chat, 100, true, 10, 1)
-    expect(full.tokens).toBeCloseTo(10 / tpit(1), 9)
+    expect(full.prefillTokens).toBeCloseTo(10 / tpit(1), 9)
+    expect(full.decodeTokens).toBe(0)
     expect(full.prefillLeft).toBeCloseTo(100 - 10 / tpit(1), 9)
     const split = segmentWork(chat, 100, true, 1000, 2)
     expect(split.prefillLeft).toBe(0)
-    expect(split.tokens).toBeCloseTo(100 + (1000 - 100 * tpit(2)) / tpot(2), 9)
-    expect(segmentWork(chat, 0, false, 1000, 2).tokens).toBe(0)
+    expect(split.prefillTokens).toBe(100)
+    expect(split.decodeTokens).toBeCloseTo((1000 - 100 * tpit(2)) / tpot(2), 9)
+    expect(segmentWork(chat, 0, false, 1000, 2)).toMatchObject({
+      prefillTokens: 0,
+      decodeTokens: 0,
+    })
+  })
+
+  it('weighs tokens by the profile’s energy per token of their phase', () => {
+    expect(tokenWeights(chat, 2).prefill).toBeCloseTo(chat.energyPerInputToken(2).value, 12)
+    expect(tokenWeights(chat, 2).decode).toBeCloseTo(chat.energyPerOutputToken(2).value, 12)
   })
 })
 
@@ -37,11 +51,29 @@ describe('live attribution', () => {
     const d = t.end(1000, decoding)
     const power = chat.power(2)
     expect(p.energyJ + d.energyJ).toBeCloseTo(power, 9)
-    // Work rates: 1/tpit(2) against 1/tpot(2), a ratio of 20.
-    expect(p.energyJ).toBeCloseTo((power * 20) / 21, 9)
-    expect(d.energyJ).toBeCloseTo(power / 21, 9)
-    expect(p.energyJ).toBeGreaterThan(10 * d.energyJ)
+    // Token rates 1/tpit(2) against 1/tpot(2) (20×), weighted 0.1 against 1: 2×.
+    expect(p.energyJ).toBeCloseTo((power * 2) / 3, 9)
+    expect(d.energyJ).toBeCloseTo(power / 3, 9)
     expect(p.workTokens).toBeCloseTo(1000 / tpit(2), 6)
+  })
+
+  it('with a fitted profile (Llama 3.1 8B on H100), a prefilling request is charged over twice a decoding one', () => {
+    const llama = resolveProfile({
+      model: 'meta-llama/Llama-3.1-8B-Instruct',
+      hardware: 'H100-SXM',
+      precision: 'bf16',
+    })
+    const t = createLiveAttribution({ startMs: 0, idlePowerW: llama.idlePower })
+    const decoding = t.start(0, { profile: llama, inputTokens: 0, decodes: true })
+    const prompt = t.start(0, { profile: llama, inputTokens: 8000, decodes: true })
+    const prefillMs = 8000 * llama.timePerInputToken(2)
+    const p = t.end(prefillMs / 2, prompt)
+    const d = t.end(prefillMs / 2, decoding)
+    const perMs = (w: { prefill: number; decode: number }): number =>
+      w.prefill / llama.timePerInputToken(2) / (w.decode / llama.timePerOutputToken(2))
+    expect(p.energyJ / d.energyJ).toBeCloseTo(perMs(tokenWeights(llama, 2)), 6)
+    // Per ms: prefill energy rate (≈ 0.9 × TDP) against one sequence's share of decode power.
+    expect(p.energyJ).toBeGreaterThan(2 * d.energyJ)
   })
 
   it('splits equally between decoding requests of one model and keeps idle apart', () => {
@@ -70,8 +102,10 @@ describe('live attribution', () => {
     t.end(1000, gen)
     const e = t.end(2000, emb)
     // 0..1000: the embedding's 10 prompt tokens against the decoder's 1000/tpot(2) tokens.
-    const decoded = 1000 / tpot(2)
-    expect(e.energyJ).toBeCloseTo((chat.power(2) * 10) / (10 + decoded) + chat.power(1), 6)
+    const w = tokenWeights(chat, 2)
+    const mine = 10 * w.prefill
+    const theirs = (1000 / tpot(2)) * w.decode
+    expect(e.energyJ).toBeCloseTo((chat.power(2) * mine) / (mine + theirs) + chat.power(1), 6)
   })
 
   it('models power from the in-flight models, idle from the backend hardware', () => {

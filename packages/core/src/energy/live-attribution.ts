@@ -6,16 +6,21 @@
  *
  * Power P(t) is a step function that changes only at events (a request starts or ends, a meter
  * reading arrives, the power source switches). Between two consecutive events the energy P·Δt goes
- * to the requests in flight in proportion to the tokens each processed in that segment:
+ * to the requests in flight in proportion to the work each did in that segment — the tokens it
+ * processed, each weighted by its profile's energy per token of that phase at the occupancy (as the
+ * replay engine, `engine/simulate-replay.ts`, weights them):
  *
  * - a request first prefills its prompt at 1 / `timePerInputToken(n)` tokens/ms (n = requests in
- *   flight), until its prompt tokens are processed (the profile's prefill time);
+ *   flight), until its prompt tokens are processed (the profile's prefill time), each prompt token
+ *   weighing `energyPerInputToken(n)`;
  * - then it decodes one output token per decode step, 1 / `timePerOutputToken(n)` tokens/ms — the
- *   same rate for every decoding request of a model (requests with no output, such as embeddings,
- *   do no more work after prefill).
+ *   same rate for every decoding request of a model — each weighing `energyPerOutputToken(n)`
+ *   (requests with no output, such as embeddings, do no more work after prefill).
  *
- * A prefill that ends inside a segment is split exactly at its end. When no request in flight did
- * any work in a segment the energy is split equally among them; with nothing in flight it is idle.
+ * A prefill that ends inside a segment is split exactly at its end. When a profile gives zero
+ * energy per token in both phases, plain token counts are the weights. When no request in flight
+ * did any work in a segment the energy is split equally among them; with nothing in flight it is
+ * idle.
  * The last request of a segment receives the remainder, so Σ requests + idle = ∫P dt to rounding
  * (energy conservation, a property test).
  *
@@ -51,12 +56,12 @@ export interface LiveRequestEnergy {
   readonly measuredJ: number
   /** Part of it taken from modelled power (J). */
   readonly modelledJ: number
-  /** `measured` only when none of the request's energy came from modelled power. */
+  /** `measured` only when no part of the request's lifetime ran on modelled power. */
   readonly method: Method
   /** Mean occupancy over the request's lifetime (requests in flight, including itself). */
   readonly meanOccupancy: number
   readonly durationMs: number
-  /** Work the model credited to the request (prompt + output tokens, modelled). */
+  /** Tokens the model credited to the request (prompt + output, modelled; unweighted). */
   readonly workTokens: number
 }
 
@@ -133,6 +138,16 @@ export function backendIdlePower(profiles: Iterable<EnergyProfile>): number {
   return idle
 }
 
+/** Work of one request in one segment. */
+export interface SegmentWork {
+  /** Prompt tokens prefilled in the segment. */
+  readonly prefillTokens: number
+  /** Output tokens decoded in the segment. */
+  readonly decodeTokens: number
+  /** Prompt tokens still to prefill after it. */
+  readonly prefillLeft: number
+}
+
 /**
  * Tokens a request processes in a segment of `dtMs` at occupancy `batch`, and the prompt tokens it
  * has left after it. Prefill runs first at 1 / timePerInputToken; then (when it decodes) one token
@@ -144,28 +159,44 @@ export function segmentWork(
   decodes: boolean,
   dtMs: number,
   batch: number,
-): { readonly tokens: number; readonly prefillLeft: number } {
-  if (!(dtMs > 0)) return { tokens: 0, prefillLeft }
+): SegmentWork {
+  if (!(dtMs > 0)) return { prefillTokens: 0, decodeTokens: 0, prefillLeft }
   const b = Math.max(1, batch)
   const tIn = profile.timePerInputToken(b)
-  let tokens = 0
+  let prefillTokens = 0
   let left = prefillLeft
   let rest = dtMs
   if (left > 0) {
     const prefillMs = tIn > 0 && Number.isFinite(tIn) ? left * tIn : 0
     if (prefillMs >= rest) {
       const done = rest / tIn
-      return { tokens: done, prefillLeft: Math.max(0, left - done) }
+      return { prefillTokens: done, decodeTokens: 0, prefillLeft: Math.max(0, left - done) }
     }
-    tokens += left
+    prefillTokens = left
     left = 0
     rest -= prefillMs
   }
+  let decodeTokens = 0
   if (decodes && rest > 0) {
     const tOut = profile.timePerOutputToken(b)
-    if (tOut > 0 && Number.isFinite(tOut)) tokens += rest / tOut
+    if (tOut > 0 && Number.isFinite(tOut)) decodeTokens = rest / tOut
   }
-  return { tokens, prefillLeft: left }
+  return { prefillTokens, decodeTokens, prefillLeft: left }
+}
+
+/**
+ * Attribution weights of a prompt and a generated token at occupancy `batch`: the profile's energy
+ * per token of each phase (J/token), or 1 and 1 when both are zero.
+ */
+export function tokenWeights(
+  profile: EnergyProfile,
+  batch: number,
+): { readonly prefill: number; readonly decode: number } {
+  const b = Math.max(1, batch)
+  const wIn = profile.energyPerInputToken(b).value
+  const wOut = profile.energyPerOutputToken(b).value
+  if (!(wIn > 0) && !(wOut > 0)) return { prefill: 1, decode: 1 }
+  return { prefill: Math.max(0, wIn), decode: Math.max(0, wOut) }
 }
 
 interface InFlight {
@@ -213,20 +244,26 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     }
     occupancyMs += n * dt
     const active = [...requests.values()]
-    const tokens = active.map((r) => {
+    const weightsOf = new Map<EnergyProfile, { prefill: number; decode: number }>()
+    const work = active.map((r) => {
       const w = segmentWork(r.work.profile, r.prefillLeft, r.work.decodes, dt, n)
       r.prefillLeft = w.prefillLeft
-      r.workTokens += w.tokens
-      return w.tokens
+      r.workTokens += w.prefillTokens + w.decodeTokens
+      let k = weightsOf.get(r.work.profile)
+      if (k === undefined) {
+        k = tokenWeights(r.work.profile, n)
+        weightsOf.set(r.work.profile, k)
+      }
+      return w.prefillTokens * k.prefill + w.decodeTokens * k.decode
     })
-    const sum = tokens.reduce((a, b) => a + b, 0)
+    const sum = work.reduce((a, b) => a + b, 0)
     let given = 0
     active.forEach((r, i) => {
       const share =
         i === active.length - 1
           ? e - given
           : sum > 0
-            ? (e * (tokens[i] ?? 0)) / sum
+            ? (e * (work[i] ?? 0)) / sum
             : e / active.length
       given += share
       if (method === 'measured') r.measuredJ += share

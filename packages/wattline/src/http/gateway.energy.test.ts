@@ -161,8 +161,9 @@ describe('gateway energy accounting', () => {
     const d = finish(r, decoding, 'dec')
     const power = small.power(2)
     expect(p.energy_j + d.energy_j).toBeCloseTo(power, 9)
-    expect(p.energy_j).toBeCloseTo((power * 20) / 21, 9)
-    expect(d.energy_j).toBeCloseTo(power / 21, 9)
+    // 20× the decode token rate, each prompt token weighing a tenth of an output token: 2×.
+    expect(p.energy_j).toBeCloseTo((power * 2) / 3, 9)
+    expect(d.energy_j).toBeCloseTo(power / 3, 9)
     expect(p.carbon_g).toBeCloseTo((p.energy_j * 1.2 * 30) / 3_600_000, 12)
     expect(p.method).toBe('modelled')
   })
