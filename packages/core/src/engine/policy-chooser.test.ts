@@ -87,6 +87,30 @@ describe('createPolicyChooser', () => {
     expect(seen[1]!.snap.backends[0]!.networkRtt).toBe(1)
   })
 
+  it('leaves sloP95 and sticky absent (not undefined) when a service has none, per request', () => {
+    const seen: { keys: string[]; slo: unknown; sticky: unknown }[] = []
+    const chooser = createPolicyChooser({
+      policy: (_s, r) => {
+        seen.push({ keys: Object.keys(r).sort(), slo: r.sloP95, sticky: r.sticky })
+        return { kind: 'route', backend: 'a', policy: 'round-robin', reason: '', scores: [] }
+      },
+      backends,
+      services: [{ model: 'm', sloMs: 4000 }, { model: 'm' }],
+      clients: 2,
+      networkRttMs: [0, 0, 0, 0],
+      requests: { ...requests, service: [1, 0, 1, 0] },
+      random: seededRandom(1),
+    })
+    for (const id of [0, 1, 0, 1]) chooser.choose(id, view([0, 0], [1, 1]))
+    const base = ['draw', 'exclude', 'inputTokens', 'model', 'outputTokens', 'sequence']
+    expect(seen).toEqual([
+      { keys: base, slo: undefined, sticky: undefined },
+      { keys: [...base, 'sloP95'].sort(), slo: 4000, sticky: undefined },
+      { keys: [...base, 'sticky'].sort(), slo: undefined, sticky: 'a' },
+      { keys: [...base, 'sloP95', 'sticky'].sort(), slo: 4000, sticky: 'a' },
+    ])
+  })
+
   it('tells the policy the service expected output when one is set', () => {
     let out = -1
     const chooser = createPolicyChooser({

@@ -21,7 +21,7 @@ import type {
   RoutingRequest,
   RoutingSnapshot,
 } from '../routing/policy.ts'
-import { gramsPerKwh, instant, ms, type Milliseconds } from '../units/quantity.ts'
+import { gramsPerKwh, instant, ms } from '../units/quantity.ts'
 import type { ChooseBackend, EngineView } from './simulate-replay.ts'
 
 /** A backend as policies see it in a replay. */
@@ -109,14 +109,20 @@ export function createPolicyChooser(input: PolicyChooserInput): PolicyChooser {
     snapshots.push({ snapshot: { now: instant(0), backends: states }, states })
   }
   const none: readonly string[] = []
-  const request: Mutable<RoutingRequest> = {
+  // One request object per shape (with or without `sloP95`, with or without `sticky`), filled in
+  // place: an absent field stays absent, as in a request the gateway builds, without `delete` (which
+  // would turn the object into a slow dictionary-mode object on the first call).
+  const shape = (slo: boolean, keep: boolean): Mutable<RoutingRequest> => ({
     model: '',
     inputTokens: 0,
     outputTokens: 0,
+    ...(slo ? { sloP95: ms(0) } : {}),
     exclude: none,
     sequence: 0,
     draw: 0,
-  }
+    ...(keep ? { sticky: '' } : {}),
+  })
+  const shapes = [shape(false, false), shape(false, true), shape(true, false), shape(true, true)]
   const sticky: (string | undefined)[] = services.map(() => undefined)
   let sequence = 0
   let overflow = 0
@@ -137,16 +143,16 @@ export function createPolicyChooser(input: PolicyChooserInput): PolicyChooser {
       p.at = now
       p.intensity = gramsPerKwh(view.intensity[j] as number)
     }
+    const previous = sticky[s]
+    const slo = service.sloMs
+    const request = shapes[(slo === undefined ? 0 : 2) + (previous === undefined ? 0 : 1)]!
     request.model = service.model
     request.inputTokens = requests.inputTokens[id] as number
     request.outputTokens = service.expectedOutputTokens ?? (requests.outputTokens[id] as number)
-    if (service.sloMs === undefined) delete request.sloP95
-    else request.sloP95 = ms(service.sloMs) as Milliseconds
+    if (slo !== undefined) request.sloP95 = ms(slo)
     request.sequence = sequence++
     request.draw = random.next()
-    const previous = sticky[s]
-    if (previous === undefined) delete request.sticky
-    else request.sticky = previous
+    if (previous !== undefined) request.sticky = previous
     const decision = input.policy(entry.snapshot, request)
     if (decision.kind === 'route') {
       const j = indexOf.get(decision.backend)

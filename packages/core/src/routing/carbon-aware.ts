@@ -8,8 +8,16 @@
  * backend is still eligible and within `tolerance` of the best predicted carbon, it is kept, so two
  * near-equal zones do not alternate on every small intensity or occupancy change.
  */
-import type { RoutingDecision, RoutingPolicy } from './policy.ts'
-import { assess, rejectReason, scoreOf, type Assessed } from './predict.ts'
+import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
+import {
+  ELIGIBLE,
+  MODEL,
+  SLO,
+  INELIGIBILITY,
+  scanBackends,
+  scanRejectReason,
+  scanScore,
+} from './predict.ts'
 
 export interface CarbonAwareOptions {
   /** Relative band in which the previous choice is kept (0.05 = within 5 % of the best). */
@@ -19,60 +27,80 @@ export interface CarbonAwareOptions {
 /** Default hysteresis band: 5 % of predicted carbon. */
 export const DEFAULT_CARBON_TOLERANCE = 0.05
 
-/** Builds the carbon-aware policy. Scores are predicted gCO2e per request (lower is better). */
+/**
+ * Builds the carbon-aware policy. Scores are predicted gCO2e per request (lower is better).
+ *
+ * One scan predicts every backend into flat arrays; the choice is made by linear passes (first least
+ * key wins, so ties keep snapshot order); the only objects a decision allocates are its score records,
+ * its array, the decision itself and, when greener backends were skipped, the reason text.
+ */
 export function createCarbonAware(options: CarbonAwareOptions = {}): RoutingPolicy {
   const tolerance = options.tolerance ?? DEFAULT_CARBON_TOLERANCE
+  const band = 1 + tolerance
+  const keptPrefix = `kept previous choice (within ${tolerance * 100}% of greenest `
   return function carbonAware(snapshot, request): RoutingDecision {
-    const assessed = assess(snapshot, request)
-    const open = assessed.filter((a) => a.ineligible === undefined)
-    const feasible = open.filter((a) => a.meetsSlo)
-    const scores = assessed.map((a) =>
-      scoreOf(
-        a,
-        a.prediction.carbon,
-        a.ineligible ?? (a.meetsSlo || feasible.length === 0 ? undefined : 'slo'),
-      ),
-    )
-    if (open.length === 0) {
-      return { kind: 'reject', policy: 'carbon-aware', reason: rejectReason(assessed), scores }
-    }
-    if (feasible.length === 0) {
-      // Nothing meets the SLO: the fastest backend keeps the miss as small as possible.
-      const fastest = minBy(open, (a) => a.prediction.latency)
-      return route(fastest, 'no backend meets the SLO; fastest chosen', scores)
-    }
-    const greenest = minBy(feasible, (a) => a.prediction.carbon)
-    const sticky = feasible.find((a) => a.backend.id === request.sticky)
-    if (
-      sticky !== undefined &&
-      sticky !== greenest &&
-      sticky.prediction.carbon <= greenest.prediction.carbon * (1 + tolerance)
-    ) {
-      return route(
-        sticky,
-        `kept previous choice (within ${tolerance * 100}% of greenest ${greenest.backend.id})`,
-        scores,
+    const s = scanBackends(snapshot, request)
+    const backends = snapshot.backends
+    const n = s.n
+    const { carbon, latency, code, meetsSlo } = s
+    // Nothing meets the SLO: the SLO is not held against anyone (the fastest is chosen instead).
+    const sloCounts = s.feasible > 0
+    const scores = new Array<BackendScore>(n)
+    let fastest = -1
+    let greenest = -1
+    let sticky = -1
+    const stickyId = request.sticky
+    for (let i = 0; i < n; i++) {
+      const b = backends[i] as BackendState
+      const c = code[i] as number
+      const meets = meetsSlo[i] === 1
+      scores[i] = scanScore(
+        s,
+        i,
+        b.id,
+        c !== ELIGIBLE ? c : meets || !sloCounts ? ELIGIBLE : SLO,
+        carbon[i] as number,
       )
+      if (c !== ELIGIBLE) continue
+      if (fastest < 0 || (latency[i] as number) < (latency[fastest] as number)) fastest = i
+      if (!meets) continue
+      if (greenest < 0 || (carbon[i] as number) < (carbon[greenest] as number)) greenest = i
+      if (sticky < 0 && b.id === stickyId) sticky = i
     }
-    const skipped = assessed.filter(
-      (a) =>
-        a.prediction.carbon < greenest.prediction.carbon &&
-        a.backend.models.includes(request.model),
-    )
+    if (s.open === 0) {
+      return { kind: 'reject', policy: 'carbon-aware', reason: scanRejectReason(s), scores }
+    }
+    if (greenest < 0) {
+      return route(backends, fastest, 'no backend meets the SLO; fastest chosen', scores)
+    }
+    const best = carbon[greenest] as number
+    const greenestId = (backends[greenest] as BackendState).id
+    if (sticky >= 0 && sticky !== greenest && (carbon[sticky] as number) <= best * band) {
+      return route(backends, sticky, `${keptPrefix}${greenestId})`, scores)
+    }
+    // Greener backends that serve the model but were passed over, and why.
+    let skipped = ''
+    for (let i = 0; i < n; i++) {
+      const c = code[i] as number
+      if ((carbon[i] as number) < best && c !== MODEL) {
+        const why = c === ELIGIBLE ? 'slo' : (INELIGIBILITY[c] as string)
+        skipped += `${skipped === '' ? '' : ', '}${(backends[i] as BackendState).id} (${why})`
+      }
+    }
     const reason =
-      skipped.length === 0
-        ? 'greenest feasible'
-        : `greenest feasible; greener ${skipped.map((a) => `${a.backend.id} (${a.ineligible ?? 'slo'})`).join(', ')} skipped`
-    return route(greenest, reason, scores)
+      skipped === '' ? 'greenest feasible' : `greenest feasible; greener ${skipped} skipped`
+    return route(backends, greenest, reason, scores)
   }
 }
 
 function route(
-  chosen: Assessed,
+  backends: readonly BackendState[],
+  chosen: number,
   reason: string,
-  scores: RoutingDecision['scores'],
+  scores: readonly BackendScore[],
 ): RoutingDecision {
-  return { kind: 'route', backend: chosen.backend.id, policy: 'carbon-aware', reason, scores }
+  const backend = (backends[chosen] as BackendState).id
+  return { kind: 'route', backend, policy: 'carbon-aware', reason, scores }
 }
 
 /** First element with the least key (stable: ties keep snapshot order). */

@@ -7,6 +7,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { memoizeProfile } from '../engine/batch-tables.ts'
+import { createPolicyChooser } from '../engine/policy-chooser.ts'
+import { simulateReplay, type EngineBackend } from '../engine/simulate-replay.ts'
+import { seededRandom } from '../ports/random.ts'
 import type { EnergyProfile } from '../energy/profile.ts'
 import { gramsPerKwh, instant, ms } from '../units/quantity.ts'
 import { createPolicy } from './policies.ts'
@@ -14,6 +17,7 @@ import {
   ROUTING_POLICIES,
   type BackendState,
   type RoutingDecision,
+  type RoutingPolicy,
   type RoutingRequest,
   type RoutingSnapshot,
 } from './policy.ts'
@@ -67,6 +71,7 @@ const backendArb: fc.Arbitrary<BackendState> = fc
     ),
     weight: fc.oneof(
       num(-2, 10),
+      fc.constantFrom(0.1, 0.2, 0.3, 0.7, 3),
       fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
     ),
     pue: num(1, 2),
@@ -95,9 +100,25 @@ const backendArb: fc.Arbitrary<BackendState> = fc
     ...(observedOverhead === undefined ? {} : { observedOverhead: ms(observedOverhead) }),
   }))
 
+/** Snapshots; some backends have twins (same state, another id) so exact ties are common. */
 const snapshotArb: fc.Arbitrary<RoutingSnapshot> = fc
-  .array(backendArb, { minLength: 0, maxLength: 7 })
-  .map((backends) => ({ now: instant(1_700_000_000_000), backends }))
+  .tuple(
+    fc.array(backendArb, { minLength: 0, maxLength: 6 }),
+    fc.array(fc.tuple(fc.nat(5), fc.constantFrom(...IDS)), { maxLength: 3 }),
+  )
+  .map(([backends, twins]) => ({
+    now: instant(1_700_000_000_000),
+    backends:
+      backends.length === 0
+        ? backends
+        : [
+            ...backends,
+            ...twins.map(([k, id]) => ({
+              ...(backends[k % backends.length] as BackendState),
+              id,
+            })),
+          ],
+  }))
 
 const requestArb: fc.Arbitrary<RoutingRequest> = fc
   .record({
@@ -113,7 +134,12 @@ const requestArb: fc.Arbitrary<RoutingRequest> = fc
       fc.integer({ min: -1000, max: 1_000_000 }),
       fc.constantFrom(2 ** 53, 2.5, Number.NaN),
     ),
-    draw: fc.oneof(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), num(-1, 2)),
+    draw: fc.oneof(
+      fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+      num(-1, 2),
+      // At the top of [0, 1), where rounding can leave the cumulative shares short of the draw.
+      fc.constantFrom(1 - Number.EPSILON, 1 - Number.EPSILON / 2, 0.9999999),
+    ),
     sticky: fc.option(fc.constantFrom(...IDS, 'zz'), { nil: undefined }),
   })
   .map(({ sloP95, sticky, ...r }) => ({
@@ -246,6 +272,77 @@ describe('allocation-light routing policies decide exactly as the reference impl
       }),
       { numRuns: 500, seed: 3 },
     )
+  })
+
+  it('a replay through the engine routes every request as with the reference policies', () => {
+    // 3,000 requests at ~40 req/s on 4 small backends: queues fill, spill-over and stickiness occur.
+    const r = seededRandom(42)
+    const n = 3000
+    const arrival = new Float64Array(n)
+    const inputTokens = new Float64Array(n)
+    const outputTokens = new Float64Array(n)
+    const client = new Int32Array(n)
+    const service = new Int32Array(n)
+    let t = 1_700_000_000_000
+    for (let i = 0; i < n; i++) {
+      t += (-Math.log(1 - r.next()) / 40) * 1000
+      arrival[i] = t
+      inputTokens[i] = 50 + Math.floor(r.next() * 2000)
+      outputTokens[i] = 10 + Math.floor(r.next() * 400)
+      client[i] = Math.floor(r.next() * 2)
+      service[i] = Math.floor(r.next() * 2)
+    }
+    const requests = { count: n, arrival, inputTokens, outputTokens, client, service }
+    const zones = ['DE', 'GB', 'ES', 'NO']
+    const backends: EngineBackend[] = zones.map((zone, j) => ({
+      id: `b${j}`,
+      zone,
+      replicas: 1 + (j % 2),
+      maxConcurrency: 8,
+      pue: 1.1 + j / 20,
+      profile: PROFILES[j % 2] as EnergyProfile,
+    }))
+    const rtt = [5, 13, 27, 33, 33, 39, 52, 5]
+    const intensity = (zone: string, at: number) => {
+      const h = Math.floor(at / 3_600_000)
+      return {
+        intensity: (100 + 60 * zones.indexOf(zone)) * (1 + 0.3 * Math.sin(h + at / 6e5)),
+        until: at + 600_000,
+      }
+    }
+    const run = (policy: RoutingPolicy) =>
+      simulateReplay({
+        requests,
+        backends,
+        networkRttMs: rtt,
+        intensity,
+        choose: createPolicyChooser({
+          policy,
+          backends: backends.map((b) => ({
+            ...b,
+            models: ['m1'],
+            maxConcurrency: b.replicas * b.maxConcurrency,
+            weight: 1 + (b.id === 'b1' ? 2 : 0),
+          })),
+          services: [{ model: 'm1', sloMs: 9000 }, { model: 'm1' }],
+          clients: 2,
+          networkRttMs: rtt,
+          requests,
+          random: seededRandom(3),
+        }).choose,
+      })
+    for (const name of ROUTING_POLICIES) {
+      const live = run(createPolicy(name))
+      const reference = run(createReferencePolicy(name))
+      expect(new Set(live.backend).size, name).toBeGreaterThan(1)
+      expect(Array.from(live.backend), name).toEqual(Array.from(reference.backend))
+      expect(canonical(Array.from(live.latencyMs)), name).toBe(
+        canonical(Array.from(reference.latencyMs)),
+      )
+      expect(canonical(Array.from(live.carbonG)), name).toBe(
+        canonical(Array.from(reference.carbonG)),
+      )
+    }
   })
 
   it('the canonical form tells apart what a loose equality would not', () => {

@@ -2,23 +2,30 @@
  * @module routing/latency-first
  * Baseline: the lowest predicted latency among eligible backends, ignoring carbon.
  */
-import { minBy } from './carbon-aware.ts'
-import type { RoutingDecision, RoutingPolicy } from './policy.ts'
-import { assess, rejectReason, scoreOf } from './predict.ts'
+import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
+import { ELIGIBLE, scanBackends, scanRejectReason, scanScore } from './predict.ts'
 
 /** Builds the latency-first policy. Scores are predicted latency in ms (lower is better). */
 export function createLatencyFirst(): RoutingPolicy {
   return function latencyFirst(snapshot, request): RoutingDecision {
-    const assessed = assess(snapshot, request)
-    const scores = assessed.map((a) => scoreOf(a, a.prediction.latency))
-    const open = assessed.filter((a) => a.ineligible === undefined)
-    if (open.length === 0) {
-      return { kind: 'reject', policy: 'latency-first', reason: rejectReason(assessed), scores }
+    const s = scanBackends(snapshot, request)
+    const backends = snapshot.backends
+    const { code, latency } = s
+    const scores = new Array<BackendScore>(s.n)
+    // First least latency among eligible backends (ties keep snapshot order).
+    let fastest = -1
+    for (let i = 0; i < s.n; i++) {
+      const c = code[i] as number
+      const l = latency[i] as number
+      scores[i] = scanScore(s, i, (backends[i] as BackendState).id, c, l)
+      if (c === ELIGIBLE && (fastest < 0 || l < (latency[fastest] as number))) fastest = i
     }
-    const fastest = minBy(open, (a) => a.prediction.latency)
+    if (fastest < 0) {
+      return { kind: 'reject', policy: 'latency-first', reason: scanRejectReason(s), scores }
+    }
     return {
       kind: 'route',
-      backend: fastest.backend.id,
+      backend: (backends[fastest] as BackendState).id,
       policy: 'latency-first',
       reason: 'lowest predicted latency',
       scores,

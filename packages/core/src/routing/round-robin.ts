@@ -2,28 +2,44 @@
  * @module routing/round-robin
  * Baseline: eligible backends in config order, taking turns by the request's sequence number.
  */
-import type { RoutingDecision, RoutingPolicy } from './policy.ts'
-import { assess, rejectReason, scoreOf } from './predict.ts'
+import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
+import { ELIGIBLE, scanBackends, scanRejectReason, scanScore } from './predict.ts'
 
 /** Builds the round-robin policy. Scores are each eligible backend's turn offset (0 = chosen). */
 export function createRoundRobin(): RoutingPolicy {
   return function roundRobin(snapshot, request): RoutingDecision {
-    const assessed = assess(snapshot, request)
-    const open = assessed.filter((a) => a.ineligible === undefined)
-    if (open.length === 0) {
-      const scores = assessed.map((a) => scoreOf(a, Number.NaN))
-      return { kind: 'reject', policy: 'round-robin', reason: rejectReason(assessed), scores }
+    const s = scanBackends(snapshot, request)
+    const backends = snapshot.backends
+    const { code } = s
+    const scores = new Array<BackendScore>(s.n)
+    const n = s.open
+    if (n === 0) {
+      for (let i = 0; i < s.n; i++) {
+        scores[i] = scanScore(s, i, (backends[i] as BackendState).id, code[i] as number, Number.NaN)
+      }
+      return { kind: 'reject', policy: 'round-robin', reason: scanRejectReason(s), scores }
     }
-    const n = open.length
     const turn = ((Math.trunc(request.sequence) % n) + n) % n
-    const scores = assessed.map((a) => {
-      const i = open.indexOf(a)
-      return scoreOf(a, i < 0 ? Number.NaN : (i - turn + n) % n)
-    })
-    const chosen = open[turn] ?? (open[0] as (typeof open)[number])
+    // `rank` is a backend's place among the eligible ones; the one whose rank is the turn is chosen
+    // (the first eligible one when the turn is not a number).
+    let rank = 0
+    let chosen = -1
+    let first = -1
+    for (let i = 0; i < s.n; i++) {
+      const c = code[i] as number
+      const id = (backends[i] as BackendState).id
+      if (c !== ELIGIBLE) {
+        scores[i] = scanScore(s, i, id, c, Number.NaN)
+        continue
+      }
+      if (first < 0) first = i
+      if (rank === turn) chosen = i
+      scores[i] = scanScore(s, i, id, c, (rank - turn + n) % n)
+      rank++
+    }
     return {
       kind: 'route',
-      backend: chosen.backend.id,
+      backend: (backends[chosen < 0 ? first : chosen] as BackendState).id,
       policy: 'round-robin',
       reason: `turn ${turn + 1} of ${n}`,
       scores,

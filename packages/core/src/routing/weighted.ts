@@ -3,39 +3,47 @@
  * Baseline: a weighted random choice among eligible backends, using each backend's configured
  * `weight` and the request's uniform `draw` (so a replay with a seeded draw is deterministic).
  */
-import type { RoutingDecision, RoutingPolicy } from './policy.ts'
-import { assess, rejectReason, scoreOf } from './predict.ts'
+import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
+import { ELIGIBLE, scanBackends, scanRejectReason, scanScore } from './predict.ts'
+
+const weightOf = (w: number): number => (Number.isFinite(w) && w > 0 ? w : 0)
 
 /** Builds the weighted policy. Scores are selection probabilities among eligible backends. */
 export function createWeighted(): RoutingPolicy {
   return function weighted(snapshot, request): RoutingDecision {
-    const assessed = assess(snapshot, request)
-    const open = assessed.filter((a) => a.ineligible === undefined)
-    const weightOf = (w: number): number => (Number.isFinite(w) && w > 0 ? w : 0)
-    const total = open.reduce((s, a) => s + weightOf(a.backend.weight), 0)
-    const share = (a: (typeof assessed)[number]): number =>
-      a.ineligible !== undefined
-        ? 0
-        : total > 0
-          ? weightOf(a.backend.weight) / total
-          : 1 / open.length
-    const scores = assessed.map((a) => scoreOf(a, share(a)))
-    if (open.length === 0) {
-      return { kind: 'reject', policy: 'weighted', reason: rejectReason(assessed), scores }
+    const s = scanBackends(snapshot, request)
+    const backends = snapshot.backends
+    const { code } = s
+    const open = s.open
+    let total = 0
+    for (let i = 0; i < s.n; i++) {
+      if (code[i] === ELIGIBLE) total += weightOf((backends[i] as BackendState).weight)
     }
+    const scores = new Array<BackendScore>(s.n)
     const draw = Math.min(Math.max(request.draw, 0), 1 - Number.EPSILON)
+    // Cumulative shares in snapshot order; the first eligible backend whose running total passes
+    // the draw is chosen (the last eligible one if rounding leaves the total short of it).
     let acc = 0
-    let chosen = open[open.length - 1] as (typeof open)[number]
-    for (const a of open) {
-      acc += share(a)
-      if (draw < acc) {
-        chosen = a
-        break
+    let chosen = -1
+    let last = -1
+    for (let i = 0; i < s.n; i++) {
+      const b = backends[i] as BackendState
+      const c = code[i] as number
+      const share = c !== ELIGIBLE ? 0 : total > 0 ? weightOf(b.weight) / total : 1 / open
+      scores[i] = scanScore(s, i, b.id, c, share)
+      if (c !== ELIGIBLE) continue
+      last = i
+      if (chosen < 0) {
+        acc += share
+        if (draw < acc) chosen = i
       }
+    }
+    if (open === 0) {
+      return { kind: 'reject', policy: 'weighted', reason: scanRejectReason(s), scores }
     }
     return {
       kind: 'route',
-      backend: chosen.backend.id,
+      backend: (backends[chosen < 0 ? last : chosen] as BackendState).id,
       policy: 'weighted',
       reason: `weighted draw ${draw.toFixed(3)}`,
       scores,
