@@ -6,11 +6,20 @@
  * Trace: Poisson arrivals at 60 req/s, prompt ~ uniform 100–2,100 tokens, output ~ uniform 10–400
  * (mean 205, close to the Azure conversation trace's 211), seed 7. Fleet: 4 backends × 2 replicas ×
  * 32 slots of llama-3.1-8b-instruct on H100-SXM (fitted profile), hourly intensity steps.
- * Options: `-- --requests N` (default 1,000,000), `--baseline-requests N` (default 20,000).
+ * Options: `-- --requests N` (default 1,000,000), `--baseline-requests N` (default 20,000),
+ * `--decisions N` (default 300,000).
+ *
+ * Side by side too: the same engine runs with the frozen pre-rewrite policies
+ * (`routing/reference/*.test-support.ts`, which decide identically — see
+ * `routing/equivalence.test.ts`), and the policies alone decide on rotating snapshots (4 backends)
+ * in both versions, so the speed-up of the allocation-light rewrite is a ratio measured in one run.
  */
 import {
   createPolicy,
   createPolicyChooser,
+  gramsPerKwh,
+  instant,
+  ms,
   memoizeProfile,
   resolveProfile,
   seededRandom,
@@ -18,7 +27,12 @@ import {
   tabulateProfile,
   type EngineBackend,
   type IntensityLookup,
+  type RoutingPolicy,
+  type RoutingPolicyName,
+  type RoutingRequest,
+  type RoutingSnapshot,
 } from '@wattline/core'
+import { createReferencePolicy } from '../packages/core/src/routing/reference/index.test-support.ts'
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
@@ -26,6 +40,7 @@ const arg = (name: string, fallback: number): number => {
 }
 const N = arg('requests', 1_000_000)
 const NB = arg('baseline-requests', 20_000)
+const ND = arg('decisions', 300_000)
 
 function trace(n: number) {
   const r = seededRandom(7)
@@ -69,13 +84,14 @@ const rtt = Float64Array.from([5, 13, 27, 33, 33, 39, 52, 5])
 function runEngine(
   kind: 'fixed' | 'round-robin' | 'carbon-aware',
   n: number,
+  version: 'current' | 'reference' = 'current',
 ): { seconds: number; carbon: number } {
   const requests = trace(n)
   const choose =
     kind === 'fixed'
       ? (i: number) => i & 3
       : createPolicyChooser({
-          policy: createPolicy(kind),
+          policy: version === 'current' ? createPolicy(kind) : createReferencePolicy(kind),
           backends: backends.map((b) => ({
             ...b,
             models: ['llama-3.1-8b-instruct'],
@@ -154,14 +170,87 @@ function runNaive(n: number): { seconds: number; carbon: number } {
   return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, carbon }
 }
 
+/**
+ * Policy decisions alone: `n` decisions over 1,024 pre-built snapshots of the bench fleet (occupancy
+ * and intensity drawn per snapshot, seed 9), prompt and output lengths as in the trace, SLO 8 s, the
+ * previous choice as sticky. Returns decisions per second and a checksum of the chosen backends.
+ */
+function runDecisions(policy: RoutingPolicy, n: number): { rate: number; check: number } {
+  const r = seededRandom(9)
+  const snaps: RoutingSnapshot[] = Array.from({ length: 1024 }, () => ({
+    now: instant(Date.UTC(2023, 5, 1)),
+    backends: backends.map((b, j) => ({
+      id: b.id,
+      zone: b.zone,
+      models: ['llama-3.1-8b-instruct'],
+      healthy: true,
+      inflight: Math.floor(r.next() * 70),
+      maxConcurrency: b.replicas * b.maxConcurrency,
+      weight: 1,
+      pue: b.pue,
+      profile: b.profile,
+      intensity: {
+        zone: b.zone,
+        at: instant(Date.UTC(2023, 5, 1)),
+        intensity: gramsPerKwh((BASE[j] ?? 100) * (0.7 + 0.6 * r.next())),
+        signal: 'average' as const,
+        source: 'bench',
+        forecast: false,
+        stale: false,
+      },
+      networkRtt: ms(rtt[j] ?? 0),
+    })),
+  }))
+  const reqs: RoutingRequest[] = Array.from({ length: 1024 }, (_, i) => ({
+    model: 'llama-3.1-8b-instruct',
+    inputTokens: 100 + Math.floor(r.next() * 2000),
+    outputTokens: 10 + Math.floor(r.next() * 391),
+    sloP95: ms(8000),
+    exclude: [],
+    sequence: i,
+    draw: r.next(),
+    sticky: `b${i & 3}`,
+  }))
+  let check = 0
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < n; i++) {
+    const d = policy(snaps[i & 1023]!, reqs[(i * 7) & 1023]!)
+    if (d.kind === 'route') check += d.backend.charCodeAt(1)
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  return { rate: n / seconds, check }
+}
+
+const POLICIES: readonly RoutingPolicyName[] = [
+  'carbon-aware',
+  'round-robin',
+  'least-loaded',
+  'latency-first',
+  'weighted',
+]
+
 // Warm up the JIT on a small run of each, then measure.
 runEngine('fixed', 20_000)
 runEngine('round-robin', 20_000)
 runEngine('carbon-aware', 20_000)
+runEngine('round-robin', 20_000, 'reference')
+runEngine('carbon-aware', 20_000, 'reference')
 runNaive(2_000)
+for (const name of POLICIES) {
+  runDecisions(createPolicy(name), 20_000)
+  runDecisions(createReferencePolicy(name), 20_000)
+}
 const fixed = runEngine('fixed', N)
 const rr = runEngine('round-robin', N)
 const ca = runEngine('carbon-aware', N)
+const rrBefore = runEngine('round-robin', N, 'reference')
+const caBefore = runEngine('carbon-aware', N, 'reference')
+const decisions = POLICIES.map((name) => {
+  const now = runDecisions(createPolicy(name), ND)
+  const before = runDecisions(createReferencePolicy(name), ND)
+  if (now.check !== before.check) throw new Error(`${name}: decisions differ from the reference`)
+  return { name, now: now.rate, before: before.rate }
+})
 const naiveSmall = runNaive(NB)
 const engineSmall = runEngine('round-robin', NB)
 const rate = (n: number, s: number): string => `${Math.round(n / s).toLocaleString('en-US')} req/s`
@@ -177,6 +266,23 @@ console.log(
 console.log(
   `  with gateway carbon-aware policy   ${rate(N, ca.seconds)}  (${ca.seconds.toFixed(2)} s)`,
 )
+console.log(
+  `  pre-rewrite round-robin (reference) ${rate(N, rrBefore.seconds)}  (${rrBefore.seconds.toFixed(2)} s; now ${(rrBefore.seconds / rr.seconds).toFixed(2)}× faster)`,
+)
+console.log(
+  `  pre-rewrite carbon-aware (reference) ${rate(N, caBefore.seconds)}  (${caBefore.seconds.toFixed(2)} s; now ${(caBefore.seconds / ca.seconds).toFixed(2)}× faster)`,
+)
+if (rr.carbon !== rrBefore.carbon || ca.carbon !== caBefore.carbon) {
+  throw new Error('the rewritten policies gave a different replay than the reference')
+}
+console.log(
+  `policy decisions alone, ${ND.toLocaleString('en-US')} per policy on rotating snapshots of the 4 backends (decisions / s):`,
+)
+for (const d of decisions) {
+  console.log(
+    `  ${d.name.padEnd(14)} now ${Math.round(d.now).toLocaleString('en-US').padStart(10)}   pre-rewrite ${Math.round(d.before).toLocaleString('en-US').padStart(10)}   ${(d.now / d.before).toFixed(2)}×`,
+  )
+}
 console.log(`baseline side by side on ${NB.toLocaleString('en-US')} requests:`)
 console.log(
   `  naive per-token stepping           ${rate(NB, naiveSmall.seconds)}  (${naiveSmall.seconds.toFixed(2)} s)`,
