@@ -7,7 +7,7 @@
  * (mean 205, close to the Azure conversation trace's 211), seed 7. Fleet: 4 backends × 2 replicas ×
  * 32 slots of llama-3.1-8b-instruct on H100-SXM (fitted profile), hourly intensity steps.
  * Options: `-- --requests N` (default 1,000,000), `--baseline-requests N` (default 20,000),
- * `--decisions N` (default 300,000).
+ * `--decisions N` (default 300,000), `--rounds N` (default 3; each figure is the best round).
  *
  * Side by side too: the same engine runs with the frozen pre-rewrite policies
  * (`routing/reference/*.test-support.ts`, which decide identically — see
@@ -240,22 +240,44 @@ for (const name of POLICIES) {
   runDecisions(createPolicy(name), 20_000)
   runDecisions(createReferencePolicy(name), 20_000)
 }
-const fixed = runEngine('fixed', N)
-const rr = runEngine('round-robin', N)
-const ca = runEngine('carbon-aware', N)
-const rrBefore = runEngine('round-robin', N, 'reference')
-const caBefore = runEngine('carbon-aware', N, 'reference')
-const decisions = POLICIES.map((name) => {
-  const now = runDecisions(createPolicy(name), ND)
-  const before = runDecisions(createReferencePolicy(name), ND)
-  if (now.check !== before.check) throw new Error(`${name}: decisions differ from the reference`)
-  return { name, now: now.rate, before: before.rate }
-})
+// The current and pre-rewrite runs alternate, `--rounds` times (default 3), and each keeps its
+// fastest round: on a shared machine, load that comes and goes then hits both sides alike.
+const ROUNDS = arg('rounds', 3)
+type Run = { seconds: number; carbon: number }
+const fastest = (a: Run | undefined, b: Run): Run =>
+  a === undefined || b.seconds < a.seconds ? b : a
+let fixed: Run | undefined
+let rr: Run | undefined
+let ca: Run | undefined
+let rrBefore: Run | undefined
+let caBefore: Run | undefined
+const nowRate = new Map<string, number>()
+const beforeRate = new Map<string, number>()
+for (let round = 0; round < ROUNDS; round++) {
+  fixed = fastest(fixed, runEngine('fixed', N))
+  rr = fastest(rr, runEngine('round-robin', N))
+  rrBefore = fastest(rrBefore, runEngine('round-robin', N, 'reference'))
+  ca = fastest(ca, runEngine('carbon-aware', N))
+  caBefore = fastest(caBefore, runEngine('carbon-aware', N, 'reference'))
+  for (const name of POLICIES) {
+    const now = runDecisions(createPolicy(name), ND)
+    const before = runDecisions(createReferencePolicy(name), ND)
+    if (now.check !== before.check) throw new Error(`${name}: decisions differ from the reference`)
+    nowRate.set(name, Math.max(nowRate.get(name) ?? 0, now.rate))
+    beforeRate.set(name, Math.max(beforeRate.get(name) ?? 0, before.rate))
+  }
+}
+if (!fixed || !rr || !ca || !rrBefore || !caBefore) throw new Error('--rounds must be at least 1')
+const decisions = POLICIES.map((name) => ({
+  name,
+  now: nowRate.get(name) ?? 0,
+  before: beforeRate.get(name) ?? 0,
+}))
 const naiveSmall = runNaive(NB)
 const engineSmall = runEngine('round-robin', NB)
 const rate = (n: number, s: number): string => `${Math.round(n / s).toLocaleString('en-US')} req/s`
 console.log(
-  `replay engine, one core, ${N.toLocaleString('en-US')} requests (synthetic, seed 7), 4 backends × 2 replicas × 32 slots`,
+  `replay engine, one core, ${N.toLocaleString('en-US')} requests (synthetic, seed 7), 4 backends × 2 replicas × 32 slots, best of ${ROUNDS} rounds`,
 )
 console.log(
   `  engine only (fixed chooser)        ${rate(N, fixed.seconds)}  (${fixed.seconds.toFixed(2)} s)`,
