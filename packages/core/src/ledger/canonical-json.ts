@@ -44,7 +44,7 @@ export function canonicalJson(value: JsonValue): string {
   const shape = sortedKeys(obj)
   if (isFlat(obj)) {
     // Ledger rows are flat: the native serialiser with a sorted key list writes the same bytes
-    // (same string escaping and number form) about ten times faster than the general path.
+    // (same string escaping and number form) in one native call, with one string of garbage.
     return JSON.stringify(obj, shape.names as string[])
   }
   let out = '{'
@@ -60,24 +60,42 @@ export function canonicalJson(value: JsonValue): string {
 }
 
 interface KeyShape {
+  /** The object's own keys in their original order (to recognise the shape again). */
+  readonly keys: readonly string[]
+  /** Sorted keys with their quoted form and colon. */
   readonly entries: readonly (readonly [string, string])[]
+  /** The sorted keys. */
   readonly names: readonly string[]
 }
 
-/** Sorted keys with their quoted form, cached per key set: ledger rows share a handful of shapes. */
-const KEY_CACHE = new Map<string, KeyShape>()
+/** Shapes seen, by a hint (key count, first and last key); checked key by key on a hit. */
+const KEY_CACHE = new Map<string, KeyShape[]>()
 const KEY_CACHE_LIMIT = 1024
 
 function sortedKeys(obj: object): KeyShape {
   const keys = Object.keys(obj)
-  const signature = keys.join('\u0000')
-  let shape = KEY_CACHE.get(signature)
-  if (shape === undefined) {
-    const names = keys.sort(compareUtf16)
-    shape = { names, entries: names.map((k) => [k, `${JSON.stringify(k)}:`] as const) }
-    if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(signature, shape)
+  const hint = `${keys.length}\u0000${keys[0] ?? ''}\u0000${keys[keys.length - 1] ?? ''}`
+  const candidates = KEY_CACHE.get(hint)
+  if (candidates !== undefined) {
+    for (const shape of candidates) if (sameKeys(shape.keys, keys)) return shape
+  }
+  const names = [...keys].sort(compareUtf16)
+  const shape: KeyShape = {
+    keys,
+    names,
+    entries: names.map((k) => [k, `${JSON.stringify(k)}:`] as const),
+  }
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) {
+    if (candidates === undefined) KEY_CACHE.set(hint, [shape])
+    else if (candidates.length < 8) candidates.push(shape)
   }
   return shape
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** True when every member is a string, boolean, null, undefined or finite number. */

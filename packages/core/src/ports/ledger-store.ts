@@ -13,6 +13,11 @@ import type { StoredRow } from '../ledger/verify-chain.ts'
 /** A record with its place in the chain. */
 export interface ChainedRow extends RowPosition {
   readonly record: AuditRecord
+  /**
+   * `recordJson(record)` when the writer already computed it for the row hash. A store may write
+   * the row from this text (it is exactly what the hash covers) instead of serialising again.
+   */
+  readonly json?: string
 }
 
 /** One atomic append. */
@@ -61,6 +66,11 @@ export const PRUNABLE_KINDS = [
 export interface LedgerStore {
   /** Dialect name for messages (`sqlite`, `postgres`). */
   readonly dialect: string
+  /**
+   * True when `append` writes rows from `ChainedRow.json`; writers pass the JSON only then (holding
+   * a batch's JSON text until it is written costs memory and garbage-collection time).
+   */
+  readonly appendsFromJson?: boolean
   /** Applies pending forward-only migrations; resolves to the schema version. */
   migrate(): Promise<number>
   /** Writes a batch atomically (all or nothing). Fails only with `WL_LEDGER_WRITE`. */

@@ -1,8 +1,10 @@
 /**
  * @module adapters/storage/kysely-ledger-store
  * The `LedgerStore` over Kysely: one code path for SQLite and PostgreSQL. Rows of a batch, the
- * blocks it seals and its rollups are written in one transaction with multi-row INSERTs sized from
- * the dialect's parameter limit (a capability flag, not a dialect check).
+ * blocks it seals and its rollups are written in one transaction. Chained rows, the bulk of every
+ * batch, go through the bulk inserter (bulk-insert.ts: statements compiled once per table, shaped
+ * by the `bulkInsert` capability flag, not a dialect check); blocks and rollups, a handful per
+ * flush, use ordinary multi-row INSERTs sized from the parameter limit.
  */
 import { Migrator, sql, type Kysely, type Transaction } from 'kysely'
 import {
@@ -11,6 +13,7 @@ import {
   WattlineError,
   type AppendBatch,
   type AuditRecord,
+  type ChainedRow,
   type ChainTail,
   type LedgerStore,
   type PrunedRange,
@@ -22,7 +25,8 @@ import {
   type StoredRow,
   type TimeRange,
 } from '@wattline/core'
-import { LEDGER_TABLES, fromRow, tableOf, toRow, type TableSpec } from './ledger-tables.ts'
+import { createBulkInserter, type BulkInserter } from './bulk-insert.ts'
+import { LEDGER_TABLES, fromRow, tableOf, type TableSpec } from './ledger-tables.ts'
 import { MIGRATIONS, SCHEMA_VERSION_TABLE } from './migrations.ts'
 import type { OpenedDatabase } from './open-database.ts'
 
@@ -44,15 +48,19 @@ const ROLLUP_KEYS = ['minute_ms', 'service', 'model', 'backend', 'zone'] as cons
 /** A `LedgerStore` over an opened database. */
 export class KyselyLedgerStore implements LedgerStore {
   readonly dialect: string
+  readonly appendsFromJson: boolean
   readonly #db: Db
   readonly #maxParameters: number
   readonly #namedSchemas: boolean
+  readonly #bulk: BulkInserter
 
   constructor(opened: OpenedDatabase) {
     this.#db = opened.db
     this.dialect = opened.capabilities.dialect
     this.#maxParameters = opened.capabilities.maxParameters
     this.#namedSchemas = opened.capabilities.namedSchemas
+    this.#bulk = createBulkInserter(opened.db, opened.capabilities)
+    this.appendsFromJson = opened.capabilities.bulkInsert === 'json-recordset'
   }
 
   async migrate(): Promise<number> {
@@ -82,20 +90,14 @@ export class KyselyLedgerStore implements LedgerStore {
   async append(batch: AppendBatch): Promise<void> {
     try {
       await this.#db.transaction().execute(async (tx) => {
-        const byTable = new Map<TableSpec, Record<string, unknown>[]>()
+        const byTable = new Map<TableSpec, ChainedRow[]>()
         for (const row of batch.rows) {
           const spec = tableOf(row.record.kind)
           let list = byTable.get(spec)
           if (list === undefined) byTable.set(spec, (list = []))
-          list.push(
-            toRow(spec, row.record, {
-              block_seq: row.block_seq,
-              row_idx: row.row_idx,
-              row_hash: row.row_hash,
-            }),
-          )
+          list.push(row)
         }
-        for (const [spec, rows] of byTable) await this.#insertChunked(tx, spec.table, rows)
+        for (const [spec, rows] of byTable) await this.#bulk.insert(tx, spec, rows)
         if (batch.blocks.length > 0) {
           await this.#insertChunked(
             tx,

@@ -9,9 +9,10 @@
  * and, at the next flush, as a chained `dropped` record in the ledger itself. Never silent.
  */
 import {
-  appendToBlock,
   openBlock,
+  recordJson,
   rollUp,
+  rowHash,
   sealBlock,
   GENESIS_HASH,
   type AuditRecord,
@@ -91,6 +92,7 @@ export async function startLedgerWriter(
   let closed = false
   let queue: Promise<void> = Promise.resolve()
   let flushQueued = false
+  const keepJson = deps.store.appendsFromJson === true
 
   const drop = (rows: number, reason: DroppedRowsRecord['reason']): void => {
     if (pendingDropped === 0) droppedSince = deps.now()
@@ -126,9 +128,12 @@ export async function startLedgerWriter(
     const sealed: SignedBlockHeader[] = []
     for (const record of records) {
       if (open.rows === 0) openedAtMs = deps.now()
-      const [next, position] = appendToBlock(open, record, deps.hash)
-      open = next
-      rows.push({ ...position, record })
+      // appendToBlock's steps, keeping the canonical JSON when the store writes rows from it
+      const json = recordJson(record)
+      const row_hash = rowHash(open.head, json, deps.hash)
+      const position = { block_seq: open.seq, row_idx: open.rows, row_hash }
+      rows.push(keepJson ? { ...position, record, json } : { ...position, record })
+      open = { seq: open.seq, prev_hash: open.prev_hash, head: row_hash, rows: open.rows + 1 }
       if (open.rows >= options.blockRows) seal(sealed)
     }
     if (open.rows > 0 && (sealAll || deps.now() - openedAtMs >= options.blockMaxAgeMs)) seal(sealed)

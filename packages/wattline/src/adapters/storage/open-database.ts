@@ -4,12 +4,14 @@
  * place that knows the two drivers; everything above reads capability flags.
  *
  * - `sqlite:PATH` (relative to `baseDir`), `sqlite::memory:`: better-sqlite3 with WAL, NORMAL sync
- *   and a busy timeout.
+ *   and a busy timeout; prepared INSERT statements are kept and reused by SQL text (Kysely's
+ *   SQLite driver would otherwise prepare every statement again).
  * - `postgres://…` / `postgresql://…`: a `pg.Pool`; int8 is parsed as a JS number (epoch ms and
  *   counts stay far below 2^53).
  */
 import { isAbsolute, resolve } from 'node:path'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely'
+import type BetterSqlite3 from 'better-sqlite3'
 import { WattlineError } from '@wattline/core'
 
 /** What differs between databases, as data. */
@@ -19,6 +21,13 @@ export interface DatabaseCapabilities {
   readonly maxParameters: number
   /** Tables live in named schemas (`current_schema()`); the migrator must be told which. */
   readonly namedSchemas: boolean
+  /**
+   * Shape of the statements that insert a flush's chained rows (bulk-insert.ts):
+   * `prepared-values`, fixed-size multi-row VALUES whose prepared statements the driver keeps
+   * (SQLite, in-process binding), or `json-recordset`, one JSON-array parameter per chunk read by
+   * `json_to_recordset` (PostgreSQL, where every separate parameter costs a text conversion).
+   */
+  readonly bulkInsert: 'prepared-values' | 'json-recordset'
 }
 
 export interface OpenedDatabase {
@@ -64,8 +73,13 @@ export async function openDatabase(
     handle.pragma('busy_timeout = 5000')
     handle.pragma('temp_store = MEMORY')
     return {
-      db: new Kysely({ dialect: new SqliteDialect({ database: handle }) }),
-      capabilities: { dialect: 'sqlite', maxParameters: 32_766, namedSchemas: false },
+      db: new Kysely({ dialect: new SqliteDialect({ database: keepingInsertStatements(handle) }) }),
+      capabilities: {
+        dialect: 'sqlite',
+        maxParameters: 32_766,
+        namedSchemas: false,
+        bulkInsert: 'prepared-values',
+      },
       displayUrl: `sqlite:${path}`,
     }
   }
@@ -75,7 +89,12 @@ export async function openDatabase(
     const pool = new pg.default.Pool({ connectionString: url, max: options.poolSize ?? 4 })
     return {
       db: new Kysely({ dialect: new PostgresDialect({ pool }) }),
-      capabilities: { dialect: 'postgres', maxParameters: 65_535, namedSchemas: true },
+      capabilities: {
+        dialect: 'postgres',
+        maxParameters: 65_535,
+        namedSchemas: true,
+        bulkInsert: 'json-recordset',
+      },
       displayUrl: url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'),
     }
   }
@@ -84,3 +103,29 @@ export async function openDatabase(
     `ledger URL must start with sqlite:, postgres:// or postgresql:// (got ${JSON.stringify(url)})`,
   )
 }
+
+/** Most distinct INSERT texts kept prepared per SQLite connection. */
+const INSERT_STATEMENTS_KEPT = 128
+
+/**
+ * The better-sqlite3 handle as Kysely's `SqliteDatabase`, keeping prepared INSERT statements by SQL
+ * text (the ledger's bulk inserts reuse a few texts at high rates). Only INSERTs are kept: they are
+ * run to completion at once, never iterated, so a kept statement is never busy when reused.
+ */
+function keepingInsertStatements(handle: BetterSqliteHandle): SqliteDatabase {
+  const kept = new Map<string, ReturnType<BetterSqliteHandle['prepare']>>()
+  return {
+    close: () => handle.close(),
+    prepare(text) {
+      if (!/^insert\s/i.test(text)) return handle.prepare(text)
+      let statement = kept.get(text)
+      if (statement === undefined) {
+        statement = handle.prepare(text)
+        if (kept.size < INSERT_STATEMENTS_KEPT) kept.set(text, statement)
+      }
+      return statement
+    },
+  }
+}
+
+type BetterSqliteHandle = BetterSqlite3.Database
