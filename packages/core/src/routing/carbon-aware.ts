@@ -102,18 +102,3 @@ function route(
   const backend = (backends[chosen] as BackendState).id
   return { kind: 'route', backend, policy: 'carbon-aware', reason, scores }
 }
-
-/** First element with the least key (stable: ties keep snapshot order). */
-export function minBy<T>(items: readonly T[], key: (item: T) => number): T {
-  let best = items[0] as T
-  let bestKey = key(best)
-  for (let i = 1; i < items.length; i++) {
-    const item = items[i] as T
-    const k = key(item)
-    if (k < bestKey) {
-      best = item
-      bestKey = k
-    }
-  }
-  return best
-}

@@ -3,6 +3,9 @@
  * What a backend would cost and how long it would take if it took one more request now. Every policy
  * scores backends from these predictions, so live routing and replays agree on them.
  *
+ * The policies call `scanBackends` (every backend of a snapshot into flat arrays, no object per
+ * backend); `predict` and `assess` give the same figures as objects, for other callers and tests.
+ *
  * Occupancy: the request joins the backend's running batch, so it is predicted at `inflight + 1`
  * (requests already routed but not finished count, which is what keeps a burst of decisions made
  * against the same snapshot from herding onto one backend). Beyond the profile's largest batch the
@@ -92,8 +95,8 @@ export function hardIneligibility(
 /** `hardIneligibility` as a small code: an index into `INELIGIBILITY` (0 = eligible). */
 function ineligibilityCode(backend: BackendState, request: RoutingRequest): number {
   if (!backend.models.includes(request.model)) return MODEL
-  if (request.exclude.includes(backend.id)) return 2
-  if (!backend.healthy) return 3
+  if (request.exclude.includes(backend.id)) return EXCLUDED
+  if (!backend.healthy) return UNHEALTHY
   if (backend.inflight >= backend.maxConcurrency) return FULL
   return ELIGIBLE
 }
@@ -110,10 +113,15 @@ export const INELIGIBILITY: readonly (Ineligibility | undefined)[] = Object.free
 /** Codes of `INELIGIBILITY`. */
 export const ELIGIBLE = 0
 export const MODEL = 1
+export const EXCLUDED = 2
+export const UNHEALTHY = 3
 export const FULL = 4
 export const SLO = 5
 
-/** One backend with its prediction and hard eligibility, as every policy sees it. */
+/**
+ * One backend with its prediction and hard eligibility, as an object (the policies themselves read the
+ * same figures from a `BackendScan`).
+ */
 export interface Assessed {
   readonly backend: BackendState
   readonly prediction: Prediction
@@ -133,30 +141,6 @@ export function assess(snapshot: RoutingSnapshot, request: RoutingRequest): Asse
       meetsSlo: request.sloP95 === undefined || prediction.latency <= request.sloP95,
     }
   })
-}
-
-/** The score record of one assessed backend. `reason` overrides the hard ineligibility. */
-export function scoreOf(a: Assessed, score: number, reason?: Ineligibility): BackendScore {
-  const why = reason ?? a.ineligible
-  return {
-    backend: a.backend.id,
-    eligible: why === undefined,
-    ...(why === undefined ? {} : { reason: why }),
-    predictedEnergy: a.prediction.energy,
-    predictedCarbon: a.prediction.carbon,
-    predictedLatency: a.prediction.latency,
-    score,
-  }
-}
-
-/** The reject reason when no backend is eligible. */
-export function rejectReason(
-  assessed: readonly Assessed[],
-): 'no-backend' | 'all-full' | 'unknown-model' {
-  const serving = assessed.filter((a) => a.ineligible !== 'model')
-  if (serving.length === 0) return 'unknown-model'
-  if (serving.some((a) => a.ineligible === 'full')) return 'all-full'
-  return 'no-backend'
 }
 
 /**
@@ -250,7 +234,10 @@ export function scanBackends(snapshot: RoutingSnapshot, request: RoutingRequest)
   return scan
 }
 
-/** The reject reason of a scan in which no backend is eligible (as `rejectReason`). */
+/**
+ * The reject reason of a scan in which no backend is eligible: `unknown-model` when none serves the
+ * model, `all-full` when one that serves it is at its limit, else `no-backend`.
+ */
 export function scanRejectReason(s: BackendScan): 'no-backend' | 'all-full' | 'unknown-model' {
   if (s.serving === 0) return 'unknown-model'
   if (s.full > 0) return 'all-full'
@@ -258,8 +245,9 @@ export function scanRejectReason(s: BackendScan): 'no-backend' | 'all-full' | 'u
 }
 
 /**
- * The score record of backend `i` of a scan, as `scoreOf` builds it: `reason` is a code of
- * `INELIGIBILITY` (0 = eligible; the key is then absent).
+ * The score record of backend `i` of a scan. `reason` is a code of `INELIGIBILITY`: 0 = eligible
+ * (the record then has no `reason` key), else the reason it was not. Keys in a fixed order: backend,
+ * eligible, reason, predictedEnergy, predictedCarbon, predictedLatency, score.
  */
 export function scanScore(
   s: BackendScan,
