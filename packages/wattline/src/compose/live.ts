@@ -2,15 +2,19 @@
  * @module compose/live
  * The composition root of the live gateway, the only place that wires concrete adapters:
  * config → system clock, carbon source (fallback chain), intensity board, energy profiles, power
- * meters, undici upstreams, ledger (SQLite/PostgreSQL writer), prom-client registry, pino logger →
- * fastify app. `close()` drains in-flight requests, writes idle energy and flushes the ledger.
+ * meters, undici upstreams, ledger (SQLite/PostgreSQL writer), budget watch, prom-client registry,
+ * pino logger → fastify app.
+ *
+ * Every record the gateway produces (requests, idle energy, power samples, intensity values) goes
+ * through one sink: `watchingSink(ledger.sink, budgetWatch)`, which feeds the production budget
+ * watch and then the ledger's batch writer. `close()` (SIGTERM) stops accepting, drains in-flight
+ * requests, writes idle energy, stops the watch, then closes the ledger (flush + seal).
  */
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { randomBytes } from 'node:crypto'
 import { resolveProfile, type Clock, type PowerMeter } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
@@ -19,20 +23,26 @@ import { request as undiciRequest } from 'undici'
 import { createSystemClock } from '../adapters/clock/system-clock.ts'
 import { createNvidiaSmiMeter } from '../adapters/power/nvidia-smi-meter.ts'
 import { createPrometheusMeter } from '../adapters/power/prometheus-meter.ts'
-import { openLedger, ledgerOptionsFromConfig } from '../adapters/storage/open-ledger.ts'
+import {
+  openLedger,
+  ledgerOptionsFromConfig,
+  type Ledger,
+} from '../adapters/storage/open-ledger.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
 import { createCarbonSourceFromConfig } from '../config/carbon.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import { meterStaleAfterMs } from '../config/schema.ts'
 import { createGatewayApp } from '../http/app.ts'
+import { createCryptoRandom } from '../http/crypto-random.ts'
 import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
 import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
-import type { DashboardLiveState } from '../http/api/ports.ts'
-import { registerLiveDashboard } from '../http/api/register-dashboard.ts'
+import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
+import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 
 export interface LiveOptions {
@@ -64,7 +74,15 @@ export interface LiveGateway {
   readonly liveState: DashboardLiveState
   /** `http://host:port` the gateway listens on. */
   readonly url: string
-  /** Stops accepting, drains in-flight requests (bounded), accounts idle energy, flushes the ledger. */
+  /** The ledger every record is written to (opened from the config's `ledger:` section). */
+  readonly ledger: Ledger
+  /** The production budget watch (`wattline_budget_ratio{service}`, breach flags, webhooks). */
+  readonly budgetWatch: BudgetWatch
+  /**
+   * Stops accepting, drains in-flight requests (bounded by `gateway.drain_timeout_ms`), accounts
+   * idle energy, stops the budget watch, then closes the ledger: every buffered row is written and
+   * the last block sealed and signed.
+   */
   close(): Promise<void>
 }
 
@@ -93,6 +111,14 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     registry,
     onError: (err) => logger.error({ err }, 'ledger write failed'),
   })
+  const budgetWatch = createBudgetWatch(config.services, {
+    registry,
+    now: () => clock.now(),
+    env: options.env,
+    log: logger,
+  })
+  // The one sink of the gateway: request records feed the budget watch, everything is written.
+  const sink = watchingSink(ledger.sink, budgetWatch)
   const intensity = createIntensityBoard({
     source,
     clock: gridClock,
@@ -101,7 +127,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     onValue: (p) => {
       metrics.intensity.set({ zone: p.zone, signal: p.signal }, p.intensity)
       metrics.intensityStale.set({ zone: p.zone, signal: p.signal }, p.stale ? 1 : 0)
-      ledger.sink.append({
+      sink.append({
         kind: 'intensity',
         zone: p.zone,
         at_ms: p.at,
@@ -131,9 +157,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
         ...(b.active_params_b === undefined ? {} : { activeParamsB: b.active_params_b }),
       }),
     intensity,
-    ledger: ledger.sink,
+    ledger: sink,
     metrics,
-    random: { next: () => randomBytes(4).readUInt32BE(0) / 2 ** 32 },
+    random: createCryptoRandom(),
     logger,
   })
   const liveState = gatewayLiveState(gateway, intensity)
@@ -152,6 +178,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           registry,
           baseDir,
           now: () => clock.now(),
+          budgets: budgetStatuses(budgetWatch, configuredBudgets(config)),
         }),
       ...(options.plugins ?? []).map(
         (p) => (a: FastifyInstance) => p(a, { gateway, config, liveState }),
@@ -175,7 +202,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     for (const rt of gateway.backends.values()) {
       if (rt.tracker.method === 'measured') continue
       const model = "modelled power of the in-flight models' profiles at the occupancy"
-      ledger.sink.append({
+      sink.append({
         kind: 'power',
         backend: rt.config.id,
         at_ms: clock.now(),
@@ -199,9 +226,15 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
       readTimeoutMs: b.meter.type === 'prometheus' ? b.meter.timeout_ms : NVIDIA_SMI_TIMEOUT_MS,
       metrics,
       logger,
-      ledger: ledger.sink,
+      ledger: sink,
     })
     every(b.meter.interval_ms, () => feed.poll())
+  }
+  budgetWatch.start(BUDGET_WATCH_EVERY_MS)
+  if (config.ledger.retention_days !== null) {
+    // openLedger prunes hourly from now on; prune once at start too, so a gateway restarted more
+    // often than hourly still applies retention.
+    ledger.prune().catch((err: unknown) => logger.error({ err }, 'ledger retention failed'))
   }
   await app.listen({
     host: options.host ?? config.gateway.host,
@@ -216,18 +249,37 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     config,
     liveState,
     url: `http://${host}:${address.port}`,
+    ledger,
+    budgetWatch,
     close: () =>
       (closed ??= (async () => {
         draining = true
         for (const t of timers) clearInterval(t)
         const drained = app.close()
-        const deadline = new Promise<void>((r) =>
-          setTimeout(r, config.gateway.drain_timeout_ms).unref(),
-        )
-        await Promise.race([drained, deadline])
+        // A keep-alive connection whose last response ends during the drain turns idle and would
+        // hold close() until its keep-alive timeout: close such connections as they turn idle.
+        const idleCloser = setInterval(() => app.server.closeIdleConnections(), DRAIN_POLL_MS)
+        let timer: NodeJS.Timeout | undefined
+        const deadline = new Promise<'timeout'>((r) => {
+          timer = setTimeout(() => r('timeout'), config.gateway.drain_timeout_ms)
+        })
+        const outcome = await Promise.race([drained, deadline])
+        clearInterval(idleCloser)
+        clearTimeout(timer)
+        if (outcome === 'timeout') {
+          logger.warn(
+            { drain_timeout_ms: config.gateway.drain_timeout_ms },
+            'drain timeout: closing the connections still open',
+          )
+          app.server.closeAllConnections()
+        }
         gateway.flushIdle()
-        await ledger.close()
-        await Promise.all([...upstreams.values()].map((u) => u.close()))
+        await budgetWatch.stop()
+        try {
+          await ledger.close()
+        } finally {
+          await Promise.all([...upstreams.values()].map((u) => u.close()))
+        }
       })()),
   }
 }
@@ -244,6 +296,25 @@ function upstreamOf(b: BackendConfig, config: WattlineConfig): Upstream {
     headers: b.headers,
     ...(key === undefined ? {} : { apiKey: key }),
   })
+}
+
+/** How often idle connections are closed while draining, ms. */
+const DRAIN_POLL_MS = 50
+/** How often the budget watch evaluates its rolling windows, ms. */
+const BUDGET_WATCH_EVERY_MS = 5000
+
+/**
+ * Budgets for the dashboard: the watch's live status for watched services, the configured targets
+ * (no value yet) for services whose `budget.watch.enabled` is false.
+ */
+function budgetStatuses(watch: BudgetWatch, configured: BudgetStatusSource): BudgetStatusSource {
+  return {
+    budgets() {
+      const watched = watch.budgets()
+      const names = new Set(watched.map((b) => b.service))
+      return [...watched, ...configured.budgets().filter((b) => !names.has(b.service))]
+    },
+  }
 }
 
 const execFileAsync = promisify(execFile)
