@@ -14,26 +14,44 @@ export type RegisterCommand = (
   setExit: (code: ExitCode) => void,
 ) => void
 
-const COMMANDS: readonly (() => Promise<{ register: RegisterCommand }>)[] = [
-  () => import('./commands/estimate.ts'),
-  () => import('./commands/serve.ts'),
-  () => import('./commands/profiles.ts'),
-  () => import('./commands/simulate-backend.ts'),
-  () => import('./commands/demo.ts'),
-  () => import('./commands/verify.ts'),
-  () => import('./commands/export.ts'),
-  () => import('./commands/ledger.ts'),
-  () => import('./commands/bench.ts'),
-  () => import('./commands/gate.ts'),
-  () => import('./commands/intensity.ts'),
-  () => import('./commands/zones.ts'),
-  () => import('./commands/replay.ts'),
-  () => import('./commands/report.ts'),
-  () => import('./commands/lifecycle.ts'),
-]
+/**
+ * Every command, by name: `commands/<name>.ts` registers the command `<name>`. Only the invoked
+ * command's module is loaded (some pull in a browser driver or chart renderer); top-level help and
+ * unknown names load them all.
+ */
+const COMMANDS = {
+  estimate: () => import('./commands/estimate.ts'),
+  profiles: () => import('./commands/profiles.ts'),
+  intensity: () => import('./commands/intensity.ts'),
+  zones: () => import('./commands/zones.ts'),
+  serve: () => import('./commands/serve.ts'),
+  demo: () => import('./commands/demo.ts'),
+  'simulate-backend': () => import('./commands/simulate-backend.ts'),
+  bench: () => import('./commands/bench.ts'),
+  gate: () => import('./commands/gate.ts'),
+  verify: () => import('./commands/verify.ts'),
+  export: () => import('./commands/export.ts'),
+  ledger: () => import('./commands/ledger.ts'),
+  replay: () => import('./commands/replay.ts'),
+  report: () => import('./commands/report.ts'),
+  lifecycle: () => import('./commands/lifecycle.ts'),
+} satisfies Record<string, () => Promise<{ register: RegisterCommand }>>
 
-/** Builds the program with output routed to `io`. */
-export async function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Promise<Command> {
+/** The names of every command, in help order. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS)
+
+const isCommandName = (name: string | undefined): name is keyof typeof COMMANDS =>
+  name !== undefined && Object.hasOwn(COMMANDS, name)
+
+/**
+ * Builds the program with output routed to `io`. With `only`, just that command is registered
+ * (what `runCli` does for `wattline <command> …`); without it, every command.
+ */
+export async function buildProgram(
+  io: CliIo,
+  setExit: (code: ExitCode) => void,
+  only?: string,
+): Promise<Command> {
   const program = new Command('wattline')
     .description('Energy- and carbon-aware control plane for AI model serving')
     .version('0.1.0')
@@ -44,10 +62,9 @@ export async function buildProgram(io: CliIo, setExit: (code: ExitCode) => void)
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-  for (const load of COMMANDS) {
-    const mod = await load()
-    mod.register(program, io, setExit)
-  }
+  const names = isCommandName(only) ? [only] : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[])
+  const modules = await Promise.all(names.map((name) => COMMANDS[name]()))
+  for (const mod of modules) mod.register(program, io, setExit)
   for (const cmd of program.commands)
     cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
@@ -57,9 +74,13 @@ export async function buildProgram(io: CliIo, setExit: (code: ExitCode) => void)
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   let exit: ExitCode = 0
   const { toExit } = await import('./exit-codes.ts')
-  const program = await buildProgram(io, (code) => {
-    exit = code
-  })
+  const program = await buildProgram(
+    io,
+    (code) => {
+      exit = code
+    },
+    argv[0],
+  )
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return exit

@@ -51,7 +51,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
   program
     .command('demo')
     .description(
-      'run the embedded demo: SIMULATED model servers in three grid zones, the gateway in front, Azure-trace traffic, a day of grid intensity in minutes',
+      'Run the embedded demo: SIMULATED model servers in three grid zones, the gateway in front, Azure-trace traffic, a day of grid intensity in minutes',
     )
     .option('--port <n>', 'gateway port on 127.0.0.1 (0 = any free port)', port, 8080)
     .option(

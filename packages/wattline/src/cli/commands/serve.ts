@@ -19,7 +19,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
   program
     .command('serve')
     .description(
-      'run the OpenAI-compatible, carbon-aware gateway in front of the configured backends',
+      'Run the OpenAI-compatible, carbon-aware gateway in front of the configured backends',
     )
     .option('--config <file>', 'config file (YAML)', 'wattline.yaml')
     .option('--host <host>', 'listen address (overrides gateway.host)')

@@ -45,7 +45,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
   program
     .command('simulate-backend')
     .description(
-      'run one SIMULATED OpenAI-compatible model server (latency and power from the fitted energy profile) until interrupted',
+      'Run one SIMULATED OpenAI-compatible model server (latency and power from the fitted energy profile) until interrupted',
     )
     .requiredOption('--model <id>', 'model id it serves, e.g. llama-3.1-8b-instruct')
     .requiredOption('--hardware <id>', 'hardware catalogue id, e.g. H100-SXM')
