@@ -158,3 +158,29 @@ export { latencyQuantiles } from './engine/latency-quantiles.ts'
 
 // live, work-weighted attribution of a backend's power (gateway)
 export * from './energy/live-attribution.ts'
+
+// wire types of the read-only dashboard API (server: wattline http/api; client: the dashboard)
+export type {
+  EstimateJson,
+  WindowJson,
+  UsageSummary,
+  UsageBucket,
+  PeakPower,
+  LeverSaving,
+  LeverSavingJson,
+  OverviewBody,
+  BudgetStatus,
+  ServiceRow,
+  ServicesBody,
+  ServiceDetailBody,
+  LiveZoneIntensity,
+  ZoneRow,
+  ZonesBody,
+  BackendRow,
+  BackendsBody,
+  ScoreJson,
+  DecisionJson,
+  DecisionsBody,
+  AnomaliesBody,
+  BudgetsBody,
+} from './api/dashboard-api-types.ts'

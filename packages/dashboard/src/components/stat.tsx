@@ -2,7 +2,7 @@
  * A headline figure: label, value with unit, method (measured/modelled), interval and source.
  */
 import type { ComponentChildren } from 'preact'
-import type { Method } from '../api.ts'
+import type { Method } from '@wattline/core'
 
 export interface StatProps {
   readonly label: string

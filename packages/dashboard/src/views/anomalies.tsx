@@ -2,7 +2,8 @@
  * Anomalies in energy per request (per service) and power (per backend), judged against the same
  * hour of previous days with a robust (median/MAD) interval.
  */
-import { getJson, type Anomalies } from '../api.ts'
+import type { AnomaliesBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { DataTable } from '../components/table.tsx'
 import { ViewFrame } from '../components/view-frame.tsx'
 import { num, time } from '../format.ts'
@@ -11,7 +12,7 @@ import type { ViewProps } from './view-props.ts'
 
 export function AnomaliesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Anomalies>('anomalies', { span }, signal),
+    (signal) => getJson<AnomaliesBody>('anomalies', { span }, signal),
     `anomalies:${span}`,
     intervalMs,
     paused,

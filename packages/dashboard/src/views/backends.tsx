@@ -2,7 +2,8 @@
  * Per backend: health and occupancy now, power, energy per output token, and how much of its energy
  * was measured rather than modelled.
  */
-import { getJson, type Backends } from '../api.ts'
+import type { BackendsBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { MethodBadge } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
 import { ViewFrame } from '../components/view-frame.tsx'
@@ -12,7 +13,7 @@ import type { ViewProps } from './view-props.ts'
 
 export function BackendsView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Backends>('backends', { span }, signal),
+    (signal) => getJson<BackendsBody>('backends', { span }, signal),
     `backends:${span}`,
     intervalMs,
     paused,

@@ -1,7 +1,8 @@
 /**
  * Recent routing decisions with their reasons and every candidate's predicted figures.
  */
-import { getJson, type Decisions } from '../api.ts'
+import type { DecisionsBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { DataTable } from '../components/table.tsx'
 import { ViewFrame } from '../components/view-frame.tsx'
 import { num } from '../format.ts'
@@ -10,7 +11,7 @@ import type { ViewProps } from './view-props.ts'
 
 export function DecisionsView({ paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Decisions>('decisions', { limit: '50' }, signal),
+    (signal) => getJson<DecisionsBody>('decisions', { limit: '50' }, signal),
     'decisions',
     intervalMs,
     paused,

@@ -1,7 +1,8 @@
 /**
  * Overview: energy and carbon per 1k requests, peak power, idle share, savings by lever, and the trend.
  */
-import { getJson, type Anomalies, type Overview } from '../api.ts'
+import type { AnomaliesBody, OverviewBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { Chart } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable } from '../components/table.tsx'
@@ -12,13 +13,13 @@ import type { ViewProps } from './view-props.ts'
 
 export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Overview>('overview', { span }, signal),
+    (signal) => getJson<OverviewBody>('overview', { span }, signal),
     `overview:${span}`,
     intervalMs,
     paused,
   )
   const anomalies = usePoll(
-    (signal) => getJson<Anomalies>('anomalies', { span }, signal),
+    (signal) => getJson<AnomaliesBody>('anomalies', { span }, signal),
     `overview-anomalies:${span}`,
     intervalMs,
     paused,
@@ -33,17 +34,17 @@ export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewPro
       loaded={data !== undefined}
       focusOnMount={focusOnMount}
     >
-      {data !== undefined && <OverviewBody data={data} anomalies={anomalies.data} />}
+      {data !== undefined && <OverviewFigures data={data} anomalies={anomalies.data} />}
     </ViewFrame>
   )
 }
 
-function OverviewBody({
+function OverviewFigures({
   data,
   anomalies,
 }: {
-  readonly data: Overview
-  readonly anomalies: Anomalies | undefined
+  readonly data: OverviewBody
+  readonly anomalies: AnomaliesBody | undefined
 }) {
   const s = data.summary
   const e = s.energy_per_1k_requests_wh
@@ -160,7 +161,7 @@ function OverviewBody({
   )
 }
 
-function trendSummary(data: Overview): string {
+function trendSummary(data: OverviewBody): string {
   const values = data.series
     .map((b) => b.energy_per_1k_requests_wh)
     .filter((v): v is number => v !== null)

@@ -3,7 +3,8 @@
  * one selected service.
  */
 import { useState } from 'preact/hooks'
-import { getJson, type ServiceDetail, type Services } from '../api.ts'
+import type { ServiceDetailBody, ServicesBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { Chart } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
@@ -14,7 +15,7 @@ import type { ViewProps } from './view-props.ts'
 
 export function ServicesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Services>('services', { span }, signal),
+    (signal) => getJson<ServicesBody>('services', { span }, signal),
     `services:${span}`,
     intervalMs,
     paused,
@@ -117,7 +118,11 @@ function ServiceDetailPanel(p: {
 }) {
   const { data, error } = usePoll(
     (signal) =>
-      getJson<ServiceDetail>(`services/${encodeURIComponent(p.name)}`, { span: p.span }, signal),
+      getJson<ServiceDetailBody>(
+        `services/${encodeURIComponent(p.name)}`,
+        { span: p.span },
+        signal,
+      ),
     `service:${p.name}:${p.span}`,
     p.intervalMs,
     p.paused,

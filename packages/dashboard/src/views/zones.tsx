@@ -1,7 +1,8 @@
 /**
  * Per zone: the grid intensity routing uses now, the share of traffic sent there, and its carbon.
  */
-import { getJson, type Zones } from '../api.ts'
+import type { ZonesBody } from '@wattline/core'
+import { getJson } from '../api.ts'
 import { MethodBadge } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
 import { ViewFrame } from '../components/view-frame.tsx'
@@ -11,7 +12,7 @@ import type { ViewProps } from './view-props.ts'
 
 export function ZonesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
   const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<Zones>('zones', { span }, signal),
+    (signal) => getJson<ZonesBody>('zones', { span }, signal),
     `zones:${span}`,
     intervalMs,
     paused,

@@ -6,53 +6,18 @@
  * - a total is `measured` only when every part is; `measured_share` says how much is;
  * - intervals add up worst-case (the `low`s and the `high`s move together).
  */
-import type { IdleEnergyRecord, Method, PowerSampleRecord, RequestRecord } from '@wattline/core'
-import type { LeverSaving, TimeWindow } from './ports.ts'
-
-/** A figure with its interval, method and source, as the API sends it. */
-export interface EstimateJson {
-  readonly value: number
-  readonly low: number
-  readonly high: number
-  readonly method: Method
-  readonly source: string
-}
-
-/** Totals over a set of requests (and the idle energy charged to them). */
-export interface UsageSummary {
-  readonly requests: number
-  readonly failed_requests: number
-  readonly output_tokens: number
-  readonly it_energy_j: EstimateJson
-  readonly facility_energy_j: EstimateJson
-  readonly idle_energy_j: EstimateJson
-  readonly carbon_g: EstimateJson
-  readonly energy_per_1k_requests_wh: EstimateJson | null
-  readonly carbon_per_1k_requests_g: EstimateJson | null
-  readonly energy_per_output_token_j: EstimateJson | null
-  /** Idle facility energy / all facility energy (0–1). */
-  readonly idle_share: number | null
-  /** Share of facility energy that was measured by a meter rather than modelled (0–1). */
-  readonly measured_share: number | null
-}
-
-/** A point of a time series of usage, one per bucket. */
-export interface UsageBucket {
-  readonly at_ms: number
-  readonly requests: number
-  readonly facility_energy_j: number
-  readonly carbon_g: number
-  readonly energy_per_1k_requests_wh: number | null
-  readonly carbon_per_1k_requests_g: number | null
-}
-
-export interface PeakPower {
-  /** Highest per-minute fleet power (W): the sum over backends of each one's mean power in a minute. */
-  readonly value: number
-  readonly at_ms: number | null
-  readonly method: Method
-  readonly source: string
-}
+import type {
+  EstimateJson,
+  IdleEnergyRecord,
+  LeverSaving,
+  Method,
+  PeakPower,
+  PowerSampleRecord,
+  RequestRecord,
+  UsageBucket,
+  UsageSummary,
+} from '@wattline/core'
+import type { TimeWindow } from './ports.ts'
 
 const WH = 3600
 const MINUTE = 60_000

@@ -6,7 +6,7 @@
  * `param` set, an unknown service 404.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { hasCode } from '@wattline/core'
+import { hasCode, type AnomaliesBody, type BudgetsBody } from '@wattline/core'
 import type { Registry } from 'prom-client'
 import { createAnomalyWatch, type AnomalyWatch } from './anomaly-watch.ts'
 import type {
@@ -171,14 +171,19 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       if (window === undefined) return reply
       const found = await anomalies.scan(window)
       noStore(reply)
-      return { window: windowJson(window), anomalies: [...found].reverse() }
+      const body: AnomaliesBody = { window: windowJson(window), anomalies: [...found].reverse() }
+      return body
     }),
   )
 
   app.get('/api/budgets', async (_req, reply) => {
     noStore(reply)
     const budgets = deps.budgets.budgets()
-    return { budgets, breached: budgets.filter((b) => b.breached).map((b) => b.service) }
+    const body: BudgetsBody = {
+      budgets,
+      breached: budgets.filter((b) => b.breached).map((b) => b.service),
+    }
+    return body
   })
 }
 

@@ -8,23 +8,20 @@
  */
 import type {
   BackendScore,
+  BudgetStatus,
   GramsCo2e,
   IdleEnergyRecord,
   Joules,
   LedgerRecord,
+  LiveZoneIntensity,
   Milliseconds,
   PowerSampleRecord,
   RequestRecord,
   RoutingDecision,
+  UsageSummary,
 } from '@wattline/core'
-import type {
-  BudgetStatus,
-  DashboardLiveState,
-  LiveBackend,
-  LiveDecision,
-  LiveZoneIntensity,
-} from './ports.ts'
-import { chargeIdle, summarizeUsage, type UsageSummary } from './aggregate.ts'
+import type { DashboardLiveState, LiveBackend, LiveDecision } from './ports.ts'
+import { chargeIdle, summarizeUsage } from './aggregate.ts'
 
 export interface DashboardFixture {
   readonly records: readonly LedgerRecord[]

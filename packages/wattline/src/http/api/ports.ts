@@ -1,15 +1,19 @@
 /**
  * @module http/api/ports
  * The narrow, read-only views the dashboard API needs. The composition root adapts the ledger store
- * and the gateway's live state to these; tests pass in-memory fakes. Nothing here writes.
+ * and the gateway's live state to these; tests pass in-memory fakes. Nothing here writes. The records
+ * that are also sent as they are (`BudgetStatus`, `LeverSaving`, `LiveZoneIntensity`) are API wire
+ * types, declared with the others in core (`api/dashboard-api-types.ts`).
  */
 import type {
+  BudgetStatus,
   IdleEnergyRecord,
+  LeverSaving,
+  LiveZoneIntensity,
   Method,
   PowerSampleRecord,
   RequestRecord,
   RoutingDecision,
-  Signal,
   SubjectSeries,
 } from '@wattline/core'
 
@@ -54,18 +58,6 @@ export interface LiveBackend {
   readonly power_source: string
 }
 
-/** Current grid intensity of a zone as routing uses it. */
-export interface LiveZoneIntensity {
-  readonly zone: string
-  readonly intensity_g_per_kwh: number
-  readonly signal: Signal
-  readonly source: string
-  /** Start of the interval the value covers, epoch ms. */
-  readonly at_ms: number
-  readonly forecast: boolean
-  readonly stale: boolean
-}
-
 /** A routing decision recently taken, with why. */
 export interface LiveDecision {
   readonly at_ms: number
@@ -83,46 +75,9 @@ export interface DashboardLiveState {
   recentDecisions(limit: number): readonly LiveDecision[]
 }
 
-/** One service's production budget watch, as last evaluated. */
-export interface BudgetStatus {
-  readonly service: string
-  /** `energy_per_1k_requests_wh`, `energy_per_output_token_j` or `carbon_per_1k_requests_g`. */
-  readonly metric: string
-  /** Unit of `baseline`, `target` and `value`, e.g. `Wh/1k requests`. */
-  readonly unit: string
-  readonly stage: string
-  readonly baseline: number
-  /** The stage target: baseline × (1 − stage reduction). */
-  readonly target: number
-  /** The metric over the watch window; null until enough requests were seen. */
-  readonly value: number | null
-  readonly method: Method
-  /** The watch's ratio: value / (target × (1 + variance)); > 1 means over budget. */
-  readonly ratio: number | null
-  readonly breached: boolean
-  readonly window_s: number
-  readonly evaluated_at_ms: number | null
-}
-
 /** Source of budget watch results (the ledger's production watch). */
 export interface BudgetStatusSource {
   budgets(): readonly BudgetStatus[]
-}
-
-/** A saving attributed to one optimisation lever against a named baseline. */
-export interface LeverSaving {
-  /** `routing`, `caching`, `batching`, `shaping`, `time-shifting`, … */
-  readonly lever: string
-  /** What the saving is measured against, e.g. `round-robin`. */
-  readonly baseline: string
-  /** Facility energy saved (J); negative when the lever cost energy. */
-  readonly energy_j: number
-  /** Carbon saved (gCO2e); negative when the lever cost carbon. */
-  readonly carbon_g: number
-  /** Carbon the baseline would have emitted for the same requests (gCO2e). */
-  readonly baseline_carbon_g: number
-  readonly method: Method
-  readonly source: string
 }
 
 /** Savings the gateway tracks itself (caching, batching…), over a window. Optional. */

@@ -5,7 +5,7 @@
  * (also run on a timer so `wattline_anomalies_total` moves without anyone watching), the `/api/`
  * routes and the static app at `/dashboard/`. The reader connection closes with the app.
  */
-import { budgetTarget, type BudgetMetricName } from '@wattline/core'
+import { budgetTarget, type BudgetMetricName, type BudgetStatus } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { openDatabase } from '../../adapters/storage/open-database.ts'
@@ -14,7 +14,7 @@ import { registerDashboardStatic } from '../dashboard-static.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { registerDashboardApi } from './dashboard-api.ts'
 import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
-import type { BudgetStatus, BudgetStatusSource, DashboardLiveState } from './ports.ts'
+import type { BudgetStatusSource, DashboardLiveState } from './ports.ts'
 
 export interface LiveDashboardDeps {
   readonly config: WattlineConfig

@@ -4,10 +4,25 @@
  * routes in `dashboard-api.ts` load the inputs and send the result.
  */
 import type {
+  BackendRow,
   BackendScore,
+  BackendsBody,
+  BudgetStatus,
+  DecisionsBody,
   IdleEnergyRecord,
+  LeverSaving,
+  LiveZoneIntensity,
+  OverviewBody,
   PowerSampleRecord,
   RequestRecord,
+  ScoreJson,
+  ServiceDetailBody,
+  ServiceRow,
+  ServicesBody,
+  UsageSummary,
+  WindowJson,
+  ZoneRow,
+  ZonesBody,
 } from '@wattline/core'
 import {
   allIdle,
@@ -18,18 +33,8 @@ import {
   routingSavings,
   summarizeUsage,
   usageSeries,
-  type PeakPower,
-  type UsageBucket,
-  type UsageSummary,
 } from './aggregate.ts'
-import type {
-  BudgetStatus,
-  LeverSaving,
-  LiveBackend,
-  LiveDecision,
-  LiveZoneIntensity,
-  TimeWindow,
-} from './ports.ts'
+import type { LiveBackend, LiveDecision, TimeWindow } from './ports.ts'
 
 /** Ledger facts of one window. */
 export interface WindowFacts {
@@ -39,25 +44,7 @@ export interface WindowFacts {
   readonly power: readonly PowerSampleRecord[]
 }
 
-export interface WindowJson {
-  readonly from: string
-  readonly to: string
-  readonly from_ms: number
-  readonly to_ms: number
-}
-
-export interface OverviewBody {
-  readonly window: WindowJson
-  readonly summary: UsageSummary
-  readonly peak_power_w: PeakPower
-  readonly savings: readonly (LeverSaving & { readonly carbon_pct: number | null })[]
-  /** Intensity signals the requests were accounted with (`average`, `marginal`). */
-  readonly intensity_signals: readonly string[]
-  readonly bucket_ms: number
-  readonly series: readonly UsageBucket[]
-  readonly budgets_breached: number
-}
-
+/** The window as the API sends it: ISO-8601 (UTC) and epoch milliseconds. */
 export function windowJson(w: TimeWindow): WindowJson {
   return {
     from: new Date(w.from_ms).toISOString(),
@@ -91,32 +78,13 @@ export function overviewBody(
   }
 }
 
-export interface ServiceRow {
-  readonly name: string
-  readonly summary: UsageSummary
-  readonly budget: BudgetStatus | null
-}
-
 /** Every service seen in the window or with a budget, with its totals and budget watch. */
-export function servicesBody(
-  facts: WindowFacts,
-  budgets: readonly BudgetStatus[],
-): { readonly window: WindowJson; readonly services: readonly ServiceRow[] } {
+export function servicesBody(facts: WindowFacts, budgets: readonly BudgetStatus[]): ServicesBody {
   const names = new Set([...facts.requests.map((r) => r.service), ...budgets.map((b) => b.service)])
   return {
     window: windowJson(facts.window),
     services: [...names].sort().map((name) => serviceRow(facts, budgets, name)),
   }
-}
-
-export interface ServiceDetailBody extends ServiceRow {
-  readonly window: WindowJson
-  /** The budget's metric computed over the requested window (unit: the budget's unit). */
-  readonly window_value: number | null
-  /** window_value / stage target; > 1 means the window was over budget. */
-  readonly window_burn: number | null
-  readonly bucket_ms: number
-  readonly series: readonly UsageBucket[]
 }
 
 /** One service: totals, budget burn against its stage target, and the trend. */
@@ -144,27 +112,8 @@ export function serviceDetailBody(
   }
 }
 
-export interface ZoneRow {
-  readonly zone: string
-  readonly current: LiveZoneIntensity | null
-  readonly requests: number
-  /** Requests in this zone / all requests in the window (0–1). */
-  readonly share_of_requests: number | null
-  readonly facility_energy_j: number
-  readonly carbon_g: number
-  /** This zone's carbon / all carbon in the window (0–1). */
-  readonly share_of_carbon: number | null
-  /** Facility-energy-weighted mean intensity the zone's requests were accounted with (gCO2e/kWh). */
-  readonly mean_intensity_g_per_kwh: number | null
-  /** `measured` only when every request and idle figure in the zone was. */
-  readonly method: 'measured' | 'modelled'
-}
-
 /** Per zone: the intensity now, share of traffic, and carbon in the window (requests + idle). */
-export function zonesBody(
-  facts: WindowFacts,
-  live: readonly LiveZoneIntensity[],
-): { readonly window: WindowJson; readonly zones: readonly ZoneRow[] } {
+export function zonesBody(facts: WindowFacts, live: readonly LiveZoneIntensity[]): ZonesBody {
   const zones = new Set([
     ...live.map((z) => z.zone),
     ...facts.requests.map((r) => r.zone),
@@ -200,39 +149,8 @@ export function zonesBody(
   return { window: windowJson(facts.window), zones: rows }
 }
 
-export interface BackendRow {
-  readonly id: string
-  readonly zone: string
-  readonly hardware: string | null
-  readonly healthy: boolean | null
-  readonly inflight: number | null
-  readonly max_concurrency: number | null
-  /** inflight / max_concurrency now (0–1). */
-  readonly occupancy: number | null
-  readonly pue: number | null
-  readonly power_w: number | null
-  readonly power_method: string | null
-  readonly power_source: string | null
-  readonly requests: number
-  readonly output_tokens: number
-  /** IT energy of the backend's requests in the window (J). */
-  readonly it_energy_j: number
-  readonly measured_energy_j: number
-  readonly modelled_energy_j: number
-  /** measured / (measured + modelled) IT energy (0–1). */
-  readonly measured_share: number | null
-  /** IT energy per output token (J/token). */
-  readonly energy_per_output_token_j: number | null
-  readonly idle_energy_j: number
-  /** Mean of the power readings in the window (W). */
-  readonly mean_power_w: number | null
-}
-
 /** Per backend: live occupancy and power, and energy per token measured vs modelled in the window. */
-export function backendsBody(
-  facts: WindowFacts,
-  live: readonly LiveBackend[],
-): { readonly window: WindowJson; readonly backends: readonly BackendRow[] } {
+export function backendsBody(facts: WindowFacts, live: readonly LiveBackend[]): BackendsBody {
   const ids = new Set([...live.map((b) => b.id), ...facts.requests.map((r) => r.backend)])
   const rows = [...ids].sort().map((id): BackendRow => {
     const b = live.find((x) => x.id === id)
@@ -268,36 +186,8 @@ export function backendsBody(
   return { window: windowJson(facts.window), backends: rows }
 }
 
-export interface ScoreJson {
-  readonly backend: string
-  readonly eligible: boolean
-  readonly reason: string | null
-  /** Null when the decision did not record an energy prediction. */
-  readonly predicted_energy_j: number | null
-  readonly predicted_carbon_g: number
-  readonly predicted_latency_ms: number | null
-  readonly score: number | null
-}
-
-export interface DecisionJson {
-  readonly at: string
-  readonly at_ms: number
-  readonly request_id: string
-  readonly service: string
-  readonly model: string
-  readonly kind: 'route' | 'reject'
-  readonly policy: string
-  readonly backend: string | null
-  readonly reason: string
-  readonly scores: readonly ScoreJson[]
-  /** `live` (the gateway's memory) or `ledger` (read back from request rows). */
-  readonly origin: 'live' | 'ledger'
-}
-
 /** Recent routing decisions with their reasons and every candidate's predicted figures. */
-export function decisionsBody(decisions: readonly LiveDecision[]): {
-  readonly decisions: readonly DecisionJson[]
-} {
+export function decisionsBody(decisions: readonly LiveDecision[]): DecisionsBody {
   return {
     decisions: decisions.map((d) => ({
       at: new Date(d.at_ms).toISOString(),
@@ -322,7 +212,7 @@ export function decisionsBody(decisions: readonly LiveDecision[]): {
 export function decisionsFromLedger(
   requests: readonly RequestRecord[],
   limit: number,
-): { readonly decisions: readonly DecisionJson[] } {
+): DecisionsBody {
   const newest = [...requests].sort((a, b) => b.at_ms - a.at_ms).slice(0, limit)
   return {
     decisions: newest.map((r) => {
