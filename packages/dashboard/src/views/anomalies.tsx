@@ -3,31 +3,21 @@
  * hour of previous days with a robust (median/MAD) interval.
  */
 import type { AnomaliesBody } from '@wattline/core'
-import { getJson } from '../api.ts'
 import { DataTable } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { num, time } from '../format.ts'
-import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function AnomaliesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<AnomaliesBody>('anomalies', { span }, signal),
-    `anomalies:${span}`,
-    intervalMs,
-    paused,
-  )
+export function AnomaliesView(view: ViewProps) {
   return (
-    <ViewFrame
+    <PolledView<AnomaliesBody>
       id="anomalies"
       title="Anomalies"
       intro="Hours whose energy per request or backend power fell outside the normal range for that hour of day (median ± 3.5 robust standard deviations of up to 14 previous days; at least 5 days of history needed; hours with fewer than 10 requests are not judged for energy per request)."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="anomalies"
+      view={view}
     >
-      {data !== undefined && (
+      {(data) => (
         <DataTable
           caption={`Anomalies in the window (${data.anomalies.length})`}
           headers={[
@@ -62,6 +52,6 @@ export function AnomaliesView({ span, paused, intervalMs, focusOnMount }: ViewPr
           ))}
         </DataTable>
       )}
-    </ViewFrame>
+    </PolledView>
   )
 }

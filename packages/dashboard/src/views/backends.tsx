@@ -3,32 +3,22 @@
  * was measured rather than modelled.
  */
 import type { BackendsBody } from '@wattline/core'
-import { getJson } from '../api.ts'
 import { MethodBadge } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { energy, num, percent } from '../format.ts'
-import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function BackendsView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<BackendsBody>('backends', { span }, signal),
-    `backends:${span}`,
-    intervalMs,
-    paused,
-  )
+export function BackendsView(view: ViewProps) {
   return (
-    <ViewFrame
+    <PolledView<BackendsBody>
       id="backends"
       title="Backends"
       intro="Occupancy is requests in flight over the concurrency limit, now. Energy per output token is IT energy (before PUE) in the window; the measured share is the part that came from a power meter."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="backends"
+      view={view}
     >
-      {data !== undefined && (
+      {(data) => (
         <DataTable
           caption="Backends: occupancy, power and energy per token"
           headers={[
@@ -82,6 +72,6 @@ export function BackendsView({ span, paused, intervalMs, focusOnMount }: ViewPro
           ))}
         </DataTable>
       )}
-    </ViewFrame>
+    </PolledView>
   )
 }

@@ -2,31 +2,22 @@
  * Recent routing decisions with their reasons and every candidate's predicted figures.
  */
 import type { DecisionsBody } from '@wattline/core'
-import { getJson } from '../api.ts'
 import { DataTable } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { num } from '../format.ts'
-import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function DecisionsView({ paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<DecisionsBody>('decisions', { limit: '50' }, signal),
-    'decisions',
-    intervalMs,
-    paused,
-  )
+export function DecisionsView(view: ViewProps) {
   return (
-    <ViewFrame
+    <PolledView<DecisionsBody>
       id="decisions"
       title="Routing decisions"
       intro="The 50 most recent decisions, newest first. Predicted energy and carbon are modelled by the routing policy at decision time; open a row's candidates to compare."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="decisions"
+      params={{ limit: '50' }}
+      view={view}
     >
-      {data !== undefined && (
+      {(data) => (
         <DataTable
           caption="Recent routing decisions"
           headers={['Time (UTC)', 'Service', 'Policy', 'Outcome', 'Reason', 'Candidates']}
@@ -84,6 +75,6 @@ export function DecisionsView({ paused, intervalMs, focusOnMount }: ViewProps) {
           ))}
         </DataTable>
       )}
-    </ViewFrame>
+    </PolledView>
   )
 }

@@ -6,18 +6,13 @@ import { getJson } from '../api.ts'
 import { Chart } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { carbon, energy, num, percent, time } from '../format.ts'
 import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<OverviewBody>('overview', { span }, signal),
-    `overview:${span}`,
-    intervalMs,
-    paused,
-  )
+export function OverviewView(view: ViewProps) {
+  const { span, paused, intervalMs } = view
   const anomalies = usePoll(
     (signal) => getJson<AnomaliesBody>('anomalies', { span }, signal),
     `overview-anomalies:${span}`,
@@ -25,17 +20,15 @@ export function OverviewView({ span, paused, intervalMs, focusOnMount }: ViewPro
     paused,
   )
   return (
-    <ViewFrame
+    <PolledView<OverviewBody>
       id="overview"
       title="Overview"
       intro="Fleet-wide energy and carbon for the chosen window. Energy per 1k requests is facility energy (IT × PUE) including the idle energy of the backends."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="overview"
+      view={view}
     >
-      {data !== undefined && <OverviewFigures data={data} anomalies={anomalies.data} />}
-    </ViewFrame>
+      {(data) => <OverviewFigures data={data} anomalies={anomalies.data} />}
+    </PolledView>
   )
 }
 

@@ -8,105 +8,100 @@ import { getJson } from '../api.ts'
 import { Chart } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { carbon, num, time } from '../format.ts'
 import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function ServicesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<ServicesBody>('services', { span }, signal),
-    `services:${span}`,
-    intervalMs,
-    paused,
-  )
+export function ServicesView(view: ViewProps) {
+  const { span, paused, intervalMs } = view
   const [chosen, setChosen] = useState<string | undefined>(undefined)
-  const selected = chosen ?? data?.services[0]?.name
   return (
-    <ViewFrame
+    <PolledView<ServicesBody>
       id="services"
       title="Services"
       intro="Each service's energy and carbon per 1k requests in the window, and its budget: the production watch's latest value against the stage target."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="services"
+      view={view}
     >
-      {data !== undefined && (
-        <>
-          <DataTable
-            caption="Services: totals in the window and budget watch"
-            headers={[
-              'Service',
-              'Requests',
-              'Energy per 1k requests',
-              'Carbon per 1k requests',
-              'Budget metric',
-              'Stage target',
-              'Watch value',
-              'Burn (value / target)',
-              'Status',
-            ]}
-            rows={data.services.length}
-          >
-            {data.services.map((s) => {
-              const e = s.summary.energy_per_1k_requests_wh
-              const c = s.summary.carbon_per_1k_requests_g
-              const b = s.budget
-              return (
-                <tr key={s.name}>
-                  <th scope="row">
-                    <button
-                      type="button"
-                      class="link"
-                      aria-pressed={selected === s.name}
-                      onClick={() => setChosen(s.name)}
-                    >
-                      {s.name}
-                    </button>
-                  </th>
-                  <td>{num(s.summary.requests)}</td>
-                  <td>
-                    {e === null ? '–' : `${num(e.value)} Wh`}{' '}
-                    {e && <MethodBadge method={e.method} />}
-                  </td>
-                  <td>
-                    {c === null ? '–' : `${num(c.value)} gCO2e`}{' '}
-                    {c && <MethodBadge method={c.method} />}
-                  </td>
-                  <td>{b?.metric ?? 'no budget'}</td>
-                  <td>{b === null ? '–' : `${num(b.target)} ${b.unit} (${b.stage})`}</td>
-                  <td>
-                    {b === null || b.value === null ? '–' : `${num(b.value)} ${b.unit}`}{' '}
-                    {b && <MethodBadge method={b.method} />}
-                  </td>
-                  <td>
-                    <Ratio value={b?.ratio ?? null} label={`${s.name} budget burn`} high={1.5} />
-                  </td>
-                  <td>
-                    {b === null ? (
-                      '–'
-                    ) : b.breached ? (
-                      <strong class="bad">over budget</strong>
-                    ) : (
-                      'within budget'
-                    )}
-                  </td>
-                </tr>
-              )
-            })}
-          </DataTable>
-          {selected !== undefined && (
-            <ServiceDetailPanel
-              name={selected}
-              span={span}
-              paused={paused}
-              intervalMs={intervalMs}
-            />
-          )}
-        </>
-      )}
-    </ViewFrame>
+      {(data) => {
+        const selected = chosen ?? data.services[0]?.name
+        return (
+          <>
+            <DataTable
+              caption="Services: totals in the window and budget watch"
+              headers={[
+                'Service',
+                'Requests',
+                'Energy per 1k requests',
+                'Carbon per 1k requests',
+                'Budget metric',
+                'Stage target',
+                'Watch value',
+                'Burn (value / target)',
+                'Status',
+              ]}
+              rows={data.services.length}
+            >
+              {data.services.map((s) => {
+                const e = s.summary.energy_per_1k_requests_wh
+                const c = s.summary.carbon_per_1k_requests_g
+                const b = s.budget
+                return (
+                  <tr key={s.name}>
+                    <th scope="row">
+                      <button
+                        type="button"
+                        class="link"
+                        aria-pressed={selected === s.name}
+                        onClick={() => setChosen(s.name)}
+                      >
+                        {s.name}
+                      </button>
+                    </th>
+                    <td>{num(s.summary.requests)}</td>
+                    <td>
+                      {e === null ? '–' : `${num(e.value)} Wh`}{' '}
+                      {e && <MethodBadge method={e.method} />}
+                    </td>
+                    <td>
+                      {c === null ? '–' : `${num(c.value)} gCO2e`}{' '}
+                      {c && <MethodBadge method={c.method} />}
+                    </td>
+                    <td>{b?.metric ?? 'no budget'}</td>
+                    <td>{b === null ? '–' : `${num(b.target)} ${b.unit} (${b.stage})`}</td>
+                    <td>
+                      {b === null || b.value === null ? '–' : `${num(b.value)} ${b.unit}`}{' '}
+                      {b && <MethodBadge method={b.method} />}
+                    </td>
+                    <td>
+                      <Ratio value={b?.ratio ?? null} label={`${s.name} budget burn`} high={1.5} />
+                    </td>
+                    <td>
+                      {b === null ? (
+                        '–'
+                      ) : b.breached ? (
+                        <strong class="bad">over budget</strong>
+                      ) : (
+                        'within budget'
+                      )}
+                    </td>
+                  </tr>
+                )
+              })}
+            </DataTable>
+            {selected !== undefined && (
+              <ServiceDetailPanel
+                name={selected}
+                span={span}
+                paused={paused}
+                intervalMs={intervalMs}
+              />
+            )}
+          </>
+        )
+      }}
+    </PolledView>
   )
 }
 

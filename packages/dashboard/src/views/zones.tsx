@@ -2,32 +2,22 @@
  * Per zone: the grid intensity routing uses now, the share of traffic sent there, and its carbon.
  */
 import type { ZonesBody } from '@wattline/core'
-import { getJson } from '../api.ts'
 import { MethodBadge } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
-import { ViewFrame } from '../components/view-frame.tsx'
+import { PolledView } from '../components/polled-view.tsx'
 import { carbon, energy, num, percent, time } from '../format.ts'
-import { usePoll } from '../use-poll.ts'
 import type { ViewProps } from './view-props.ts'
 
-export function ZonesView({ span, paused, intervalMs, focusOnMount }: ViewProps) {
-  const { data, error, updatedAt } = usePoll(
-    (signal) => getJson<ZonesBody>('zones', { span }, signal),
-    `zones:${span}`,
-    intervalMs,
-    paused,
-  )
+export function ZonesView(view: ViewProps) {
   return (
-    <ViewFrame
+    <PolledView<ZonesBody>
       id="zones"
       title="Zones"
       intro="Grid zones the backends run in: the carbon intensity used for routing now (location-based), the share of requests routed there and the carbon emitted there in the window, idle energy included."
-      error={error}
-      updatedAt={updatedAt}
-      loaded={data !== undefined}
-      focusOnMount={focusOnMount}
+      path="zones"
+      view={view}
     >
-      {data !== undefined && (
+      {(data) => (
         <DataTable
           caption="Zones: current intensity, share of traffic and carbon"
           headers={[
@@ -66,6 +56,6 @@ export function ZonesView({ span, paused, intervalMs, focusOnMount }: ViewProps)
           ))}
         </DataTable>
       )}
-    </ViewFrame>
+    </PolledView>
   )
 }
