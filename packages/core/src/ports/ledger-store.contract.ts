@@ -239,6 +239,37 @@ export function testLedgerStore(make: () => Promise<LedgerStore>): void {
     expect(await store.readBlocks(0, 0)).toEqual([])
   })
 
+  it('refuses a batch that does not start at the chain tail (another writer moved it)', async () => {
+    const store = await fresh()
+    await store.append({ rows: chained(sampleRecords().slice(0, 3), 0), blocks: [], rollups: [] })
+    // a writer that saw only row 0 appends a gate decision at row 1, a table of its own
+    const gate = sampleRecords().filter((r) => r.kind === 'gate')
+    const late = await store
+      .append({ rows: chained(gate, 0, 1), blocks: [header(0, 2, T0)], rollups: [rollup({})] })
+      .catch((e: unknown) => e)
+    expect(hasCode(late, 'WL_LEDGER_WRITE')).toBe(true)
+    // and sealing block 0 with fewer rows than it holds is refused as well
+    const short = await store
+      .append({ rows: [], blocks: [header(0, 2, T0)], rollups: [] })
+      .catch((e: unknown) => e)
+    expect(hasCode(short, 'WL_LEDGER_WRITE')).toBe(true)
+    expect((await store.readRows(0, 0)).get(0)?.map((r) => r.record.kind)).toEqual([
+      'request',
+      'request',
+      'idle',
+    ])
+    expect(await store.readBlocks(0, 0)).toEqual([])
+    expect(await store.rollups({ from_ms: 0, to_ms: T0 * 2 })).toEqual([])
+    // at the tail it goes in
+    await store.append({ rows: chained(gate, 0, 3), blocks: [header(0, 4, T0)], rollups: [] })
+    expect((await store.readRows(0, 0)).get(0)?.map((r) => r.record.kind)).toEqual([
+      'request',
+      'request',
+      'idle',
+      'gate',
+    ])
+  })
+
   it('adds rollups into existing minutes', async () => {
     const store = await fresh()
     await store.append({ rows: [], blocks: [], rollups: [rollup({}), rollup({ zone: 'DE' })] })

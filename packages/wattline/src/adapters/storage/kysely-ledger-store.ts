@@ -44,6 +44,8 @@ const BLOCK_COLUMNS = [
   'key_id',
 ] as const
 const ROLLUP_KEYS = ['minute_ms', 'service', 'model', 'backend', 'zone'] as const
+/** `meta` key whose upsert serialises appends; its value names the last position written. */
+const CHAIN_HEAD_KEY = 'chain_head'
 
 /** A `LedgerStore` over an opened database. */
 export class KyselyLedgerStore implements LedgerStore {
@@ -90,6 +92,7 @@ export class KyselyLedgerStore implements LedgerStore {
   async append(batch: AppendBatch): Promise<void> {
     try {
       await this.#db.transaction().execute(async (tx) => {
+        await this.#claimTail(tx, batch)
         const byTable = new Map<TableSpec, ChainedRow[]>()
         for (const row of batch.rows) {
           const spec = tableOf(row.record.kind)
@@ -294,6 +297,52 @@ export class KyselyLedgerStore implements LedgerStore {
 
   async close(): Promise<void> {
     await this.#db.destroy()
+  }
+
+  /**
+   * Takes the chain for this transaction and checks the batch starts at its tail. The upsert of
+   * `meta.chain_head` is the lock (a row lock on PostgreSQL, the write lock on SQLite, both held to
+   * commit), so two writers cannot both pass the check; a batch whose first position (or first
+   * sealed block) is already taken fails with `WL_LEDGER_WRITE` and the writer re-reads the tail.
+   */
+  async #claimTail(tx: Executor, batch: AppendBatch): Promise<void> {
+    const firstRow = batch.rows[0]
+    const firstBlock = batch.blocks[0]
+    const lastRow = batch.rows[batch.rows.length - 1]
+    const lastBlock = batch.blocks[batch.blocks.length - 1]
+    let seq: number
+    let idx: number
+    if (firstRow !== undefined) [seq, idx] = [firstRow.block_seq, firstRow.row_idx]
+    else if (firstBlock !== undefined) [seq, idx] = [firstBlock.seq, firstBlock.row_count]
+    else return
+    const head =
+      lastRow === undefined
+        ? `sealed ${String(lastBlock?.seq)}`
+        : `block ${lastRow.block_seq} row ${lastRow.row_idx}`
+    await tx
+      .insertInto('meta')
+      .values({ key: CHAIN_HEAD_KEY, value: head })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: head }))
+      .execute()
+    let taken = tx
+      .selectFrom('blocks')
+      .select(sql<number>`1`.as('taken'))
+      .where('seq', '>=', Math.min(seq, firstBlock?.seq ?? seq))
+    for (const spec of LEDGER_TABLES) {
+      taken = taken.unionAll(
+        tx
+          .selectFrom(spec.table)
+          .select(sql<number>`1`.as('taken'))
+          // a row-value range: one index seek on the primary key in both databases
+          .where((eb) => eb(eb.refTuple('block_seq', 'row_idx'), '>=', eb.tuple(seq, idx))),
+      )
+    }
+    if ((await taken.limit(1).executeTakeFirst()) !== undefined) {
+      throw new WattlineError(
+        'WL_LEDGER_WRITE',
+        `the ledger chain moved: block ${seq} row ${idx} onwards was already written by another writer`,
+      )
+    }
   }
 
   async #insertChunked(

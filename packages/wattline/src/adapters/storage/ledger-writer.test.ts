@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { AuditRecord } from '@wattline/core'
 import { requestRecord } from '@wattline/core/testing'
 import { openLedger, openLedgerStore } from './open-ledger.ts'
 import { createSignatureVerifier, parsePublicKey } from './signing-key.ts'
@@ -17,6 +18,22 @@ const tempDir = (): string => {
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
+
+/** A budget record (a table of its own: only the chain-tail check can see a fork through it). */
+function budget(at: number): AuditRecord {
+  return {
+    kind: 'budget',
+    at_ms: at,
+    service: 'chat',
+    family: null,
+    metric: 'energy_per_1k_requests_wh',
+    baseline: 100,
+    stage: 'pilot',
+    target: 80,
+    variance_pct: 5,
+    max_regression_pct: 10,
+  }
+}
 
 /** A manual clock so block ages are deterministic. */
 function manualClock(start = 1_750_000_000_000) {
@@ -53,6 +70,33 @@ describe('openLedger batch writer', () => {
     })
     const rollups = await store.rollups({ from_ms: 0, to_ms: Number.MAX_SAFE_INTEGER })
     expect(rollups.reduce((a, r) => a + r.requests, 0)).toBe(13)
+    await store.close()
+  })
+
+  it('shares one chain between two writers (gate next to a running gateway) without forking it', async () => {
+    const dir = tempDir()
+    const url = `sqlite:${join(dir, 'l.db')}`
+    const opts = { baseDir: dir, blockRows: 4, flushIntervalMs: 250, blockMaxAgeMs: 60_000 }
+    const gateway = await openLedger(url, opts)
+    const gate = await openLedger(url, opts)
+    for (let i = 0; i < 6; i += 1) gateway.sink.append(requestRecord(i))
+    await gateway.sink.flush() // block 0 sealed, rows 0–1 of block 1 written, block 1 open
+    // the gate's writer resumes after those rows and seals block 1 at once
+    await gate.sink.writeNow([budget(1)])
+    // the gateway's idea of block 1 is stale now: its next rows must go after the gate's block
+    for (let i = 6; i < 9; i += 1) gateway.sink.append(requestRecord(i))
+    await gateway.sink.flush()
+    await gate.sink.writeNow([budget(2)])
+    await gateway.close()
+    await gate.close()
+    const store = await openLedgerStore(url)
+    const key = createSignatureVerifier([parsePublicKey(gateway.signer.publicKeyPem, 'key')])
+    const result = await verifyLedger(store, key)
+    expect(result.verdict).toMatchObject({ ok: true, summary: { rows: 11 } })
+    const ids = (await store.requests({ from_ms: 0, to_ms: Number.MAX_SAFE_INTEGER })).map(
+      (r) => r.id,
+    )
+    expect(ids.sort()).toEqual(Array.from({ length: 9 }, (_, i) => `req-${i}`).sort())
     await store.close()
   })
 

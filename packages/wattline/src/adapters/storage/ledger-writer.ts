@@ -7,6 +7,11 @@
  *
  * When the buffer is full, rows are dropped and counted: in `wattline_ledger_dropped_rows_total`
  * and, at the next flush, as a chained `dropped` record in the ledger itself. Never silent.
+ *
+ * Several writers may share one ledger (`wattline gate` next to a running gateway, gateway
+ * replicas on one PostgreSQL): the store refuses a batch that does not start at the chain's tail,
+ * and the writer then re-reads the tail, chains the same records again after it and retries once
+ * at once (later flushes start from a fresh tail too). The chain never forks.
  */
 import {
   openBlock,
@@ -73,16 +78,10 @@ export async function startLedgerWriter(
   deps: LedgerWriterDeps,
   options: LedgerWriterOptions,
 ): Promise<LedgerWriter> {
-  const tail = await deps.store.chainTail()
-  let open: OpenBlock = openBlock(
-    tail.last === null ? 0 : tail.last.seq + 1,
-    tail.last === null ? GENESIS_HASH : tail.last.hash,
-  )
-  const lastOpen = tail.open[tail.open.length - 1]
-  if (lastOpen !== undefined) {
-    open = { ...open, head: lastOpen.row_hash, rows: tail.open.length }
-  }
+  let open: OpenBlock = await resumeBlock(deps.store)
   let openedAtMs = deps.now()
+  /** Set after a failed append: the chain may have moved under another writer. */
+  let stale = false
   let buffer: AuditRecord[] = []
   let pendingDropped = 0
   let droppedSince = 0
@@ -108,7 +107,66 @@ export async function startLedgerWriter(
     openedAtMs = deps.now()
   }
 
+  /** Chains `records` after the open block: their rows and the blocks they fill (signed). */
+  function chain(
+    records: readonly AuditRecord[],
+    sealAll: boolean,
+  ): { rows: ChainedRow[]; sealed: SignedBlockHeader[] } {
+    const rows: ChainedRow[] = []
+    const sealed: SignedBlockHeader[] = []
+    for (const record of records) {
+      if (open.rows === 0) openedAtMs = deps.now()
+      // appendToBlock's steps, keeping the canonical JSON when the store writes rows from it
+      const json = recordJson(record)
+      const row_hash = rowHash(open.head, json, deps.hash)
+      const position = { block_seq: open.seq, row_idx: open.rows, row_hash }
+      rows.push(keepJson ? { ...position, record, json } : { ...position, record })
+      open = { seq: open.seq, prev_hash: open.prev_hash, head: row_hash, rows: open.rows + 1 }
+      if (open.rows >= options.blockRows) seal(sealed)
+    }
+    if (open.rows > 0 && (sealAll || deps.now() - openedAtMs >= options.blockMaxAgeMs)) seal(sealed)
+    return { rows, sealed }
+  }
+
+  /** Chains and appends; on failure re-reads the chain tail and tries once more. */
+  async function chainAndAppend(records: readonly AuditRecord[], sealAll: boolean): Promise<void> {
+    const before = { open, openedAtMs }
+    const rollups = rollUp(records)
+    let batch = chain(records, sealAll)
+    try {
+      await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
+    } catch (first) {
+      open = before.open
+      openedAtMs = before.openedAtMs
+      try {
+        open = await resumeBlock(deps.store)
+      } catch {
+        throw first // the database is unreachable: the caller re-buffers
+      }
+      const resumed = { open, openedAtMs }
+      batch = chain(records, sealAll)
+      try {
+        await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
+      } catch (second) {
+        open = resumed.open
+        openedAtMs = resumed.openedAtMs
+        throw second
+      }
+    }
+    written += batch.rows.length
+    blocks += batch.sealed.length
+  }
+
   async function flushOnce(sealAll: boolean): Promise<void> {
+    if (stale) {
+      try {
+        open = await resumeBlock(deps.store)
+      } catch (error) {
+        deps.onError?.(error) // the database is still unreachable; the buffer waits
+        throw error
+      }
+      stale = false
+    }
     const records = buffer
     buffer = []
     if (pendingDropped > 0) {
@@ -123,27 +181,10 @@ export async function startLedgerWriter(
     }
     const aged = open.rows > 0 && deps.now() - openedAtMs >= options.blockMaxAgeMs
     if (records.length === 0 && !(open.rows > 0 && (sealAll || aged))) return
-    const before = { open, openedAtMs }
-    const rows: ChainedRow[] = []
-    const sealed: SignedBlockHeader[] = []
-    for (const record of records) {
-      if (open.rows === 0) openedAtMs = deps.now()
-      // appendToBlock's steps, keeping the canonical JSON when the store writes rows from it
-      const json = recordJson(record)
-      const row_hash = rowHash(open.head, json, deps.hash)
-      const position = { block_seq: open.seq, row_idx: open.rows, row_hash }
-      rows.push(keepJson ? { ...position, record, json } : { ...position, record })
-      open = { seq: open.seq, prev_hash: open.prev_hash, head: row_hash, rows: open.rows + 1 }
-      if (open.rows >= options.blockRows) seal(sealed)
-    }
-    if (open.rows > 0 && (sealAll || deps.now() - openedAtMs >= options.blockMaxAgeMs)) seal(sealed)
     try {
-      await deps.store.append({ rows, blocks: sealed, rollups: rollUp(records) })
-      written += rows.length
-      blocks += sealed.length
+      await chainAndAppend(records, sealAll)
     } catch (error) {
-      open = before.open
-      openedAtMs = before.openedAtMs
+      stale = true
       const room = Math.max(0, options.bufferRows - buffer.length)
       const keep = records.slice(0, room)
       buffer = [...keep, ...buffer]
@@ -203,4 +244,17 @@ export async function startLedgerWriter(
       return { buffered: buffer.length, written, dropped: droppedTotal, blocks }
     },
   }
+}
+
+/** The open block where the store's chain stands: after its last sealed block and open rows. */
+async function resumeBlock(store: LedgerStore): Promise<OpenBlock> {
+  const tail = await store.chainTail()
+  const block = openBlock(
+    tail.last === null ? 0 : tail.last.seq + 1,
+    tail.last === null ? GENESIS_HASH : tail.last.hash,
+  )
+  const lastOpen = tail.open[tail.open.length - 1]
+  return lastOpen === undefined
+    ? block
+    : { ...block, head: lastOpen.row_hash, rows: tail.open.length }
 }
