@@ -17,8 +17,8 @@ import {
   type IntensityPoint,
   type Signal,
 } from '@wattline/core'
-import { clip, guarded, noValueAt, pointInForce } from './api-source-base.ts'
-import { array, field, getJson, time, type HttpDeps } from './http-json.ts'
+import { clippedSeries, guarded, preferMeasured, valueInForce } from './api-source-base.ts'
+import { apiUrl, array, field, getJson, time, type HttpDeps } from './http-json.ts'
 
 export interface CarbonAwareSdkOptions {
   readonly baseUrl: string
@@ -41,8 +41,7 @@ export function createCarbonAwareSdkSource(
     params: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(path, options.baseUrl)
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    const url = apiUrl(options.baseUrl, path, params)
     const { status, body } = await getJson(deps, { source: name, url, signal, passStatus: [204] })
     return status === 204 ? [] : body
   }
@@ -85,9 +84,7 @@ export function createCarbonAwareSdkSource(
         })
       }
     }
-    const byTime = new Map<number, IntensityPoint>()
-    for (const p of points) if (!byTime.has(p.at) || !p.forecast) byTime.set(p.at, p)
-    return [...byTime.values()].sort((a, b) => a.at - b.at)
+    return preferMeasured(points)
   }
 
   return {
@@ -96,19 +93,9 @@ export function createCarbonAwareSdkSource(
     intensityAt(zone: string, at: Instant, signal?: AbortSignal): Promise<IntensityPoint> {
       return guarded(name, async () => {
         const pts = await window(zone, instant(at - 3_600_000), instant(at + 1), signal)
-        const p = pointInForce(pts, at, 3_600_000)
-        if (p === undefined) throw noValueAt(name, zone, at)
-        return p
+        return valueInForce(name, zone, pts, at, 3_600_000)
       })
     },
-    series(
-      zone: string,
-      from: Instant,
-      to: Instant,
-      signal?: AbortSignal,
-    ): Promise<readonly IntensityPoint[]> {
-      if (to <= from) return Promise.resolve([])
-      return guarded(name, async () => clip(await window(zone, from, to, signal), from, to))
-    },
+    series: clippedSeries(name, window),
   }
 }

@@ -16,8 +16,8 @@ import {
   type Instant,
   type IntensityPoint,
 } from '@wattline/core'
-import { clip, guarded, noValueAt, pointInForce } from './api-source-base.ts'
-import { array, field, getJson, time, type HttpDeps } from './http-json.ts'
+import { clippedSeries, guarded, preferMeasured, valueInForce } from './api-source-base.ts'
+import { apiUrl, array, field, getJson, time, type HttpDeps } from './http-json.ts'
 
 export const ELECTRICITYMAPS_BASE_URL = 'https://api.electricitymaps.com'
 const HOUR = 3_600_000
@@ -44,12 +44,9 @@ export function createElectricityMapsApiSource(
     signal?: AbortSignal,
   ): Promise<unknown> {
     const emZone = options.zoneMap?.[zone] ?? zone
-    const url = new URL(path, base)
-    url.searchParams.set('zone', emZone)
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
     const { status, body } = await getJson(deps, {
       source: name,
-      url,
+      url: apiUrl(base, path, { zone: emZone, ...params }),
       headers: { 'auth-token': options.apiKey },
       signal,
       passStatus: [404],
@@ -101,9 +98,7 @@ export function createElectricityMapsApiSource(
       )
       points = [...array(name, past, 'data').map((r) => toPoint(zone, r, false)), ...points]
     }
-    const byTime = new Map<number, IntensityPoint>()
-    for (const p of points) if (!byTime.has(p.at) || !p.forecast) byTime.set(p.at, p)
-    return [...byTime.values()].sort((a, b) => a.at - b.at)
+    return preferMeasured(points)
   }
 
   return {
@@ -117,23 +112,10 @@ export function createElectricityMapsApiSource(
           false,
         )
         if (at >= latest.at && at < latest.at + HOUR) return latest
-        const p = pointInForce(
-          await window(zone, instant(at - HOUR), instant(at + HOUR), signal),
-          at,
-          HOUR,
-        )
-        if (p === undefined) throw noValueAt(name, zone, at)
-        return p
+        const points = await window(zone, instant(at - HOUR), instant(at + HOUR), signal)
+        return valueInForce(name, zone, points, at, HOUR)
       })
     },
-    series(
-      zone: string,
-      from: Instant,
-      to: Instant,
-      signal?: AbortSignal,
-    ): Promise<readonly IntensityPoint[]> {
-      if (to <= from) return Promise.resolve([])
-      return guarded(name, async () => clip(await window(zone, from, to, signal), from, to))
-    },
+    series: clippedSeries(name, window),
   }
 }

@@ -24,6 +24,13 @@ export interface HttpJsonRequest {
   readonly passStatus?: readonly number[]
 }
 
+/** `path` resolved against `base`, with `params` set as query parameters in their order. */
+export function apiUrl(base: string, path: string, params: Readonly<Record<string, string>>): URL {
+  const url = new URL(path, base)
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+  return url
+}
+
 /** Fetches and parses JSON. Resolves `{status, body}`; rejects only with `WL_CARBON_SOURCE_UNAVAILABLE`. */
 export async function getJson(
   deps: HttpDeps,

@@ -14,7 +14,7 @@ import {
   type Instant,
   type IntensityPoint,
 } from '@wattline/core'
-import { clip, guarded, noValueAt, pointInForce } from './api-source-base.ts'
+import { clip, guarded, valueInForce } from './api-source-base.ts'
 import { array, field, getJson, time, unavailable, type HttpDeps } from './http-json.ts'
 
 export const UK_CARBON_INTENSITY_BASE_URL = 'https://api.carbonintensity.org.uk'
@@ -88,9 +88,8 @@ export function createUkCarbonIntensitySource(
     intensityAt(zone: string, at: Instant, signal?: AbortSignal): Promise<IntensityPoint> {
       return guarded(name, async () => {
         checkZone(zone)
-        const p = pointInForce(await window(at, instant(at + HALF_HOUR), signal), at, HALF_HOUR)
-        if (p === undefined) throw noValueAt(name, zone, at)
-        return p
+        const points = await window(at, instant(at + HALF_HOUR), signal)
+        return valueInForce(name, zone, points, at, HALF_HOUR)
       })
     },
     series(

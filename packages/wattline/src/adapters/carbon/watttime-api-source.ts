@@ -17,8 +17,8 @@ import {
   type IntensityPoint,
   type Signal,
 } from '@wattline/core'
-import { clip, guarded, noValueAt, pointInForce } from './api-source-base.ts'
-import { array, field, getJson, time, unavailable, type HttpDeps } from './http-json.ts'
+import { clippedSeries, guarded, valueInForce } from './api-source-base.ts'
+import { apiUrl, array, field, getJson, time, unavailable, type HttpDeps } from './http-json.ts'
 import { G_PER_KWH_PER_LBS_PER_MWH } from './watttime-csv-source.ts'
 
 export const WATTTIME_BASE_URL = 'https://api.watttime.org'
@@ -74,8 +74,7 @@ export function createWattTimeApiSource(
     params: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = new URL(path, base)
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
+    const url = apiUrl(base, path, params)
     for (let attempt = 0; attempt < 2; attempt++) {
       const { status, body } = await getJson(deps, {
         source: name,
@@ -169,24 +168,11 @@ export function createWattTimeApiSource(
     signal: signalKind,
     intensityAt(zone: string, at: Instant, signal?: AbortSignal): Promise<IntensityPoint> {
       return guarded(name, async () => {
-        const p = pointInForce(
-          await window(zone, instant(at - FIVE_MIN), instant(at + FIVE_MIN), signal),
-          at,
-          FIVE_MIN,
-        )
-        if (p === undefined) throw noValueAt(name, zone, at)
-        return p
+        const points = await window(zone, instant(at - FIVE_MIN), instant(at + FIVE_MIN), signal)
+        return valueInForce(name, zone, points, at, FIVE_MIN)
       })
     },
-    series(
-      zone: string,
-      from: Instant,
-      to: Instant,
-      signal?: AbortSignal,
-    ): Promise<readonly IntensityPoint[]> {
-      if (to <= from) return Promise.resolve([])
-      return guarded(name, async () => clip(await window(zone, from, to, signal), from, to))
-    },
+    series: clippedSeries(name, window),
     zones: () => Object.keys(regions),
   }
 }
