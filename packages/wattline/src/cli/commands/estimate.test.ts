@@ -1,25 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
-function captured(): { io: CliIo; out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: process.cwd(),
-    stopSignal: new AbortController().signal,
-  }
-  return { io, out: () => out, err: () => err }
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const c = captured()
-  const code = await runCli(args, c.io)
-  return { code, out: c.out(), err: c.err() }
-}
+const run = (args: string[]): Promise<CliRun> => runCaptured(args)
 
 const BASE = ['estimate', '--model', 'llama-3.1-8b-instruct', '--hardware', 'H100-SXM']
 const TOKENS = ['--input-tokens', '500', '--output-tokens', '300']

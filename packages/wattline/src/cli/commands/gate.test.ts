@@ -4,27 +4,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
 let dir: string
 let server: Server
 let target: string
 let served = 0
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  let out = ''
-  let err = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env,
-    cwd: dir,
-    stopSignal: new AbortController().signal,
-  }
-  const code = await runCli(args, io)
-  return { code, out, err }
-}
+const run = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+  runCaptured(args, { cwd: dir, env })
 
 const WORKLOAD = [
   '{"wattline_trace": 1, "description": "bench test"}',

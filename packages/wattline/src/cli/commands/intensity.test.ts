@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'wattline-intensity-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -46,19 +45,7 @@ writeFileSync(
 )
 writeFileSync(join(dir, 'broken.yaml'), configYaml(['{type: csv}']))
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: dir,
-    stopSignal: new AbortController().signal,
-  }
-  const code = await runCli(args, io)
-  return { code, out, err }
-}
+const run = (args: string[]): Promise<CliRun> => runCaptured(args, { cwd: dir })
 
 describe('wattline intensity', () => {
   it('answers one instant from the built-in table in the documented JSON shape', async () => {

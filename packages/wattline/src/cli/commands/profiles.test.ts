@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: () => true },
-    env: {},
-    cwd: process.cwd(),
-    stopSignal: new AbortController().signal,
-  }
-  const code = await runCli(args, io)
-  return { code, out }
-}
+const run = (args: string[]): Promise<CliRun> => runCaptured(args)
 
 describe('wattline profiles', () => {
   it('lists fitted profiles as JSON with energy per token at batch 1 and at max batch', async () => {

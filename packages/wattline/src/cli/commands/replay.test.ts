@@ -4,22 +4,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { captureIo, type CapturedIo } from '../run-cli.test-support.ts'
 
 const FIXTURES = fileURLToPath(new URL('../../sim/fixtures', import.meta.url))
 
-function io(cwd = FIXTURES) {
-  let out = ''
-  let err = ''
-  const value: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd,
-    stopSignal: new AbortController().signal,
-  }
-  return { io: value, out: () => out, err: () => err }
-}
+const io = (cwd = FIXTURES): CapturedIo => captureIo({ cwd })
 
 const BASE = [
   'replay',

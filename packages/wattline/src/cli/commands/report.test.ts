@@ -6,30 +6,17 @@ import { parse } from 'yaml'
 import { openLedger, openLedgerStore } from '../../adapters/storage/open-ledger.ts'
 import { fixtureRecords, GENERATED_MS } from '../../report/report-fixture.test-support.ts'
 import type { Report } from '../../report/report-schema.ts'
-import type { CliIo } from '../io.ts'
-import { runCli } from '../program.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
 let dir: string
 let url: string
 let keyFile: string
 const PERIOD = ['--from', '2024-03-01T00:00:00Z', '--to', '2024-03-01T02:00:00Z']
 
-async function run(
+const run = (
   args: string[],
   env: Record<string, string | undefined> = process.env,
-): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env,
-    cwd: dir,
-    stopSignal: new AbortController().signal,
-  }
-  const code = await runCli(args, io)
-  return { code, out, err }
-}
+): Promise<CliRun> => runCaptured(args, { cwd: dir, env })
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wl-report-cli-'))

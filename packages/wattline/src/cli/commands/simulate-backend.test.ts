@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { captureIo, type CapturedIo } from '../run-cli.test-support.ts'
 
-function io(stop: AbortSignal): CliIo & { out: () => string; err: () => string } {
-  let out = ''
-  let err = ''
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: process.cwd(),
-    stopSignal: stop,
-    out: () => out,
-    err: () => err,
-  }
-}
+const io = (stop: AbortSignal): CapturedIo => captureIo({ stopSignal: stop })
 
 describe('wattline simulate-backend', () => {
   it('serves a simulated model until stopped', async () => {
@@ -33,7 +21,7 @@ describe('wattline simulate-backend', () => {
         '50',
         '--json',
       ],
-      cli,
+      cli.io,
     )
     let line = ''
     for (let i = 0; i < 200 && !line; i += 1) {
@@ -63,12 +51,12 @@ describe('wattline simulate-backend', () => {
   it('rejects an unknown zone or hardware with exit 2', async () => {
     const cli = io(new AbortController().signal)
     const base = ['simulate-backend', '--model', 'llama-3.1-8b-instruct']
-    expect(await runCli([...base, '--hardware', 'H100-SXM', '--zone', 'Atlantis'], cli)).toBe(2)
+    expect(await runCli([...base, '--hardware', 'H100-SXM', '--zone', 'Atlantis'], cli.io)).toBe(2)
     expect(cli.err()).toMatch(/WL_UNKNOWN_ZONE/)
-    expect(await runCli([...base, '--hardware', 'H1000', '--zone', 'FR'], cli)).toBe(2)
+    expect(await runCli([...base, '--hardware', 'H1000', '--zone', 'FR'], cli.io)).toBe(2)
     expect(cli.err()).toMatch(/WL_UNKNOWN_HARDWARE/)
     expect(
-      await runCli([...base, '--hardware', 'H100-SXM', '--zone', 'FR', '--port', 'x'], cli),
+      await runCli([...base, '--hardware', 'H100-SXM', '--zone', 'FR', '--port', 'x'], cli.io),
     ).toBe(2)
   })
 })

@@ -4,26 +4,13 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { requestRecord } from '@wattline/core/testing'
 import { openLedger, openLedgerStore } from '../../adapters/storage/open-ledger.ts'
-import { runCli } from '../program.ts'
-import type { CliIo } from '../io.ts'
+import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
 let dir: string
 let url: string
 let keyFile: string
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: dir,
-    stopSignal: new AbortController().signal,
-  }
-  const code = await runCli(args, io)
-  return { code, out, err }
-}
+const run = (args: string[]): Promise<CliRun> => runCaptured(args, { cwd: dir })
 
 /** Runs SQL against the ledger file, as an attacker with database access would. */
 async function tamper(statement: string): Promise<void> {
