@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startStub, type StubBackend } from '../http/harness.test-support.ts'
+import { writeOneBackendConfig } from './gateway-config.test-support.ts'
 import { startLiveGateway, type LiveGateway } from './live.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'wattline-live-meter-'))
@@ -31,27 +32,12 @@ describe('live gateway with a measured meter', () => {
         `#!/bin/sh\nif [ -e '${failFlag}' ]; then echo 'NVIDIA-SMI has failed' >&2; exit 9; fi\necho '0, 250.5'\n`,
       )
       chmodSync(smi, 0o755)
-      writeFileSync(
-        join(dir, 'wattline.yaml'),
-        [
-          'gateway:',
-          '  log_level: silent',
-          '  accounting_interval_ms: 100',
-          'ledger:',
-          '  url: sqlite:./ledger.db',
-          'services:',
-          '  - name: chat',
-          '    default: true',
-          'backends:',
-          '  - id: paris',
-          `    url: ${stub.url}`,
-          '    zone: FR',
-          '    hardware: H100-SXM',
-          '    models: [llama-3.1-8b-instruct]',
-          `    meter: {type: nvidia-smi, command: '${smi}', interval_ms: 100, stale_after_ms: 1000}`,
-          '',
-        ].join('\n'),
-      )
+      writeOneBackendConfig(dir, stub.url, {
+        gateway: ['accounting_interval_ms: 100'],
+        backend: [
+          `meter: {type: nvidia-smi, command: '${smi}', interval_ms: 100, stale_after_ms: 1000}`,
+        ],
+      })
       live = await startLiveGateway({
         configPath: 'wattline.yaml',
         cwd: dir,

@@ -4,7 +4,9 @@ import { join } from 'node:path'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startStub, type StubBackend } from '../../http/harness.test-support.ts'
+import { writeOneBackendConfig } from '../../compose/gateway-config.test-support.ts'
 import { runCli } from '../program.ts'
+import { captureIo } from '../run-cli.test-support.ts'
 
 const dirs: string[] = []
 const stubs: StubBackend[] = []
@@ -13,60 +15,23 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function io(
-  cwd: string,
-  stop: AbortController,
-): { out: string[]; err: string[]; io: Parameters<typeof runCli>[1] } {
-  const out: string[] = []
-  const err: string[] = []
-  return {
-    out,
-    err,
-    io: {
-      stdout: { write: (s: string) => out.push(s) },
-      stderr: { write: (s: string) => err.push(s) },
-      env: {},
-      cwd,
-      stopSignal: stop.signal,
-    },
-  }
-}
-
 describe('wattline serve', () => {
   it('serves the config, answers through the openai client, and drains on stop', async () => {
     const stub = await startStub()
     stubs.push(stub)
     const dir = mkdtempSync(join(tmpdir(), 'wattline-serve-'))
     dirs.push(dir)
-    writeFileSync(
-      join(dir, 'wattline.yaml'),
-      [
-        'gateway:',
-        '  log_level: silent',
-        'ledger:',
-        '  url: sqlite:./ledger.db',
-        'services:',
-        '  - name: chat',
-        '    default: true',
-        'backends:',
-        '  - id: paris',
-        `    url: ${stub.url}`,
-        '    zone: FR',
-        '    hardware: H100-SXM',
-        '    models: [llama-3.1-8b-instruct]',
-        '',
-      ].join('\n'),
-    )
+    writeOneBackendConfig(dir, stub.url)
     const stop = new AbortController()
-    const cli = io(dir, stop)
+    const cli = captureIo({ cwd: dir, stopSignal: stop.signal })
     const done = runCli(
       ['serve', '--config', 'wattline.yaml', '--host', '127.0.0.1', '--port', '0'],
       cli.io,
     )
     await expect
-      .poll(() => cli.err.join(''), { timeout: 15_000 })
+      .poll(() => cli.err(), { timeout: 15_000 })
       .toMatch(/wattline gateway on http:\/\/127\.0\.0\.1:\d+\/v1/)
-    const url = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(cli.err.join(''))?.[1] as string
+    const url = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(cli.err())?.[1] as string
     const client = new OpenAI({ baseURL: url, apiKey: 'x', maxRetries: 0 })
     const { response } = await client.chat.completions
       .create({ model: 'llama-3.1-8b-instruct', messages: [{ role: 'user', content: 'hi' }] })
@@ -88,8 +53,8 @@ describe('wattline serve', () => {
       join(dir, 'w.yaml'),
       'services:\n  - name: chat\nbackends:\n  - id: a\n    url: http://127.0.0.1:1/v1\n    zone: XX\n    hardware: H100-SXM\n    models: [llama-3.1-8b-instruct]\n',
     )
-    const cli = io(dir, new AbortController())
+    const cli = captureIo({ cwd: dir })
     expect(await runCli(['serve', '--config', 'w.yaml'], cli.io)).toBe(2)
-    expect(cli.err.join('')).toMatch(/w\.yaml:6:5 backends\[0\]\.zone: unknown zone 'XX'/)
+    expect(cli.err()).toMatch(/w\.yaml:6:5 backends\[0\]\.zone: unknown zone 'XX'/)
   })
 })
