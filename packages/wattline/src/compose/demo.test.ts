@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createSystemClock } from '../adapters/clock/system-clock.ts'
-import { runCli } from '../cli/program.ts'
-import type { CliIo } from '../cli/io.ts'
+import { runCaptured } from '../cli/run-cli.test-support.ts'
 import { startDemo, sumMetric } from './demo.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -57,30 +56,18 @@ describe('startDemo', () => {
 
 describe('wattline demo', () => {
   it('runs for --duration-s and prints the final summary as JSON', async () => {
-    let out = ''
-    let err = ''
-    const io: CliIo = {
-      stdout: { write: (s: string) => (out += s) },
-      stderr: { write: (s: string) => (err += s) },
-      env: {},
-      cwd: process.cwd(),
-      stopSignal: new AbortController().signal,
-    }
-    const code = await runCli(
-      [
-        'demo',
-        '--port',
-        '0',
-        '--duration-s',
-        '3',
-        '--traffic-rate',
-        '12',
-        '--speed',
-        '3600',
-        '--json',
-      ],
-      io,
-    )
+    const { code, out, err } = await runCaptured([
+      'demo',
+      '--port',
+      '0',
+      '--duration-s',
+      '3',
+      '--traffic-rate',
+      '12',
+      '--speed',
+      '3600',
+      '--json',
+    ])
     expect(err).toBe('')
     expect(code).toBe(0)
     const summary = JSON.parse(out) as {
@@ -94,15 +81,8 @@ describe('wattline demo', () => {
   })
 
   it('rejects a bad flag with exit 2', async () => {
-    let err = ''
-    const io: CliIo = {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => (err += s) },
-      env: {},
-      cwd: process.cwd(),
-      stopSignal: new AbortController().signal,
-    }
-    expect(await runCli(['demo', '--speed', '-3'], io)).toBe(2)
+    const { code, err } = await runCaptured(['demo', '--speed', '-3'])
+    expect(code).toBe(2)
     expect(err).toMatch(/--speed must be a positive number/)
   })
 })
