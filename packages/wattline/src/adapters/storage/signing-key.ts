@@ -9,6 +9,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  hash,
   sign,
   verify,
   type KeyObject,
@@ -26,9 +27,12 @@ export interface LedgerSigner {
   sign(hashHex: string): string
 }
 
-/** SHA-256 of UTF-8 text as lower-case hex: the chain's hash function. */
+/**
+ * SHA-256 of UTF-8 text as lower-case hex: the chain's hash function. `crypto.hash` (Node ≥ 20.12)
+ * is the one-shot form, about twice as fast per row as `createHash(…).update(…).digest(…)`.
+ */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
+  return hash('sha256', text, 'hex')
 }
 
 /** The key id of a public key. */
