@@ -119,8 +119,13 @@ export async function startLedgerWriter(
       // appendToBlock's steps, keeping the canonical JSON when the store writes rows from it
       const json = recordJson(record)
       const row_hash = rowHash(open.head, json, deps.hash)
-      const position = { block_seq: open.seq, row_idx: open.rows, row_hash }
-      rows.push(keepJson ? { ...position, record, json } : { ...position, record })
+      const block_seq = open.seq
+      const row_idx = open.rows
+      rows.push(
+        keepJson
+          ? { block_seq, row_idx, row_hash, record, json }
+          : { block_seq, row_idx, row_hash, record },
+      )
       open = { seq: open.seq, prev_hash: open.prev_hash, head: row_hash, rows: open.rows + 1 }
       if (open.rows >= options.blockRows) seal(sealed)
     }
