@@ -154,6 +154,39 @@ describe('routing through the gateway', () => {
     expect(gw.gateway.inflight()).toBe(0)
   })
 
+  it('ends a stream whose upstream breaks mid-way with an error event, accounted as 502', async () => {
+    const { gw, stubs } = await setup([{ eventGapMs: 300 }], [{}])
+    const res = await fetch(`${gw.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'broken-1' },
+      body: JSON.stringify({ model: MODEL, messages: msg, stream: true }),
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    expect(res.headers.get('x-request-id')).toBe('broken-1')
+    expect(res.headers.get('x-wattline-backend')).toBe('paris')
+    expect(res.headers.get('x-wattline-zone')).toBe('FR')
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = decoder.decode((await reader.read()).value, { stream: true })
+    stubs[0]!.kill()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+    }
+    const events = text.split('\n\n').filter(Boolean)
+    expect(events[0]).toMatch(/^data: \{/)
+    expect(JSON.parse(events.at(-1)!.replace(/^data: /, ''))).toMatchObject({
+      error: { code: 'upstream_stream_broken', type: 'server_error' },
+    })
+    await expect
+      .poll(() => gw.ledger.records.find((r) => r.kind === 'request' && r.id === 'broken-1'))
+      .toMatchObject({ status: 502, error_code: 'upstream_stream_broken', streamed: true })
+    expect(gw.gateway.inflight()).toBe(0)
+  })
+
   it('requires a tenant key when keys are configured, and routes the tenant to its service', async () => {
     const { gw } = await setup(
       [{}],

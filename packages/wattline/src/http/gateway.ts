@@ -167,8 +167,41 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }),
     )
   }
+  // The backends each service may use, in config order (fixed for the gateway's life).
+  const allowedOf = new Map(
+    config.services.map((s) => [
+      s.name,
+      [...backends.values()].filter(
+        (rt) => s.backends === undefined || s.backends.includes(rt.config.id),
+      ),
+    ]),
+  )
+  // Metric label objects, built once per backend and per (service, model, backend) instead of per
+  // request: the sets are bounded by the config (models are checked before a request is routed).
+  const whereOf = new Map(
+    [...backends.values()].map((rt) => [rt, { backend: rt.config.id, zone: rt.config.zone }]),
+  )
+  const setInflight = (rt: BackendRuntime): void => {
+    metrics.inflight.set(whereOf.get(rt)!, rt.tracker.inflight)
+  }
+  const requestLabels = new Map<string, RequestLabels>()
+  const labelsFor = (service: string, model: string, rt: BackendRuntime): RequestLabels => {
+    const key = `${service}\u0000${model}\u0000${rt.config.id}`
+    let l = requestLabels.get(key)
+    if (l === undefined) {
+      l = {
+        base: { service, model, backend: rt.config.id, zone: rt.config.zone },
+        byStatus: new Map(),
+        byMethod: new Map(),
+      }
+      requestLabels.set(key, l)
+    }
+    return l
+  }
   const sticky = new Map<string, string>()
+  // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write.
   const recent: RecentDecision[] = []
+  let recentAt = 0
   let sequence = 0
 
   function wakeQueues(all: boolean): void {
@@ -196,9 +229,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   function decide(input: DispatchInput, exclude: readonly string[]): RoutingDecision {
     const t = clock.now()
-    const allowed = [...backends.values()].filter(
-      (rt) => input.service.backends === undefined || input.service.backends.includes(rt.config.id),
-    )
+    const allowed =
+      allowedOf.get(input.service.name) ??
+      [...backends.values()].filter(
+        (rt) =>
+          input.service.backends === undefined || input.service.backends.includes(rt.config.id),
+      )
     const key = `${input.service.name}\u0000${input.model}`
     const prev = sticky.get(key)
     const slo = input.service.slo.p95_latency_ms
@@ -221,14 +257,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
     )
     if (decision.kind === 'route') sticky.set(key, decision.backend)
-    recent.push({
+    const entry: RecentDecision = {
       at_ms: t,
       request_id: input.requestId ?? '',
       service: input.service.name,
       model: input.model,
       decision,
-    })
-    if (recent.length > RECENT_DECISIONS) recent.splice(0, recent.length - RECENT_DECISIONS)
+    }
+    if (recent.length < RECENT_DECISIONS) recent.push(entry)
+    else recent[recentAt] = entry
+    recentAt = (recentAt + 1) % RECENT_DECISIONS
     return decision
   }
 
@@ -268,10 +306,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         inputTokens: input.inputTokens,
         decodes: input.decodes ?? true,
       })
-      metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+      setInflight(rt)
       const release = (): void => {
         rt.tracker.end(clock.now(), mark)
-        metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+        setInflight(rt)
         wakeQueues(false)
       }
       try {
@@ -330,7 +368,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const rt = d.backend
     const endMs = clock.now()
     const energy = rt.tracker.end(endMs, d.mark)
-    metrics.inflight.set({ backend: rt.config.id, zone: rt.config.zone }, rt.tracker.inflight)
+    setInflight(rt)
     wakeQueues(false)
     if (input.completed) feedBreaker(rt, 'success')
     else if (rt.breaker.kind === 'half-open') feedBreaker(rt, 'trial-cancelled')
@@ -355,10 +393,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
         energy.meanOccupancy,
       )
     }
-    const labels = { service: d.service, model, backend: rt.config.id, zone: rt.config.zone }
-    metrics.requests.inc({ ...labels, status: String(input.status) })
+    const l = labelsFor(d.service, model, rt)
+    const labels = l.base
+    let withStatus = l.byStatus.get(input.status)
+    if (withStatus === undefined) {
+      withStatus = { ...labels, status: String(input.status) }
+      l.byStatus.set(input.status, withStatus)
+    }
+    let withMethod = l.byMethod.get(a.method)
+    if (withMethod === undefined) {
+      withMethod = { ...labels, method: a.method }
+      l.byMethod.set(a.method, withMethod)
+    }
+    metrics.requests.inc(withStatus)
     metrics.duration.observe(labels, latencyMs / 1000)
-    metrics.energy.inc({ ...labels, method: a.method }, a.energyJ)
+    metrics.energy.inc(withMethod, a.energyJ)
     metrics.carbon.inc(labels, a.carbonG)
     const record: RequestRecord = {
       kind: 'request',
@@ -415,7 +464,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     inflight: () => [...backends.values()].reduce((n, rt) => n + rt.tracker.inflight, 0),
     dispatch,
     finish,
-    recentDecisions: (limit) => recent.slice(-Math.max(0, limit)).reverse(),
+    recentDecisions(limit) {
+      const n = Math.min(recent.length, Math.max(0, limit))
+      const out: RecentDecision[] = []
+      // Newest first: the slot before `recentAt`, walking back around the ring.
+      for (let i = 1; i <= n; i++) {
+        out.push(recent[(recentAt - i + RECENT_DECISIONS) % RECENT_DECISIONS] as RecentDecision)
+      }
+      return out
+    },
     async probe() {
       await Promise.all(
         [...backends.values()].map(async (rt) => {
@@ -454,6 +511,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     },
   }
+}
+
+/** The label objects of one (service, model, backend): shared, never mutated. */
+interface RequestLabels {
+  readonly base: {
+    readonly service: string
+    readonly model: string
+    readonly backend: string
+    readonly zone: string
+  }
+  readonly byStatus: Map<
+    number,
+    Record<'service' | 'model' | 'backend' | 'zone' | 'status', string>
+  >
+  readonly byMethod: Map<
+    string,
+    Record<'service' | 'model' | 'backend' | 'zone' | 'method', string>
+  >
 }
 
 function idleSource(rt: BackendRuntime, method: 'measured' | 'modelled'): string {

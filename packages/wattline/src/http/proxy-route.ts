@@ -4,8 +4,6 @@
  * `/v1/embeddings`): validate, resolve the caller, dispatch through the gateway, then relay the
  * answer — buffered with `x-wattline-*` headers for JSON, event by event for SSE — and account it.
  */
-import { once } from 'node:events'
-import { PassThrough } from 'node:stream'
 import { WattlineError, type Clock } from '@wattline/core'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
@@ -186,39 +184,38 @@ function relayStream(
       wattline: accountingJson(d.backend.config.id, finishOnce(200, true, null)),
     }),
   })
-  const out = new PassThrough()
   const cfg = d.backend.config
-  reply
-    .code(200)
-    .header('content-type', 'text/event-stream; charset=utf-8')
-    .header('cache-control', 'no-cache')
-    .header('x-accel-buffering', 'no')
-    .header('x-wattline-backend', cfg.id)
-    .header('x-wattline-zone', cfg.zone)
-    .header('x-wattline-method', d.backend.tracker.method)
-  void (async () => {
+  // The stream is written straight to the socket's response (no PassThrough, no pipe): each
+  // upstream chunk goes out as soon as it arrives, and the last one and the end of the chunked body
+  // leave in one write. The reply is hijacked, so the headers fastify would add are written here:
+  // those set on the reply so far, the stream's, and `x-request-id` (the app's onSend hook).
+  const res = reply.raw
+  const head: Record<string, string | number | string[]> = {}
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) head[k] = v
+  head['content-type'] = 'text/event-stream; charset=utf-8'
+  head['cache-control'] = 'no-cache'
+  head['x-accel-buffering'] = 'no'
+  head['x-wattline-backend'] = cfg.id
+  head['x-wattline-zone'] = cfg.zone
+  head['x-wattline-method'] = d.backend.tracker.method
+  head['x-request-id'] = base.requestId
+  reply.hijack()
+  res.writeHead(200, head)
+  // Event-driven pump (no async iterator: no promise per chunk); the upstream is paused while the
+  // client is slow (backpressure).
+  const body = d.response.body
+  let settled = false
+  const fail = (error: unknown): void => {
+    if (settled) return
+    settled = true
+    body.off('data', onData)
+    res.off('drain', onDrain)
+    // Stop reading the upstream (a no-op when it already failed): frees its connection.
+    if (!body.destroyed) body.destroy()
+    const aborted = signal.aborted
     try {
-      for await (const chunk of d.response.body) {
-        const s = relay.push(chunk as Buffer)
-        if (s !== '' && !out.write(s)) await once(out, 'drain', { signal })
-      }
-      const rest = relay.end()
-      if (rest !== '') out.write(rest)
-      const a = finishOnce(200, true, relay.upstreamError ? 'upstream_stream_error' : null)
-      ctx.logger.info(
-        {
-          reqId: base.requestId,
-          backend: cfg.id,
-          streamed: true,
-          energy_j: a.energyJ,
-          carbon_g: a.carbonG,
-        },
-        'request done',
-      )
-      out.end()
-    } catch (error) {
-      const aborted = signal.aborted
       finishOnce(aborted ? 499 : 502, false, aborted ? 'client_closed' : 'upstream_stream_broken')
+    } finally {
       if (!aborted) {
         ctx.logger.warn(
           { reqId: base.requestId, backend: cfg.id, err: error },
@@ -232,11 +229,51 @@ function relayStream(
             code: 'upstream_stream_broken',
           },
         }
-        out.end(`data: ${JSON.stringify(event)}\n\n`)
-      } else out.destroy()
+        res.end(`data: ${JSON.stringify(event)}\n\n`)
+      } else res.destroy()
     }
-  })()
-  return reply.send(out)
+  }
+  function onData(chunk: Buffer): void {
+    try {
+      const s = relay.push(chunk)
+      if (s !== '' && !res.write(s)) body.pause()
+    } catch (error) {
+      fail(error)
+    }
+  }
+  function onDrain(): void {
+    if (!settled) body.resume()
+  }
+  body.on('data', onData)
+  res.on('drain', onDrain)
+  body.once('error', fail)
+  body.once('end', () => {
+    if (settled) return
+    try {
+      const rest = relay.end()
+      const a = finishOnce(200, true, relay.upstreamError ? 'upstream_stream_error' : null)
+      settled = true
+      res.off('drain', onDrain)
+      ctx.logger.info(
+        {
+          reqId: base.requestId,
+          backend: cfg.id,
+          streamed: true,
+          energy_j: a.energyJ,
+          carbon_g: a.carbonG,
+        },
+        'request done',
+      )
+      if (rest !== '') res.end(rest)
+      else res.end()
+    } catch (error) {
+      fail(error)
+    }
+  })
+  // A client that leaves while the upstream is paused for backpressure: undici destroys the body
+  // on abort (an 'error' above); this is the backstop when no event would come.
+  signal.addEventListener('abort', () => fail(signal.reason), { once: true })
+  return reply
 }
 
 function logDone(

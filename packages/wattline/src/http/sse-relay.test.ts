@@ -1,5 +1,7 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createSseRelay } from './sse-relay.ts'
+import { createReferenceSseRelay } from './sse-relay.reference.test-support.ts'
 
 const chunk = (o: unknown): string => `data: ${JSON.stringify(o)}\n\n`
 const c1 = { id: 'x', model: 'up', choices: [{ index: 0, delta: { content: 'Hi' } }] }
@@ -59,5 +61,71 @@ describe('sse relay', () => {
       'data: {"choices":[],\r\ndata: "usage":{"prompt_tokens":1,"completion_tokens":2}}\r\n\r\n'
     expect(relay.push(Buffer.from(text))).toBe('')
     expect(relay.usage).toEqual({ prompt_tokens: 1, completion_tokens: 2 })
+  })
+})
+
+describe('sse relay fast path', () => {
+  // Events an upstream may send: plain data lines (with and without escapes, usage, error keys),
+  // comments, named events, multi-line data, CRLF framing, [DONE], junk.
+  const json = fc.oneof(
+    fc.record({
+      model: fc.constantFrom('up', 'other'),
+      choices: fc.constantFrom([], [{ index: 0, delta: { content: 'a\nb' } }], [{ index: 0 }]),
+    }),
+    fc.record({
+      choices: fc.constant([]),
+      usage: fc.record({ prompt_tokens: fc.nat(50), completion_tokens: fc.nat(50) }),
+    }),
+    fc.record({ error: fc.record({ message: fc.string({ maxLength: 8 }) }) }),
+    fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
+  )
+  const data = fc.oneof(
+    json.map((o) => JSON.stringify(o)),
+    // the same key spelled with an escape: the fast path must not skip it
+    fc
+      .nat(9)
+      .map((n) => `{"choices":[],"\\u0075sage":{"prompt_tokens":${n},"completion_tokens":1}}`),
+    fc.constantFrom('[DONE]', '', 'not json', '{"choices":[{"index":0}],"model":"up"}'),
+  )
+  const block = fc.oneof(
+    data.map((d) => `data: ${d}\n\n`),
+    data.map((d) => `data:${d}\n\n`),
+    data.map((d) => `data: ${d}\r\n\r\n`),
+    data.map((d) => `event: chunk\ndata: ${d}\n\n`),
+    data.map((d) => `data: ${d.slice(0, 3)}\ndata: ${d.slice(3)}\n\n`),
+    fc.constantFrom(': keepalive\n\n', 'id: 7\n\n', 'retry: 10\n\n'),
+  )
+  const options = fc.record({
+    clientWantsUsage: fc.boolean(),
+    modelBack: fc.option(fc.constant({ from: 'up', to: 'client' }), { nil: undefined }),
+  })
+
+  it('gives the same bytes, usage, first token and error flag as the reference relay', () => {
+    fc.assert(
+      fc.property(
+        fc.array(block, { maxLength: 12 }),
+        options,
+        fc.integer({ min: 1, max: 64 }),
+        (blocks, o, size) => {
+          const run = (make: typeof createSseRelay) => {
+            let first = 0
+            const relay = make({
+              clientWantsUsage: o.clientWantsUsage,
+              ...(o.modelBack === undefined ? {} : { modelBack: o.modelBack }),
+              onFirstToken: () => (first += 1),
+              annotate: (u) => ({ wattline: { tokens: u.completion_tokens } }),
+            })
+            const bytes = Buffer.from(blocks.join(''))
+            let out = ''
+            for (let i = 0; i < bytes.length; i += size)
+              out += relay.push(bytes.subarray(i, i + size))
+            out += relay.end()
+            return { out, usage: relay.usage, error: relay.upstreamError, first }
+          }
+          expect(run(createSseRelay)).toEqual(run(createReferenceSseRelay))
+        },
+      ),
+      { numRuns: 400 },
+    )
   })
 })

@@ -53,14 +53,25 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
   })
 
   function handleBlock(block: string): string {
-    parsed = []
-    parser.feed(block)
-    if (parsed.length !== 1) return block
-    const event = parsed[0] as EventSourceMessage
-    if (event.data === '[DONE]' || event.data === '') return block
+    let data: string
+    let eventName: string | undefined
+    if (isPlainDataBlock(block)) {
+      // `data: X\n\n` with one line: the event's data is X (what the parser would give, without
+      // feeding it; such a block leaves no parser state behind).
+      data = block.slice(6, -2)
+    } else {
+      parsed = []
+      parser.feed(block)
+      if (parsed.length !== 1) return block
+      const event = parsed[0] as EventSourceMessage
+      data = event.data
+      eventName = event.event
+    }
+    if (data === '[DONE]' || data === '') return block
+    if (firstSeen && options.modelBack === undefined && cannotMatter(data)) return block
     let json: unknown
     try {
-      json = JSON.parse(event.data)
+      json = JSON.parse(data)
     } catch {
       return block
     }
@@ -90,7 +101,7 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
       changed = true
     }
     if (!changed) return block
-    const prefix = event.event === undefined ? '' : `event: ${event.event}\n`
+    const prefix = eventName === undefined ? '' : `event: ${eventName}\n`
     return `${prefix}data: ${JSON.stringify(obj)}\n\n`
   }
 
@@ -120,6 +131,25 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
       return upstreamError
     },
   }
+}
+
+/** True for `data: …\n\n` with a single LF-terminated line and no CR. */
+function isPlainDataBlock(block: string): boolean {
+  return (
+    block.startsWith('data: ') &&
+    block.endsWith('\n\n') &&
+    block.indexOf('\n') === block.length - 2 &&
+    !block.includes('\r')
+  )
+}
+
+/**
+ * True when parsing `data` could change nothing once the first token was seen: no `"usage"` or
+ * `"error"` key can be in it (no backslash, so no key spelled with escapes either). The block then
+ * passes through as it is, which is what the full path would return for it.
+ */
+function cannotMatter(data: string): boolean {
+  return !data.includes('\\') && !data.includes('"usage"') && !data.includes('"error"')
 }
 
 /** Reads an OpenAI `usage` object; `undefined` when absent or malformed. */
