@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -14,13 +16,19 @@ const MODEL = 'llama-3.1-8b-instruct'
 const dirs: string[] = []
 const stubs: StubBackend[] = []
 const gateways: LiveGateway[] = []
+const hooks: { close(): Promise<void> }[] = []
 afterEach(async () => {
   for (const g of gateways.splice(0)) await g.close()
+  for (const h of hooks.splice(0)) await h.close()
   for (const s of stubs.splice(0)) await s.close()
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function setUp(ledger: string[] = []): Promise<{ dir: string; stub: StubBackend }> {
+async function setUp(
+  ledger: string[] = [],
+  watch = '{ window_s: 60, min_requests: 1 }',
+  baseline = 100,
+): Promise<{ dir: string; stub: StubBackend }> {
   const stub = await startStub({ model: MODEL })
   stubs.push(stub)
   const dir = mkdtempSync(join(tmpdir(), 'wl-live-'))
@@ -38,8 +46,8 @@ async function setUp(ledger: string[] = []): Promise<{ dir: string; stub: StubBa
       '    default: true',
       '    budget:',
       '      metric: energy_per_1k_requests_wh',
-      '      baseline: 100',
-      '      watch: { window_s: 60, min_requests: 1 }',
+      `      baseline: ${baseline}`,
+      `      watch: ${watch}`,
       'backends:',
       '  - id: paris',
       `    url: ${stub.url}`,
@@ -95,16 +103,46 @@ function requestRows(dir: string): RequestRow[] {
   }
 }
 
+/** A webhook receiver on 127.0.0.1 that records what the budget watch POSTs. */
+async function startHook(): Promise<{
+  url: string
+  received: { auth: string | undefined; body: unknown }[]
+  close(): Promise<void>
+}> {
+  const received: { auth: string | undefined; body: unknown }[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => (body += c.toString()))
+    req.on('end', () => {
+      received.push({ auth: req.headers.authorization, body: JSON.parse(body) as unknown })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise((r) => server.close(() => r())),
+  }
+}
+
 /** The gateway's header form of a figure: 6 significant digits. */
 const header6 = (n: number): number => Number(n.toPrecision(6))
 
 describe('startLiveGateway with a SQLite ledger', () => {
   it('writes every request with the energy and carbon of its headers; verify passes, tampering fails', async () => {
-    const { dir } = await setUp()
+    // a budget no request can meet (1 µWh per 1,000 requests): the watch must flag a breach
+    const hook = await startHook()
+    hooks.push(hook)
+    const { dir } = await setUp(
+      [],
+      `{ window_s: 60, min_requests: 1, webhooks: [{ url: "${hook.url}", bearer_token_env: HOOK_TOKEN }] }`,
+      0.000001,
+    )
     const live = await startLiveGateway({
       configPath: 'wattline.yaml',
       cwd: dir,
-      env: {},
+      env: { HOOK_TOKEN: 't0ken' },
       host: '127.0.0.1',
       port: 0,
       logger: pino({ level: 'silent' }),
@@ -133,16 +171,23 @@ describe('startLiveGateway with a SQLite ledger', () => {
 
     // the production watch sees the same requests: ratio on the gateway's registry and the API
     const [status] = await live.budgetWatch.evaluate()
-    expect(status).toMatchObject({ service: 'chat', requests: 5 })
-    expect(status?.ratio).toBeGreaterThan(0)
+    expect(status).toMatchObject({ service: 'chat', requests: 5, breached: true })
+    expect(status?.ratio).toBeGreaterThan(1)
     const metrics = await (await fetch(`${live.url}/metrics`)).text()
-    expect(metrics).toMatch(/wattline_budget_ratio\{service="chat"\} [0-9.e-]+/)
+    const gauge = /wattline_budget_ratio\{service="chat"\} ([0-9.e+-]+)/.exec(metrics)
+    expect(Number(gauge?.[1])).toBeCloseTo(status?.ratio ?? -1, 6)
     const budgets = (await (await fetch(`${live.url}/api/budgets`)).json()) as {
       budgets: { service: string; ratio: number | null; breached: boolean }[]
       breached: string[]
     }
-    expect(budgets.budgets[0]).toMatchObject({ service: 'chat', ratio: status?.ratio })
-    expect(budgets.breached).toEqual(status?.breached === true ? ['chat'] : [])
+    expect(budgets.budgets[0]).toMatchObject({ service: 'chat', breached: true })
+    expect(budgets.breached).toEqual(['chat'])
+    expect(hook.received).toEqual([
+      expect.objectContaining({
+        auth: 'Bearer t0ken',
+        body: expect.objectContaining({ event: 'budget_breach', service: 'chat', requests: 5 }),
+      }),
+    ])
 
     await live.close()
     const rows = requestRows(dir)
