@@ -14,16 +14,21 @@
  * the machine has CPUs. Targets (issue 3): added p50 ≤ 0.5 ms and p99 ≤ 2 ms at 1,000 req/s;
  * throughput ≥ 0.6 × nginx's.
  *
+ * The proxy's CPU time (user + system, /proc) per request of the closed-loop load is printed too:
+ * unlike throughput it barely moves when other work shares the machine.
+ *
  * Options: --duration-s N (per load, default 8), --rate R (default 1000), --connections C (default 32),
  * --targets direct,wattline,nginx, --profile (run Wattline under `node --cpu-prof` and print its
- * hot spots), --json FILE (write the results).
+ * hot spots; the profile spans the whole run, warm-ups and the mostly idle fixed-rate loads included,
+ * so its `(idle)` share is not the idle time under the closed-loop load), --json FILE (write the results).
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { hotAreas, hotSpots } from './gateway/cpu-profile.ts'
 import { startNginx } from './gateway/nginx.ts'
+import { spawnSync } from 'node:child_process'
 import {
   freePort,
   hasCommand,
@@ -110,7 +115,9 @@ async function startUpstream(): Promise<number> {
   return port
 }
 
-async function startWattline(upstreamPort: number): Promise<{ port: number } | undefined> {
+async function startWattline(
+  upstreamPort: number,
+): Promise<{ port: number; pid: number | undefined } | undefined> {
   const port = await freePort()
   const config = join(dir, 'wattline.yaml')
   writeFileSync(
@@ -163,7 +170,7 @@ backends:
     await s.stop()
     return undefined
   }
-  return { port }
+  return { port, pid: s.child.pid }
 }
 
 async function fixedRate(url: string, body: string): Promise<FixedRateResult> {
@@ -195,9 +202,25 @@ interface Row {
   readonly mode: Mode
   readonly load: LoadResult
   readonly fixed: FixedRateResult
+  /** CPU time (user + system) of the proxy process per request of the closed-loop load, µs. */
+  readonly cpuUsPerRequest: number
 }
 
-async function measure(target: string, base: string): Promise<Row[]> {
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+/** CPU time (user + system) a process has used so far, ms (Linux /proc; NaN elsewhere). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
+  } catch {
+    return Number.NaN
+  }
+}
+
+async function measure(target: string, base: string, pid?: number): Promise<Row[]> {
   const rows: Row[] = []
   for (const mode of Object.keys(BODIES) as Mode[]) {
     const url = `${base}/v1/chat/completions`
@@ -211,6 +234,7 @@ async function measure(target: string, base: string): Promise<Row[]> {
       dir,
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
+    const cpuBefore = processCpuMs(pid)
     const load = await runLoad({
       url,
       body,
@@ -219,10 +243,11 @@ async function measure(target: string, base: string): Promise<Row[]> {
       dir,
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
+    const cpuUsPerRequest = ((processCpuMs(pid) - cpuBefore) * 1000) / load.requests
     const fixed = await fixedRate(url, body)
-    rows.push({ target, mode, load, fixed })
+    rows.push({ target, mode, load, fixed, cpuUsPerRequest })
     console.error(
-      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors; statuses ${JSON.stringify(fixed.statuses)})`,
+      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms, proxy CPU ${fmt(cpuUsPerRequest, 0)} µs/req) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors; statuses ${JSON.stringify(fixed.statuses)})`,
     )
   }
   return rows
@@ -248,7 +273,7 @@ async function main(): Promise<number> {
   if (wanted.has('wattline')) {
     const w = await startWattline(upstreamPort)
     if (w) {
-      rows.push(...(await measure('wattline', `http://127.0.0.1:${String(w.port)}`)))
+      rows.push(...(await measure('wattline', `http://127.0.0.1:${String(w.port)}`, w.pid)))
       const gw = running.pop()
       await gw?.stop()
     }
@@ -258,7 +283,7 @@ async function main(): Promise<number> {
     const n = startNginx(join(dir, 'nginx'), port, upstreamPort, PROXY_CPU)
     running.push(n)
     await waitReady(`http://127.0.0.1:${String(port)}/healthz`, 20_000, n)
-    rows.push(...(await measure('nginx', `http://127.0.0.1:${String(port)}`)))
+    rows.push(...(await measure('nginx', `http://127.0.0.1:${String(port)}`, n.child.pid)))
   }
   await stopAll()
   const loadAfter = loadavg()[0] ?? 0
@@ -272,8 +297,8 @@ async function main(): Promise<number> {
     rows.find((r) => r.target === t && r.mode === m)
   const lines: string[] = []
   lines.push(
-    `| target | mode | throughput (req/s, ${HAS_WRK ? 'wrk' : 'autocannon'} c=${String(connections)}) | p50 / p99 at max (ms) | p50 / p99 at ${String(rate)} req/s (ms) | added p50 / p99 vs direct (ms) |`,
-    '|---|---|---:|---:|---:|---:|',
+    `| target | mode | throughput (req/s, ${HAS_WRK ? 'wrk' : 'autocannon'} c=${String(connections)}) | proxy CPU per request (µs) | p50 / p99 at max (ms) | p50 / p99 at ${String(rate)} req/s (ms) | added p50 / p99 vs direct (ms) |`,
+    '|---|---|---:|---:|---:|---:|---:|',
   )
   for (const r of rows) {
     const d = find('direct', r.mode)
@@ -282,7 +307,7 @@ async function main(): Promise<number> {
         ? '–'
         : `${fmt(r.fixed.p50Ms - d.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms - d.fixed.p99Ms, 3)}`
     lines.push(
-      `| ${r.target} | ${r.mode} | ${fmt(r.load.rps, 0)} | ${fmt(r.load.p50Ms)} / ${fmt(r.load.p99Ms)} | ${fmt(r.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms, 3)} | ${added} |`,
+      `| ${r.target} | ${r.mode} | ${fmt(r.load.rps, 0)} | ${fmt(r.cpuUsPerRequest, 0)} | ${fmt(r.load.p50Ms)} / ${fmt(r.load.p99Ms)} | ${fmt(r.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms, 3)} | ${added} |`,
     )
   }
   const verdicts: string[] = []
