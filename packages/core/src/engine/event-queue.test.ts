@@ -38,6 +38,48 @@ describe('EventQueue', () => {
       }),
     )
   })
+
+  it('keeps every payload and the order under interleaved pushes, pops and clears', () => {
+    type Op = { readonly push: number } | 'pop' | 'clear'
+    const op = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 30 }).map((t): Op => ({ push: t })) },
+      { weight: 4, arbitrary: fc.constant<Op>('pop') },
+      { weight: 1, arbitrary: fc.constant<Op>('clear') },
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const q = new EventQueue(4)
+        // Reference: a list kept sorted by (time, push order).
+        let model: { time: number; seq: number; target: number; aux: number }[] = []
+        let seq = 0
+        for (const o of ops) {
+          if (o === 'clear') {
+            q.clear()
+            model = []
+          } else if (o === 'pop') {
+            const want = model.shift()
+            expect(q.pop()).toBe(want !== undefined)
+            if (want !== undefined) {
+              expect([q.time, q.kind, q.target, q.aux]).toEqual([
+                want.time,
+                want.seq % 7,
+                want.target,
+                want.aux,
+              ])
+            }
+          } else {
+            const e = { time: o.push, seq, target: seq * 3, aux: seq / 2 }
+            q.push(e.time, seq % 7, e.target, e.aux)
+            seq += 1
+            model.push(e)
+            model.sort((a, b) => a.time - b.time || a.seq - b.seq)
+          }
+          expect(q.size).toBe(model.length)
+          expect(q.peekTime()).toBe(model[0]?.time ?? Number.POSITIVE_INFINITY)
+        }
+      }),
+    )
+  })
 })
 
 describe('KeyedHeap', () => {
