@@ -14,9 +14,9 @@ import {
   evaluateWatch,
   RollingTotals,
   type BudgetSpec,
+  type BudgetStatus,
   type LedgerRecord,
   type LedgerSink,
-  type Method,
   type RequestRecord,
 } from '@wattline/core'
 import type { BudgetConfig, WebhookConfig } from '../config/budget.ts'
@@ -24,24 +24,14 @@ import type { BudgetConfig, WebhookConfig } from '../config/budget.ts'
 /** Name of the gauge Argo Rollouts watches. */
 export const BUDGET_RATIO_METRIC = 'wattline_budget_ratio'
 
-/** One service's watch state, as the dashboard API shows it (`BudgetStatus`). */
-export interface WatchStatus {
-  readonly service: string
-  readonly metric: string
-  readonly unit: string
-  readonly stage: string
-  readonly baseline: number
-  readonly target: number
+/**
+ * One service's watch state: the dashboard API's `BudgetStatus` (`ratio` = value / limit, null
+ * until `min_requests` were seen) plus the limit and the request count behind it.
+ */
+export interface WatchStatus extends BudgetStatus {
   /** target × (1 + variance): the ratio's denominator. */
   readonly limit: number
-  readonly value: number | null
-  readonly method: Method
-  /** value / limit; null until `min_requests` were seen. */
-  readonly ratio: number | null
-  readonly breached: boolean
   readonly requests: number
-  readonly window_s: number
-  readonly evaluated_at_ms: number | null
 }
 
 /** The body POSTed to webhooks. */
