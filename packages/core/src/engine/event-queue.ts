@@ -5,7 +5,7 @@
  * are ordered by time, then by insertion sequence: two events at the same instant come out in the
  * order they were pushed (deterministic FIFO ties).
  */
-import { MinHeap } from './min-heap.ts'
+import { doubled, MinHeap } from './min-heap.ts'
 
 /** A popped event: read the fields right after `pop()` returns true; the next pop overwrites them. */
 export class EventQueue {
@@ -81,18 +81,9 @@ export class EventQueue {
   }
 
   #grow(): void {
-    const n = this.#kind.length * 2
-    const kind = new Int32Array(n)
-    kind.set(this.#kind)
-    this.#kind = kind
-    const target = new Int32Array(n)
-    target.set(this.#target)
-    this.#target = target
-    const aux = new Float64Array(n)
-    aux.set(this.#aux)
-    this.#aux = aux
-    const free = new Int32Array(n)
-    free.set(this.#free)
-    this.#free = free
+    this.#kind = doubled(this.#kind)
+    this.#target = doubled(this.#target)
+    this.#aux = doubled(this.#aux)
+    this.#free = doubled(this.#free)
   }
 }

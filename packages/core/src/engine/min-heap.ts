@@ -92,15 +92,17 @@ export class MinHeap {
   }
 
   #grow(): void {
-    const n = this.#key.length * 2
-    const key = new Float64Array(n)
-    key.set(this.#key)
-    this.#key = key
-    const tie = new Float64Array(n)
-    tie.set(this.#tie)
-    this.#tie = tie
-    const value = new Int32Array(n)
-    value.set(this.#value)
-    this.#value = value
+    this.#key = doubled(this.#key)
+    this.#tie = doubled(this.#tie)
+    this.#value = doubled(this.#value)
   }
+}
+
+/** A copy of `a` in an array of the same type and twice the length (the rest zero). */
+export function doubled<A extends Float64Array | Int32Array>(a: A): A {
+  const b = (
+    a instanceof Float64Array ? new Float64Array(a.length * 2) : new Int32Array(a.length * 2)
+  ) as A
+  b.set(a)
+  return b
 }
