@@ -194,6 +194,9 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   it('has landmarks, one h1, labelled controls and text alternatives for every chart', async () => {
     await go(page, 'services')
     await page.locator('#service-trend-title').waitFor()
+    // The chart's canvas is drawn in an effect after the data arrives: wait for it rather than
+    // racing it on a loaded machine.
+    await page.locator('[role="img"] canvas').first().waitFor()
     const report = await page.evaluate(() => {
       const problems: string[] = []
       const name = (el: Element): string => {
