@@ -68,8 +68,10 @@ describe('routing through the gateway', () => {
   })
 
   it('spills over to the next greenest as capacity fills', async () => {
+    // Each upstream holds its answer long enough that all six requests are in flight together,
+    // even when a loaded machine staggers the client's sends.
     const { client } = await setup(
-      [{ delayMs: 150 }, { delayMs: 150 }, { delayMs: 150 }],
+      [{ delayMs: 1000 }, { delayMs: 1000 }, { delayMs: 1000 }],
       [{ max_concurrency: 2 }, { max_concurrency: 2 }, {}],
     )
     const backends = await Promise.all(Array.from({ length: 6 }, () => chat(client)))
