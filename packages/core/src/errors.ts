@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'WL_BROWSER_UNAVAILABLE',
   'WL_FORBIDDEN',
   'WL_NOT_FOUND',
+  'WL_CLUSTER_UNAVAILABLE',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

@@ -184,3 +184,6 @@ export type {
   AnomaliesBody,
   BudgetsBody,
 } from './api/dashboard-api-types.ts'
+
+// shared load counters across gateway replicas (scale-out)
+export type { AcquireOutcome, LoadCounters, LoadLease } from './ports/load-counters.ts'

@@ -6,3 +6,6 @@
 // ledger (issue 4)
 export { testLedgerStore, sampleRecords } from './ports/ledger-store.contract.ts'
 export { requestRecord } from './ledger/test-records.ts'
+
+// shared load counters (scale-out)
+export { testLoadCounters, type LoadCountersFixture } from './ports/load-counters.contract.ts'
