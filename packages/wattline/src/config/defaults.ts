@@ -71,3 +71,23 @@ export const DEFAULT_METER_INTERVAL_MS = 1_000
 export const DEFAULT_METER_STALE_POLLS = 3
 /** Longest time SIGTERM waits for in-flight requests before closing (ms). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
+
+/** Key prefix of the shared load counters in Redis (`<prefix>:load:<backend>`). */
+export const DEFAULT_CLUSTER_KEY_PREFIX = 'wattline'
+/**
+ * How long a replica's slot on a backend lives in Redis without renewal (ms): the slots of a
+ * replica that crashed are freed at most this long after its last heartbeat.
+ */
+export const DEFAULT_CLUSTER_LEASE_MS = 30_000
+/** How often a replica renews the leases of its in-flight requests (ms). */
+export const DEFAULT_CLUSTER_HEARTBEAT_MS = 5_000
+/**
+ * How often a replica re-reads every backend's global in-flight count for its routing view (ms);
+ * between reads the view follows the counts Redis returns on each acquire and release.
+ */
+export const DEFAULT_CLUSTER_SYNC_INTERVAL_MS = 250
+/**
+ * Longest a Redis command may take before the replica counts Redis as down and falls back to local
+ * counting (ms): the most a Redis stall adds to a request.
+ */
+export const DEFAULT_CLUSTER_COMMAND_TIMEOUT_MS = 500

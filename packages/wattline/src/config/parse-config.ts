@@ -54,6 +54,8 @@ export interface ConfigSecrets {
   }[]
   readonly metricsToken?: string
   readonly adminToken?: string
+  /** The Redis URL of `cluster.redis_url_env` (it may hold a password). */
+  readonly redisUrl?: string
 }
 
 export interface WattlineConfig extends Omit<RawWattlineConfig, 'backends'> {
@@ -270,6 +272,15 @@ function readSecrets(
     })
   })
   const g = raw.gateway
+  const redisUrlEnv = raw.cluster?.redis_url_env
+  const redisUrl =
+    redisUrlEnv === undefined ? undefined : need(redisUrlEnv, ['cluster', 'redis_url_env'])
+  if (redisUrl !== undefined && redisUrl !== '' && !/^rediss?:\/\/\S+$/.test(redisUrl)) {
+    issues.push({
+      path: ['cluster', 'redis_url_env'],
+      message: `environment variable ${redisUrlEnv} must hold a redis:// or rediss:// URL`,
+    })
+  }
   return {
     backendKeys,
     tenantKeys,
@@ -279,6 +290,7 @@ function readSecrets(
     ...(g.admin_token_env === undefined
       ? {}
       : { adminToken: need(g.admin_token_env, ['gateway', 'admin_token_env']) }),
+    ...(redisUrl === undefined ? {} : { redisUrl }),
   }
 }
 

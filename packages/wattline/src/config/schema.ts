@@ -189,6 +189,33 @@ export const gatewaySchema = z
   })
   .prefault({})
 
+/**
+ * Scale-out: replicas share each backend's in-flight count through Redis, so `max_concurrency`
+ * holds for the fleet. Omitted = each replica counts alone (one replica).
+ */
+export const clusterSchema = z
+  .strictObject({
+    /** Environment variable holding the Redis URL (`redis://[user:password@]host:port[/db]`). */
+    redis_url_env: envName,
+    /** Prefix of the Redis keys (`<prefix>:load:<backend>`); replicas of one fleet share it. */
+    key_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'use letters, digits, ".", ":", "_" and "-"' })
+      .default(D.DEFAULT_CLUSTER_KEY_PREFIX),
+    /** Lifetime of a slot without renewal (ms): a crashed replica's slots free after this. */
+    lease_ms: posInt.default(D.DEFAULT_CLUSTER_LEASE_MS),
+    /** Lease renewal period (ms); at most half of `lease_ms`. */
+    heartbeat_ms: posInt.default(D.DEFAULT_CLUSTER_HEARTBEAT_MS),
+    /** Period of the full re-read of every backend's global in-flight count (ms). */
+    sync_interval_ms: posInt.default(D.DEFAULT_CLUSTER_SYNC_INTERVAL_MS),
+    /** Longest a Redis command may take before Redis counts as down (ms). */
+    command_timeout_ms: posInt.default(D.DEFAULT_CLUSTER_COMMAND_TIMEOUT_MS),
+  })
+  .refine((c) => c.heartbeat_ms * 2 <= c.lease_ms, {
+    error: 'heartbeat_ms must be at most half of lease_ms, or live slots could expire',
+    path: ['heartbeat_ms'],
+  })
+
 export const configSchema = z.strictObject({
   /** JSON Schema reference, ignored. */
   $schema: z.string().optional(),
@@ -197,6 +224,7 @@ export const configSchema = z.strictObject({
   ledger: ledgerConfigSchema,
   services: z.array(serviceSchema).min(1, { error: 'define at least one service' }),
   backends: z.array(backendSchema).min(1, { error: 'define at least one backend' }),
+  cluster: clusterSchema.optional(),
 })
 
 export type WattlineConfigInput = z.input<typeof configSchema>
@@ -205,3 +233,4 @@ export type ServiceConfig = z.infer<typeof serviceSchema>
 export type RawBackendConfig = z.infer<typeof backendSchema>
 export type MeterConfig = z.infer<typeof meterSchema>
 export type GatewayConfig = z.infer<typeof gatewaySchema>
+export type ClusterConfig = z.infer<typeof clusterSchema>
