@@ -41,7 +41,12 @@ function manualClock(start = 1_750_000_000_000) {
   return { now: () => t, advance: (ms: number) => (t += ms) }
 }
 
-describe('openLedger batch writer', () => {
+/** Both writer modes run the same suite; a worker needs a file (`:memory:` is one connection). */
+const MODES = ['in-process', 'worker'] as const
+const memoryOr = (mode: (typeof MODES)[number], dir: string): string =>
+  mode === 'worker' ? `sqlite:${join(dir, 'm.db')}` : 'sqlite::memory:'
+
+describe.each(MODES)('openLedger batch writer (%s)', (writer) => {
   it('chains, seals and signs blocks that verify, across flushes and a restart', async () => {
     const dir = tempDir()
     const clock = manualClock()
@@ -52,6 +57,7 @@ describe('openLedger batch writer', () => {
       flushIntervalMs: 250,
       now: clock.now,
       blockMaxAgeMs: 60_000,
+      writer,
     }
     const ledger = await openLedger(url, opts)
     for (let i = 0; i < 10; i += 1) ledger.sink.append(requestRecord(i))
@@ -76,7 +82,7 @@ describe('openLedger batch writer', () => {
   it('shares one chain between two writers (gate next to a running gateway) without forking it', async () => {
     const dir = tempDir()
     const url = `sqlite:${join(dir, 'l.db')}`
-    const opts = { baseDir: dir, blockRows: 4, flushIntervalMs: 250, blockMaxAgeMs: 60_000 }
+    const opts = { baseDir: dir, blockRows: 4, flushIntervalMs: 250, blockMaxAgeMs: 60_000, writer }
     const gateway = await openLedger(url, opts)
     const gate = await openLedger(url, opts)
     for (let i = 0; i < 6; i += 1) gateway.sink.append(requestRecord(i))
@@ -103,8 +109,9 @@ describe('openLedger batch writer', () => {
   it('never blocks on a full buffer: drops, counts in the metric, and records the drop in the ledger', async () => {
     const dir = tempDir()
     const registry = new Registry()
-    const ledger = await openLedger('sqlite::memory:', {
+    const ledger = await openLedger(memoryOr(writer, dir), {
       baseDir: dir,
+      writer,
       bufferRows: 5,
       batchRows: 1000,
       flushIntervalMs: 250,
@@ -125,7 +132,12 @@ describe('openLedger batch writer', () => {
   })
 
   it('flushes on its own within the interval, and drains on close', async () => {
-    const ledger = await openLedger('sqlite::memory:', { baseDir: tempDir(), flushIntervalMs: 20 })
+    const dir = tempDir()
+    const ledger = await openLedger(memoryOr(writer, dir), {
+      baseDir: dir,
+      flushIntervalMs: 20,
+      writer,
+    })
     ledger.sink.append(requestRecord(1))
     const deadline = Date.now() + 2000
     while (ledger.sink.stats().written === 0 && Date.now() < deadline) {
@@ -141,8 +153,10 @@ describe('openLedger batch writer', () => {
 
   it('prunes old per-request rows, keeps rollups, and still verifies', async () => {
     const clock = manualClock()
-    const ledger = await openLedger('sqlite::memory:', {
-      baseDir: tempDir(),
+    const dir = tempDir()
+    const ledger = await openLedger(memoryOr(writer, dir), {
+      baseDir: dir,
+      writer,
       blockRows: 3,
       retentionDays: 1,
       now: clock.now,

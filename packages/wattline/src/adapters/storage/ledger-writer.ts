@@ -1,35 +1,32 @@
 /**
  * @module adapters/storage/ledger-writer
- * The bounded asynchronous batch writer: the gateway's `LedgerSink`. `append` only pushes onto an
- * in-memory buffer (never awaits, never throws); a timer flushes every `flushIntervalMs` (≤ 250),
- * and a full batch flushes at once. Each flush chains the rows, seals full (or old) blocks, signs
- * them, computes the rows' rollups and writes all of it in one transaction.
+ * The bounded asynchronous batch writer: the gateway's `LedgerSink`. This is its buffering half,
+ * which runs on the caller's event loop and does almost nothing there: `append` only pushes onto an
+ * in-memory array (never awaits, never throws); a timer hands the buffer over every
+ * `flushIntervalMs` (≤ 250), and a full batch is handed over at once. The chaining, hashing,
+ * signing and INSERTs happen in a `ChainBackend`: in process (`inProcessChainBackend`, same thread)
+ * or in the ledger worker thread (`ledger-writer-thread.ts`), which runs the same chain writer.
  *
- * When the buffer is full, rows are dropped and counted: in `wattline_ledger_dropped_rows_total`
- * and, at the next flush, as a chained `dropped` record in the ledger itself. Never silent.
- *
- * Several writers may share one ledger (`wattline gate` next to a running gateway, gateway
- * replicas on one PostgreSQL): the store refuses a batch that does not start at the chain's tail,
- * and the writer then re-reads the tail, chains the same records again after it and retries once
- * at once (later flushes start from a fresh tail too). The chain never forks.
+ * One batch is in flight at a time; while it is, rows keep buffering. When the buffer is full
+ * (the database or the worker lags), rows are dropped and counted: in
+ * `wattline_ledger_dropped_rows_total` and, at the next flush, as a chained `dropped` record in the
+ * ledger itself. Never silent. A failed write (database down, worker crashed) puts its rows back at
+ * the head of the buffer while there is room and counts the rest as `write_failed`.
  */
-import {
-  openBlock,
-  recordJson,
-  rollUp,
-  rowHash,
-  sealBlock,
-  GENESIS_HASH,
-  type AuditRecord,
-  type ChainedRow,
-  type DroppedRowsRecord,
-  type HashText,
-  type LedgerRecord,
-  type LedgerSink,
-  type LedgerStore,
-  type OpenBlock,
-  type SignedBlockHeader,
+import type {
+  AuditRecord,
+  DroppedRowsRecord,
+  HashText,
+  LedgerRecord,
+  LedgerSink,
+  LedgerStore,
 } from '@wattline/core'
+import {
+  startChainWriter,
+  type ChainWriteResult,
+  type ChainWriterOptions,
+  type OpenBlockState,
+} from './ledger-chain-writer.ts'
 import type { LedgerSigner } from './signing-key.ts'
 
 export interface LedgerWriterOptions {
@@ -37,19 +34,25 @@ export interface LedgerWriterOptions {
   readonly flushIntervalMs: number
   /** A flush starts at once when this many rows are buffered. */
   readonly batchRows: number
-  /** Buffer bound; beyond it rows are dropped and counted. */
+  /** Buffer bound (rows waiting, not counting the batch in flight); beyond it rows are dropped and counted. */
   readonly bufferRows: number
-  /** Rows per block. */
-  readonly blockRows: number
-  /** A partly filled block is sealed at the end of a flush once it is this old, ms. */
+  /** A partly filled block is sealed at the next flush once it is this old, ms. */
   readonly blockMaxAgeMs: number
 }
 
+/** Where batches are chained, signed and written: this thread or the ledger worker thread. */
+export interface ChainBackend {
+  /** Chains and writes one batch (see `ChainWriter.write`); never called concurrently. */
+  write(records: readonly AuditRecord[], sealAll: boolean, atMs: number): Promise<ChainWriteResult>
+  /** The open block as of the last write (or the start). */
+  state(): OpenBlockState
+  /** Releases the backend (stops the worker thread); the store itself is closed by its owner. */
+  close(): Promise<void>
+}
+
 export interface LedgerWriterDeps {
-  readonly store: LedgerStore
-  readonly signer: LedgerSigner
-  readonly hash: HashText
-  /** Wall clock, epoch ms (seal times, dropped-row records). */
+  readonly backend: ChainBackend
+  /** Wall clock, epoch ms (seal times, block ages, dropped-row records): read once per flush. */
   readonly now: () => number
   /** Called for every dropped row (the prom-client counter in production). */
   readonly onDropped?: (rows: number, reason: DroppedRowsRecord['reason']) => void
@@ -73,15 +76,26 @@ export interface LedgerWriter extends LedgerSink {
   stats(): LedgerWriterStats
 }
 
-/** Starts a writer, resuming the chain where the store left it. */
-export async function startLedgerWriter(
+/** A backend that chains and writes on the calling thread (`writer: 'in-process'`). */
+export async function inProcessChainBackend(
+  deps: { readonly store: LedgerStore; readonly signer: LedgerSigner; readonly hash: HashText },
+  options: ChainWriterOptions,
+  atMs: number,
+): Promise<ChainBackend> {
+  const chain = await startChainWriter(deps, options, atMs)
+  return {
+    write: (records, sealAll, at) => chain.write(records, sealAll, at),
+    state: () => chain.state(),
+    close: () => Promise.resolve(),
+  }
+}
+
+/** Starts the buffering half over a backend (which has resumed the chain already). */
+export function startLedgerWriter(
   deps: LedgerWriterDeps,
   options: LedgerWriterOptions,
-): Promise<LedgerWriter> {
-  let open: OpenBlock = await resumeBlock(deps.store)
-  let openedAtMs = deps.now()
-  /** Set after a failed append: the chain may have moved under another writer. */
-  let stale = false
+): LedgerWriter {
+  const { backend } = deps
   let buffer: AuditRecord[] = []
   let pendingDropped = 0
   let droppedSince = 0
@@ -89,9 +103,11 @@ export async function startLedgerWriter(
   let droppedTotal = 0
   let blocks = 0
   let closed = false
+  /** The last write failed: try again even with nothing buffered (resume, surface the error). */
+  let failing = false
   let queue: Promise<void> = Promise.resolve()
   let flushQueued = false
-  const keepJson = deps.store.appendsFromJson === true
+  let timerFlushQueued = false
 
   const drop = (rows: number, reason: DroppedRowsRecord['reason']): void => {
     if (pendingDropped === 0) droppedSince = deps.now()
@@ -100,96 +116,32 @@ export async function startLedgerWriter(
     deps.onDropped?.(rows, reason)
   }
 
-  const seal = (sealed: SignedBlockHeader[]): void => {
-    const header = sealBlock(open, deps.now(), deps.hash)
-    sealed.push({ ...header, signature: deps.signer.sign(header.hash), key_id: deps.signer.keyId })
-    open = openBlock(header.seq + 1, header.hash)
-    openedAtMs = deps.now()
-  }
-
-  /** Chains `records` after the open block: their rows and the blocks they fill (signed). */
-  function chain(
-    records: readonly AuditRecord[],
-    sealAll: boolean,
-  ): { rows: ChainedRow[]; sealed: SignedBlockHeader[] } {
-    const rows: ChainedRow[] = []
-    const sealed: SignedBlockHeader[] = []
-    for (const record of records) {
-      if (open.rows === 0) openedAtMs = deps.now()
-      // appendToBlock's steps, keeping the canonical JSON when the store writes rows from it
-      const json = recordJson(record)
-      const row_hash = rowHash(open.head, json, deps.hash)
-      const block_seq = open.seq
-      const row_idx = open.rows
-      rows.push(
-        keepJson
-          ? { block_seq, row_idx, row_hash, record, json }
-          : { block_seq, row_idx, row_hash, record },
-      )
-      open = { seq: open.seq, prev_hash: open.prev_hash, head: row_hash, rows: open.rows + 1 }
-      if (open.rows >= options.blockRows) seal(sealed)
-    }
-    if (open.rows > 0 && (sealAll || deps.now() - openedAtMs >= options.blockMaxAgeMs)) seal(sealed)
-    return { rows, sealed }
-  }
-
-  /** Chains and appends; on failure re-reads the chain tail and tries once more. */
-  async function chainAndAppend(records: readonly AuditRecord[], sealAll: boolean): Promise<void> {
-    const before = { open, openedAtMs }
-    const rollups = rollUp(records)
-    let batch = chain(records, sealAll)
-    try {
-      await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
-    } catch (first) {
-      open = before.open
-      openedAtMs = before.openedAtMs
-      try {
-        open = await resumeBlock(deps.store)
-      } catch {
-        throw first // the database is unreachable: the caller re-buffers
-      }
-      const resumed = { open, openedAtMs }
-      batch = chain(records, sealAll)
-      try {
-        await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
-      } catch (second) {
-        open = resumed.open
-        openedAtMs = resumed.openedAtMs
-        throw second
-      }
-    }
-    written += batch.rows.length
-    blocks += batch.sealed.length
-  }
-
   async function flushOnce(sealAll: boolean): Promise<void> {
-    if (stale) {
-      try {
-        open = await resumeBlock(deps.store)
-      } catch (error) {
-        deps.onError?.(error) // the database is still unreachable; the buffer waits
-        throw error
-      }
-      stale = false
-    }
+    const at = deps.now()
     const records = buffer
     buffer = []
     if (pendingDropped > 0) {
       records.unshift({
         kind: 'dropped',
-        at_ms: deps.now(),
+        at_ms: at,
         since_ms: droppedSince,
         rows: pendingDropped,
         reason: 'buffer_full',
       })
       pendingDropped = 0
     }
-    const aged = open.rows > 0 && deps.now() - openedAtMs >= options.blockMaxAgeMs
-    if (records.length === 0 && !(open.rows > 0 && (sealAll || aged))) return
+    if (records.length === 0 && !failing) {
+      const open = backend.state()
+      const aged = at - open.openedAtMs >= options.blockMaxAgeMs
+      if (open.openRows === 0 || !(sealAll || aged)) return
+    }
     try {
-      await chainAndAppend(records, sealAll)
+      const done = await backend.write(records, sealAll, at)
+      written += done.rows
+      blocks += done.blocks
+      failing = false
     } catch (error) {
-      stale = true
+      failing = true
       const room = Math.max(0, options.bufferRows - buffer.length)
       const keep = records.slice(0, room)
       buffer = [...keep, ...buffer]
@@ -206,7 +158,14 @@ export async function startLedgerWriter(
   }
 
   const timer = setInterval(() => {
-    enqueue(false).catch(() => undefined) // reported through onError; retried next tick
+    // one timer flush waits at most: a lagging backend does not pile up flushes
+    if (timerFlushQueued) return
+    timerFlushQueued = true
+    const run = queue.then(() => {
+      timerFlushQueued = false
+      return flushOnce(false)
+    })
+    queue = run.catch(() => undefined) // reported through onError; retried next tick
   }, options.flushIntervalMs)
   timer.unref()
 
@@ -225,6 +184,7 @@ export async function startLedgerWriter(
     }
   }
 
+  let closing: Promise<void> | null = null
   return {
     append(record: LedgerRecord): void {
       push(record)
@@ -239,27 +199,21 @@ export async function startLedgerWriter(
     flush(): Promise<void> {
       return enqueue(false)
     },
-    async close(): Promise<void> {
-      if (closed) return queue
+    close(): Promise<void> {
+      if (closing !== null) return closing
       closed = true
       clearInterval(timer)
-      await enqueue(true)
+      closing = (async () => {
+        try {
+          await enqueue(true)
+        } finally {
+          await backend.close()
+        }
+      })()
+      return closing
     },
     stats(): LedgerWriterStats {
       return { buffered: buffer.length, written, dropped: droppedTotal, blocks }
     },
   }
-}
-
-/** The open block where the store's chain stands: after its last sealed block and open rows. */
-async function resumeBlock(store: LedgerStore): Promise<OpenBlock> {
-  const tail = await store.chainTail()
-  const block = openBlock(
-    tail.last === null ? 0 : tail.last.seq + 1,
-    tail.last === null ? GENESIS_HASH : tail.last.hash,
-  )
-  const lastOpen = tail.open[tail.open.length - 1]
-  return lastOpen === undefined
-    ? block
-    : { ...block, head: lastOpen.row_hash, rows: tail.open.length }
 }

@@ -1,7 +1,13 @@
 /**
  * @module adapters/storage/open-ledger
  * The one call the composition roots make: open (and migrate) the ledger at a URL, load or create
- * the signing key, start the batch writer, the retention timer and the dropped-rows metric.
+ * the signing key, start the batch writer, the retention timer and the writer's metrics.
+ *
+ * `writer` picks where a flush's work (canonical JSON, SHA-256 chain, Ed25519 signatures, INSERTs)
+ * runs: `'worker'`, a worker thread with its own connection (the gateway: its event loop then only
+ * appends to an array and posts one message per flush); `'in-process'` (default), the calling
+ * thread (CLI tools writing a few rows, tests); `'auto'`, the worker except where it cannot share
+ * the database (`sqlite::memory:` lives in one connection). Both run the same chain writer.
  *
  * @example
  * const ledger = await openLedger(config.ledger.url, { ...ledgerOptionsFromConfig(config.ledger, dir), registry })
@@ -10,14 +16,17 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { Counter, Registry } from 'prom-client'
-import type { LedgerStore } from '@wattline/core'
+import { WattlineError, type LedgerStore } from '@wattline/core'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
-import { startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
+import { inProcessChainBackend, startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
+import { startChainWorker } from './ledger-writer-thread.ts'
 import { openDatabase } from './open-database.ts'
 import { loadOrCreateSigningKey, sha256Hex, type LedgerSigner } from './signing-key.ts'
 
 /** Name of the dropped-rows counter (label `reason`: buffer_full | write_failed). */
 export const DROPPED_ROWS_METRIC = 'wattline_ledger_dropped_rows_total'
+/** Name of the counter of ledger writer threads that died unexpectedly (`writer: 'worker'`). */
+export const WRITER_CRASHES_METRIC = 'wattline_ledger_writer_crashes_total'
 const DAY_MS = 86_400_000
 /** How often retention runs, ms. */
 const RETENTION_EVERY_MS = 3_600_000
@@ -40,13 +49,25 @@ export interface OpenLedgerOptions {
   /** Wall clock, epoch ms. Default `Date.now`. */
   readonly now?: () => number
   readonly onError?: (error: unknown) => void
+  /**
+   * Where flushes run: `'in-process'` (default), `'worker'` (a worker thread; refused for
+   * `sqlite::memory:`), or `'auto'` (the worker where the database can be shared with it).
+   */
+  readonly writer?: LedgerWriterMode
+  /** Entry module of the writer thread (tests substitute faulty ones); default the real one. */
+  readonly workerEntry?: URL
 }
+
+/** Where the batch writer's flushes run. */
+export type LedgerWriterMode = 'in-process' | 'worker' | 'auto'
 
 export interface Ledger {
   readonly store: LedgerStore
   /** The gateway's `LedgerSink` (and more: `appendAudit`, `writeNow`, `stats`). */
   readonly sink: LedgerWriter
   readonly signer: LedgerSigner
+  /** Where flushes run (`'auto'` resolved). */
+  readonly writerMode: 'in-process' | 'worker'
   /** Runs retention once now; resolves to the rows pruned. */
   prune(): Promise<number>
   /** Drains the writer, stops timers, closes the database. */
@@ -95,25 +116,60 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
   const baseDir = options.baseDir ?? process.cwd()
   const now = options.now ?? Date.now
   const keyPath = options.signingKeyPath ?? './wattline-ledger.key'
-  const signer = await loadOrCreateSigningKey(
-    isAbsolute(keyPath) ? keyPath : resolve(baseDir, keyPath),
-  )
+  const absoluteKeyPath = isAbsolute(keyPath) ? keyPath : resolve(baseDir, keyPath)
+  const writerMode = resolveWriterMode(url, options.writer ?? 'in-process')
+  const signer = await loadOrCreateSigningKey(absoluteKeyPath)
   const store = await openLedgerStore(url, baseDir)
-  await store.setMeta(`public_key:${signer.keyId}`, signer.publicKeyPem)
   const registry = options.registry ?? new Registry()
-  const counter =
-    (registry.getSingleMetric(DROPPED_ROWS_METRIC) as Counter<'reason'> | undefined) ??
-    new Counter({
-      name: DROPPED_ROWS_METRIC,
-      help: 'Ledger rows dropped because the writer buffer was full or a write failed (also recorded in the ledger)',
-      labelNames: ['reason'],
-      registers: [registry],
-    })
-  const sink = await startLedgerWriter(
+  const counter = counterOf(
+    registry,
+    DROPPED_ROWS_METRIC,
+    'Ledger rows dropped because the writer buffer was full or a write failed (also recorded in the ledger)',
+    ['reason'],
+  )
+  const blockRows = options.blockRows ?? 1000
+  const blockMaxAgeMs = options.blockMaxAgeMs ?? 1000
+  // exported from the start (at 0) in worker mode, so alerts can watch it
+  const crashes =
+    writerMode === 'worker'
+      ? counterOf(
+          registry,
+          WRITER_CRASHES_METRIC,
+          'Ledger writer threads that died unexpectedly (their batch in flight is re-buffered and retried on a new thread)',
+          [],
+        )
+      : null
+  let backend
+  try {
+    await store.setMeta(`public_key:${signer.keyId}`, signer.publicKeyPem)
+    backend =
+      writerMode === 'worker'
+        ? await startChainWorker({
+            url,
+            baseDir,
+            signingKeyPath: absoluteKeyPath,
+            keyId: signer.keyId,
+            blockRows,
+            blockMaxAgeMs,
+            now,
+            onCrash: (error) => {
+              crashes?.inc()
+              options.onError?.(error)
+            },
+            ...(options.workerEntry === undefined ? {} : { entry: options.workerEntry }),
+          })
+        : await inProcessChainBackend(
+            { store, signer, hash: sha256Hex },
+            { blockRows, blockMaxAgeMs },
+            now(),
+          )
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const sink = startLedgerWriter(
     {
-      store,
-      signer,
-      hash: sha256Hex,
+      backend,
       now,
       onDropped: (rows, reason) => {
         counter.inc({ reason }, rows)
@@ -124,8 +180,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
       flushIntervalMs: Math.min(options.flushIntervalMs ?? 100, 250),
       batchRows: options.batchRows ?? 2000,
       bufferRows: options.bufferRows ?? 200_000,
-      blockRows: options.blockRows ?? 1000,
-      blockMaxAgeMs: options.blockMaxAgeMs ?? 1000,
+      blockMaxAgeMs,
     },
   )
 
@@ -153,6 +208,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
     store,
     sink,
     signer,
+    writerMode,
     prune,
     async close() {
       if (retentionTimer !== null) clearInterval(retentionTimer)
@@ -163,4 +219,30 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
       }
     },
   }
+}
+
+/** `'auto'` resolved; `'worker'` refused where the database cannot be shared with a thread. */
+function resolveWriterMode(url: string, mode: LedgerWriterMode): 'in-process' | 'worker' {
+  const memory = url === 'sqlite::memory:' || url === 'sqlite:'
+  if (mode === 'auto') return memory ? 'in-process' : 'worker'
+  if (mode === 'worker' && memory) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `an in-memory SQLite ledger (${url}) lives in one connection and cannot be written from the ledger writer thread: use a file, or writer 'in-process'`,
+    )
+  }
+  return mode
+}
+
+/** The registry's counter of that name, created on first use (several ledgers, one registry). */
+function counterOf<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  return (
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [registry] })
+  )
 }
