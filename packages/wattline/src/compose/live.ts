@@ -41,6 +41,7 @@ import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
 import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
+import { startClusterLoad } from './cluster.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -145,6 +146,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const upstreams = new Map<string, Upstream>(
     config.backends.map((b) => [b.id, upstreamOf(b, config)]),
   )
+  // Shared in-flight counts across replicas (the `cluster:` section); undefined without it.
+  const cluster = await startClusterLoad(config, { registry, logger })
   const gateway = createGateway({
     config,
     clock,
@@ -161,6 +164,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     metrics,
     random: createCryptoRandom(),
     logger,
+    ...(cluster === undefined ? {} : { cluster }),
   })
   const liveState = gatewayLiveState(gateway, intensity)
   let draining = false
@@ -197,6 +201,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   }
   every(config.gateway.intensity_refresh_ms, () => intensity.refresh())
   every(config.gateway.health.interval_ms, () => gateway.probe())
+  if (config.cluster !== undefined) every(config.cluster.sync_interval_ms, () => gateway.syncLoad())
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
     for (const rt of gateway.backends.values()) {
@@ -279,6 +284,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           await ledger.close()
         } finally {
           await Promise.all([...upstreams.values()].map((u) => u.close()))
+          await cluster?.close()
         }
       })()),
   }

@@ -14,6 +14,7 @@ import {
   type EnergyProfile,
   type LedgerSink,
   type LiveMark,
+  type LoadLease,
   type Random,
   type RequestRecord,
   type RoutingDecision,
@@ -35,6 +36,7 @@ import {
   profileOf,
   type BackendRuntime,
 } from './backend-runtime.ts'
+import type { ClusterLoad } from './cluster-load.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
@@ -51,6 +53,11 @@ export interface GatewayDeps {
   readonly metrics: GatewayMetrics
   readonly random: Random
   readonly logger: Logger
+  /**
+   * Shared in-flight counts across replicas (the `cluster:` section): routing sees global counts
+   * and each backend's `max_concurrency` holds for the fleet. Omitted = this replica counts alone.
+   */
+  readonly cluster?: ClusterLoad
 }
 
 /** What `dispatch` needs to send one request. */
@@ -95,6 +102,8 @@ export interface Dispatched {
   readonly service: string
   /** Client model name. */
   readonly model: string
+  /** The shared slot held on the backend (cluster mode, Redis up), given back by `finish`. */
+  readonly lease?: LoadLease
 }
 
 export interface FinishInput {
@@ -126,11 +135,16 @@ export interface Gateway {
   flushIdle(): void
   /** The most recent routing decisions, newest first. */
   recentDecisions(limit: number): readonly RecentDecision[]
+  /**
+   * Cluster mode: re-reads the global in-flight counts and wakes queued requests where slots
+   * freed on other replicas (run every `cluster.sync_interval_ms`). No-op without `cluster:`.
+   */
+  syncLoad(): Promise<void>
 }
 
 /** Builds the engine over its dependencies. */
 export function createGateway(deps: GatewayDeps): Gateway {
-  const { config, clock, metrics } = deps
+  const { config, clock, metrics, cluster } = deps
   const g = config.gateway
   const breakerConfig: BreakerConfig = {
     failureThreshold: g.breaker.failure_threshold,
@@ -241,9 +255,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const decision = policies.get(input.service.name)!(
       {
         now: t,
-        backends: allowed.map((rt) =>
-          backendState(rt, input.model, deps.intensity.current(rt.config.zone), t, breakerConfig),
-        ),
+        backends: allowed.map((rt) => {
+          const s = backendState(
+            rt,
+            input.model,
+            deps.intensity.current(rt.config.zone),
+            t,
+            breakerConfig,
+          )
+          return cluster === undefined
+            ? s
+            : { ...s, inflight: cluster.inflight(rt.config.id, s.inflight) }
+        }),
       },
       {
         model: input.model,
@@ -297,6 +320,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       if (tried.length >= g.max_attempts) throw upstreamUnavailable(input.model, tried, lastError)
       const rt = backends.get(decision.backend)!
+      let lease: LoadLease | undefined
+      if (cluster !== undefined) {
+        // The one Redis round trip of a request: the routing view may be stale, the slot is not.
+        const slot = await cluster.acquire(
+          rt.config.id,
+          rt.config.max_concurrency,
+          rt.tracker.inflight,
+        )
+        if (slot.kind === 'full') continue // the view now says full: next backend, or the queue
+        if (slot.kind === 'acquired') lease = slot.lease
+        if (input.signal.aborted) {
+          cluster.release(lease)
+          throw input.signal.reason
+        }
+      }
       tried.push(rt.config.id)
       const halfOpen = rt.breaker.kind !== 'closed'
       if (halfOpen) feedBreaker(rt, 'trial-started')
@@ -309,6 +347,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       setInflight(rt)
       const release = (): void => {
         rt.tracker.end(clock.now(), mark)
+        cluster?.release(lease)
         setInflight(rt)
         wakeQueues(false)
       }
@@ -337,6 +376,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           startedMs,
           service: input.service.name,
           model: input.model,
+          ...(lease === undefined ? {} : { lease }),
         }
       } catch (error) {
         release()
@@ -368,6 +408,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const rt = d.backend
     const endMs = clock.now()
     const energy = rt.tracker.end(endMs, d.mark)
+    cluster?.release(d.lease)
     setInflight(rt)
     wakeQueues(false)
     if (input.completed) feedBreaker(rt, 'success')
@@ -472,6 +513,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
         out.push(recent[(recentAt - i + RECENT_DECISIONS) % RECENT_DECISIONS] as RecentDecision)
       }
       return out
+    },
+    async syncLoad() {
+      if (cluster === undefined) return
+      const wasUp = cluster.up
+      const ok = await cluster.sync()
+      // Up ↔ down changes every backend's count (global vs local): let every waiter look again.
+      if (ok !== wasUp) return wakeQueues(true)
+      if (!ok) return
+      let room = 0
+      for (const rt of backends.values()) {
+        const n = cluster.inflight(rt.config.id, rt.tracker.inflight)
+        room += Math.max(0, rt.config.max_concurrency - n)
+      }
+      let waiting = 0
+      for (const q of queues.values()) waiting += q.depth
+      for (let i = Math.min(room, waiting); i > 0; i--) wakeQueues(false)
     },
     async probe() {
       await Promise.all(
