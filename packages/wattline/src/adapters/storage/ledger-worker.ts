@@ -49,9 +49,12 @@ export interface ErrorData {
 }
 
 export type LedgerWorkerRequest =
+  /** The first records of the next `write`, posted ahead in slices (see `POST_SLICE_ROWS`). */
+  | { readonly type: 'rows'; readonly records: readonly AuditRecord[] }
   | {
       readonly type: 'write'
       readonly id: number
+      /** The batch's last records (after any posted by `rows` messages since the last write). */
       readonly records: readonly AuditRecord[]
       readonly sealAll: boolean
       readonly atMs: number
@@ -113,11 +116,18 @@ export async function serveLedgerWorker(
   const writer = chain
   const owned = store
   let queue: Promise<void> = Promise.resolve()
+  let staged: AuditRecord[] = []
   port.on('message', (message: LedgerWorkerRequest) => {
+    if (message.type === 'rows') {
+      for (const record of message.records) staged.push(record)
+      return
+    }
     queue = queue.then(async () => {
       if (message.type === 'write') {
+        const records = staged.length === 0 ? message.records : [...staged, ...message.records]
+        staged = []
         try {
-          const result = await writer.write(message.records, message.sealAll, message.atMs)
+          const result = await writer.write(records, message.sealAll, message.atMs)
           post(port, { type: 'written', id: message.id, result })
         } catch (error) {
           post(port, { type: 'write-failed', id: message.id, error: errorData(error) })
