@@ -110,6 +110,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const ledger = await openLedger(config.ledger.url, {
     ...ledgerOptionsFromConfig(config.ledger, baseDir),
     registry,
+    // flushes (hashing, signing, INSERTs) run in the ledger writer thread, off the request loop
+    writer: 'auto',
     onError: (err) => logger.error({ err }, 'ledger write failed'),
   })
   const budgetWatch = createBudgetWatch(config.services, {
