@@ -15,7 +15,9 @@
  * throughput ≥ 0.6 × nginx's.
  *
  * The proxy's CPU time (user + system, /proc) per request of the closed-loop load is printed too:
- * unlike throughput it barely moves when other work shares the machine.
+ * unlike throughput it barely moves when other work shares the machine. It is given for the whole
+ * process and for its main thread alone (the event loop that serves requests; Wattline's ledger
+ * writer thread and Node's helper threads are in the first figure only).
  *
  * Options: --duration-s N (per load, default 8), --rate R (default 1000), --connections C (default 32),
  * --targets direct,wattline,nginx, --profile (run Wattline under `node --cpu-prof` and print its
@@ -204,15 +206,26 @@ interface Row {
   readonly fixed: FixedRateResult
   /** CPU time (user + system) of the proxy process per request of the closed-loop load, µs. */
   readonly cpuUsPerRequest: number
+  /**
+   * The same for the process's main thread alone, µs: Wattline's event loop, without the ledger
+   * writer thread (and libuv/V8 helper threads). Equal to the process figure for nginx's worker.
+   */
+  readonly mainCpuUsPerRequest: number
 }
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
 
-/** CPU time (user + system) a process has used so far, ms (Linux /proc; NaN elsewhere). */
-function processCpuMs(pid: number | undefined): number {
+/**
+ * CPU time (user + system) a process has used so far, ms (Linux /proc; NaN elsewhere); with
+ * `mainThread`, only its main thread's (`/proc/PID/task/PID/stat`).
+ */
+function processCpuMs(pid: number | undefined, mainThread = false): number {
   if (pid === undefined) return Number.NaN
   try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+    const path = mainThread
+      ? `/proc/${String(pid)}/task/${String(pid)}/stat`
+      : `/proc/${String(pid)}/stat`
+    const stat = readFileSync(path, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
   } catch {
@@ -235,6 +248,7 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
     const cpuBefore = processCpuMs(pid)
+    const mainBefore = processCpuMs(pid, true)
     const load = await runLoad({
       url,
       body,
@@ -244,10 +258,11 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
     const cpuUsPerRequest = ((processCpuMs(pid) - cpuBefore) * 1000) / load.requests
+    const mainCpuUsPerRequest = ((processCpuMs(pid, true) - mainBefore) * 1000) / load.requests
     const fixed = await fixedRate(url, body)
-    rows.push({ target, mode, load, fixed, cpuUsPerRequest })
+    rows.push({ target, mode, load, fixed, cpuUsPerRequest, mainCpuUsPerRequest })
     console.error(
-      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms, proxy CPU ${fmt(cpuUsPerRequest, 0)} µs/req) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors; statuses ${JSON.stringify(fixed.statuses)})`,
+      `  ${target.padEnd(8)} ${mode.padEnd(10)} ${load.rps.toFixed(0).padStart(6)} req/s (p50 ${load.p50Ms.toFixed(2)} ms, proxy CPU ${fmt(cpuUsPerRequest, 0)} µs/req, main thread ${fmt(mainCpuUsPerRequest, 0)}) · at ${String(rate)} req/s: p50 ${fixed.p50Ms.toFixed(3)} ms p99 ${fixed.p99Ms.toFixed(3)} ms (${String(fixed.errors)} errors; statuses ${JSON.stringify(fixed.statuses)})`,
     )
   }
   return rows
@@ -297,7 +312,7 @@ async function main(): Promise<number> {
     rows.find((r) => r.target === t && r.mode === m)
   const lines: string[] = []
   lines.push(
-    `| target | mode | throughput (req/s, ${HAS_WRK ? 'wrk' : 'autocannon'} c=${String(connections)}) | proxy CPU per request (µs) | p50 / p99 at max (ms) | p50 / p99 at ${String(rate)} req/s (ms) | added p50 / p99 vs direct (ms) |`,
+    `| target | mode | throughput (req/s, ${HAS_WRK ? 'wrk' : 'autocannon'} c=${String(connections)}) | proxy CPU per request (µs): process / main thread | p50 / p99 at max (ms) | p50 / p99 at ${String(rate)} req/s (ms) | added p50 / p99 vs direct (ms) |`,
     '|---|---|---:|---:|---:|---:|---:|',
   )
   for (const r of rows) {
@@ -307,7 +322,7 @@ async function main(): Promise<number> {
         ? '–'
         : `${fmt(r.fixed.p50Ms - d.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms - d.fixed.p99Ms, 3)}`
     lines.push(
-      `| ${r.target} | ${r.mode} | ${fmt(r.load.rps, 0)} | ${fmt(r.cpuUsPerRequest, 0)} | ${fmt(r.load.p50Ms)} / ${fmt(r.load.p99Ms)} | ${fmt(r.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms, 3)} | ${added} |`,
+      `| ${r.target} | ${r.mode} | ${fmt(r.load.rps, 0)} | ${fmt(r.cpuUsPerRequest, 0)} / ${fmt(r.mainCpuUsPerRequest, 0)} | ${fmt(r.load.p50Ms)} / ${fmt(r.load.p99Ms)} | ${fmt(r.fixed.p50Ms, 3)} / ${fmt(r.fixed.p99Ms, 3)} | ${added} |`,
     )
   }
   const verdicts: string[] = []
