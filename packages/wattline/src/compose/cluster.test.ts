@@ -9,6 +9,7 @@ import { Redis } from 'ioredis'
 import { pino, type Logger } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openRedisLoadCounters } from '../adapters/load/redis-load-counters.ts'
+import { startStub, type StubBackend } from '../http/harness.test-support.ts'
 import { startLiveGateway, type LiveGateway } from './live.ts'
 
 const REDIS_URL = process.env['REDIS_URL']
@@ -264,6 +265,72 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     expect(performance.now() - crashedAt).toBeLessThan(800)
     await new Promise((r) => setTimeout(r, 1000))
     expect((await chat(survivor)).backend).toBe('paris')
+  })
+
+  it('gives every slot back: success, 5xx retried elsewhere, resets, client aborts (JSON, SSE)', async () => {
+    const stubs: StubBackend[] = [await startStub({ mode: '500' }), await startStub({})]
+    for (const st of stubs) closers.push(() => st.close())
+    const [paris, frankfurt] = stubs as [StubBackend, StubBackend]
+    const backends = [
+      { id: 'paris', zone: 'FR', url: paris.url, maxConcurrency: 4 },
+      { id: 'frankfurt', zone: 'DE', url: frankfurt.url, maxConcurrency: 4 },
+    ]
+    const prefix = `wl-test-${randomUUID()}`
+    closers.push(() => dropKeys(prefix))
+    const gw = await replica(backends, clusterLines(prefix), REDIS_URL!)
+    const counters = await openRedisLoadCounters({
+      url: REDIS_URL!,
+      keyPrefix: prefix,
+      leaseMs: 1000,
+      heartbeatMs: 500,
+      commandTimeoutMs: 1000,
+    })
+    closers.push(() => counters.close())
+    const settled = async (): Promise<number[]> => {
+      // Releases are sent without waiting for Redis's answer: poll briefly.
+      const deadline = performance.now() + 2000
+      let counts: number[] = []
+      do {
+        counts = [...(await counters.inflight(['paris', 'frankfurt'])).values()]
+        if (counts.every((n) => n === 0) && gw.gateway.inflight() === 0) break
+        await new Promise((r) => setTimeout(r, 10))
+      } while (performance.now() < deadline)
+      return [...counts, gw.gateway.inflight()]
+    }
+
+    // paris answers 500: the attempt's slot goes back, the retry on frankfurt succeeds.
+    expect(await chat(gw)).toEqual({ status: 200, backend: 'frankfurt' })
+    expect(await settled()).toEqual([0, 0, 0])
+
+    // Both reset the connection: 502 after two attempts, no slot left behind.
+    paris.options = { mode: 'reset' }
+    frankfurt.options = { mode: 'reset' }
+    expect((await chat(gw)).status).toBe(502)
+    expect(await settled()).toEqual([0, 0, 0])
+
+    // The client leaves while the upstream thinks (JSON), and in the middle of a stream (SSE).
+    paris.options = { mode: '500' }
+    frankfurt.options = { delayMs: 2000 }
+    for (const stream of [false, true]) {
+      if (stream) frankfurt.options = { eventGapMs: 2000 }
+      const stop = new AbortController()
+      const res = fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, stream, messages: [{ role: 'user', content: 'x' }] }),
+        signal: stop.signal,
+      }).then(async (r) => {
+        if (stream) await r.body?.getReader().read() // the first event arrived
+        stop.abort()
+      })
+      if (!stream) {
+        while ((await counters.inflight(['frankfurt'])).get('frankfurt') !== 1)
+          await new Promise((r) => setTimeout(r, 10))
+        stop.abort()
+      }
+      await res.catch(() => undefined)
+      expect(await settled()).toEqual([0, 0, 0])
+    }
   })
 
   it('keep answering when Redis goes away (local counting), and resume when it is back', async () => {
