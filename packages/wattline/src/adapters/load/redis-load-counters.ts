@@ -108,6 +108,11 @@ export async function openRedisLoadCounters(
     connectTimeout: Math.max(options.commandTimeoutMs, 1000),
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     lazyConnect: true,
+    // Commands issued in one event-loop tick leave in one write: under load, one syscall for many
+    // acquires and releases instead of one each (measured: docs/benchmarks.md, bench:cluster).
+    // Order on the connection is kept; the renewal pipeline may overtake queued commands, which is
+    // harmless (it only renews leases whose acquire was answered and that are not released).
+    enableAutoPipelining: true,
   })
   redis.on('error', (err: unknown) => options.onError?.(err))
   redis.defineCommand('wlAcquire', { numberOfKeys: 1, lua: ACQUIRE })
