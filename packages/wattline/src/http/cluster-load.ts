@@ -96,10 +96,9 @@ export function createClusterLoad(deps: ClusterLoadDeps): ClusterLoad {
   let syncing: Promise<boolean> | undefined
   metrics.redisUp.set(0)
 
+  // The gauge is set on each sync only: no label hashing on the request path.
   const seen = (backend: string, count: number): void => {
     global.set(backend, count)
-    const labels = where.get(backend)
-    if (labels !== undefined) metrics.inflight.set(labels, count)
   }
   const down = (err: unknown): void => {
     if (!up) return
@@ -158,7 +157,11 @@ export function createClusterLoad(deps: ClusterLoadDeps): ClusterLoad {
   async function readAll(): Promise<boolean> {
     try {
       const counts = await counters.inflight(ids)
-      for (const [id, n] of counts) seen(id, n)
+      for (const [id, n] of counts) {
+        seen(id, n)
+        const labels = where.get(id)
+        if (labels !== undefined) metrics.inflight.set(labels, n)
+      }
       if (!up) {
         up = true
         metrics.redisUp.set(1)
