@@ -49,7 +49,7 @@ export interface ClusterLoadDeps {
 }
 
 /** The cluster metrics (documented in docs/metrics.md), registered only with a `cluster:` section. */
-export interface ClusterMetrics {
+interface ClusterMetrics {
   readonly redisUp: Gauge
   readonly inflight: Gauge<'backend' | 'zone'>
   readonly refused: Counter<'backend' | 'zone'>

@@ -20,6 +20,7 @@ import { pino } from 'pino'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
 import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/parse-config.ts'
 import { createGatewayApp } from './app.ts'
+import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway } from './gateway.ts'
 import { createIntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
@@ -242,6 +243,8 @@ export async function startGateway(
   rawConfig: unknown,
   intensities: Record<string, number>,
   env: Record<string, string> = {},
+  /** Shared in-flight counts across replicas (cluster mode); omitted = this gateway counts alone. */
+  cluster?: ClusterLoad,
 ): Promise<Harness> {
   const parsed = parseConfig(rawConfig, { catalog: TEST_CATALOG, env })
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
@@ -286,6 +289,7 @@ export async function startGateway(
     metrics,
     random: seededRandom(1),
     logger,
+    ...(cluster === undefined ? {} : { cluster }),
   })
   const app = await createGatewayApp({ gateway, clock: realClock, logger, metrics })
   await app.listen({ host: '127.0.0.1', port: 0 })
