@@ -1,8 +1,10 @@
 /**
  * @module adapters/load/local-load-counters
- * `LoadCounters` in process memory: the counts of one gateway replica (the default, no `cluster:`
- * section). Slots never expire, since the holder and the store live and die together; every
- * answer is immediate and exact.
+ * `LoadCounters` in process memory: one process's counts, shared by every gateway created in it
+ * over the same instance (in-process tests of several replicas, embedded use). Slots never expire,
+ * since the holder and the store live and die together; every answer is immediate and exact. A
+ * lone `wattline serve` without `cluster:` needs no port at all: it keeps its synchronous per-backend
+ * count (the same semantics, with no promise per request).
  */
 import {
   WattlineError,
