@@ -11,6 +11,12 @@
  * thread (the gateway's event loop) pays: its own CPU time per row (Linux, /proc/self/task) and
  * its longest stall (event-loop delay, max and p99).
  *
+ * Then the gateway's case (`--rate`-like, fixed): rows appended at 1,000 per second (the gateway
+ * at 1,000 req/s writes about one row per request), a few per millisecond from a timer, for
+ * BENCH_RATE_S seconds per mode, alternating in-process and worker BENCH_RATE_ROUNDS times: the
+ * appending thread's CPU per row and its event-loop delay (p50 / p99 / max), which is what every
+ * request in flight waits for while a flush runs on that thread.
+ *
  * Last, the cost of handing a flush's records to the thread, on the posting thread: structured
  * clone of the record objects (what the writer does) against one JSON string, side by side.
  */
@@ -31,6 +37,10 @@ import { createPgSchemas } from '../packages/wattline/src/adapters/storage/pg-te
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 200_000)
 const BASELINE_ROWS = Number(process.env['BENCH_BASELINE_ROWS'] ?? 5_000)
+const RATE_S = Number(process.env['BENCH_RATE_S'] ?? 6)
+const RATE_ROUNDS = Number(process.env['BENCH_RATE_ROUNDS'] ?? 2)
+/** Rows per second of the fixed-rate (gateway-like) runs. */
+const RATE = 1000
 
 /** Rows per second of wall time and per second of this process's CPU time (load-insensitive). */
 interface Rate {
@@ -136,6 +146,62 @@ function modes(name: string, inProcess: WriterRun, worker: WriterRun): string {
   )
 }
 
+/** A fixed-rate run: the appending thread's CPU per row and event-loop delay. */
+interface RateRun {
+  readonly rows: number
+  readonly mainCpuUsPerRow: number | null
+  readonly loopP50Ms: number
+  readonly loopP99Ms: number
+  readonly loopMaxMs: number
+}
+
+async function fixedRate(url: string, dir: string, writer: LedgerWriterMode): Promise<RateRun> {
+  const ledger = await openLedger(url, { baseDir: dir, writer })
+  await new Promise((r) => setTimeout(r, 300)) // the thread's start-up is not part of the run
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  const m0 = mainThreadCpuSeconds()
+  loop.enable()
+  let rows = 0
+  const t0 = performance.now()
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - t0
+      const due = Math.min(Math.floor((elapsed / 1000) * RATE), RATE_S * RATE)
+      while (rows < due) ledger.sink.append(requestRecord(rows++))
+      if (elapsed >= RATE_S * 1000) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 1)
+  })
+  loop.disable()
+  const m1 = mainThreadCpuSeconds()
+  await ledger.close()
+  if (ledger.sink.stats().written !== rows) throw new Error('rows missing after the fixed-rate run')
+  return {
+    rows,
+    mainCpuUsPerRow: m0 === null || m1 === null ? null : ((m1 - m0) * 1e6) / rows,
+    loopP50Ms: loop.percentile(50) / 1e6,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
+  }
+}
+
+function rateLine(name: string, writer: string, r: RateRun): string {
+  return (
+    `${name.padEnd(11)} ${writer.padEnd(10)} at ${String(RATE)} rows/s: appending thread ${r.mainCpuUsPerRow === null ? '?' : r.mainCpuUsPerRow.toFixed(1)} µs CPU/row ` +
+    `(timer loop included), event-loop delay p50 ${r.loopP50Ms.toFixed(2)} / p99 ${r.loopP99Ms.toFixed(2)} / max ${r.loopMaxMs.toFixed(2)} ms`
+  )
+}
+
+async function fixedRates(name: string, url: () => Promise<string>, dir: string): Promise<void> {
+  for (let round = 0; round < RATE_ROUNDS; round += 1) {
+    for (const writer of ['in-process', 'worker'] as const) {
+      console.log(rateLine(name, writer, await fixedRate(await url(), dir, writer)))
+    }
+  }
+}
+
 /** µs per record on the posting thread to hand `n` records to a thread: clone vs JSON string. */
 async function transferProbe(): Promise<string[]> {
   const sink = new Worker('require("node:worker_threads").parentPort.on("message", () => {})', {
@@ -179,6 +245,8 @@ try {
   console.log(line('SQLite in-process', sqliteRows, sqliteNaive))
   console.log(line('SQLite worker thread', sqliteWorker, sqliteNaive))
   console.log(modes('SQLite', sqliteRows, sqliteWorker))
+  let fileNo = 0
+  await fixedRates('SQLite', () => Promise.resolve(`sqlite:${join(dir, `r${fileNo++}.db`)}`), dir)
   const pgUrl = process.env['PG_URL']
   if (pgUrl === undefined) {
     console.log(
@@ -193,6 +261,7 @@ try {
       console.log(line('PostgreSQL in-process', pgRows, pgNaive))
       console.log(line('PostgreSQL worker thread', pgWorker, pgNaive))
       console.log(modes('PostgreSQL', pgRows, pgWorker))
+      await fixedRates('PostgreSQL', () => schemas.next(), dir)
     } finally {
       await schemas.drop()
     }
