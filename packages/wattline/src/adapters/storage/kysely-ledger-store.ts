@@ -44,6 +44,8 @@ const BLOCK_COLUMNS = [
   'key_id',
 ] as const
 const ROLLUP_KEYS = ['minute_ms', 'service', 'model', 'backend', 'zone'] as const
+/** Tries of a migration whose catalog scan met a schema or table dropped by another client. */
+const MIGRATE_ATTEMPTS = 3
 /** `meta` key whose upsert serialises appends; its value names the last position written. */
 const CHAIN_HEAD_KEY = 'chain_head'
 
@@ -66,6 +68,20 @@ export class KyselyLedgerStore implements LedgerStore {
   }
 
   async migrate(): Promise<number> {
+    // Kysely's migrator lists tables across every schema of the database (then keeps ours). A schema
+    // or table another client drops meanwhile (another tenant, a parallel test run) can fail that
+    // catalog scan with "schema/relation does not exist": nothing of ours, so try again.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.#migrateOnce()
+      } catch (error) {
+        const code = ((error as { cause?: { code?: unknown } }).cause ?? {}).code
+        if (attempt >= MIGRATE_ATTEMPTS || (code !== '3F000' && code !== '42P01')) throw error
+      }
+    }
+  }
+
+  async #migrateOnce(): Promise<number> {
     // Kysely looks for its tables in every schema; pin it to ours so schemas never mix.
     const schema = this.#namedSchemas
       ? String(
@@ -85,7 +101,18 @@ export class KyselyLedgerStore implements LedgerStore {
         cause: error,
       })
     }
-    const applied = await migrator.getMigrations()
+    let applied
+    try {
+      applied = await migrator.getMigrations()
+    } catch (cause) {
+      throw new WattlineError(
+        'WL_LEDGER_WRITE',
+        `ledger migration check failed: ${String(cause)}`,
+        {
+          cause,
+        },
+      )
+    }
     return applied.filter((m) => m.executedAt !== undefined).length
   }
 

@@ -15,6 +15,7 @@ import type { MessagePort } from 'node:worker_threads'
 import type { AuditRecord, LedgerStore } from '@wattline/core'
 import {
   startChainWriter,
+  type ChainWriter,
   type ChainWriteResult,
   type OpenBlockState,
 } from './ledger-chain-writer.ts'
@@ -92,7 +93,7 @@ export async function serveLedgerWorker(
   hooks: ServeLedgerWorkerHooks = {},
 ): Promise<void> {
   let store: LedgerStore | undefined
-  let chain
+  let chain: ChainWriter
   try {
     const signer = await loadOrCreateSigningKey(data.signingKeyPath)
     if (signer.keyId !== data.keyId) {

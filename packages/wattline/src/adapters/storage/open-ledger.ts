@@ -10,7 +10,7 @@
  * the database (`sqlite::memory:` lives in one connection). Both run the same chain writer.
  *
  * @example
- * const ledger = await openLedger(config.ledger.url, { ...ledgerOptionsFromConfig(config.ledger, dir), registry })
+ * const ledger = await openLedger(config.ledger.url, { ...ledgerOptionsFromConfig(config.ledger, dir), registry, writer: 'auto' })
  * ledger.sink.append(record)      // on the request path: never blocks, never throws
  * await ledger.close()            // on SIGTERM: drains the buffer, seals the last block
  */
