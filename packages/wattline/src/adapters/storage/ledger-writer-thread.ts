@@ -50,11 +50,11 @@ export interface ChainWorkerOptions {
   readonly keyId: string
   readonly blockRows: number
   readonly blockMaxAgeMs: number
-  /** Wall clock, epoch ms (start of the open block's age, crash times). */
+  /** Wall clock, epoch ms (start of the open block's age); the respawn delay runs on a monotonic clock. */
   readonly now: () => number
   /** Called once per thread that died unexpectedly. */
   readonly onCrash?: (error: WattlineError) => void
-  /** Least time between a crash and the next start, ms (default 1000). */
+  /** Least time between a crash and the next start, ms of monotonic time (default 1000). */
   readonly respawnDelayMs?: number
   /** How long `close` waits for the thread to end before terminating it, ms (default 10,000). */
   readonly closeTimeoutMs?: number
@@ -147,7 +147,7 @@ export async function startChainWorker(options: ChainWorkerOptions): Promise<Cha
             `${pending.size} batch(es) in flight are re-buffered and the thread restarts`,
           { cause: thrown },
         )
-        crashedAtMs = options.now()
+        crashedAtMs = performance.now()
         lastCrash = error
         for (const p of pending.values()) p.reject(error)
         pending.clear()
@@ -158,7 +158,7 @@ export async function startChainWorker(options: ChainWorkerOptions): Promise<Cha
 
   async function live(urgent: boolean): Promise<Worker> {
     if (worker !== null) return worker
-    if (lastCrash !== null && !urgent && options.now() - crashedAtMs < respawnDelayMs) {
+    if (lastCrash !== null && !urgent && performance.now() - crashedAtMs < respawnDelayMs) {
       throw lastCrash
     }
     starting ??= spawn().finally(() => {
