@@ -138,6 +138,8 @@ export function demoConfigText(
     '  log_level: warn',
     '  # grid time runs fast in the demo: refresh intensities every real second',
     '  intensity_refresh_ms: 1000',
+    '  # write idle energy every 5 s so the live summary shows it within a short demo',
+    '  accounting_interval_ms: 5000',
     '  health:',
     '    interval_ms: 2000',
     'carbon:',
