@@ -67,7 +67,7 @@ export function unknownZoneError(zone: string, known: readonly string[]): Wattli
   const matches = closeMatches(zone, known)
   const hint = matches.length > 0 ? `; did you mean ${matches.join(', ')}?` : ''
   return new WattlineError('WL_UNKNOWN_ZONE', `unknown zone "${zone}"${hint}`, {
-    details: { zone, closeMatches: matches },
+    details: { zone, matches },
   })
 }
 

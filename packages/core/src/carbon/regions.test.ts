@@ -49,7 +49,7 @@ describe('resolveRegion', () => {
   it('rejects unknown regions with close matches', () => {
     const e = errorOf(() => resolveRegion('aws:eu-central-9'))
     expect(hasCode(e, 'WL_UNKNOWN_REGION')).toBe(true)
-    expect(e.details['closeMatches']).toContain('aws:eu-central-1')
+    expect(e.details['matches']).toContain('aws:eu-central-1')
     expect(e.message).toContain('did you mean')
   })
 

@@ -62,7 +62,7 @@ export function resolveRegion(
     throw new WattlineError(
       'WL_UNKNOWN_REGION',
       `region "${region}" is ambiguous; name the provider: ${options.join(', ')}`,
-      { details: { region, closeMatches: options } },
+      { details: { region, matches: options } },
     )
   }
   const hit = hits[0] as CloudRegionEntry
@@ -70,7 +70,7 @@ export function resolveRegion(
     throw new WattlineError(
       'WL_UNKNOWN_REGION',
       `${hit.provider}:${hit.region} is a known region but no source maps it to a grid zone; name a zone instead`,
-      { details: { region, closeMatches: [] } },
+      { details: { region, matches: [] } },
     )
   }
   return { provider: hit.provider, region: hit.region, zone: hit.zone, source: hit.source }
@@ -101,6 +101,6 @@ function regionError(
         ).slice(0, 5)
   const hint = matches.length > 0 ? `; did you mean ${matches.join(', ')}?` : ''
   return new WattlineError('WL_UNKNOWN_REGION', `${message}${hint}`, {
-    details: { region, closeMatches: matches },
+    details: { region, matches },
   })
 }

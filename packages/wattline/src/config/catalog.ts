@@ -40,12 +40,8 @@ export function createConfigCatalog(extraZones: readonly string[] = []): ConfigC
       try {
         return ok(resolveRegion(id).zone)
       } catch (error) {
-        const m = (error as { details?: { matches?: unknown; closeMatches?: unknown } }).details
-        const list = Array.isArray(m?.matches)
-          ? m.matches
-          : Array.isArray(m?.closeMatches)
-            ? m.closeMatches
-            : []
+        const m = (error as { details?: { matches?: unknown } }).details
+        const list = Array.isArray(m?.matches) ? m.matches : []
         return miss(list.map(String))
       }
     },

@@ -149,7 +149,7 @@ describe('loadFleet', () => {
       expect(err.message).toMatch(
         /tiny\.fleet\.yaml:28:5 backends\[1\]\.zone: zone "NO" has no data in grid/,
       )
-      expect(err.details['closeMatches']).toContain('NO-NO1')
+      expect(err.details['matches']).toContain('NO-NO1')
     }
   })
 

@@ -375,7 +375,7 @@ export function checkFleetZones(fleet: Fleet, known: readonly string[], sourceNa
           column: at?.column,
           field: `backends[${i}].${field}`,
           zone: b.zone,
-          closeMatches: matches,
+          matches,
         },
       },
     )

@@ -94,9 +94,7 @@ describe('createBuiltinSource', () => {
   it('suggests close matches for an unknown zone', async () => {
     const error = await source.intensityAt('US-CAL-CIS', instant(JAN_1)).catch((e: unknown) => e)
     expect(hasCode(error, 'WL_UNKNOWN_ZONE')).toBe(true)
-    expect((error as { details: { closeMatches: string[] } }).details.closeMatches).toContain(
-      'US-CAL-CISO',
-    )
+    expect((error as { details: { matches: string[] } }).details.matches).toContain('US-CAL-CISO')
   })
 
   it('refuses a window longer than its point limit', async () => {

@@ -124,7 +124,7 @@ export function createCachingSource(options: CachingSourceOptions): CarbonIntens
         }
       } else if (unknownEverywhere && degraded) {
         throw new WattlineError('WL_UNKNOWN_ZONE', `no configured source knows zone "${zone}"`, {
-          details: { zone, closeMatches: [] },
+          details: { zone, matches: [] },
         })
       }
       throw noData(zone, failures)

@@ -56,7 +56,7 @@ export function createElectricityMapsApiSource(
         'WL_UNKNOWN_ZONE',
         `Electricity Maps does not know zone "${emZone}"`,
         {
-          details: { zone, closeMatches: [] },
+          details: { zone, matches: [] },
         },
       )
     }

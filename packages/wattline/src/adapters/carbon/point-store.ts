@@ -55,7 +55,7 @@ export function createPointStore(
     throw new WattlineError(
       'WL_UNKNOWN_ZONE',
       `zone "${zone}" is not in ${label} (it has ${zones.join(', ') || 'no zones'})${hint}`,
-      { details: { zone, closeMatches: matches } },
+      { details: { zone, matches } },
     )
   }
 

@@ -43,7 +43,7 @@ export function createUkCarbonIntensitySource(
         'WL_UNKNOWN_ZONE',
         `the UK Carbon Intensity API covers only GB, not "${zone}"`,
         {
-          details: { zone, closeMatches: ['GB'] },
+          details: { zone, matches: ['GB'] },
         },
       )
     }

@@ -96,7 +96,7 @@ export function createWattTimeApiSource(
     throw new WattlineError(
       'WL_UNKNOWN_ZONE',
       `no WattTime region for zone "${zone}"; add it to region_map (known: ${Object.keys(regions).join(', ')})`,
-      { details: { zone, closeMatches: Object.keys(regions) } },
+      { details: { zone, matches: Object.keys(regions) } },
     )
   }
 
