@@ -56,6 +56,12 @@ export function createCachingSource(options: CachingSourceOptions): CarbonIntens
   const lastKnown = new Map<string, IntensityPoint>()
   const inFlight = new Map<string, Promise<unknown>>()
   const warn = (w: CarbonWarning): void => options.onWarning?.(w)
+  /** Warns that `source` failed for `zone` and returns the failure's description. */
+  const reportFailure = (source: CarbonIntensitySource, error: unknown, zone: string): string => {
+    const message = describe(source, error)
+    warn({ code: 'WL_CARBON_SOURCE_UNAVAILABLE', message, source: source.name, zone })
+    return message
+  }
   const chain = [...sources, ...(fallback === undefined ? [] : [fallback])]
 
   function once<T>(key: string, run: () => Promise<T>): Promise<T> {
@@ -95,13 +101,7 @@ export function createCachingSource(options: CachingSourceOptions): CarbonIntens
         } catch (error) {
           if (hasCode(error, 'WL_UNKNOWN_ZONE')) continue
           unknownEverywhere = false
-          failures.push(describe(source, error))
-          warn({
-            code: 'WL_CARBON_SOURCE_UNAVAILABLE',
-            message: describe(source, error),
-            source: source.name,
-            zone,
-          })
+          failures.push(reportFailure(source, error, zone))
         }
       }
       const degraded = sources.length > 0
@@ -189,13 +189,7 @@ export function createCachingSource(options: CachingSourceOptions): CarbonIntens
         } catch (error) {
           if (hasCode(error, 'WL_UNKNOWN_ZONE')) continue
           unknownEverywhere = false
-          failures.push(describe(source, error))
-          warn({
-            code: 'WL_CARBON_SOURCE_UNAVAILABLE',
-            message: describe(source, error),
-            source: source.name,
-            zone,
-          })
+          failures.push(reportFailure(source, error, zone))
         }
       }
       if (fallback === undefined) throw noData(zone, failures)

@@ -49,6 +49,19 @@ export async function verifyLedger(
     verifySignature,
     prunedBlocks: inRanges(await store.prunedRanges()),
   })
+  /** The verdict for rows found where no sealed block accounts for them. */
+  const inserted = (
+    seq: number,
+    list: readonly { readonly row_idx: number }[],
+    message: string,
+  ): LedgerVerification => ({
+    verdict: {
+      ok: false,
+      failure: { kind: 'row_inserted', block: seq, row: list[0]?.row_idx ?? 0, message },
+      summary: verifier.verdict().summary,
+    },
+    unsealed_rows: 0,
+  })
   const range = await store.blockRange()
   let lastSealed = -1
   if (range !== null) {
@@ -65,19 +78,7 @@ export async function verifyLedger(
       // rows in a block number that has no header, below the last sealed block: inserted
       for (const [seq, list] of rows) {
         if (!headers.some((h) => h.seq === seq) && seq <= range.last) {
-          return {
-            verdict: {
-              ok: false,
-              failure: {
-                kind: 'row_inserted',
-                block: seq,
-                row: list[0]?.row_idx ?? 0,
-                message: `block ${seq} has ${list.length} rows but no sealed header`,
-              },
-              summary: verifier.verdict().summary,
-            },
-            unsealed_rows: 0,
-          }
+          return inserted(seq, list, `block ${seq} has ${list.length} rows but no sealed header`)
         }
       }
     }
@@ -86,19 +87,7 @@ export async function verifyLedger(
   let unsealed = 0
   for (const [seq, list] of tail) {
     if (seq !== lastSealed + 1) {
-      return {
-        verdict: {
-          ok: false,
-          failure: {
-            kind: 'row_inserted',
-            block: seq,
-            row: list[0]?.row_idx ?? 0,
-            message: `rows in block ${seq}, after the open block ${lastSealed + 1}`,
-          },
-          summary: verifier.verdict().summary,
-        },
-        unsealed_rows: 0,
-      }
+      return inserted(seq, list, `rows in block ${seq}, after the open block ${lastSealed + 1}`)
     }
     unsealed += list.length
   }
