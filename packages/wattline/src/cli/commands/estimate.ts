@@ -21,6 +21,7 @@ import {
 } from '@wattline/core'
 import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
+import { parseIsoFlag } from '../iso-flag.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface EstimateOptions {
@@ -149,7 +150,7 @@ export async function runEstimate(
   let point: IntensityPoint | undefined
   let atIso: string | null = null
   if (zone !== undefined) {
-    const atMs = opts.at === undefined ? deps.now() : parseInstant(opts.at)
+    const atMs = opts.at === undefined ? deps.now() : parseIsoFlag('--at', opts.at)
     atIso = new Date(atMs).toISOString()
     point = await deps.carbonSource().intensityAt(zone, instant(atMs))
   } else if (opts.at !== undefined) {
@@ -225,14 +226,6 @@ function parsePrecision(p: string | undefined): Precision | undefined {
   if (found === undefined)
     throw invalid(`--precision must be one of ${PRECISIONS.join(', ')}, got "${p}"`)
   return found
-}
-
-function parseInstant(text: string): number {
-  const t = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t)) {
-    throw invalid(`--at must be an ISO 8601 time such as 2025-06-01T12:00:00Z, got "${text}"`)
-  }
-  return t
 }
 
 function positiveNumber(flag: string): (v: string) => number {

@@ -11,6 +11,7 @@ import type { Command } from 'commander'
 import { openLedgerStore } from '../../adapters/storage/open-ledger.ts'
 import { exportBundle } from '../../adapters/storage/verify-ledger.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { parseIsoFlag } from '../iso-flag.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface ExportOptions {
@@ -31,8 +32,8 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .requiredOption('--out <file>', 'bundle file to write')
     .option('--json', 'machine-readable summary')
     .action(async (opts: ExportOptions) => {
-      const fromMs = parseIso(opts.from, '--from')
-      const toMs = parseIso(opts.to, '--to')
+      const fromMs = parseIsoFlag('--from', opts.from)
+      const toMs = parseIsoFlag('--to', opts.to)
       if (toMs <= fromMs) throw new ExitError(EXIT.badInput, '--to must be after --from')
       const store = await openLedgerStore(opts.ledger, io.cwd)
       const path = resolve(io.cwd, opts.out)
@@ -57,15 +58,4 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
         await store.close()
       }
     })
-}
-
-function parseIso(text: string, flag: string): number {
-  const ms = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) {
-    throw new ExitError(
-      EXIT.badInput,
-      `${flag} must be an ISO 8601 time (e.g. 2026-01-31T00:00:00Z), got ${JSON.stringify(text)}`,
-    )
-  }
-  return ms
 }

@@ -40,6 +40,7 @@ import {
 import { createConfigCatalog } from '../../config/catalog.ts'
 import { loadConfig } from '../../config/load-config.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { parseIsoFlag } from '../iso-flag.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface IntensityOptions {
@@ -107,7 +108,7 @@ async function runIntensity(opts: IntensityOptions, io: CliIo): Promise<ExitCode
       : { region: `${region.provider}:${region.region}`, region_source: region.source }
 
   if (!range) {
-    const at = opts.at === undefined ? createSystemClock().now() : parseIso('--at', opts.at)
+    const at = opts.at === undefined ? createSystemClock().now() : parseIsoFlag('--at', opts.at)
     const p = await source.intensityAt(zone, at)
     const row = { ...pointJson(p), ...regionFields }
     if (opts.json === true) writeJson(io, row)
@@ -119,8 +120,8 @@ async function runIntensity(opts: IntensityOptions, io: CliIo): Promise<ExitCode
     return EXIT.ok
   }
 
-  const from = parseIso('--from', opts.from as string)
-  const to = parseIso('--to', opts.to as string)
+  const from = parseIsoFlag('--from', opts.from as string)
+  const to = parseIsoFlag('--to', opts.to as string)
   if (to <= from) throw new ExitError(EXIT.badInput, '--to must be after --from')
   if (to - from > MAX_WINDOW_MS)
     throw new ExitError(EXIT.badInput, 'the window is longer than 366 days')
@@ -307,17 +308,6 @@ async function readHead(path: string): Promise<string> {
   } finally {
     await handle.close()
   }
-}
-
-function parseIso(flag: string, text: string): Instant {
-  const t = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || !Number.isFinite(t)) {
-    throw new ExitError(
-      EXIT.badInput,
-      `${flag} "${text}" is not an ISO 8601 date-time (e.g. 2025-06-01T12:00:00Z)`,
-    )
-  }
-  return instant(t)
 }
 
 function round(x: number): number {

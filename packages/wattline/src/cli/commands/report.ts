@@ -19,6 +19,7 @@ import { renderMarkdown } from '../../report/render-markdown.ts'
 import { pdfFooter, renderPdf } from '../../report/render-pdf.ts'
 import type { Report } from '../../report/report-schema.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { parseIsoFlag } from '../iso-flag.ts'
 import type { CliIo } from '../io.ts'
 
 export const REPORT_FORMATS = ['json', 'md', 'html', 'pdf', 'if'] as const
@@ -86,11 +87,13 @@ export function register(
       nonNegativeInt('--at-height'),
     )
     .action(async (opts: ReportOptions) => {
-      const fromMs = parseIso(opts.from, '--from')
-      const toMs = parseIso(opts.to, '--to')
+      const fromMs = parseIsoFlag('--from', opts.from)
+      const toMs = parseIsoFlag('--to', opts.to)
       if (toMs <= fromMs) throw new ExitError(EXIT.badInput, '--to must be after --from')
       const generatedAtMs =
-        opts.generatedAt === undefined ? deps.now() : parseIso(opts.generatedAt, '--generated-at')
+        opts.generatedAt === undefined
+          ? deps.now()
+          : parseIsoFlag('--generated-at', opts.generatedAt)
       if (opts.format === 'pdf' && opts.out === undefined)
         throw new ExitError(
           EXIT.badInput,
@@ -177,17 +180,6 @@ function requireExistingLedger(url: string, cwd: string): void {
     throw new ExitError(EXIT.badInput, '--ledger sqlite::memory: is always empty; give a file')
   const file = isAbsolute(path) ? path : resolve(cwd, path)
   if (!existsSync(file)) throw new ExitError(EXIT.badInput, `--ledger: no ledger file at ${file}`)
-}
-
-function parseIso(text: string, flag: string): number {
-  const ms = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(ms)) {
-    throw new ExitError(
-      EXIT.badInput,
-      `${flag} must be an ISO 8601 time (e.g. 2026-01-31T00:00:00Z), got ${JSON.stringify(text)}`,
-    )
-  }
-  return ms
 }
 
 function nonNegativeInt(flag: string): (value: string) => number {
