@@ -15,14 +15,17 @@ import {
   type AuditRecord,
   type BudgetSpec,
   type GateMeasurement,
-  type GateVerdict,
 } from '@wattline/core'
 import { openLedger, ledgerOptionsFromConfig } from '../../adapters/storage/open-ledger.ts'
 import { parseBenchResult, type BenchResult } from '../../benchmark/bench-result.ts'
 import type { BudgetConfig, FamilyBudgetConfig } from '../../config/budget.ts'
 import { createConfigCatalog } from '../../config/catalog.ts'
 import { loadConfig } from '../../config/load-config.ts'
-import { renderGateJunit, renderGateMarkdown } from '../../benchmark/gate-report.ts'
+import {
+  renderGateJunit,
+  renderGateMarkdown,
+  type GateReportInput,
+} from '../../benchmark/gate-report.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
@@ -38,14 +41,7 @@ interface GateOptions {
 }
 
 /** The `--json` output and the content of the reports. */
-export interface GateReport {
-  readonly passed: boolean
-  readonly service: string
-  readonly family: string | null
-  readonly release: string
-  readonly model: string
-  readonly verdict: GateVerdict
-  readonly decision_id: string
+export interface GateReport extends GateReportInput {
   readonly result_sha256: string
   readonly ledger: string
 }
