@@ -6,6 +6,7 @@
 import { Command } from 'commander'
 import type { CliIo } from './io.ts'
 import type { ExitCode } from './exit-codes.ts'
+import { WATTLINE_VERSION } from '../version.ts'
 
 /** Each command module's shape. `run` results are reported through `setExit`. */
 export type RegisterCommand = (
@@ -54,7 +55,7 @@ export async function buildProgram(
 ): Promise<Command> {
   const program = new Command('wattline')
     .description('Energy- and carbon-aware control plane for AI model serving')
-    .version('0.1.0')
+    .version(WATTLINE_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
     .exitOverride()

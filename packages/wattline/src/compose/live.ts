@@ -21,6 +21,7 @@ import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { request as undiciRequest } from 'undici'
 import { createSystemClock } from '../adapters/clock/system-clock.ts'
+import { createRequestTracing, tracingSink } from '../adapters/telemetry/request-tracing.ts'
 import { createNvidiaSmiMeter } from '../adapters/power/nvidia-smi-meter.ts'
 import { createPrometheusMeter } from '../adapters/power/prometheus-meter.ts'
 import {
@@ -41,6 +42,7 @@ import { createGateway, type Gateway } from '../http/gateway.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
 import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
+import { WATTLINE_VERSION } from '../version.ts'
 import { startClusterLoad } from './cluster.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
@@ -121,7 +123,20 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     log: logger,
   })
   // The one sink of the gateway: request records feed the budget watch, everything is written.
-  const sink = watchingSink(ledger.sink, budgetWatch)
+  const watched = watchingSink(ledger.sink, budgetWatch)
+  // With a `telemetry:` section, each request record is also exported as OpenTelemetry spans.
+  const tracing =
+    config.telemetry === undefined
+      ? undefined
+      : createRequestTracing({
+          endpoint: config.telemetry.otlp.endpoint,
+          headers: config.secrets.telemetryHeaders ?? {},
+          serviceName: config.telemetry.service_name,
+          sampleRatio: config.telemetry.sample_ratio,
+          backendUrls: new Map(config.backends.map((b) => [b.id, b.url])),
+          version: WATTLINE_VERSION,
+        })
+  const sink = tracing === undefined ? watched : tracingSink(watched, tracing)
   const intensity = createIntensityBoard({
     source,
     clock: gridClock,
@@ -285,6 +300,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
         try {
           await ledger.close()
         } finally {
+          await tracing?.close()
           await Promise.all([...upstreams.values()].map((u) => u.close()))
           await cluster?.close()
         }

@@ -56,6 +56,8 @@ export interface ConfigSecrets {
   readonly adminToken?: string
   /** The Redis URL of `cluster.redis_url_env` (it may hold a password). */
   readonly redisUrl?: string
+  /** Collector headers of `telemetry.otlp.headers_env` (`key=value,…`; may hold an API key). */
+  readonly telemetryHeaders?: Readonly<Record<string, string>>
 }
 
 export interface WattlineConfig extends Omit<RawWattlineConfig, 'backends'> {
@@ -281,9 +283,15 @@ function readSecrets(
       message: `environment variable ${redisUrlEnv} must hold a redis:// or rediss:// URL`,
     })
   }
+  const headersEnv = raw.telemetry?.otlp.headers_env
+  const telemetryHeaders =
+    headersEnv === undefined
+      ? undefined
+      : parseHeaderList(need(headersEnv, ['telemetry', 'otlp', 'headers_env']), headersEnv, issues)
   return {
     backendKeys,
     tenantKeys,
+    ...(telemetryHeaders === undefined ? {} : { telemetryHeaders }),
     ...(g.metrics_token_env === undefined
       ? {}
       : { metricsToken: need(g.metrics_token_env, ['gateway', 'metrics_token_env']) }),
@@ -292,6 +300,34 @@ function readSecrets(
       : { adminToken: need(g.admin_token_env, ['gateway', 'admin_token_env']) }),
     ...(redisUrl === undefined ? {} : { redisUrl }),
   }
+}
+
+/** `key=value,key2=value2` (the OTEL_EXPORTER_OTLP_HEADERS format) → headers; issues name the env var, never the values. */
+function parseHeaderList(
+  text: string,
+  env: string,
+  issues: ConfigIssue[],
+): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue
+    const eq = part.indexOf('=')
+    const key = eq <= 0 ? '' : part.slice(0, eq).trim()
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) {
+      issues.push({
+        path: ['telemetry', 'otlp', 'headers_env'],
+        message: `environment variable ${env} must hold key=value pairs separated by commas`,
+      })
+      return {}
+    }
+    const value = part.slice(eq + 1).trim()
+    try {
+      headers[key] = decodeURIComponent(value)
+    } catch {
+      headers[key] = value
+    }
+  }
+  return headers
 }
 
 function deepFreeze<T>(value: T): T {

@@ -216,6 +216,23 @@ export const clusterSchema = z
     path: ['heartbeat_ms'],
   })
 
+/**
+ * OpenTelemetry traces of requests (gen_ai semantic conventions + Wattline's accounting), exported
+ * over OTLP/HTTP. Omitted = no tracing.
+ */
+export const telemetrySchema = z.strictObject({
+  otlp: z.strictObject({
+    /** OTLP/HTTP traces endpoint, e.g. `http://otel-collector:4318/v1/traces`. */
+    endpoint: z.url({ protocol: /^https?$/ }),
+    /** Environment variable holding extra collector headers, `key=value,key2=value2` (e.g. an API key). */
+    headers_env: envName.optional(),
+  }),
+  /** `service.name` of the exported resource. */
+  service_name: z.string().min(1).default('wattline-gateway'),
+  /** Fraction of requests traced (0–1). */
+  sample_ratio: z.number().min(0).max(1).default(1),
+})
+
 export const configSchema = z.strictObject({
   /** JSON Schema reference, ignored. */
   $schema: z.string().optional(),
@@ -225,6 +242,7 @@ export const configSchema = z.strictObject({
   services: z.array(serviceSchema).min(1, { error: 'define at least one service' }),
   backends: z.array(backendSchema).min(1, { error: 'define at least one backend' }),
   cluster: clusterSchema.optional(),
+  telemetry: telemetrySchema.optional(),
 })
 
 export type WattlineConfigInput = z.input<typeof configSchema>
@@ -234,3 +252,4 @@ export type RawBackendConfig = z.infer<typeof backendSchema>
 export type MeterConfig = z.infer<typeof meterSchema>
 export type GatewayConfig = z.infer<typeof gatewaySchema>
 export type ClusterConfig = z.infer<typeof clusterSchema>
+export type TelemetryConfig = z.infer<typeof telemetrySchema>
