@@ -155,6 +155,21 @@ export type {
   PolicyChooser,
 } from './engine/policy-chooser.ts'
 export { latencyQuantiles } from './engine/latency-quantiles.ts'
+// the one decision engine (gateway and replay)
+export { createRouter, NO_LEVERS } from './engine/router.ts'
+export type {
+  Router,
+  RouterInput,
+  RouterBackend,
+  RouterService,
+  RouterRequest,
+  RouterDecision,
+  LoadSnapshot,
+  LeverName,
+  LeverAction,
+  LeverContext,
+  RoutingLever,
+} from './engine/router.ts'
 
 // live, work-weighted attribution of a backend's power (gateway)
 export * from './energy/live-attribution.ts'

@@ -1,27 +1,30 @@
 /**
  * @module engine/policy-chooser
- * Runs a gateway routing policy (unchanged) inside the replay engine: for each arrival it fills a
- * `RoutingSnapshot` as the gateway would (in-flight counts, concurrency limits, the zone's intensity
- * now, the network RTT from the request's client region) and maps the decision to a backend index.
+ * The replay's shell around the router (`engine/router.ts`, the same decision engine the gateway
+ * calls): for each arrival it fills a `LoadSnapshot` from the simulation (in-flight counts, the
+ * zone's intensity now, the network RTT from the request's client region, every backend healthy,
+ * no measured overhead) at virtual time, asks the router, and maps the decision to a backend index.
  *
- * Snapshot, backend-state and request objects are created once and updated in place per request, so
- * the adapter itself allocates nothing per decision (the policy may).
+ * Snapshot, intensity-point and request objects are created once and updated in place per request,
+ * so the adapter allocates nothing per decision (the policy may).
  *
- * A policy that rejects (every backend full) is answered as the gateway's bounded service queue
- * would: the request waits at the backend serving the model with the lowest utilisation. These are
+ * A request the router refuses (every backend full, or none eligible) waits at the backend the
+ * router names for the service queue (the least utilised one that serves the model). These are
  * counted as overflow.
  */
 import type { IntensityPoint, Signal } from '../carbon/intensity.ts'
 import type { EnergyProfile } from '../energy/profile.ts'
 import { WattlineError } from '../errors.ts'
 import type { Random } from '../ports/random.ts'
-import type {
-  BackendState,
-  RoutingPolicy,
-  RoutingRequest,
-  RoutingSnapshot,
-} from '../routing/policy.ts'
-import { gramsPerKwh, instant, ms } from '../units/quantity.ts'
+import type { RoutingPolicy } from '../routing/policy.ts'
+import { gramsPerKwh, instant } from '../units/quantity.ts'
+import {
+  createRouter,
+  type LoadSnapshot,
+  type RouterDecision,
+  type RouterRequest,
+  type RoutingLever,
+} from './router.ts'
 import type { ChooseBackend, EngineView } from './simulate-replay.ts'
 
 /** A backend as policies see it in a replay. */
@@ -38,6 +41,12 @@ export interface ChooserBackend {
 
 /** A service: the model its requests ask for and its latency objective. */
 export interface ChooserService {
+  /** Service name (decisions and errors); default `service-<index>`. */
+  readonly name?: string
+  /** This service's policy (e.g. carbon-aware with its own tolerance); default the input's. */
+  readonly policy?: RoutingPolicy
+  /** Ids of the backends the service may use; undefined = all. */
+  readonly backends?: readonly string[]
   readonly model: string
   /** End-to-end latency objective, ms (the p95 target); undefined = none. */
   readonly sloMs?: number
@@ -64,6 +73,8 @@ export interface PolicyChooserInput {
   readonly signal?: Signal
   /** Label for the intensity points policies see. */
   readonly intensitySource?: string
+  /** Routing levers (issue 11), run by the router after the policy. */
+  readonly levers?: readonly RoutingLever[]
 }
 
 /** The chooser plus counters the report shows. */
@@ -71,16 +82,35 @@ export interface PolicyChooser {
   readonly choose: ChooseBackend
   /** Requests the policy rejected (all full) that waited at the least-utilised backend. */
   overflow(): number
+  /** The router's latest decision (valid until the next `choose`); undefined before the first. */
+  last(): RouterDecision | undefined
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-/** Adapts `policy` to the engine's chooser interface. */
+/** Adapts `policy` to the engine's chooser interface; every decision is the router's. */
 export function createPolicyChooser(input: PolicyChooserInput): PolicyChooser {
-  const { backends, services, requests, random } = input
+  const { backends, services, requests } = input
   const nb = backends.length
-  const indexOf = new Map<string, number>()
-  backends.forEach((b, j) => indexOf.set(b.id, j))
+  const router = createRouter({
+    backends: backends.map((b) => ({
+      id: b.id,
+      zone: b.zone,
+      models: b.models,
+      maxConcurrency: b.maxConcurrency,
+      weight: b.weight ?? 1,
+      pue: b.pue,
+      profiles: new Map(b.models.map((m) => [m, b.profile] as const)),
+    })),
+    services: services.map((s, i) => ({
+      name: s.name ?? `service-${i}`,
+      policy: s.policy ?? input.policy,
+      ...(s.sloMs === undefined ? {} : { sloP95Ms: s.sloMs }),
+      ...(s.backends === undefined ? {} : { backends: s.backends }),
+    })),
+    random: input.random,
+    ...(input.levers === undefined ? {} : { levers: input.levers }),
+  })
   const points: Mutable<IntensityPoint>[] = backends.map((b) => ({
     zone: b.zone,
     at: instant(0),
@@ -90,96 +120,65 @@ export function createPolicyChooser(input: PolicyChooserInput): PolicyChooser {
     forecast: false,
     stale: false,
   }))
-  // One snapshot per client region: only the network RTT differs between them.
-  const snapshots: { snapshot: Mutable<RoutingSnapshot>; states: Mutable<BackendState>[] }[] = []
+  const healthy: readonly boolean[] = backends.map(() => true)
+  const overheadMs = new Float64Array(nb).fill(Number.NaN)
+  const rtt = Float64Array.from({ length: input.clients * nb }, (_, k) => {
+    const v = input.networkRttMs[k]
+    return v === undefined ? Number.NaN : v
+  })
+  // One load snapshot per client region: only the network round trip differs between them.
+  const loads: Mutable<LoadSnapshot>[] = []
   for (let c = 0; c < input.clients; c++) {
-    const states: Mutable<BackendState>[] = backends.map((b, j) => ({
-      id: b.id,
-      zone: b.zone,
-      models: b.models,
-      healthy: true,
-      inflight: 0,
-      maxConcurrency: b.maxConcurrency,
-      weight: b.weight ?? 1,
-      pue: b.pue,
-      profile: b.profile,
-      intensity: points[j] as IntensityPoint,
-      networkRtt: ms(input.networkRttMs[c * nb + j] as number),
-    }))
-    snapshots.push({ snapshot: { now: instant(0), backends: states }, states })
+    loads.push({
+      now: 0,
+      inflight: new Int32Array(nb),
+      healthy,
+      intensity: points,
+      networkRttMs: rtt.subarray(c * nb, (c + 1) * nb),
+      overheadMs,
+    })
   }
-  const none: readonly string[] = []
-  // One request object per shape (with or without `sloP95`, with or without `sticky`), filled in
-  // place: an absent field stays absent, as in a request the gateway builds, without `delete` (which
-  // would turn the object into a slow dictionary-mode object on the first call).
-  const shape = (slo: boolean, keep: boolean): Mutable<RoutingRequest> => ({
+  const request: Mutable<RouterRequest> = {
+    service: 0,
     model: '',
     inputTokens: 0,
     outputTokens: 0,
-    ...(slo ? { sloP95: ms(0) } : {}),
-    exclude: none,
-    sequence: 0,
-    draw: 0,
-    ...(keep ? { sticky: '' } : {}),
-  })
-  const shapes = [shape(false, false), shape(false, true), shape(true, false), shape(true, true)]
-  const sticky: (string | undefined)[] = services.map(() => undefined)
-  let sequence = 0
+    exclude: [],
+  }
   let overflow = 0
+  let lastDecision: RouterDecision | undefined
 
   function choose(id: number, view: EngineView): number {
     const c = requests.client[id] as number
     const s = requests.service[id] as number
     const service = services[s]
-    const entry = snapshots[c]
-    if (service === undefined || entry === undefined) {
+    const load = loads[c]
+    if (service === undefined || load === undefined) {
       throw new WattlineError('WL_INTERNAL', `request ${id}: unknown service ${s} or client ${c}`)
     }
     const now = instant(view.now)
-    entry.snapshot.now = now
+    load.now = now
+    load.inflight = view.inflight
     for (let j = 0; j < nb; j++) {
-      ;(entry.states[j] as Mutable<BackendState>).inflight = view.inflight[j] as number
       const p = points[j] as Mutable<IntensityPoint>
       p.at = now
       p.intensity = gramsPerKwh(view.intensity[j] as number)
     }
-    const previous = sticky[s]
-    const slo = service.sloMs
-    const request = shapes[(slo === undefined ? 0 : 2) + (previous === undefined ? 0 : 1)]!
+    request.service = s
     request.model = service.model
     request.inputTokens = requests.inputTokens[id] as number
     request.outputTokens = service.expectedOutputTokens ?? (requests.outputTokens[id] as number)
-    if (slo !== undefined) request.sloP95 = ms(slo)
-    request.sequence = sequence++
-    request.draw = random.next()
-    if (previous !== undefined) request.sticky = previous
-    const decision = input.policy(entry.snapshot, request)
-    if (decision.kind === 'route') {
-      const j = indexOf.get(decision.backend)
-      if (j === undefined) {
-        throw new WattlineError('WL_INTERNAL', `policy chose unknown backend ${decision.backend}`)
-      }
-      sticky[s] = decision.backend
-      return j
-    }
-    // Rejected: wait at the least-utilised backend that serves the model.
-    let best = -1
-    let bestLoad = Number.POSITIVE_INFINITY
-    for (let j = 0; j < nb; j++) {
-      const b = backends[j] as ChooserBackend
-      if (!b.models.includes(service.model)) continue
-      const load = (view.inflight[j] as number) / Math.max(1, b.maxConcurrency)
-      if (load < bestLoad) {
-        best = j
-        bestLoad = load
-      }
-    }
-    if (best < 0) {
+    const decision = router.decide(request, load)
+    lastDecision = decision
+    if (decision.kind === 'route') return decision.backend
+    // Refused (every backend full, or none eligible): the request waits at the least-utilised
+    // backend that serves the model, as in the gateway's service queue.
+    if (decision.queueAt < 0) {
       throw new WattlineError('WL_NO_BACKEND', `no backend serves model ${service.model}`)
     }
     overflow++
-    return best
+    return decision.queueAt
   }
 
-  return { choose, overflow: () => overflow }
+  return { choose, overflow: () => overflow, last: () => lastDecision }
 }

@@ -3,22 +3,19 @@
  * The live state of one backend: its upstream, live energy attribution (core's
  * `createLiveAttribution`: work-weighted shares, modelled power from the in-flight models'
  * profiles on top of the hardware's idle power), meter status, circuit breaker, measured latency
- * overhead and the profile of each model it serves; and the routing view (`BackendState`) built
- * from it for a decision.
+ * overhead and the profile of each model it serves. The routing view of a decision is built from
+ * it by the gateway's shell around the router (`core/engine/router`).
  */
 import {
   backendIdlePower,
   breakerAllows,
   BREAKER_CLOSED,
   createLiveAttribution,
-  ms,
   stepBreaker,
-  type BackendState,
   type BreakerConfig,
   type BreakerEvent,
   type BreakerState,
   type EnergyProfile,
-  type IntensityPoint,
   type LiveAttribution,
 } from '@wattline/core'
 import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
@@ -82,32 +79,6 @@ export function breakerEvent(
   const before = breakerAllows(rt.breaker, event.at, config)
   rt.breaker = stepBreaker(rt.breaker, event, config)
   return before !== breakerAllows(rt.breaker, event.at, config)
-}
-
-/** The routing view of `rt` for a request for `model`. */
-export function backendState(
-  rt: BackendRuntime,
-  model: string,
-  intensity: IntensityPoint,
-  nowMs: number,
-  breakerConfig: BreakerConfig,
-): BackendState {
-  const c = rt.config
-  const profile = profileOf(rt, model)
-  return {
-    id: c.id,
-    zone: c.zone,
-    models: c.models,
-    healthy: breakerAllows(rt.breaker, nowMs as never, breakerConfig),
-    inflight: rt.tracker.inflight,
-    maxConcurrency: c.max_concurrency,
-    weight: c.weight,
-    pue: c.pue,
-    profile,
-    intensity,
-    networkRtt: ms(c.rtt_ms),
-    ...(rt.overheadMs === undefined ? {} : { observedOverhead: ms(rt.overheadMs) }),
-  }
 }
 
 /**

@@ -6,17 +6,21 @@
  * (metrics, ledger record) without blocking it.
  */
 import {
+  breakerAllows,
   createPolicy,
-  ms,
+  createRouter,
   WattlineError,
   type BreakerConfig,
   type Clock,
   type EnergyProfile,
+  type IntensityPoint,
   type LedgerSink,
   type LiveMark,
   type LoadLease,
+  type LoadSnapshot,
   type Random,
   type RequestRecord,
+  type RouterDecision,
   type RoutingDecision,
 } from '@wattline/core'
 import type { Logger } from 'pino'
@@ -29,7 +33,6 @@ import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { account, type Accounting } from './accounting.ts'
 import {
-  backendState,
   breakerEvent,
   createBackendRuntime,
   observeLatency,
@@ -163,12 +166,36 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.inflight.set({ backend: b.id, zone: b.zone }, 0)
   }
   const queues = new Map<string, ServiceQueue>()
-  const policies = new Map(
-    config.services.map((s) => [
-      s.name,
-      createPolicy(s.routing, { carbonAware: { tolerance: s.carbon_tolerance_pct / 100 } }),
-    ]),
-  )
+  // The decision engine (core/engine/router), shared with `wattline replay`: this shell only feeds
+  // it the live load (trackers, breakers, intensity board, cluster counts) and the wall clock.
+  const runtimes = [...backends.values()]
+  const router = createRouter({
+    backends: runtimes.map((rt) => ({
+      id: rt.config.id,
+      zone: rt.config.zone,
+      models: rt.config.models,
+      maxConcurrency: rt.config.max_concurrency,
+      weight: rt.config.weight,
+      pue: rt.config.pue,
+      profiles: rt.profiles,
+    })),
+    services: config.services.map((s) => ({
+      name: s.name,
+      policy: createPolicy(s.routing, { carbonAware: { tolerance: s.carbon_tolerance_pct / 100 } }),
+      ...(s.slo.p95_latency_ms === undefined ? {} : { sloP95Ms: s.slo.p95_latency_ms }),
+      ...(s.backends === undefined ? {} : { backends: s.backends }),
+    })),
+    random: deps.random,
+    maxAttempts: g.max_attempts,
+  })
+  const load = {
+    now: 0,
+    inflight: new Float64Array(runtimes.length),
+    healthy: runtimes.map(() => true),
+    intensity: runtimes.map((rt) => deps.intensity.current(rt.config.zone)),
+    networkRttMs: Float64Array.from(runtimes, (rt) => rt.config.rtt_ms),
+    overheadMs: new Float64Array(runtimes.length),
+  } satisfies LoadSnapshot & { healthy: boolean[]; intensity: IntensityPoint[] }
   for (const s of config.services) {
     queues.set(
       s.name,
@@ -181,15 +208,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }),
     )
   }
-  // The backends each service may use, in config order (fixed for the gateway's life).
-  const allowedOf = new Map(
-    config.services.map((s) => [
-      s.name,
-      [...backends.values()].filter(
-        (rt) => s.backends === undefined || s.backends.includes(rt.config.id),
-      ),
-    ]),
-  )
   // Metric label objects, built once per backend and per (service, model, backend) instead of per
   // request: the sets are bounded by the config (models are checked before a request is routed).
   const whereOf = new Map(
@@ -212,11 +230,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     return l
   }
-  const sticky = new Map<string, string>()
   // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write.
   const recent: RecentDecision[] = []
   let recentAt = 0
-  let sequence = 0
 
   function wakeQueues(all: boolean): void {
     for (const q of queues.values()) {
@@ -241,51 +257,37 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   }
 
-  function decide(input: DispatchInput, exclude: readonly string[]): RoutingDecision {
+  /** The router's decision for `input` on the live load now (`exclude`: backends tried). */
+  function decide(input: DispatchInput, exclude: readonly string[]): RouterDecision {
     const t = clock.now()
-    const allowed =
-      allowedOf.get(input.service.name) ??
-      [...backends.values()].filter(
-        (rt) =>
-          input.service.backends === undefined || input.service.backends.includes(rt.config.id),
-      )
-    const key = `${input.service.name}\u0000${input.model}`
-    const prev = sticky.get(key)
-    const slo = input.service.slo.p95_latency_ms
-    const decision = policies.get(input.service.name)!(
+    load.now = t
+    for (let j = 0; j < runtimes.length; j++) {
+      const rt = runtimes[j] as BackendRuntime
+      const local = rt.tracker.inflight
+      load.inflight[j] = cluster === undefined ? local : cluster.inflight(rt.config.id, local)
+      load.healthy[j] = breakerAllows(rt.breaker, t as never, breakerConfig)
+      load.intensity[j] = deps.intensity.current(rt.config.zone)
+      load.overheadMs[j] = rt.overheadMs ?? Number.NaN
+    }
+    const service = router.serviceIndex(input.service.name)
+    if (service < 0) throw new Error(`no service ${input.service.name} in the gateway's config`)
+    const decision = router.decide(
       {
-        now: t,
-        backends: allowed.map((rt) => {
-          const s = backendState(
-            rt,
-            input.model,
-            deps.intensity.current(rt.config.zone),
-            t,
-            breakerConfig,
-          )
-          return cluster === undefined
-            ? s
-            : { ...s, inflight: cluster.inflight(rt.config.id, s.inflight) }
-        }),
-      },
-      {
+        service,
         model: input.model,
         inputTokens: input.inputTokens,
         outputTokens: input.outputTokens,
-        ...(slo === undefined ? {} : { sloP95: ms(slo) }),
         exclude,
-        sequence: sequence++,
-        draw: deps.random.next(),
-        ...(prev === undefined ? {} : { sticky: prev }),
       },
+      load,
     )
-    if (decision.kind === 'route') sticky.set(key, decision.backend)
+    if (decision.kind === 'reject' && decision.routing === undefined) return decision
     const entry: RecentDecision = {
       at_ms: t,
       request_id: input.requestId ?? '',
       service: input.service.name,
       model: input.model,
-      decision,
+      decision: decision.routing as RoutingDecision,
     }
     if (recent.length < RECENT_DECISIONS) recent.push(entry)
     else recent[recentAt] = entry
@@ -300,26 +302,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
     for (;;) {
       input.signal.throwIfAborted()
       const decision = decide(input, tried)
-      if (decision.kind === 'reject') {
-        if (decision.reason === 'unknown-model' && tried.length === 0)
-          throw unknownModel(input.model, input.service.name)
-        if (decision.reason === 'all-full') {
-          const hint = Math.min(
-            ...decision.scores.filter((s) => s.reason === 'full').map((s) => s.predictedLatency),
-          )
-          try {
-            await queue.wait(input.signal, Number.isFinite(hint) ? Math.max(100, hint) : 1000)
-          } catch (e) {
-            if ((e as { code?: unknown }).code === 'WL_OVERLOADED')
-              metrics.rejected.inc({ service: input.service.name, reason: 'overloaded' })
-            throw e
-          }
-          continue
+      if (decision.kind === 'wait') {
+        const hint = decision.retryHintMs
+        try {
+          await queue.wait(input.signal, Number.isFinite(hint) ? Math.max(100, hint) : 1000)
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'WL_OVERLOADED')
+            metrics.rejected.inc({ service: input.service.name, reason: 'overloaded' })
+          throw e
         }
+        continue
+      }
+      if (decision.kind === 'reject') {
+        if (decision.reason === 'unknown-model') throw unknownModel(input.model, input.service.name)
         throw upstreamUnavailable(input.model, tried, lastError)
       }
-      if (tried.length >= g.max_attempts) throw upstreamUnavailable(input.model, tried, lastError)
-      const rt = backends.get(decision.backend)!
+      const rt = runtimes[decision.backend] as BackendRuntime
       let lease: LoadLease | undefined
       if (cluster !== undefined) {
         // The one Redis round trip of a request: the routing view may be stale, the slot is not.
@@ -370,7 +368,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return {
           backend: rt,
           response,
-          decision,
+          decision: decision.routing,
           attempts: tried.length,
           mark,
           startedMs,
