@@ -22,7 +22,7 @@ import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/
 import { createGatewayApp } from './app.ts'
 import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway } from './gateway.ts'
-import { createIntensityBoard } from './intensity-board.ts'
+import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
 
 export interface StubOptions {
@@ -235,7 +235,14 @@ export interface Harness {
   readonly ledger: ReturnType<typeof memorySink>
   readonly config: WattlineConfig
   readonly baseUrl: string
+  /** The gateway's intensity board (`refresh()` after changing the values given). */
+  readonly intensity: IntensityBoard
   close(): Promise<void>
+}
+
+export interface HarnessOptions {
+  /** The gateway's clock (default: real time); intensity refreshes keep real time. */
+  readonly clock?: Clock
 }
 
 /** Starts the gateway on 127.0.0.1:0 for a config object (validated with the test catalogue). */
@@ -245,7 +252,9 @@ export async function startGateway(
   env: Record<string, string> = {},
   /** Shared in-flight counts across replicas (cluster mode); omitted = this gateway counts alone. */
   cluster?: ClusterLoad,
+  options: HarnessOptions = {},
 ): Promise<Harness> {
+  const clock = options.clock ?? realClock
   const parsed = parseConfig(rawConfig, { catalog: TEST_CATALOG, env })
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
   const config = parsed.value
@@ -278,7 +287,7 @@ export async function startGateway(
   await intensity.refresh()
   const gateway = createGateway({
     config,
-    clock: realClock,
+    clock,
     upstreams,
     profileFor: (b) =>
       b.hardware === 'A100-80GB'
@@ -291,7 +300,7 @@ export async function startGateway(
     logger,
     ...(cluster === undefined ? {} : { cluster }),
   })
-  const app = await createGatewayApp({ gateway, clock: realClock, logger, metrics })
+  const app = await createGatewayApp({ gateway, clock, logger, metrics })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as AddressInfo).port
   return {
@@ -301,6 +310,7 @@ export async function startGateway(
     ledger,
     config,
     baseUrl: `http://127.0.0.1:${port}/v1`,
+    intensity,
     close: async () => {
       await app.close()
       await Promise.all([...upstreams.values()].map((u) => u.close()))
