@@ -28,6 +28,9 @@ export const ERROR_CODES = [
   'WL_FORBIDDEN',
   'WL_NOT_FOUND',
   'WL_CLUSTER_UNAVAILABLE',
+  'WL_REQUEST_TOO_LARGE',
+  'WL_REQUEST_TIMEOUT',
+  'WL_DRAINING',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

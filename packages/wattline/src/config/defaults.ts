@@ -46,6 +46,15 @@ export const DEFAULT_BODY_TIMEOUT_MS = 600_000
 
 /** Largest request body accepted (bytes): 4 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+/** Time a client has to send a request's head (request line and headers), ms (slowloris guard). */
+export const DEFAULT_CLIENT_HEADERS_TIMEOUT_MS = 10_000
+/** Time a client has to send a whole request, head and body, ms (not the answer: streams may run long). */
+export const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS = 60_000
+/** Idle time after which a keep-alive connection is closed, ms (above common load balancers' 60 s). */
+export const DEFAULT_CLIENT_KEEP_ALIVE_TIMEOUT_MS = 72_000
+/** Open client connections accepted at once; past it new connections are closed at once. Keep it
+ * below the process's open-file limit (`ulimit -n`) minus the upstream connections. */
+export const DEFAULT_CLIENT_MAX_CONNECTIONS = 8_192
 /** Attempts per request across backends (1 = no retry). */
 export const DEFAULT_MAX_ATTEMPTS = 3
 /** Health probe period per backend (ms). */

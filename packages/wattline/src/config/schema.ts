@@ -160,6 +160,14 @@ export const gatewaySchema = z
     host: z.string().min(1).default(D.DEFAULT_HOST),
     port: z.int().min(0).max(65_535).default(D.DEFAULT_PORT),
     body_limit_bytes: posInt.default(D.DEFAULT_BODY_LIMIT_BYTES),
+    /** Time a client has to send a request's head, ms (slowloris guard); ≤ request_timeout_ms. */
+    headers_timeout_ms: posInt.default(D.DEFAULT_CLIENT_HEADERS_TIMEOUT_MS),
+    /** Time a client has to send a whole request (head and body), ms; not the answer's time. */
+    request_timeout_ms: posInt.default(D.DEFAULT_CLIENT_REQUEST_TIMEOUT_MS),
+    /** Idle keep-alive connections close after this, ms. */
+    keep_alive_timeout_ms: posInt.default(D.DEFAULT_CLIENT_KEEP_ALIVE_TIMEOUT_MS),
+    /** Client connections open at once; more are closed on arrival. Keep below `ulimit -n`. */
+    max_connections: posInt.default(D.DEFAULT_CLIENT_MAX_CONNECTIONS),
     max_attempts: z.int().min(1).max(10).default(D.DEFAULT_MAX_ATTEMPTS),
     drain_timeout_ms: posInt.default(D.DEFAULT_DRAIN_TIMEOUT_MS),
     intensity_refresh_ms: posInt.default(D.DEFAULT_INTENSITY_REFRESH_MS),
@@ -186,6 +194,10 @@ export const gatewaySchema = z
     log_level: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
+  })
+  .refine((g) => g.headers_timeout_ms <= g.request_timeout_ms, {
+    error: 'headers_timeout_ms must not exceed request_timeout_ms',
+    path: ['headers_timeout_ms'],
   })
   .prefault({})
 

@@ -2,18 +2,34 @@
  * @module http/app
  * The fastify application of the gateway: OpenAI endpoints, `/v1/models`, health, readiness and
  * Prometheus metrics, OpenAI-shaped errors from one place (`toOpenAiError`), request ids in and out.
- * Extra plugins (the dashboard's `/api/` routes and `/dashboard`) register through `plugins`; the
- * admin token, when configured, guards them.
+ * Extra plugins (the dashboard's `/api/` routes and `/dashboard`) register through `plugins`.
+ *
+ * Hardening (docs/reliability.md): the admin token guards every route *declared* under `/api`
+ * (an `onRequest` hook added to the matched route, so encoded or odd spellings of a URL cannot get
+ * around it); the proxy routes authenticate before the body is read; node's own socket-level errors
+ * (431, 408, unparseable requests) and fastify's (400, 404, 413, 414) answer in OpenAI's error shape;
+ * connection timeouts and a connection cap come from the `gateway:` config; 429/503 refusals are
+ * logged once per burst and client disconnects at `info`.
  */
+import { STATUS_CODES } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import type { Clock } from '@wattline/core'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Socket } from 'node:net'
+import { WattlineError, type Clock } from '@wattline/core'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type onRequestHookHandler,
+} from 'fastify'
 import type { Logger } from 'pino'
 import { checkToken, resolveCaller } from './auth.ts'
 import type { Gateway } from './gateway.ts'
 import type { GatewayMetrics } from './metrics.ts'
-import { toOpenAiError } from './openai-errors.ts'
-import { registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
+import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
+import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
+import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
 
 export interface GatewayAppDeps {
   readonly gateway: Gateway
@@ -24,28 +40,89 @@ export interface GatewayAppDeps {
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[]
   /** True once shutdown started: `/readyz` answers 503 so load balancers stop sending. */
   readonly draining?: () => boolean
+  /** Window of the 429/503 burst log lines, ms (default {@link REFUSAL_LOG_WINDOW_MS}). */
+  readonly refusalLogWindowMs?: number
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
-// The dashboard's static files hold no data (and a browser cannot attach a bearer token to a page
-// load); the data behind it, under /api/, is what the admin token protects.
-const isAdminPath = (url: string): boolean => url === '/api' || /^\/api[/?]/.test(url)
+/** Longest request target accepted; longer gets 414 (node refuses > 16 KiB of head with 431). */
+export const MAX_URL_CHARS = 8_192
+
+/**
+ * True for a route *declared* under `/api` (the dashboard's data). Tested on the pattern fastify
+ * matched, never on the request's URL. The dashboard's static files hold no data (and a browser
+ * cannot attach a bearer token to a page load): they stay open.
+ */
+const isAdminRoute = (pattern: string): boolean => pattern === '/api' || pattern.startsWith('/api/')
+
+/** Client disconnects: the request's socket is gone, or the error says the peer went away. */
+function clientGone(req: FastifyRequest, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return (
+    req.raw.socket?.destroyed === true ||
+    req.raw.aborted ||
+    code === 'ECONNRESET' ||
+    code === 'ECONNABORTED' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE'
+  )
+}
 
 /** Builds (but does not start) the gateway's HTTP app. */
 export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyInstance> {
   const { gateway, logger, metrics } = deps
   const config = gateway.config
+  const limits = config.gateway
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One structured line per request is written by the proxy route, with accounting.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.gateway.body_limit_bytes,
+    bodyLimit: limits.body_limit_bytes,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    return503OnClosing: true,
+    // Draining is answered by the onRequest hook below, in OpenAI's shape (fastify's own 503 body
+    // is not).
+    return503OnClosing: false,
+    // Slow clients: a request must send its head within headers_timeout_ms and its whole body
+    // within request_timeout_ms; idle keep-alive sockets close after keep_alive_timeout_ms. Node
+    // checks the first two every connectionsCheckingInterval.
+    requestTimeout: limits.request_timeout_ms,
+    keepAliveTimeout: limits.keep_alive_timeout_ms,
+    http: {
+      headersTimeout: limits.headers_timeout_ms,
+      connectionsCheckingInterval: Math.min(1_000, limits.headers_timeout_ms),
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      // A peer that reset its connection has nothing left to answer (not a gateway error).
+      if (err.code === 'ECONNRESET' || socket.destroyed) {
+        logger.debug({ code: err.code }, 'client connection reset')
+        return
+      }
+      const [status, code, message] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? ([431, 'WL_REQUEST_TOO_LARGE', 'request head (URL and headers) is too large'] as const)
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? ([408, 'WL_REQUEST_TIMEOUT', 'request not received in time'] as const)
+            : ([400, 'WL_INVALID_INPUT', 'malformed HTTP request'] as const)
+      logger.info({ code: err.code, status }, 'client error answered on the socket')
+      if (socket.writable) {
+        socket.write(
+          rawErrorResponse(status, STATUS_CODES[status] ?? 'Error', {
+            error: { message, type: 'invalid_request_error', param: null, code },
+          }),
+        )
+      }
+      socket.destroy()
+    },
+  })
+  // Connection cap: past it, node closes new connections at once (they never hold a descriptor).
+  app.server.maxConnections = limits.max_connections
+  const refusals = createRefusalLog(logger, deps.refusalLogWindowMs ?? REFUSAL_LOG_WINDOW_MS)
+  app.addHook('onClose', (_app, done) => {
+    refusals.close()
+    done()
   })
 
   app.removeAllContentTypeParsers()
@@ -68,12 +145,36 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
   })
 
   app.setErrorHandler((error, req, reply) => {
+    const service = callerOf(req)?.service.name ?? ''
+    if (clientGone(req, error)) {
+      req.log.info(
+        { reqId: req.id, code: (error as { code?: unknown }).code ?? 'client_closed' },
+        'client closed the connection before the answer',
+      )
+      metrics.requests.inc({ service, model: '', backend: 'none', zone: 'none', status: '499' })
+      return reply.code(499).send(toOpenAiError(error).body)
+    }
     const e = toOpenAiError(error)
-    if (e.status >= 500) req.log.error({ err: error, reqId: req.id }, 'request failed')
-    else
-      req.log.info({ reqId: req.id, status: e.status, code: e.body.error.code }, 'request refused')
+    const code = e.body.error.code
+    if (e.status === 429 || e.status === 503) {
+      refusals.note({
+        status: e.status,
+        code,
+        service,
+        message: e.body.error.message,
+        reqId: req.id,
+      })
+      // 429s are counted where the queue refuses them (gateway.ts); 503s here, with the service.
+      if (e.status === 503) {
+        metrics.rejected.inc({
+          service,
+          reason: code === 'WL_DRAINING' ? 'draining' : 'no_healthy_backend',
+        })
+      }
+    } else if (e.status >= 500) req.log.error({ err: error, reqId: req.id }, 'request failed')
+    else req.log.info({ reqId: req.id, status: e.status, code }, 'request refused')
     metrics.requests.inc({
-      service: '',
+      service,
       model: '',
       backend: 'none',
       zone: 'none',
@@ -83,26 +184,45 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
   })
   app.setNotFoundHandler((req, reply) => {
     const e = toOpenAiError(
-      Object.assign(new Error(`no route for ${req.method} ${req.url}`), {
-        statusCode: 404,
-        code: 'not_found',
-      }),
+      new WattlineError('WL_NOT_FOUND', `no route for ${req.method} ${clipInput(req.url)}`),
     )
     return reply.code(404).send(e.body)
   })
 
   app.addHook('onRequest', (req, reply, done) => {
-    if (
-      isAdminPath(req.url) &&
-      !checkToken(req.headers['authorization'], config.secrets.adminToken)
-    ) {
-      const e = toOpenAiError(
-        Object.assign(new Error('admin token required'), { code: 'WL_UNAUTHORIZED' }),
+    if (req.url.length > MAX_URL_CHARS) {
+      done(
+        new WattlineError(
+          'WL_REQUEST_TOO_LARGE',
+          `URL is ${req.url.length} characters; the gateway accepts ${MAX_URL_CHARS}`,
+          { details: { status: 414 } },
+        ),
       )
-      reply.code(401).send(e.body)
+      return
+    }
+    if (deps.draining?.() === true && req.url !== '/readyz' && req.url !== '/healthz') {
+      reply.header('connection', 'close')
+      done(
+        new WattlineError('WL_DRAINING', 'the gateway is shutting down; retry on another replica'),
+      )
       return
     }
     done()
+  })
+
+  // Every route declared under /api gets the admin guard on its own onRequest hooks, whichever
+  // plugin or scope declares it: authorisation follows the route fastify matched.
+  const adminGuard: onRequestHookHandler = (req: FastifyRequest, _reply: FastifyReply, done) => {
+    if (checkToken(req.headers['authorization'], config.secrets.adminToken)) done()
+    else done(new WattlineError('WL_UNAUTHORIZED', 'admin token required'))
+  }
+  app.addHook('onRoute', (route) => {
+    if (!isAdminRoute(route.url)) return
+    const existing = route.onRequest
+    route.onRequest = [
+      adminGuard,
+      ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+    ]
   })
 
   registerProxyRoutes(app, { gateway, clock: deps.clock, logger })
@@ -137,10 +257,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
   })
   app.get('/metrics', async (req, reply) => {
     if (!checkToken(req.headers['authorization'], config.secrets.metricsToken)) {
-      const e = toOpenAiError(
-        Object.assign(new Error('metrics token required'), { code: 'WL_UNAUTHORIZED' }),
-      )
-      return reply.code(401).send(e.body)
+      throw new WattlineError('WL_UNAUTHORIZED', 'metrics token required')
     }
     return reply
       .header('content-type', metrics.registry.contentType)

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { WattlineError } from '@wattline/core'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
-import { invalidInput } from './openai-errors.ts'
+import { clipInput, invalidInput } from './openai-errors.ts'
 
 export interface Caller {
   readonly service: ServiceConfig
@@ -35,9 +35,15 @@ export function resolveCaller(headers: Headers, config: WattlineConfig): Caller 
   if (named !== undefined) {
     const service = config.services.find((s) => s.name === named)
     if (service === undefined)
-      throw invalidInput(`unknown service '${named}' in x-wattline-service`, 'x-wattline-service')
+      throw invalidInput(
+        `unknown service '${clipInput(named)}' in x-wattline-service`,
+        'x-wattline-service',
+      )
     if (tenant !== undefined && tenant.service !== service.name) {
-      throw new WattlineError('WL_FORBIDDEN', `this API key may not use service '${named}'`)
+      throw new WattlineError(
+        'WL_FORBIDDEN',
+        `this API key may not use service '${clipInput(named)}'`,
+      )
     }
     return { service, tenant: tenant?.tenant ?? null }
   }

@@ -167,7 +167,7 @@ describe('gateway with the official openai client', () => {
     expect(err).toMatchObject({
       status: 404,
       type: 'invalid_request_error',
-      code: 'model_not_found',
+      code: 'WL_UNKNOWN_MODEL',
       param: 'model',
     })
 
@@ -183,7 +183,7 @@ describe('gateway with the official openai client', () => {
     })
     expect(res.status).toBe(400)
     expect((await res.json()) as unknown).toMatchObject({
-      error: { type: 'invalid_request_error', code: 'invalid_json' },
+      error: { type: 'invalid_request_error', code: 'WL_INVALID_INPUT' },
     })
 
     const big = await fetch(`${gw.baseUrl}/chat/completions`, {
@@ -195,7 +195,7 @@ describe('gateway with the official openai client', () => {
       }),
     })
     expect(big.status).toBe(413)
-    expect((await big.json()) as unknown).toMatchObject({ error: { code: 'request_too_large' } })
+    expect((await big.json()) as unknown).toMatchObject({ error: { code: 'WL_REQUEST_TOO_LARGE' } })
   })
 
   it('exposes health, readiness and metrics', async () => {

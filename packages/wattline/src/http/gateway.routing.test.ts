@@ -113,7 +113,7 @@ describe('routing through the gateway', () => {
       [{}, {}, {}],
     )
     const err = await chat(client).catch((e: unknown) => e)
-    expect(err).toMatchObject({ status: 502, type: 'server_error', code: 'upstream_unavailable' })
+    expect(err).toMatchObject({ status: 502, type: 'server_error', code: 'WL_UPSTREAM_UNAVAILABLE' })
   })
 
   it('queues beyond capacity and answers 429 with retry-after-ms once the queue is full', async () => {
@@ -133,7 +133,7 @@ describe('routing through the gateway', () => {
     expect(Number(refused.headers.get('retry-after-ms'))).toBeGreaterThan(0)
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect((await refused.json()) as unknown).toMatchObject({
-      error: { type: 'rate_limit_error', code: 'overloaded' },
+      error: { type: 'rate_limit_error', code: 'WL_OVERLOADED' },
     })
   })
 

@@ -42,6 +42,7 @@ import {
 import type { ClusterLoad } from './cluster-load.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 import type { GatewayMetrics } from './metrics.ts'
+import { clipInput } from './openai-errors.ts'
 import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
 
 export interface GatewayDeps {
@@ -603,7 +604,7 @@ function appendSafely(deps: GatewayDeps, record: Parameters<LedgerSink['append']
 function unknownModel(model: string, service: string): WattlineError {
   return new WattlineError(
     'WL_UNKNOWN_MODEL',
-    `The model '${model}' does not exist or is not served by service '${service}'`,
+    `The model '${clipInput(model)}' does not exist or is not served by service '${service}'`,
     {
       details: { param: 'model', model },
     },
@@ -618,7 +619,7 @@ function upstreamUnavailable(
   const why = tried.length === 0 ? 'no healthy backend serves it' : `tried ${tried.join(', ')}`
   return new WattlineError(
     'WL_UPSTREAM_UNAVAILABLE',
-    `no backend could serve model '${model}' (${why})`,
+    `no backend could serve model '${clipInput(model)}' (${why})`,
     {
       cause,
       details: { status: tried.length === 0 ? 503 : 502 },

@@ -16,10 +16,10 @@ import {
   type LedgerSink,
 } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
 import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/parse-config.ts'
-import { createGatewayApp } from './app.ts'
+import { createGatewayApp, type GatewayAppDeps } from './app.ts'
 import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway } from './gateway.ts'
 import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
@@ -243,6 +243,12 @@ export interface Harness {
 export interface HarnessOptions {
   /** The gateway's clock (default: real time); intensity refreshes keep real time. */
   readonly clock?: Clock
+  /** The gateway's logger (default: silent), e.g. one writing to a test's stream. */
+  readonly logger?: Logger
+  /** Extra app plugins (e.g. the dashboard's `/api/` routes). */
+  readonly plugins?: GatewayAppDeps['plugins']
+  /** Passed to the app: window of the 429/503 burst log lines, ms. */
+  readonly refusalLogWindowMs?: number
 }
 
 /** Starts the gateway on 127.0.0.1:0 for a config object (validated with the test catalogue). */
@@ -277,7 +283,7 @@ export async function startGateway(
   )
   const metrics = createGatewayMetrics()
   const ledger = memorySink()
-  const logger = pino({ level: 'silent' })
+  const logger = options.logger ?? pino({ level: 'silent' })
   const intensity = createIntensityBoard({
     source: fixedIntensity(intensities),
     clock: realClock,
@@ -300,7 +306,16 @@ export async function startGateway(
     logger,
     ...(cluster === undefined ? {} : { cluster }),
   })
-  const app = await createGatewayApp({ gateway, clock, logger, metrics })
+  const app = await createGatewayApp({
+    gateway,
+    clock,
+    logger,
+    metrics,
+    ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
+    ...(options.refusalLogWindowMs === undefined
+      ? {}
+      : { refusalLogWindowMs: options.refusalLogWindowMs }),
+  })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const port = (app.server.address() as AddressInfo).port
   return {

@@ -9,8 +9,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { BackendConfig } from '../config/parse-config.ts'
 import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
-import { resolveCaller } from './auth.ts'
+import { resolveCaller, type Caller } from './auth.ts'
 import type { Dispatched, FinishInput, Gateway } from './gateway.ts'
+import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
 import { createSseRelay, readUsage } from './sse-relay.ts'
 
@@ -25,10 +26,31 @@ export interface WithRawBody {
   rawBody?: Buffer
 }
 
-/** Registers the three proxied endpoints. */
+const callers = new WeakMap<FastifyRequest, Caller>()
+
+/** The caller resolved for `req` by a proxy route (undefined before, or on other routes). */
+export function callerOf(req: FastifyRequest): Caller | undefined {
+  return callers.get(req)
+}
+
+/**
+ * Registers the three proxied endpoints. The caller is authenticated in `onRequest`, before the
+ * body is read or parsed: a request without a valid key gets 401 whatever its body holds.
+ */
 export function registerProxyRoutes(app: FastifyInstance, ctx: ProxyContext): void {
+  const authenticate = (req: FastifyRequest, _reply: FastifyReply, done: (e?: Error) => void) => {
+    try {
+      callers.set(req, resolveCaller(req.headers, ctx.gateway.config))
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done()
+  }
   for (const endpoint of Object.keys(ENDPOINTS) as EndpointPath[]) {
-    app.post(endpoint, (req, reply) => proxy(endpoint, req, reply, ctx))
+    app.post(endpoint, { onRequest: authenticate }, (req, reply) =>
+      proxy(endpoint, req, reply, ctx),
+    )
   }
 }
 
@@ -40,12 +62,12 @@ async function proxy(
 ): Promise<FastifyReply> {
   const { gateway, clock } = ctx
   const arrivedMs = clock.now()
+  const caller = callers.get(req) ?? resolveCaller(req.headers, gateway.config)
   const facts = readRequest(endpoint, req.body)
-  const caller = resolveCaller(req.headers, gateway.config)
   if (caller.service.models !== undefined && !caller.service.models.includes(facts.model)) {
     throw new WattlineError(
       'WL_UNKNOWN_MODEL',
-      `The model '${facts.model}' is not available in service '${caller.service.name}'`,
+      `The model '${clipInput(facts.model)}' is not available in service '${caller.service.name}'`,
       {
         details: { param: 'model' },
       },
