@@ -94,6 +94,12 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
       headersTimeout: limits.headers_timeout_ms,
       connectionsCheckingInterval: Math.min(1_000, limits.headers_timeout_ms),
     },
+    // Router-level errors (malformed percent-encoding, over-long route parameters) in our shape.
+    frameworkErrors: (error, req, reply) => {
+      const e = toOpenAiError(error)
+      req.log.info({ reqId: req.id, status: e.status, code: e.body.error.code }, 'request refused')
+      void (reply as FastifyReply).code(e.status).send(e.body)
+    },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
       // A peer that reset its connection has nothing left to answer (not a gateway error).
       if (err.code === 'ECONNRESET' || socket.destroyed) {
