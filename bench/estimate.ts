@@ -2,6 +2,8 @@
  * `npm run bench:estimate`: the energy estimator's error on ML.ENERGY configurations it was NOT
  * fitted on, side by side with the EcoLogits per-token formula on the same rows.
  *
+ * Part 1, in-sample split (the committed table):
+ *
  * Held out (seeded split, recorded in the committed table `heldOut`):
  * - whole configurations (model × hardware × precision × GPUs × task) the parametric regression
  *   never saw → scored with the parametric estimator (the path for unmeasured models/hardware);
@@ -10,15 +12,25 @@
  * Metric: energy per output token (J). APE = |estimate − measured| / measured.
  * EcoLogits (genai-impact/ecologits, per-token energy): E_token = α·P_active + β Wh, with
  * α = 8.91e-5 Wh per token per billion active parameters and β = 1.43e-3 Wh per token.
+ *
+ * Part 2, leave-one-task-out: for each ML.ENERGY task (request mix), the whole table is refitted
+ * without it and each of its rows is predicted the way `resolveProfile` serves a caller: the
+ * measured curve of the same (model, hardware, precision, GPUs) from another task when one exists,
+ * carried to the row's mean output length, else the parametric estimator at that output length.
+ * Beside it, the same tables with the request mix ignored (no output length given) and EcoLogits.
  */
 import {
   findHardware,
   findModel,
+  fitProfileTable,
   FITTED_PROFILE_TABLE,
   fittedProfile,
   parametricProfile,
+  resolveProfile,
   resolveRows,
+  taskKey,
   type EnergyProfile,
+  type MeasuredRow,
   type ResolvedRow,
 } from '@wattline/core'
 import {
@@ -98,6 +110,7 @@ if (!hasMlEnergyData()) {
         activeParamsB: row.activeB,
         totalParamsB: row.totalB,
         gpus: row.gpus,
+        outputTokens: row.outputTokens,
       })
       parametric.push(score(row, profile))
     } else if (heldRows.has(row.rowKey)) {
@@ -140,3 +153,75 @@ if (!hasMlEnergyData()) {
     'ratio = EcoLogits median APE / Wattline median APE on the same rows (higher = Wattline closer to the measurement)',
   )
 }
+
+/** Leave-one-task-out: refit without each task, predict its rows. */
+function leaveOneTaskOut(measured: readonly MeasuredRow[]): void {
+  const tasks = [...new Set(measured.map(taskKey))].sort()
+  const header = [
+    'held-out task',
+    'rows',
+    'measured curve used',
+    'median APE',
+    'mean APE',
+    'inside interval',
+    'median APE, mix ignored',
+    'inside, mix ignored',
+    'EcoLogits median APE',
+    'ratio',
+  ]
+  const lines: string[][] = [header]
+  for (const task of tasks) {
+    const table = fitProfileTable(
+      measured.filter((r) => taskKey(r) !== task),
+      {
+        seed: FITTED_PROFILE_TABLE.seed,
+        heldOutGroupShare: 0,
+        heldOutRowShare: 0,
+        intervalQuantile: FITTED_PROFILE_TABLE.fittedIntervalQuantile,
+        source: 'bench:estimate leave-one-task-out',
+        generatedBy: 'bench/estimate.ts',
+      },
+    )
+    const withMix: Scored[] = []
+    const noMix: Scored[] = []
+    let fittedUsed = 0
+    for (const row of resolveRows(measured.filter((r) => taskKey(r) === task))) {
+      const base = {
+        model: row.canonicalModel,
+        hardware: row.hardware,
+        precision: row.precision,
+        gpus: row.gpus,
+        table,
+      }
+      const p = resolveProfile({ ...base, outputTokens: row.outputTokens })
+      if (p.basis === 'fitted') fittedUsed++
+      withMix.push(score(row, p))
+      noMix.push(score(row, resolveProfile(base)))
+    }
+    const a = summarise(task, withMix)
+    const b = summarise(task, noMix)
+    lines.push([
+      task,
+      String(withMix.length),
+      String(fittedUsed),
+      a[2] ?? '',
+      a[3] ?? '',
+      a[4] ?? '',
+      b[2] ?? '',
+      b[4] ?? '',
+      a[5] ?? '',
+      a[7] ?? '',
+    ])
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)))
+  console.log('')
+  console.log(
+    'leave-one-task-out — each ML.ENERGY task refitted without, its rows predicted (energy per output token)',
+  )
+  for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '))
+  console.log(
+    'target (issue 12): median APE ≤ 15 % and ≥ 80 % inside the interval on every held-out task',
+  )
+}
+
+if (hasMlEnergyData()) leaveOneTaskOut(loadMlEnergyRows())

@@ -19,7 +19,14 @@ import {
   type Point,
 } from './curve-fit.ts'
 import type { MeasuredRow } from './measurements.ts'
-import { dot, PARAMETRIC_FEATURES, parametricFeatures } from './parametric.ts'
+import {
+  dot,
+  PARAMETRIC_FEATURES,
+  PARAMETRIC_TPOT_FEATURES,
+  parametricFeatures,
+  parametricTpotFeatures,
+  type ParametricInput,
+} from './parametric.ts'
 import type { FittedProfileEntry, ParametricCoefficients, ProfileTable } from './profile-table.ts'
 
 export interface FitOptions {
@@ -68,18 +75,33 @@ export function resolveRows(rows: readonly MeasuredRow[]): ResolvedRow[] {
   })
 }
 
-/** Features of a resolved row for the parametric regression. */
-export function rowFeatures(r: ResolvedRow): number[] {
+function rowInput(r: ResolvedRow): ParametricInput {
   const hw = findHardware(r.hardware)
   if (hw === undefined) throw new RangeError(`unknown hardware ${r.hardware}`)
-  return parametricFeatures({
+  return {
     activeParamsB: r.activeB,
     totalParamsB: r.totalB,
     precision: r.precision,
     hardware: hw,
     gpus: r.gpus,
     batch: r.batch,
-  })
+    outputTokens: r.outputTokens,
+  }
+}
+
+/** Energy features of a resolved row for the parametric regression. */
+export function rowFeatures(r: ResolvedRow): number[] {
+  return parametricFeatures(rowInput(r))
+}
+
+/** Latency features of a resolved row. */
+export function rowTpotFeatures(r: ResolvedRow): number[] {
+  return parametricTpotFeatures(rowInput(r))
+}
+
+/** The task a row measured (`dataset|task`): one request mix. */
+export function taskKey(r: MeasuredRow): string {
+  return `${r.dataset}|${r.task}`
 }
 
 /** Fits the whole table. Deterministic for a given `rows` order-independent content and seed. */
@@ -143,51 +165,74 @@ export function fitProfileTable(rows: readonly MeasuredRow[], options: FitOption
   }
 }
 
-/** Fits the parametric regression and calibrates its interval by leave-one-configuration-out. */
+/**
+ * Fits the parametric regression and calibrates its interval on rows it did not see: the larger of
+ * the q-quantile of |ln residual| leaving one task (request mix) out at a time and leaving one
+ * configuration out at a time. With a single training task only the latter applies.
+ */
 export function fitParametric(
   rows: readonly ResolvedRow[],
   intervalQuantile: number,
 ): ParametricCoefficients {
   const X = rows.map(rowFeatures)
+  const Xt = rows.map(rowTpotFeatures)
   const yE = rows.map((r) => Math.log(r.energyPerOutputTokenJ))
   const yT = rows.map((r) => Math.log(r.timePerOutputTokenMs))
   const energy = leastSquares(X, yE)
-  const tpot = leastSquares(X, yT)
-  const groupKeys = [...new Set(rows.map((r) => r.groupKey))].sort()
-  const resE: number[] = []
-  const resT: number[] = []
-  for (const g of groupKeys) {
-    const inIdx: number[] = []
-    const outIdx: number[] = []
-    rows.forEach((r, i) => (r.groupKey === g ? outIdx : inIdx).push(i))
-    const Xi = inIdx.map((i) => X[i] ?? [])
-    const thE = leastSquares(
-      Xi,
-      inIdx.map((i) => yE[i] ?? 0),
-    )
-    const thT = leastSquares(
-      Xi,
-      inIdx.map((i) => yT[i] ?? 0),
-    )
-    for (const i of outIdx) {
-      resE.push(Math.abs((yE[i] ?? 0) - dot(thE, X[i] ?? [])))
-      resT.push(Math.abs((yT[i] ?? 0) - dot(thT, X[i] ?? [])))
+  const tpot = leastSquares(Xt, yT)
+  const heldOutResiduals = (key: (r: ResolvedRow) => string): [number[], number[]] => {
+    const resE: number[] = []
+    const resT: number[] = []
+    const keys = [...new Set(rows.map(key))].sort()
+    if (keys.length < 2) return [resE, resT]
+    for (const g of keys) {
+      const inIdx: number[] = []
+      const outIdx: number[] = []
+      rows.forEach((r, i) => (key(r) === g ? outIdx : inIdx).push(i))
+      const thE = leastSquares(
+        inIdx.map((i) => X[i] ?? []),
+        inIdx.map((i) => yE[i] ?? 0),
+      )
+      const thT = leastSquares(
+        inIdx.map((i) => Xt[i] ?? []),
+        inIdx.map((i) => yT[i] ?? 0),
+      )
+      for (const i of outIdx) {
+        resE.push(Math.abs((yE[i] ?? 0) - dot(thE, X[i] ?? [])))
+        resT.push(Math.abs((yT[i] ?? 0) - dot(thT, Xt[i] ?? [])))
+      }
     }
+    return [resE, resT]
   }
+  const [configE, configT] = heldOutResiduals((r) => r.groupKey)
+  const [taskE, taskT] = heldOutResiduals(taskKey)
+  const width = (a: number[], b: number[]): number =>
+    Math.max(
+      a.length > 0 ? quantile(a, intervalQuantile) : 0,
+      b.length > 0 ? quantile(b, intervalQuantile) : 0,
+    )
   const featureRanges = PARAMETRIC_FEATURES.map((_, j) => {
     const col = X.map((x) => x[j] ?? 0)
     return [Math.min(...col), Math.max(...col)] as const
   })
+  const groupKeys = new Set(rows.map((r) => r.groupKey))
   return {
     features: [...PARAMETRIC_FEATURES],
+    tpotFeatures: [...PARAMETRIC_TPOT_FEATURES],
     energy: energy.map(round6),
     tpot: tpot.map(round6),
-    energyIntervalLog: round6(quantile(resE, intervalQuantile)),
-    tpotIntervalLog: round6(quantile(resT, intervalQuantile)),
+    energyIntervalLog: round6(width(configE, taskE)),
+    tpotIntervalLog: round6(width(configT, taskT)),
+    referenceOutputTokens: round6(
+      quantile(
+        rows.map((r) => r.outputTokens),
+        0.5,
+      ),
+    ),
     intervalQuantile,
     featureRanges: featureRanges.map(([a, b]) => [round6(a), round6(b)] as const),
     trainingRows: rows.length,
-    trainingGroups: groupKeys.length,
+    trainingGroups: groupKeys.size,
   }
 }
 
@@ -208,6 +253,7 @@ function fitEntry(rows: readonly ResolvedRow[]): FittedProfileEntry {
     minBatch: round6(Math.min(...batches)),
     maxBatch: round6(Math.max(...batches)),
     points: rows.length,
+    outputTokens: round6(rows.reduce((a, r) => a + r.outputTokens, 0) / rows.length),
     energy: { a: round6(energy.a), k: energy.k, c: round6(energy.c) },
     tpot: { t0: round6(tpot.t0), t1: round6(tpot.t1) },
     rmsLogError: round6(rmsLogError(points, (b) => evalDecay(energy, b))),

@@ -31,6 +31,8 @@ export interface MeasuredRow {
   readonly energyPerOutputTokenJ: number
   /** Median (v3) or mean (v2) inter-token latency, ms. */
   readonly timePerOutputTokenMs: number
+  /** Mean output tokens per request of the run (the request mix's output length). */
+  readonly outputTokens: number
   /** Parameters as stated by the data, billions (v3 only). */
   readonly activeParamsB?: number
   readonly totalParamsB?: number
@@ -61,6 +63,7 @@ export function parseBenchmarkV3Task(json: unknown, file: string): MeasuredRow[]
       batch: positive(r, 'avg_batch_size', file, where),
       energyPerOutputTokenJ: positive(r, 'energy_per_token_joules', file, where),
       timePerOutputTokenMs: positive(r, 'median_itl_ms', file, where),
+      outputTokens: positive(r, 'avg_output_len', file, where),
       activeParamsB: positive(r, 'activated_params_billions', file, where),
       totalParamsB: positive(r, 'total_params_billions', file, where),
     }
@@ -93,6 +96,7 @@ export function parseLeaderboardV2Runs(json: unknown, file: string): MeasuredRow
       batch: positive(r, 'Avg BS (reqs)', file, where),
       energyPerOutputTokenJ: energyPerRequest / outputTokens,
       timePerOutputTokenMs: positive(r, 'Avg TPOT (s)', file, where) * 1000,
+      outputTokens,
     })
   })
   return rows

@@ -22,6 +22,8 @@ export interface FittedProfileEntry {
   readonly maxBatch: number
   /** Measurements the fit used. */
   readonly points: number
+  /** Mean output tokens per request over those measurements (the measured request mix). */
+  readonly outputTokens: number
   /** Energy per output token vs batch, J/token: `c + a·b^(−k)`. */
   readonly energy: DecayCurve
   /** Time per output token vs batch, ms: `t0 + t1·b`. */
@@ -33,13 +35,19 @@ export interface FittedProfileEntry {
 /** Coefficients of the parametric estimator: ln(y) = θ · features. */
 export interface ParametricCoefficients {
   readonly features: readonly string[]
+  readonly tpotFeatures: readonly string[]
   /** θ for ln(energy per output token, J). */
   readonly energy: readonly number[]
   /** θ for ln(time per output token, ms). */
   readonly tpot: readonly number[]
-  /** Half-width of the interval in ln space (leave-one-configuration-out residual quantile). */
+  /**
+   * Half-width of the interval in ln space: the larger of the leave-one-task-out and the
+   * leave-one-configuration-out residual quantiles over the training rows.
+   */
   readonly energyIntervalLog: number
   readonly tpotIntervalLog: number
+  /** Mean output tokens per request assumed when a caller gives no request mix (training median). */
+  readonly referenceOutputTokens: number
   /** Quantile of |residual| used for the interval. */
   readonly intervalQuantile: number
   /** Range of each feature over the training rows (extrapolation widens the interval). */

@@ -41,6 +41,60 @@ describe('resolveProfile', () => {
     )
   })
 
+  it('carries a measured profile to another request mix by the output-length term, wider', () => {
+    const asMeasured = resolveProfile({ model: 'llama-3.1-8b-instruct', hardware: 'h100' })
+    const entry = FITTED_PROFILE_TABLE.profiles.find(
+      (p) =>
+        p.model === 'meta-llama/Llama-3.1-8B-Instruct' &&
+        p.hardware === 'H100-SXM' &&
+        p.dataset === 'mlenergy-benchmark-v3',
+    )
+    expect(entry).toBeDefined()
+    const same = resolveProfile({
+      model: 'llama-3.1-8b-instruct',
+      hardware: 'h100',
+      outputTokens: entry?.outputTokens ?? 0,
+    })
+    expect(same.energyPerOutputToken(64).value).toBeCloseTo(
+      asMeasured.energyPerOutputToken(64).value,
+      9,
+    )
+    const long = resolveProfile({
+      model: 'llama-3.1-8b-instruct',
+      hardware: 'h100',
+      outputTokens: (entry?.outputTokens ?? 0) * 4,
+    })
+    // Longer answers amortise the prompt over more tokens: less energy per output token.
+    expect(FITTED_PROFILE_TABLE.parametric.energy[4]).toBeLessThan(0)
+    expect(long.energyPerOutputToken(64).value).toBeLessThan(
+      asMeasured.energyPerOutputToken(64).value,
+    )
+    const width = (e: { low: number; high: number }): number => e.high / e.low
+    expect(width(long.energyPerOutputToken(64))).toBeGreaterThan(
+      width(asMeasured.energyPerOutputToken(64)),
+    )
+    expect(long.source).toContain('mean output tokens')
+    expect(long.basis).toBe('fitted')
+  })
+
+  it('feeds the request mix to the parametric estimator', () => {
+    const short = resolveProfile({
+      model: 'llama-3.1-8b-instruct',
+      hardware: 'H200',
+      outputTokens: 100,
+    })
+    const long = resolveProfile({
+      model: 'llama-3.1-8b-instruct',
+      hardware: 'H200',
+      outputTokens: 1000,
+    })
+    expect(short.basis).toBe('parametric')
+    expect(long.energyPerOutputToken(32).value).toBeLessThan(short.energyPerOutputToken(32).value)
+    expect(() =>
+      resolveProfile({ model: 'llama-3.1-8b-instruct', hardware: 'H200', outputTokens: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'WL_INVALID_INPUT' }))
+  })
+
   it('estimates an uncatalogued model from its active parameters', () => {
     const p = resolveProfile({ model: 'acme/secret-13b', hardware: 'A100-80GB', activeParamsB: 13 })
     expect(p.basis).toBe('parametric')

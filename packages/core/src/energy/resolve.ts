@@ -13,10 +13,14 @@ import { buildProfile } from './build-profile.ts'
 import { evalDecay, evalLinear } from './curve-fit.ts'
 import {
   dot,
+  outputMixLogShift,
+  outputMixLogShiftTpot,
   parametricFeatures,
   parametricIntervalLog,
   parametricLogEnergy,
+  parametricTpotFeatures,
   replicaGpus,
+  type ParametricInput,
 } from './parametric.ts'
 import type { FittedProfileEntry, ProfileTable } from './profile-table.ts'
 import { PRECISIONS, type EnergyProfile, type Precision } from './profile.ts'
@@ -34,9 +38,22 @@ export interface ResolveProfileInput {
   readonly totalParamsB?: number
   /** GPUs of one replica; defaults to the smallest measured, else the fewest that hold the weights. */
   readonly gpus?: number
+  /**
+   * Mean output tokens per request of the workload (its request mix). A measured profile is carried
+   * to this mix by the regression's output-length term, with a wider interval; the parametric
+   * estimator takes it as a feature. Absent: measured profiles as measured, parametric at the
+   * training median.
+   */
+  readonly outputTokens?: number
   /** The table to use (tests); defaults to the committed one. */
   readonly table?: ProfileTable
 }
+
+/**
+ * Extra ln half-width per e-fold between the measured and the requested mean output length, when a
+ * measured profile is carried to another request mix (a stated rule, not a fit).
+ */
+export const MIX_SHIFT_WIDENING = 0.25
 
 const DATASET_RANK: Readonly<Record<string, number>> = {
   'mlenergy-benchmark-v3': 0,
@@ -55,13 +72,14 @@ export function resolveProfile(input: ResolveProfileInput): EnergyProfile {
   checkPositive('activeParamsB', input.activeParamsB)
   checkPositive('totalParamsB', input.totalParamsB)
   checkPositive('gpus', input.gpus)
+  checkPositive('outputTokens', input.outputTokens)
   const spec = findModel(input.model)
   if (spec === undefined && input.activeParamsB === undefined) throw unknownModel(input.model)
   const precision = input.precision ?? spec?.defaultPrecision ?? 'bf16'
 
   if (spec !== undefined && input.activeParamsB === undefined) {
     const entry = pickFitted(table, spec, hw, precision, input.gpus)
-    if (entry !== undefined) return fittedProfile(table, entry, hw, spec)
+    if (entry !== undefined) return fittedProfile(table, entry, hw, spec, input.outputTokens)
   }
   const activeParamsB = input.activeParamsB ?? spec?.activeParamsB ?? 0
   const totalParamsB = Math.max(
@@ -77,6 +95,7 @@ export function resolveProfile(input: ResolveProfileInput): EnergyProfile {
     activeParamsB,
     totalParamsB,
     gpus: input.gpus ?? replicaGpus(hw, totalParamsB, precision),
+    outputTokens: input.outputTokens,
   })
 }
 
@@ -87,26 +106,38 @@ export function fittedEntries(
   return table.profiles
 }
 
-/** The profile of one fitted table entry. */
+/**
+ * The profile of one fitted table entry, optionally carried to a request mix of `outputTokens` mean
+ * output tokens per request (see {@link outputMixLogShift}).
+ */
 export function fittedProfile(
   table: ProfileTable,
   entry: FittedProfileEntry,
   hw: HardwareSpec = getHardware(entry.hardware),
   spec: ModelSpec | undefined = findModel(entry.model),
+  outputTokens?: number,
 ): EnergyProfile {
+  const to = outputTokens ?? entry.outputTokens
+  const shiftE = Math.exp(outputMixLogShift(table.parametric, entry.outputTokens, to))
+  const shiftT = Math.exp(outputMixLogShiftTpot(table.parametric, entry.outputTokens, to))
+  const efolds = Math.abs(Math.log(to / entry.outputTokens))
+  const mixNote =
+    efolds < 1e-9
+      ? ''
+      : `; carried from ${Math.round(entry.outputTokens)} to ${Math.round(to)} mean output tokens by the regression's output-length term`
   return buildProfile({
     model: entry.model,
     hardware: hw,
     precision: entry.precision,
     basis: 'fitted',
-    source: `fitted: ${entry.dataset} ${entry.task}, ${entry.points} runs, ${entry.gpus}× ${entry.hardware} (${table.generatedBy})`,
+    source: `fitted: ${entry.dataset} ${entry.task}, ${entry.points} runs, ${entry.gpus}× ${entry.hardware}${mixNote} (${table.generatedBy})`,
     gpus: entry.gpus,
     activeParamsB: spec?.activeParamsB ?? 1,
     minBatch: entry.minBatch,
     maxBatch: entry.maxBatch,
-    energyAt: (b) => evalDecay(entry.energy, b),
-    tpotAt: (b) => evalLinear(entry.tpot, b),
-    intervalLog: table.fittedIntervalLog,
+    energyAt: (b) => evalDecay(entry.energy, b) * shiftE,
+    tpotAt: (b) => evalLinear(entry.tpot, b) * shiftT,
+    intervalLog: table.fittedIntervalLog + MIX_SHIFT_WIDENING * efolds,
   })
 }
 
@@ -117,33 +148,37 @@ interface ParametricArgs {
   readonly activeParamsB: number
   readonly totalParamsB: number
   readonly gpus: number
+  /** Mean output tokens per request; defaults to the training median. */
+  readonly outputTokens?: number | undefined
 }
 
 /** The parametric profile of a configuration no measurement covers. */
 export function parametricProfile(table: ProfileTable, args: ParametricArgs): EnergyProfile {
   const coef = table.parametric
-  const features = (b: number): number[] =>
-    parametricFeatures({
-      activeParamsB: args.activeParamsB,
-      totalParamsB: args.totalParamsB,
-      precision: args.precision,
-      hardware: args.hw,
-      gpus: args.gpus,
-      batch: b,
-    })
+  const outputTokens = args.outputTokens ?? coef.referenceOutputTokens
+  const input = (b: number): ParametricInput => ({
+    activeParamsB: args.activeParamsB,
+    totalParamsB: args.totalParamsB,
+    precision: args.precision,
+    hardware: args.hw,
+    gpus: args.gpus,
+    batch: b,
+    outputTokens,
+  })
+  const features = (b: number): number[] => parametricFeatures(input(b))
   const intervalLog = parametricIntervalLog(coef, features(1))
   return buildProfile({
     model: args.model,
     hardware: args.hw,
     precision: args.precision,
     basis: 'parametric',
-    source: `parametric: ${args.activeParamsB} B active params, ${args.precision}, ${args.gpus}× ${args.hw.id}, regression on ${coef.trainingGroups} ML.ENERGY configurations (${table.generatedBy})`,
+    source: `parametric: ${args.activeParamsB} B active params, ${args.precision}, ${args.gpus}× ${args.hw.id}, ${Math.round(outputTokens)} mean output tokens, regression on ${coef.trainingGroups} ML.ENERGY configurations (${table.generatedBy})`,
     gpus: args.gpus,
     activeParamsB: args.activeParamsB,
     minBatch: 8,
     maxBatch: 1024,
     energyAt: (b) => Math.exp(parametricLogEnergy(coef, features(b))),
-    tpotAt: (b) => Math.exp(dot(coef.tpot, features(b))),
+    tpotAt: (b) => Math.exp(dot(coef.tpot, parametricTpotFeatures(input(b)))),
     intervalLog,
   })
 }
