@@ -36,6 +36,8 @@ export interface ChooserBackend {
   /** Total concurrency limit (replicas × slots per replica). */
   readonly maxConcurrency: number
   readonly profile: EnergyProfile
+  /** Profile per model name for routing predictions; default `profile` for every name. */
+  readonly profiles?: ReadonlyMap<string, EnergyProfile>
   readonly weight?: number
 }
 
@@ -100,7 +102,7 @@ export function createPolicyChooser(input: PolicyChooserInput): PolicyChooser {
       maxConcurrency: b.maxConcurrency,
       weight: b.weight ?? 1,
       pue: b.pue,
-      profiles: new Map(b.models.map((m) => [m, b.profile] as const)),
+      profiles: b.profiles ?? new Map(b.models.map((m) => [m, b.profile] as const)),
     })),
     services: services.map((s, i) => ({
       name: s.name ?? `service-${i}`,

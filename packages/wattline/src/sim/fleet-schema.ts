@@ -1,12 +1,16 @@
 /**
  * @module sim/fleet-schema
  * The fleet file of `wattline replay` (YAML): the backends to replay against, where the clients are,
- * the network latency between them, and the services with their SLOs. One zod schema, shaped like
+ * the network latency between them, and the services with their SLOs — with the routing settings
+ * the gateway has (backend weights, per-service carbon tolerance and backend lists), so a replay
+ * decides as the gateway would. (`wattline replay --config wattline.yaml` builds the same fleet from
+ * a gateway config instead: `sim/config-fleet.ts`.) One zod schema, shaped like
  * the file (snake_case, unit suffixes), published as `fleet.schema.json` (a test fails on drift).
  * Reference: docs/replay.md, "Fleet file".
  */
 import * as z from 'zod'
 import { PRECISIONS } from '@wattline/core'
+import { DEFAULT_CARBON_TOLERANCE_PCT } from '../config/defaults.ts'
 
 const name = z.string().trim().min(1)
 
@@ -39,6 +43,19 @@ export const fleetServiceSchema = z
       .describe(
         'Output tokens policies are told to expect (as max_tokens would); default: the true count',
       ),
+    carbon_tolerance_pct: z
+      .number()
+      .min(0)
+      .max(100)
+      .default(DEFAULT_CARBON_TOLERANCE_PCT)
+      .describe(
+        'Carbon-aware hysteresis band, percent: the previous backend is kept while within this much of the greenest (as in wattline.yaml)',
+      ),
+    backends: z
+      .array(name)
+      .min(1)
+      .optional()
+      .describe('Ids of the backends this service may use; default: all (as in wattline.yaml)'),
   })
   .strict()
 
@@ -75,6 +92,11 @@ export const fleetBackendSchema = z
       .default(32)
       .describe('Concurrent requests (batch slots) per replica; more wait in the backend queue'),
     pue: z.number().min(1).max(3).default(1.2).describe('Power usage effectiveness of the site'),
+    weight: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('Relative share for the weighted policy (as in wattline.yaml)'),
     latency_location: name
       .optional()
       .describe('Key of this backend in the latency matrix; defaults to its zone'),

@@ -173,3 +173,55 @@ describe('loadFleet', () => {
     expect(err.message).toBe('m.csv:3:3: invalid latency "x" (ms)')
   })
 })
+
+describe('loadFleet: the gateway routing settings', () => {
+  const two = `  - id: a
+    zone: DE
+    hardware: H100-SXM
+    model: llama-3.1-8b-instruct
+    weight: 3
+  - id: b
+    zone: DE
+    hardware: A100-80GB
+    model: llama-3.1-8b-instruct
+`
+  it('reads backend weights (default 1), carbon tolerance (default 5 %) and service backend lists', async () => {
+    const text = minimal(two).replace(
+      '    model: llama-3.1-8b-instruct\nclients',
+      '    model: llama-3.1-8b-instruct\n    carbon_tolerance_pct: 12\n    backends: [b]\n  - name: bulk\n    model: llama-3.1-8b-instruct\nclients',
+    )
+    const fleet = await parseFleet(text, 'w.fleet.yaml')
+    expect(fleet.backends.map((b) => b.weight)).toEqual([3, 1])
+    expect(fleet.services.map((s) => [s.name, s.carbonTolerancePct, s.backends])).toEqual([
+      ['chat', 12, ['b']],
+      ['bulk', 5, undefined],
+    ])
+    expect(fleet.backends[0]!.models).toEqual(['llama-3.1-8b-instruct'])
+    expect(fleet.backends[0]!.profiles.get('llama-3.1-8b-instruct')).toBe(
+      fleet.backends[0]!.profile,
+    )
+  })
+
+  it('refuses a service backend list naming an unknown backend, at its line', async () => {
+    const text = minimal(two).replace(
+      '    model: llama-3.1-8b-instruct\nclients',
+      '    model: llama-3.1-8b-instruct\n    backends: [a, zz]\nclients',
+    )
+    const e = await failure(parseFleet(text, 'w.fleet.yaml'))
+    expect(e.code).toBe('WL_CONFIG_INVALID')
+    expect(e.message).toMatch(
+      /^w\.fleet\.yaml:4:\d+ services\[0\]\.backends\[1\]: unknown backend "zz"/,
+    )
+  })
+
+  it('refuses a negative weight and a tolerance over 100 %', async () => {
+    const text = minimal(two.replace('weight: 3', 'weight: -1')).replace(
+      '    model: llama-3.1-8b-instruct\nclients',
+      '    model: llama-3.1-8b-instruct\n    carbon_tolerance_pct: 140\nclients',
+    )
+    const e = await failure(parseFleet(text, 'w.fleet.yaml'))
+    expect(e.code).toBe('WL_CONFIG_INVALID')
+    expect(e.message).toMatch(/services\[0\]\.carbon_tolerance_pct/)
+    expect(e.message).toMatch(/backends\[0\]\.weight/)
+  })
+})

@@ -29,6 +29,10 @@ export interface FleetService {
   readonly share: number
   readonly sloMs?: number
   readonly expectedOutputTokens?: number
+  /** Carbon-aware hysteresis band, percent. */
+  readonly carbonTolerancePct: number
+  /** Ids of the backends the service may use; undefined = all. */
+  readonly backends?: readonly string[]
 }
 
 /** A client region, resolved. */
@@ -46,11 +50,18 @@ export interface FleetBackend {
   /** The cloud region the file named, if it named one instead of a zone. */
   readonly region?: string
   readonly hardware: string
+  /** The model the backend's replicas run (the simulation's batching profile is this model's). */
   readonly model: string
+  /** Every name requests may use for a model it serves (ids and aliases). */
+  readonly models: readonly string[]
+  /** Energy profile per name in `models` (routing predictions). */
+  readonly profiles: ReadonlyMap<string, EnergyProfile>
   readonly precision: Precision
   readonly replicas: number
   readonly maxConcurrency: number
   readonly pue: number
+  /** Relative share for the weighted policy. */
+  readonly weight: number
   readonly location: string
   readonly profile: EnergyProfile
 }
@@ -117,18 +128,7 @@ export async function parseFleet(
       },
     )
   }
-  const locate = (
-    path: readonly (string | number)[],
-  ): { line: number; column: number } | undefined => {
-    for (let n = path.length; n >= 0; n--) {
-      const offset = offsetOf(doc, path.slice(0, n))
-      if (offset !== undefined) {
-        const p = lines.linePos(offset)
-        return { line: p.line, column: p.col }
-      }
-    }
-    return undefined
-  }
+  const locate = yamlLocator(doc, lines)
   const where = (path: readonly (string | number)[]): string => {
     const at = locate(path)
     return `${file}${at === undefined ? '' : `:${at.line}:${at.column}`} ${formatPath(path)}`
@@ -225,9 +225,12 @@ export async function parseFleet(
       hardware: profile.hardware,
       model: b.model,
       precision: profile.precision,
+      models: [b.model],
+      profiles: new Map([[b.model, profile]]),
       replicas: b.replicas,
       maxConcurrency: b.max_concurrency,
       pue: b.pue,
+      weight: b.weight,
       location: b.latency_location ?? zone,
       profile,
     }
@@ -246,6 +249,24 @@ export async function parseFleet(
         `no backend serves model "${s.model}"`,
       )
     }
+    s.backends?.forEach((id, k) => {
+      if (!backends.some((b) => b.id === id)) {
+        throw located(
+          'WL_CONFIG_INVALID',
+          ['services', i, 'backends', k],
+          `unknown backend "${id}" (backends: ${backends.map((b) => b.id).join(', ')})`,
+        )
+      }
+    })
+    const own =
+      s.backends === undefined ? backends : backends.filter((b) => s.backends?.includes(b.id))
+    if (!own.some((b) => servesModel(b, s.model))) {
+      throw located(
+        'WL_CONFIG_INVALID',
+        ['services', i, 'backends'],
+        `none of the service's backends serves model "${s.model}"`,
+      )
+    }
     return {
       name: s.name,
       model: s.model,
@@ -254,6 +275,8 @@ export async function parseFleet(
       ...(s.expected_output_tokens === undefined
         ? {}
         : { expectedOutputTokens: s.expected_output_tokens }),
+      carbonTolerancePct: s.carbon_tolerance_pct,
+      ...(s.backends === undefined ? {} : { backends: s.backends }),
     }
   })
   const clientSum = fleet.clients.reduce((s, c) => s + c.share, 0)
@@ -302,6 +325,14 @@ export async function parseFleet(
     networkRttMs,
     locate,
   }
+}
+
+/** True when `backend` serves `model` (by a name it lists or its profile's model id, any case). */
+export function servesModel(backend: FleetBackend, model: string): boolean {
+  const m = model.toLowerCase()
+  return (
+    backend.models.some((n) => n.toLowerCase() === m) || backend.profile.model.toLowerCase() === m
+  )
 }
 
 /**
@@ -432,6 +463,26 @@ export function formatPath(path: readonly (string | number)[]): string {
     path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') ||
     '(root)'
   )
+}
+
+/**
+ * Finds where a field sits in a parsed YAML file (1-based line and column): the deepest node on
+ * `path` that exists (a missing field points at its parent); keys rather than values.
+ */
+export function yamlLocator(
+  doc: Document,
+  lines: LineCounter,
+): (path: readonly (string | number)[]) => { line: number; column: number } | undefined {
+  return (path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const offset = offsetOf(doc, path.slice(0, n))
+      if (offset !== undefined) {
+        const p = lines.linePos(offset)
+        return { line: p.line, column: p.col }
+      }
+    }
+    return undefined
+  }
 }
 
 /** Offset of the value at `path` (or of its key, which reads better in messages). */

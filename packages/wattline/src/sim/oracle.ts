@@ -44,7 +44,12 @@ export interface OracleBackend {
 
 export interface OracleInput {
   readonly backends: readonly OracleBackend[]
-  readonly services: readonly { readonly model: string; readonly sloMs?: number }[]
+  readonly services: readonly {
+    readonly model: string
+    readonly sloMs?: number
+    /** Ids of the backends the service may use; undefined = all. */
+    readonly backends?: readonly string[]
+  }[]
   readonly clients: number
   /** Clients × backends, row-major, ms. */
   readonly networkRttMs: ArrayLike<number>
@@ -173,6 +178,7 @@ export function buildOracleLp(input: OracleInput): {
     backends.forEach((b, j) => {
       const rtt = input.networkRttMs[g.c * nb + j] as number
       if (!b.models.includes(service.model)) return
+      if (service.backends !== undefined && !service.backends.includes(b.id)) return
       if (service.sloMs !== undefined && rtt >= service.sloMs) return
       const tb = tables[j] as BatchTables
       const e =

@@ -21,7 +21,7 @@ import {
   type RoutingPolicyName,
   type SimulationResult,
 } from '@wattline/core'
-import type { Fleet } from './load-fleet.ts'
+import { servesModel, type Fleet } from './load-fleet.ts'
 import type { IntensitySteps } from './intensity-steps.ts'
 import { createPlanChooser, solveOracle, type OracleResult } from './oracle.ts'
 import type { LoadedTrace } from './trace-reader.ts'
@@ -140,22 +140,30 @@ export async function runReplay(
   }))
   // Services name models by id or alias; a backend serves a service when either matches.
   const modelsOf = fleet.backends.map((b) => {
-    const names = new Set([b.model, b.profile.model])
-    for (const s of fleet.services) {
-      if (
-        s.model.toLowerCase() === b.model.toLowerCase() ||
-        s.model.toLowerCase() === b.profile.model.toLowerCase()
-      )
-        names.add(s.model)
-    }
+    const names = new Set([...b.models, b.profile.model])
+    for (const s of fleet.services) if (servesModel(b, s.model)) names.add(s.model)
     return [...names]
   })
+  // Routing predictions per name: the profile of the model a name stands for (memoized).
+  const routingProfiles = fleet.backends.map((b, j) => {
+    const memo = new Map<object, ReturnType<typeof memoizeProfile>>([[b.profile, profiles[j]!]])
+    const forName = (name: string) => {
+      const key = b.models.find((m) => m.toLowerCase() === name.toLowerCase())
+      const p = (key === undefined ? undefined : b.profiles.get(key)) ?? b.profile
+      let m = memo.get(p)
+      if (m === undefined) memo.set(p, (m = memoizeProfile(p)))
+      return m
+    }
+    return new Map(modelsOf[j]!.map((name) => [name, forName(name)] as const))
+  })
   const services = fleet.services.map((s) => ({
+    name: s.name,
     model: s.model,
     ...(s.sloMs === undefined ? {} : { sloMs: s.sloMs }),
     ...(s.expectedOutputTokens === undefined
       ? {}
       : { expectedOutputTokens: s.expectedOutputTokens }),
+    ...(s.backends === undefined ? {} : { backends: s.backends }),
   }))
   const simulate = (name: string, choose: ChooseBackend): SimulationResult =>
     simulateReplay({
@@ -205,17 +213,25 @@ export async function runReplay(
       })
       continue
     }
+    // Each service runs the policy with its own settings (carbon tolerance), as in the gateway.
+    const policyFor = (tolerancePct: number) =>
+      createPolicy(name as RoutingPolicyName, { carbonAware: { tolerance: tolerancePct / 100 } })
     const chooser = createPolicyChooser({
-      policy: createPolicy(name as RoutingPolicyName),
+      policy: policyFor(fleet.services[0]?.carbonTolerancePct ?? 5),
       backends: fleet.backends.map((b, j) => ({
         id: b.id,
         zone: b.zone,
         models: modelsOf[j]!,
         pue: b.pue,
+        weight: b.weight,
         maxConcurrency: b.replicas * b.maxConcurrency,
         profile: profiles[j]!,
+        profiles: routingProfiles[j]!,
       })),
-      services,
+      services: services.map((s, i) => ({
+        ...s,
+        policy: policyFor(fleet.services[i]!.carbonTolerancePct),
+      })),
       clients: fleet.clients.length,
       networkRttMs: fleet.networkRttMs,
       requests,

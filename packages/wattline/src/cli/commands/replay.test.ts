@@ -204,3 +204,79 @@ describe('wattline replay', () => {
     )
   })
 })
+
+describe('wattline replay --config (the gateway config as the fleet)', () => {
+  const EXAMPLE = fileURLToPath(new URL('../../../../../examples/wattline.yaml', import.meta.url))
+  const TRACE = ['replay', '--trace', 'azure-small.csv', '--carbon', 'static']
+  const shares = (json: string): Record<string, Record<string, number>> => {
+    const r = JSON.parse(json) as {
+      policies: { name: string; zones: Record<string, { request_share: number }> }[]
+    }
+    return Object.fromEntries(
+      r.policies.map((p) => [
+        p.name,
+        Object.fromEntries(Object.entries(p.zones).map(([z, v]) => [z, v.request_share])),
+      ]),
+    )
+  }
+
+  it('replays examples/wattline.yaml; --fleet with the same file gives the same JSON', async () => {
+    const a = io()
+    expect(await runCli([...TRACE, '--config', EXAMPLE, '--json', '-'], a.io)).toBe(0)
+    expect(a.err()).toBe('')
+    const b = io()
+    expect(await runCli([...TRACE, '--fleet', EXAMPLE, '--json', '-'], b.io)).toBe(0)
+    expect(b.out()).toBe(a.out())
+    const json = JSON.parse(a.out()) as { policies: { name: string; requests: number }[] }
+    expect(json.policies.map((p) => [p.name, p.requests])).toEqual([
+      ['round-robin', 6],
+      ['least-loaded', 6],
+      ['carbon-aware', 6],
+      ['oracle', 6],
+    ])
+    // Zones come from the config (frankfurt's region maps to DE).
+    expect(Object.keys(shares(a.out())['round-robin']!).sort()).toEqual(['DE', 'FR', 'PL'])
+  })
+
+  it("uses the config's weights and service backend lists", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wl-replay-'))
+    const config = readFileSync(EXAMPLE, 'utf8')
+      .replace('    pue: 1.2\n', '    pue: 1.2\n    weight: 0\n')
+      .replace('  - id: warsaw\n', '  - id: warsaw\n    weight: 0\n')
+    writeFileSync(join(dir, 'weights.yaml'), config)
+    const w = io()
+    const args = [...TRACE, '--config', join(dir, 'weights.yaml'), '--json', '-']
+    expect(await runCli([...args, '--policies', 'weighted'], w.io)).toBe(0)
+    expect(shares(w.out())['weighted']).toEqual({ FR: 0, DE: 1, PL: 0 })
+    writeFileSync(
+      join(dir, 'only-pl.yaml'),
+      readFileSync(EXAMPLE, 'utf8').replace(
+        '    routing: carbon-aware\n',
+        '    routing: carbon-aware\n    backends: [warsaw]\n',
+      ),
+    )
+    const pl = io()
+    const only = [...TRACE, '--config', join(dir, 'only-pl.yaml'), '--json', '-']
+    expect(await runCli([...only, '--policies', 'carbon-aware,oracle'], pl.io)).toBe(0)
+    expect(shares(pl.out())['carbon-aware']).toEqual({ FR: 0, DE: 0, PL: 1 })
+    expect(shares(pl.out())['oracle']).toEqual({ FR: 0, DE: 0, PL: 1 })
+  })
+
+  it('exits 2 without a fleet, with both flags, and on an invalid config (file and line)', async () => {
+    const none = io()
+    expect(await runCli(TRACE, none.io)).toBe(2)
+    expect(none.err()).toMatch(/give exactly one of --fleet <file> or --config <wattline.yaml>/)
+    const both = io()
+    expect(
+      await runCli([...TRACE, '--config', EXAMPLE, '--fleet', 'tiny.fleet.yaml'], both.io),
+    ).toBe(2)
+    const dir = mkdtempSync(join(tmpdir(), 'wl-replay-'))
+    writeFileSync(
+      join(dir, 'bad.yaml'),
+      readFileSync(EXAMPLE, 'utf8').replace('hardware: A100-80GB', 'hardware: A1OO'),
+    )
+    const bad = io()
+    expect(await runCli([...TRACE, '--config', join(dir, 'bad.yaml')], bad.io)).toBe(2)
+    expect(bad.err()).toMatch(/WL_CONFIG_INVALID: [\s\S]*bad\.yaml:\d+:\d+ backends\[2\]\.hardware/)
+  })
+})

@@ -1,8 +1,9 @@
 /**
  * @module cli/commands/replay
- * `wattline replay --trace F --fleet F --carbon DIR|SOURCE --policies round-robin,least-loaded,carbon-aware,oracle
- *  [--start ISO] [--seed N] [--json F] [--html F] [--lenient]`: the routing policies side by side on
- * a recorded trace, a fleet and real grid data, with the exact oracle bound. Prints one table; writes
+ * `wattline replay --trace F (--fleet F | --config wattline.yaml) --carbon DIR|SOURCE
+ *  --policies round-robin,least-loaded,carbon-aware,oracle [--start ISO] [--seed N] [--json F]
+ *  [--html F] [--lenient]`: the routing policies side by side on a recorded trace, a fleet (a fleet
+ * file, or the user's own gateway config) and real grid data, with the exact oracle bound. Prints one table; writes
  * JSON and HTML on request. A progress bar goes to stderr on a TTY.
  */
 import { stat, writeFile } from 'node:fs/promises'
@@ -13,7 +14,8 @@ import { WattlineError, type CarbonIntensitySource } from '@wattline/core'
 import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
 import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
 import { loadIntensitySteps } from '../../sim/intensity-steps.ts'
-import { checkFleetZones, loadFleet } from '../../sim/load-fleet.ts'
+import { loadReplayFleet } from '../../sim/config-fleet.ts'
+import { checkFleetZones } from '../../sim/load-fleet.ts'
 import { REPLAY_POLICIES, runReplay, type ReplayPolicyName } from '../../sim/replay.ts'
 import { renderReplayHtml } from '../../sim/replay-html.ts'
 import { renderReplayTable, toReplayJson } from '../../sim/replay-report.ts'
@@ -23,7 +25,8 @@ import type { CliIo } from '../io.ts'
 
 interface ReplayFlags {
   trace: string
-  fleet: string
+  fleet?: string
+  config?: string
   carbon: string
   policies: string
   start?: string
@@ -51,7 +54,14 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       '--trace <file>',
       `trace file: Azure CSV, Mooncake JSONL or generic JSONL (${TRACE_FORMATS.join(', ')})`,
     )
-    .requiredOption('--fleet <file>', 'fleet file (YAML; schema: fleet.schema.json)')
+    .option(
+      '--fleet <file>',
+      'fleet file (YAML; schema: fleet.schema.json), or a wattline.yaml (detected: no clients, backends with url)',
+    )
+    .option(
+      '--config <file>',
+      "a gateway config (wattline.yaml): replay the gateway's own backends, services, SLOs, weights and tolerances",
+    )
     .option(
       '--carbon <dir|source>',
       'folder(s) or file(s) of Electricity Maps CSV exports (comma-separated), or a source name: static',
@@ -84,7 +94,18 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
   const start = flags.start === undefined ? undefined : isoFlag('--start', flags.start)
   const format = flags.format === undefined ? undefined : formatFlag(flags.format)
   const tracePath = resolve(io.cwd, flags.trace)
-  const fleet = await loadFleet(resolve(io.cwd, flags.fleet))
+  if ((flags.fleet === undefined) === (flags.config === undefined)) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      'give exactly one of --fleet <file> or --config <wattline.yaml>',
+      { details: { field: flags.fleet === undefined ? '--fleet' : '--config' } },
+    )
+  }
+  const fleet = await loadReplayFleet(
+    resolve(io.cwd, (flags.fleet ?? flags.config) as string),
+    flags.config === undefined ? 'auto' : 'config',
+    { env: io.env },
+  )
   const trace = await loadTrace(tracePath, {
     ...(format === undefined ? {} : { format }),
     ...(start === undefined ? {} : { start }),
