@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
+import { WattlineError } from '@wattline/core'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { toOpenAiError } from './openai-errors.ts'
 
 /** Where `npm run build -w @wattline/dashboard` writes the app. */
 export const DEFAULT_DASHBOARD_DIST: string = fileURLToPath(
@@ -76,7 +78,10 @@ export async function registerDashboardStatic(
       })
       child.setNotFoundHandler(async (req, reply) => {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
-          return reply.code(404).send({ error: { message: 'not found', code: 'WL_NOT_FOUND' } })
+          const e = toOpenAiError(
+            new WattlineError('WL_NOT_FOUND', `no route for ${req.method} under ${prefix}/`),
+          )
+          return reply.code(404).send(e.body)
         }
         return reply.header('cache-control', 'no-cache').sendFile('index.html')
       })

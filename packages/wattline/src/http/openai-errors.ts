@@ -116,6 +116,15 @@ export function toOpenAiError(error: unknown): OpenAiErrorReply {
   if (status === 404) {
     return reply(404, 'invalid_request_error', clipInput(message), null, 'WL_NOT_FOUND')
   }
+  if (status === 403) {
+    return reply(403, 'permission_error', clipInput(message), null, 'WL_FORBIDDEN')
+  }
+  if (status === 401) {
+    return reply(401, 'authentication_error', clipInput(message), null, 'WL_UNAUTHORIZED')
+  }
+  if (status === 408) {
+    return reply(408, 'invalid_request_error', clipInput(message), null, 'WL_REQUEST_TIMEOUT')
+  }
   if (status >= 400 && status < 500) {
     return reply(status, 'invalid_request_error', clipInput(message), null, 'WL_INVALID_INPUT')
   }
