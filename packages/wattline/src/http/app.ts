@@ -177,6 +177,13 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
           reason: code === 'WL_DRAINING' ? 'draining' : 'no_healthy_backend',
         })
       }
+    } else if (code === 'WL_UPSTREAM_UNAVAILABLE' || code === 'WL_UPSTREAM_TIMEOUT') {
+      // An upstream failure is operational, not a bug in the gateway: one line, no stack.
+      const cause = (error as { cause?: { message?: unknown } }).cause?.message
+      req.log.warn(
+        { reqId: req.id, status: e.status, code, service, cause },
+        `request failed upstream: ${e.body.error.message}`,
+      )
     } else if (e.status >= 500) req.log.error({ err: error, reqId: req.id }, 'request failed')
     else req.log.info({ reqId: req.id, status: e.status, code }, 'request refused')
     metrics.requests.inc({
