@@ -118,6 +118,29 @@ export interface HardwareRecord {
   readonly allocation_share?: number
 }
 
+/**
+ * The writer found rows after the last sealed block that it cannot authenticate (inserted, edited,
+ * or a gap from a deleted row: see `checkTail`). It sealed only the authenticated prefix of block
+ * `first_block` (`kept_rows` rows), left the rest unsealed where they lie, and chains this record
+ * first after them, so `verify` names them (exit 1) for ever. Blocks `first_block + 1 … last_block`
+ * were sealed empty, around rows found beyond the open block.
+ */
+export interface QuarantineRecord {
+  readonly kind: 'quarantine'
+  /** Epoch ms when the writer resumed and quarantined the rows. */
+  readonly at_ms: number
+  /** The block that was open: sealed with only `kept_rows` rows. */
+  readonly first_block: number
+  /** Rows of `first_block` sealed (authenticated by the writer's tail checkpoints). */
+  readonly kept_rows: number
+  /** Last block sealed by the quarantine (empty blocks around foreign rows), ≥ `first_block`. */
+  readonly last_block: number
+  /** Stored rows left out of every block. */
+  readonly rows: number
+  /** Compact JSON of the problems found: `[{kind, block, first_row, last_row, message}]`. */
+  readonly reasons: string
+}
+
 /** Everything the ledger chains. */
 export type AuditRecord =
   | LedgerRecord
@@ -128,6 +151,7 @@ export type AuditRecord =
   | RetentionRecord
   | TrainingRunRecord
   | HardwareRecord
+  | QuarantineRecord
 
 export type AuditKind = AuditRecord['kind']
 
@@ -144,4 +168,5 @@ export const AUDIT_KINDS = [
   'retention',
   'training_run',
   'hardware',
+  'quarantine',
 ] as const satisfies readonly AuditKind[]

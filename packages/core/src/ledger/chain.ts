@@ -102,3 +102,40 @@ export function sealBlock(block: OpenBlock, sealedAtMs: number, hash: HashText):
   }
   return { ...unsigned, hash: blockHash(unsigned, hash) }
 }
+
+/**
+ * The writer's signed statement, written in the same transaction as each batch that leaves rows in
+ * the open block: "block `block_seq` holds `row_count` rows whose running hash is `head`". Row
+ * hashes are unkeyed (anyone can compute one), so only these checkpoints tell rows the writer wrote
+ * from rows inserted, edited or deleted in the database before their block is sealed. Checkpoints of
+ * a block are dropped when it is sealed: the block signature covers its rows from then on.
+ */
+export interface TailCheckpoint {
+  readonly block_seq: number
+  readonly row_count: number
+  readonly head: string
+  /** Epoch ms of the flush that wrote it. */
+  readonly at_ms: number
+  /** Base64 Ed25519 over the UTF-8 hex of `checkpointHash`. */
+  readonly signature: string
+  readonly key_id: string
+}
+
+/**
+ * The hash a checkpoint's signature covers. Its canonical JSON has a `checkpoint` member that no
+ * block header has, so a checkpoint signature can never stand for a block signature.
+ */
+export function checkpointHash(
+  checkpoint: Pick<TailCheckpoint, 'block_seq' | 'row_count' | 'head' | 'at_ms'>,
+  hash: HashText,
+): string {
+  return hash(
+    canonicalJson({
+      checkpoint: CHAIN_VERSION,
+      seq: checkpoint.block_seq,
+      row_count: checkpoint.row_count,
+      head: checkpoint.head,
+      at_ms: checkpoint.at_ms,
+    }),
+  )
+}

@@ -211,3 +211,5 @@ function fail(
 ): ChainFailure {
   return { kind, block, row, message }
 }
+
+export * from './verify-tail.ts'

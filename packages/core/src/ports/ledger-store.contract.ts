@@ -126,6 +126,15 @@ export function sampleRecords(): AuditRecord[] {
       lifetime_years: 4,
       source: 'vendor',
     },
+    {
+      kind: 'quarantine',
+      at_ms: T0,
+      first_block: 3,
+      kept_rows: 5,
+      last_block: 3,
+      rows: 1,
+      reasons: '[{"kind":"row_inserted","block":3,"first_row":5,"last_row":5,"message":"m"}]',
+    },
   ]
 }
 
@@ -209,17 +218,40 @@ export function testLedgerStore(make: () => Promise<LedgerStore>): void {
     expect(rows.map((r) => r.row_idx)).toEqual(records.map((_, i) => i))
     expect(rows[0]?.row_hash).toBe('h0-0')
     expect(await store.readBlocks(0, 10)).toEqual([header(0, records.length, T0)])
+    expect(await store.quarantines()).toEqual(records.filter((r) => r.kind === 'quarantine'))
   })
 
   it('reports the chain tail: last sealed block and the rows of the open block', async () => {
     const store = await fresh()
-    expect(await store.chainTail()).toEqual({ last: null, open: [] })
+    expect(await store.chainTail()).toMatchObject({ last: null, open: [] })
     const a = sampleRecords().slice(0, 2)
-    await store.append({ rows: chained(a, 0), blocks: [header(0, 2, T0)], rollups: [] })
-    await store.append({ rows: chained(sampleRecords().slice(2, 5), 1), blocks: [], rollups: [] })
+    const checkpoint = (seq: number, count: number) => ({
+      block_seq: seq,
+      row_count: count,
+      head: `h${seq}-${count - 1}`,
+      at_ms: T0,
+      signature: 'sig',
+      key_id: 'k',
+    })
+    await store.append({
+      rows: chained(a, 0),
+      blocks: [],
+      rollups: [],
+      checkpoint: checkpoint(0, 2),
+    })
+    await store.append({ rows: [], blocks: [header(0, 2, T0)], rollups: [] })
+    await store.append({
+      rows: chained(sampleRecords().slice(2, 5), 1),
+      blocks: [],
+      rollups: [],
+      checkpoint: checkpoint(1, 3),
+    })
     const tail = await store.chainTail()
     expect(tail.last?.seq).toBe(0)
     expect(tail.open.map((r) => r.row_idx)).toEqual([0, 1, 2])
+    // sealing block 0 dropped its checkpoint; the open block's stays
+    expect(tail.checkpoints).toEqual([checkpoint(1, 3)])
+    expect(tail.beyond?.size ?? 0).toBe(0)
     expect(await store.blockRange()).toEqual({ first: 0, last: 0 })
   })
 
@@ -307,6 +339,7 @@ export function testLedgerStore(make: () => Promise<LedgerStore>): void {
       'gate',
       'training_run',
       'hardware',
+      'quarantine',
     ])
     expect((await store.readRows(1, 1)).get(1)).toHaveLength(1)
     expect(await store.rollups({ from_ms: 0, to_ms: T0 * 2 })).toHaveLength(1)

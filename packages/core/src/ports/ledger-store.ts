@@ -4,8 +4,13 @@
  * transaction; `verify`, `export`, `gate` and reports read them back. Records come back exactly as
  * they went in (same field values and types), because their hashes depend on it.
  */
-import type { AuditKind, AuditRecord, ReleaseRecord } from '../ledger/audit-records.ts'
-import type { RowPosition, SignedBlockHeader } from '../ledger/chain.ts'
+import type {
+  AuditKind,
+  AuditRecord,
+  QuarantineRecord,
+  ReleaseRecord,
+} from '../ledger/audit-records.ts'
+import type { RowPosition, SignedBlockHeader, TailCheckpoint } from '../ledger/chain.ts'
 import type { RequestRecord } from '../ledger/records.ts'
 import type { RollupRow } from '../ledger/rollup.ts'
 import type { StoredRow } from '../ledger/verify-chain.ts'
@@ -27,6 +32,11 @@ export interface AppendBatch {
   readonly blocks: readonly SignedBlockHeader[]
   /** Per-minute aggregates to add into existing ones. */
   readonly rollups: readonly RollupRow[]
+  /**
+   * The writer's signed statement of the open block after this batch (absent when the batch leaves
+   * it empty). Checkpoints of blocks this batch seals are dropped in the same transaction.
+   */
+  readonly checkpoint?: TailCheckpoint
 }
 
 /** Where the chain stands, to resume after a restart. */
@@ -34,6 +44,10 @@ export interface ChainTail {
   readonly last: SignedBlockHeader | null
   /** Rows already written into the open (unsealed) block, in `row_idx` order. */
   readonly open: readonly StoredRow[]
+  /** Rows found in blocks after the open one (none unless someone wrote them by hand), by block. */
+  readonly beyond?: ReadonlyMap<number, readonly StoredRow[]>
+  /** The writer's checkpoints of the open block (`checkTail` vouches for rows with them). */
+  readonly checkpoints?: readonly TailCheckpoint[]
 }
 
 /** Block numbers whose high-volume rows retention has removed, inclusive ranges. */
@@ -84,6 +98,8 @@ export interface LedgerStore {
   blockRange(range?: TimeRange): Promise<{ readonly first: number; readonly last: number } | null>
   /** Ranges recorded by chained `retention` records. */
   prunedRanges(): Promise<readonly PrunedRange[]>
+  /** Chained `quarantine` records, in chain order. */
+  quarantines(): Promise<readonly QuarantineRecord[]>
   /** Removes prunable rows of sealed blocks sealed before `beforeMs`; null when nothing to prune. */
   prune(beforeMs: number): Promise<PruneResult | null>
   /** Request records inside `range`, by time; optional service filter and row limit. */

@@ -18,11 +18,13 @@ import {
   type LedgerStore,
   type PrunedRange,
   type PruneResult,
+  type QuarantineRecord,
   type ReleaseRecord,
   type RequestRecord,
   type RollupRow,
   type SignedBlockHeader,
   type StoredRow,
+  type TailCheckpoint,
   type TimeRange,
 } from '@wattline/core'
 import { createBulkInserter, type BulkInserter } from './bulk-insert.ts'
@@ -40,6 +42,14 @@ const BLOCK_COLUMNS = [
   'rows_head',
   'sealed_at_ms',
   'hash',
+  'signature',
+  'key_id',
+] as const
+const CHECKPOINT_COLUMNS = [
+  'block_seq',
+  'row_count',
+  'head',
+  'at_ms',
   'signature',
   'key_id',
 ] as const
@@ -136,6 +146,17 @@ export class KyselyLedgerStore implements LedgerStore {
           )
         }
         if (batch.rollups.length > 0) await this.#addRollups(tx, batch.rollups)
+        const lastSealed = batch.blocks[batch.blocks.length - 1]
+        if (lastSealed !== undefined) {
+          // sealed: the block signature covers those rows now
+          await tx.deleteFrom('tail_checkpoints').where('block_seq', '<=', lastSealed.seq).execute()
+        }
+        if (batch.checkpoint !== undefined) {
+          await tx
+            .insertInto('tail_checkpoints')
+            .values(pick(batch.checkpoint, CHECKPOINT_COLUMNS))
+            .execute()
+        }
       })
     } catch (cause) {
       throw new WattlineError(
@@ -155,8 +176,32 @@ export class KyselyLedgerStore implements LedgerStore {
       .executeTakeFirst()
     const header = last === undefined ? null : toHeader(last)
     const openSeq = header === null ? 0 : header.seq + 1
-    const rows = await this.readRows(openSeq, openSeq)
-    return { last: header, open: rows.get(openSeq) ?? [] }
+    const rows = await this.readRows(openSeq, Number.MAX_SAFE_INTEGER)
+    const beyond = new Map([...rows].filter(([seq]) => seq > openSeq))
+    const checkpoints = await this.#db
+      .selectFrom('tail_checkpoints')
+      .selectAll()
+      .where('block_seq', '>=', openSeq)
+      .orderBy('block_seq')
+      .orderBy('row_count')
+      .execute()
+    return {
+      last: header,
+      open: rows.get(openSeq) ?? [],
+      beyond,
+      checkpoints: checkpoints.map(toCheckpoint),
+    }
+  }
+
+  async quarantines(): Promise<readonly QuarantineRecord[]> {
+    const spec = tableOf('quarantine')
+    const rows = await this.#db
+      .selectFrom(spec.table)
+      .selectAll()
+      .orderBy('block_seq')
+      .orderBy('row_idx')
+      .execute()
+    return rows.map((r) => fromRow(spec, r) as QuarantineRecord)
   }
 
   async readBlocks(fromSeq: number, toSeq: number): Promise<readonly SignedBlockHeader[]> {
@@ -417,6 +462,17 @@ function toHeader(r: Readonly<Record<string, unknown>>): SignedBlockHeader {
     rows_head: String(r['rows_head']),
     sealed_at_ms: Number(r['sealed_at_ms']),
     hash: String(r['hash']),
+    signature: String(r['signature']),
+    key_id: String(r['key_id']),
+  }
+}
+
+function toCheckpoint(r: Readonly<Record<string, unknown>>): TailCheckpoint {
+  return {
+    block_seq: Number(r['block_seq']),
+    row_count: Number(r['row_count']),
+    head: String(r['head']),
+    at_ms: Number(r['at_ms']),
     signature: String(r['signature']),
     key_id: String(r['key_id']),
   }

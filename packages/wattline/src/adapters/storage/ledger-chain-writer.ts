@@ -12,8 +12,18 @@
  * Several writers may share one ledger: the store refuses a batch that does not start at the
  * chain's tail; the chain writer then re-reads the tail, chains the same records again after it and
  * retries once at once (after a failure, the next write starts from a fresh tail too).
+ *
+ * The writer never signs what it did not write. Every batch that leaves rows in the open block
+ * carries a signed tail checkpoint (block, row count, running hash). Whenever the writer (re)reads
+ * the tail, `checkTail` vouches for its rows with the checkpoints signed by the writer's own key;
+ * when some do not verify (inserted, edited, deleted), it seals only the vouched-for prefix, leaves
+ * the rest unsealed where they lie, and chains a `quarantine` record naming them (`verify` then
+ * exits 1 for ever, naming them) before anything else.
  */
+import { createPublicKey } from 'node:crypto'
 import {
+  checkpointHash,
+  checkTail,
   openBlock,
   recordJson,
   rollUp,
@@ -25,9 +35,13 @@ import {
   type HashText,
   type LedgerStore,
   type OpenBlock,
+  type QuarantineRecord,
   type SignedBlockHeader,
+  type TailCheckpoint,
+  type VerifySignature,
+  WattlineError,
 } from '@wattline/core'
-import type { LedgerSigner } from './signing-key.ts'
+import { createSignatureVerifier, type LedgerSigner } from './signing-key.ts'
 
 /** Where the open block stands after a write (mirrored by the buffering half). */
 export interface OpenBlockState {
@@ -62,7 +76,12 @@ export interface ChainWriterDeps {
   readonly store: LedgerStore
   readonly signer: LedgerSigner
   readonly hash: HashText
+  /** Told when a resume quarantined rows it could not vouch for (after the record is written). */
+  readonly onQuarantine?: (record: QuarantineRecord) => void
 }
+
+/** Most empty blocks a quarantine seals around rows found beyond the open block. */
+const MAX_QUARANTINE_BLOCKS = 1024
 
 export interface ChainWriterOptions {
   /** Rows per block. */
@@ -77,7 +96,9 @@ export async function startChainWriter(
   options: ChainWriterOptions,
   atMs: number,
 ): Promise<ChainWriter> {
-  let open: OpenBlock = await resumeBlock(deps.store)
+  const ownKey = createSignatureVerifier([createPublicKey(deps.signer.publicKeyPem)])
+  const resumeBlock = (at: number): Promise<OpenBlock> => resumeAt(deps, ownKey, at)
+  let open: OpenBlock = await resumeBlock(atMs)
   let openedAtMs = atMs
   /** Set after a failed append: the chain may have moved under another writer. */
   let stale = false
@@ -95,7 +116,7 @@ export async function startChainWriter(
     records: readonly AuditRecord[],
     sealAll: boolean,
     at: number,
-  ): { rows: ChainedRow[]; sealed: SignedBlockHeader[] } {
+  ): { rows: ChainedRow[]; sealed: SignedBlockHeader[]; checkpoint?: TailCheckpoint } {
     const rows: ChainedRow[] = []
     const sealed: SignedBlockHeader[] = []
     for (const record of records) {
@@ -114,7 +135,9 @@ export async function startChainWriter(
       if (open.rows >= options.blockRows) seal(sealed, at)
     }
     if (open.rows > 0 && (sealAll || at - openedAtMs >= options.blockMaxAgeMs)) seal(sealed, at)
-    return { rows, sealed }
+    return open.rows === 0
+      ? { rows, sealed }
+      : { rows, sealed, checkpoint: signCheckpoint(deps, open, at) }
   }
 
   /** Chains and appends; on failure re-reads the chain tail and tries once more. */
@@ -127,19 +150,19 @@ export async function startChainWriter(
     const rollups = rollUp(records)
     let batch = chain(records, sealAll, at)
     try {
-      await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
+      await deps.store.append(appendOf(batch, rollups))
     } catch (first) {
       open = before.open
       openedAtMs = before.openedAtMs
       try {
-        open = await resumeBlock(deps.store)
+        open = await resumeBlock(at)
       } catch {
         throw first // the database is unreachable: the caller re-buffers
       }
       const resumed = { open, openedAtMs }
       batch = chain(records, sealAll, at)
       try {
-        await deps.store.append({ rows: batch.rows, blocks: batch.sealed, rollups })
+        await deps.store.append(appendOf(batch, rollups))
       } catch (second) {
         open = resumed.open
         openedAtMs = resumed.openedAtMs
@@ -155,7 +178,7 @@ export async function startChainWriter(
     state,
     async write(records, sealAll, at) {
       if (stale) {
-        open = await resumeBlock(deps.store) // rejects while the database is unreachable
+        open = await resumeBlock(at) // rejects while the database is unreachable
         stale = false
       }
       const aged = open.rows > 0 && at - openedAtMs >= options.blockMaxAgeMs
@@ -173,15 +196,106 @@ export async function startChainWriter(
   }
 }
 
-/** The open block where the store's chain stands: after its last sealed block and open rows. */
-async function resumeBlock(store: LedgerStore): Promise<OpenBlock> {
-  const tail = await store.chainTail()
-  const block = openBlock(
-    tail.last === null ? 0 : tail.last.seq + 1,
-    tail.last === null ? GENESIS_HASH : tail.last.hash,
+/** The `WL_LEDGER_TAMPERED` error that reports a quarantine (logged by the ledger's opener). */
+export function quarantineError(record: QuarantineRecord): WattlineError {
+  return new WattlineError(
+    'WL_LEDGER_TAMPERED',
+    `ledger tail tampered: ${record.rows} rows after block ${record.first_block - 1} were not written by this writer (inserted, edited or deleted in the database); sealed the ${record.kept_rows} rows its checkpoints vouch for, quarantined the rest and recorded it in the chain; run wattline verify`,
+    {
+      details: { first_block: record.first_block, kept_rows: record.kept_rows, rows: record.rows },
+    },
   )
-  const lastOpen = tail.open[tail.open.length - 1]
-  return lastOpen === undefined
-    ? block
-    : { ...block, head: lastOpen.row_hash, rows: tail.open.length }
+}
+
+function appendOf(
+  batch: { rows: ChainedRow[]; sealed: SignedBlockHeader[]; checkpoint?: TailCheckpoint },
+  rollups: ReturnType<typeof rollUp>,
+) {
+  return batch.checkpoint === undefined
+    ? { rows: batch.rows, blocks: batch.sealed, rollups }
+    : { rows: batch.rows, blocks: batch.sealed, rollups, checkpoint: batch.checkpoint }
+}
+
+/** The writer's signed checkpoint of the open block at `atMs`. */
+function signCheckpoint(deps: ChainWriterDeps, block: OpenBlock, atMs: number): TailCheckpoint {
+  const unsigned = { block_seq: block.seq, row_count: block.rows, head: block.head, at_ms: atMs }
+  return {
+    ...unsigned,
+    signature: deps.signer.sign(checkpointHash(unsigned, deps.hash)),
+    key_id: deps.signer.keyId,
+  }
+}
+
+/**
+ * The open block where the store's chain stands: after its last sealed block and the open rows the
+ * writer's own checkpoints vouch for. A tail with rows they do not vouch for is quarantined first.
+ */
+async function resumeAt(
+  deps: ChainWriterDeps,
+  ownKey: VerifySignature,
+  atMs: number,
+): Promise<OpenBlock> {
+  for (let attempt = 1; ; attempt += 1) {
+    const tail = await deps.store.chainTail()
+    const seq = tail.last === null ? 0 : tail.last.seq + 1
+    const prevHash = tail.last === null ? GENESIS_HASH : tail.last.hash
+    const verdict = checkTail(
+      {
+        seq,
+        prev_hash: prevHash,
+        rows: tail.open,
+        beyond: tail.beyond ?? new Map(),
+        checkpoints: tail.checkpoints ?? [],
+      },
+      { hash: deps.hash, verifySignature: ownKey },
+    )
+    const vouched: OpenBlock = {
+      ...openBlock(seq, prevHash),
+      head: verdict.head,
+      rows: verdict.authenticated_rows,
+    }
+    if (verdict.ok) return vouched
+    if (verdict.max_block - seq >= MAX_QUARANTINE_BLOCKS) {
+      throw new WattlineError(
+        'WL_LEDGER_TAMPERED',
+        `the ledger holds rows in block ${verdict.max_block}, far after its open block ${seq}: not written by Wattline; remove them (keep a copy as evidence) before writing again`,
+      )
+    }
+    // seal the vouched-for prefix, then empty blocks over any rows found beyond the open block
+    const sealed: SignedBlockHeader[] = []
+    let block = vouched
+    for (let s = seq; s <= verdict.max_block; s += 1) {
+      const header = sealBlock(block, atMs, deps.hash)
+      sealed.push({
+        ...header,
+        signature: deps.signer.sign(header.hash),
+        key_id: deps.signer.keyId,
+      })
+      block = openBlock(s + 1, header.hash)
+    }
+    const record: QuarantineRecord = {
+      kind: 'quarantine',
+      at_ms: atMs,
+      first_block: seq,
+      kept_rows: verdict.authenticated_rows,
+      last_block: verdict.max_block,
+      rows: verdict.rows - verdict.authenticated_rows,
+      reasons: JSON.stringify(verdict.problems),
+    }
+    const row_hash = rowHash(block.head, recordJson(record), deps.hash)
+    const after: OpenBlock = { ...block, head: row_hash, rows: 1 }
+    try {
+      await deps.store.append({
+        rows: [{ block_seq: block.seq, row_idx: 0, row_hash, record }],
+        blocks: sealed,
+        rollups: [],
+        checkpoint: signCheckpoint(deps, after, atMs),
+      })
+    } catch (error) {
+      if (attempt >= 3) throw error
+      continue // another writer moved the chain: read the tail again
+    }
+    deps.onQuarantine?.(record)
+    return after
+  }
 }

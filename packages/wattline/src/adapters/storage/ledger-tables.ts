@@ -28,6 +28,8 @@ export interface TableSpec {
   readonly columns: readonly ColumnSpec[]
   /** Extra indexed columns, besides the chain position. */
   readonly indexes: readonly string[]
+  /** The migration that created the table, for tables added after `0001_initial`. */
+  readonly since?: number
 }
 
 const c = (name: string, type: ColumnType, nullable = false): ColumnSpec => ({
@@ -234,6 +236,20 @@ export const LEDGER_TABLES: readonly TableSpec[] = [
       c('lifetime_years', 'real'),
       c('source', 'text'),
       later('allocation_share', 'real', 2),
+    ],
+  },
+  {
+    kind: 'quarantine',
+    table: 'quarantine_events',
+    indexes: [],
+    since: 3,
+    columns: [
+      c('at_ms', 'bigint'),
+      c('first_block', 'bigint'),
+      c('kept_rows', 'int'),
+      c('last_block', 'bigint'),
+      c('rows', 'int'),
+      c('reasons', 'text'),
     ],
   },
 ]

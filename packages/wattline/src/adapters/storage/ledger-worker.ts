@@ -14,6 +14,7 @@
 import type { MessagePort } from 'node:worker_threads'
 import type { AuditRecord, LedgerStore } from '@wattline/core'
 import {
+  quarantineError,
   startChainWriter,
   type ChainWriter,
   type ChainWriteResult,
@@ -104,7 +105,13 @@ export async function serveLedgerWorker(
     const opened = new KyselyLedgerStore(await openDatabase(data.url, { baseDir: data.baseDir }))
     store = hooks.wrapStore?.(opened) ?? opened
     chain = await startChainWriter(
-      { store, signer, hash: sha256Hex },
+      {
+        store,
+        signer,
+        hash: sha256Hex,
+        // the thread has no logger: one line on stderr, and the record is in the chain
+        onQuarantine: (record) => process.stderr.write(`${quarantineError(record).message}\n`),
+      },
       { blockRows: data.blockRows, blockMaxAgeMs: data.blockMaxAgeMs },
       data.atMs,
     )

@@ -13,21 +13,14 @@
  * ledger itself. Never silent. A failed write (database down, worker crashed) puts its rows back at
  * the head of the buffer while there is room and counts the rest as `write_failed`.
  */
-import type {
-  AuditRecord,
-  DroppedRowsRecord,
-  HashText,
-  LedgerRecord,
-  LedgerSink,
-  LedgerStore,
-} from '@wattline/core'
+import type { AuditRecord, DroppedRowsRecord, LedgerRecord, LedgerSink } from '@wattline/core'
 import {
   startChainWriter,
   type ChainWriteResult,
+  type ChainWriterDeps,
   type ChainWriterOptions,
   type OpenBlockState,
 } from './ledger-chain-writer.ts'
-import type { LedgerSigner } from './signing-key.ts'
 
 export interface LedgerWriterOptions {
   /** Longest wait of a buffered row, ms (≤ 250). */
@@ -78,7 +71,7 @@ export interface LedgerWriter extends LedgerSink {
 
 /** A backend that chains and writes on the calling thread (`writer: 'in-process'`). */
 export async function inProcessChainBackend(
-  deps: { readonly store: LedgerStore; readonly signer: LedgerSigner; readonly hash: HashText },
+  deps: ChainWriterDeps,
   options: ChainWriterOptions,
   atMs: number,
 ): Promise<ChainBackend> {

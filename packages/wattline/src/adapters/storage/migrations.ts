@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely'
 import { ROLLUP_SUMS } from '@wattline/core'
-import { LEDGER_TABLES, type ColumnType } from './ledger-tables.ts'
+import { LEDGER_TABLES, type ColumnType, type TableSpec } from './ledger-tables.ts'
 
 const SQL_TYPES = {
   text: 'text',
@@ -20,30 +20,35 @@ const SQL_TYPES = {
 /** Table names used outside the chained tables. */
 export const SCHEMA_VERSION_TABLE = 'schema_version'
 
-async function initial(db: Kysely<unknown>): Promise<void> {
-  for (const spec of LEDGER_TABLES) {
-    let table = db.schema
-      .createTable(spec.table)
+/** Creates a chained table: the chain position, the record's columns, its indexes. */
+async function createChainedTable(db: Kysely<unknown>, spec: TableSpec): Promise<void> {
+  let table = db.schema
+    .createTable(spec.table)
+    .ifNotExists()
+    .addColumn('block_seq', 'bigint', (col) => col.notNull())
+    .addColumn('row_idx', 'integer', (col) => col.notNull())
+    .addColumn('row_hash', 'text', (col) => col.notNull())
+  for (const col of spec.columns.filter((c) => c.since === undefined)) {
+    table = table.addColumn(col.name, sql.raw(SQL_TYPES[col.type]), (b) =>
+      col.nullable ? b : b.notNull(),
+    )
+  }
+  await table
+    .addPrimaryKeyConstraint(`${spec.table}_pk`, ['block_seq', 'row_idx'] as never)
+    .execute()
+  for (const column of spec.indexes) {
+    await db.schema
+      .createIndex(`${spec.table}_${column}_idx`)
       .ifNotExists()
-      .addColumn('block_seq', 'bigint', (col) => col.notNull())
-      .addColumn('row_idx', 'integer', (col) => col.notNull())
-      .addColumn('row_hash', 'text', (col) => col.notNull())
-    for (const col of spec.columns.filter((c) => c.since === undefined)) {
-      table = table.addColumn(col.name, sql.raw(SQL_TYPES[col.type]), (b) =>
-        col.nullable ? b : b.notNull(),
-      )
-    }
-    await table
-      .addPrimaryKeyConstraint(`${spec.table}_pk`, ['block_seq', 'row_idx'] as never)
+      .on(spec.table)
+      .column(column)
       .execute()
-    for (const column of spec.indexes) {
-      await db.schema
-        .createIndex(`${spec.table}_${column}_idx`)
-        .ifNotExists()
-        .on(spec.table)
-        .column(column)
-        .execute()
-    }
+  }
+}
+
+async function initial(db: Kysely<unknown>): Promise<void> {
+  for (const spec of LEDGER_TABLES.filter((t) => t.since === undefined)) {
+    await createChainedTable(db, spec)
   }
   await db.schema
     .createTable('blocks')
@@ -105,11 +110,34 @@ function addColumnsSince(version: number): (db: Kysely<unknown>) => Promise<void
   }
 }
 
+/**
+ * The writer's signed tail checkpoints (one per flush that leaves rows unsealed; a block's are
+ * dropped when it is sealed) and the chained `quarantine_events` table. Ledgers written before
+ * have no checkpoints: an unsealed tail they left (only after a crash) is quarantined on resume.
+ */
+async function tailCheckpoints(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('tail_checkpoints')
+    .ifNotExists()
+    .addColumn('block_seq', 'bigint', (col) => col.notNull())
+    .addColumn('row_count', 'integer', (col) => col.notNull())
+    .addColumn('head', 'text', (col) => col.notNull())
+    .addColumn('at_ms', 'bigint', (col) => col.notNull())
+    .addColumn('signature', 'text', (col) => col.notNull())
+    .addColumn('key_id', 'text', (col) => col.notNull())
+    .addPrimaryKeyConstraint('tail_checkpoints_pk', ['block_seq', 'row_count'] as never)
+    .execute()
+  for (const spec of LEDGER_TABLES.filter((t) => t.since === 3)) {
+    await createChainedTable(db, spec)
+  }
+}
+
 /** Every migration by name; names sort in application order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': { up: initial },
   /** hardware_inventory.allocation_share (lifecycle reports: SCI's RR/ToR). */
   '0002_hardware_allocation_share': { up: addColumnsSince(2) },
+  '0003_tail_checkpoints': { up: tailCheckpoints },
 })
 
 /** The schema version this build writes (the number of the last migration). */

@@ -18,6 +18,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { Counter, Registry } from 'prom-client'
 import { WattlineError, type LedgerStore } from '@wattline/core'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
+import { quarantineError } from './ledger-chain-writer.ts'
 import { inProcessChainBackend, startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
 import { startChainWorker } from './ledger-writer-thread.ts'
 import { openDatabase } from './open-database.ts'
@@ -159,7 +160,12 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
             ...(options.workerEntry === undefined ? {} : { entry: options.workerEntry }),
           })
         : await inProcessChainBackend(
-            { store, signer, hash: sha256Hex },
+            {
+              store,
+              signer,
+              hash: sha256Hex,
+              onQuarantine: (record) => options.onError?.(quarantineError(record)),
+            },
             { blockRows, blockMaxAgeMs },
             now(),
           )

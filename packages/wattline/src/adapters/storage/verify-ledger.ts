@@ -11,7 +11,9 @@
  * 3. `{"type":"end","blocks":N,"rows":N,"head":"<last block hash>"}` (a truncated file has none).
  */
 import {
+  checkTail,
   createChainVerifier,
+  GENESIS_HASH,
   WattlineError,
   type AuditRecord,
   type ChainVerdict,
@@ -20,6 +22,8 @@ import {
   type PrunedRange,
   type SignedBlockHeader,
   type StoredRow,
+  type TailProblem,
+  type TailVerdict,
   type VerifySignature,
 } from '@wattline/core'
 import { sha256Hex } from './signing-key.ts'
@@ -27,11 +31,25 @@ import { sha256Hex } from './signing-key.ts'
 /** Blocks read per page while verifying or exporting. */
 const PAGE_BLOCKS = 64
 
+/** Rows a writer quarantined on resume (a chained `quarantine` record), with its reasons. */
+export interface QuarantinedRows {
+  readonly at_ms: number
+  readonly block_seq: number
+  readonly kept_rows: number
+  readonly last_block: number
+  readonly rows: number
+  readonly problems: readonly TailProblem[]
+}
+
 /** The verdict plus what could not be covered. */
 export interface LedgerVerification {
   readonly verdict: ChainVerdict
   /** Rows written after the last sealed block (sealed at the next flush); not yet covered. */
   readonly unsealed_rows: number
+  /** The unsealed tail checked against the writer's checkpoints; null when the chain failed first. */
+  readonly tail: TailVerdict | null
+  /** Rows quarantined by a writer: tampering it found in an unsealed tail. */
+  readonly quarantined: readonly QuarantinedRows[]
 }
 
 const inRanges =
@@ -49,6 +67,22 @@ export async function verifyLedger(
     verifySignature,
     prunedBlocks: inRanges(await store.prunedRanges()),
   })
+  const quarantined = (await store.quarantines()).map((q): QuarantinedRows => ({
+    at_ms: q.at_ms,
+    block_seq: q.first_block,
+    kept_rows: q.kept_rows,
+    last_block: q.last_block,
+    rows: q.rows,
+    problems: parseReasons(q.reasons),
+  }))
+  /** Rows a quarantine left out of block `seq`: the block was sealed without them. */
+  const keptOf = (seq: number): number | null => {
+    for (const q of quarantined) {
+      if (seq === q.block_seq) return q.kept_rows
+      if (seq > q.block_seq && seq <= q.last_block) return 0
+    }
+    return null
+  }
   /** The verdict for rows found where no sealed block accounts for them. */
   const inserted = (
     seq: number,
@@ -61,6 +95,8 @@ export async function verifyLedger(
       summary: verifier.verdict().summary,
     },
     unsealed_rows: 0,
+    tail: null,
+    quarantined,
   })
   const range = await store.blockRange()
   let lastSealed = -1
@@ -70,8 +106,11 @@ export async function verifyLedger(
       const headers = await store.readBlocks(from, to)
       const rows = await store.readRows(from, to)
       for (const header of headers) {
-        if (verifier.block(header, rows.get(header.seq) ?? []) !== null) {
-          return { verdict: verifier.verdict(), unsealed_rows: 0 }
+        const stored = rows.get(header.seq) ?? []
+        const kept = keptOf(header.seq)
+        const sealedRows = kept === null ? stored : stored.filter((r) => r.row_idx < kept)
+        if (verifier.block(header, sealedRows) !== null) {
+          return { verdict: verifier.verdict(), unsealed_rows: 0, tail: null, quarantined }
         }
         lastSealed = header.seq
       }
@@ -83,15 +122,30 @@ export async function verifyLedger(
       }
     }
   }
-  const tail = await store.readRows(lastSealed + 1, Number.MAX_SAFE_INTEGER)
-  let unsealed = 0
-  for (const [seq, list] of tail) {
-    if (seq !== lastSealed + 1) {
-      return inserted(seq, list, `rows in block ${seq}, after the open block ${lastSealed + 1}`)
-    }
-    unsealed += list.length
+  const stored = await store.chainTail()
+  const seq = lastSealed + 1
+  const tail = checkTail(
+    {
+      seq,
+      prev_hash: stored.last?.hash ?? GENESIS_HASH,
+      rows: stored.open,
+      beyond: stored.beyond ?? new Map(),
+      checkpoints: stored.checkpoints ?? [],
+    },
+    { hash: sha256Hex, verifySignature },
+  )
+  return { verdict: verifier.verdict(), unsealed_rows: tail.rows, tail, quarantined }
+}
+
+/** A quarantine record's `reasons` (compact JSON written by the writer). */
+function parseReasons(text: string): TailProblem[] {
+  try {
+    const value: unknown = JSON.parse(text)
+    if (Array.isArray(value)) return value as TailProblem[]
+  } catch {
+    // reported below as unreadable
   }
-  return { verdict: verifier.verdict(), unsealed_rows: unsealed }
+  return [{ kind: 'row_modified', block: -1, first_row: null, last_row: null, message: text }]
 }
 
 /** Bundle header line. */

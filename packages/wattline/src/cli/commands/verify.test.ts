@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { requestRecord } from '@wattline/core/testing'
+import { recordJson, rowHash } from '@wattline/core'
+import { startChainWriter } from '../../adapters/storage/ledger-chain-writer.ts'
 import { openLedger, openLedgerStore } from '../../adapters/storage/open-ledger.ts'
+import { loadOrCreateSigningKey, sha256Hex } from '../../adapters/storage/signing-key.ts'
 import { runCaptured, type CliRun } from '../run-cli.test-support.ts'
 
 let dir: string
@@ -99,6 +102,72 @@ describe('wattline verify', () => {
     expect((await run(['verify', '--ledger', url, '--public-key', 'junk.pem'])).code).toBe(2)
     expect((await run(['verify', '--ledger', 'mysql://x'])).code).toBe(2)
     expect((await run(['verify', '--bundle', 'b.jsonl'])).code).toBe(2)
+  })
+})
+
+describe('wattline verify: the unsealed tail', () => {
+  const T = Date.UTC(2026, 11, 5, 12, 0, 0)
+
+  /** Rows a writer wrote after the last sealed block, then stopped before sealing (a crash). */
+  async function writeUnsealed(n: number): Promise<void> {
+    const store = await openLedgerStore(url)
+    const signer = await loadOrCreateSigningKey(join(dir, 'wattline-ledger.key'))
+    const chain = await startChainWriter(
+      { store, signer, hash: sha256Hex },
+      { blockRows: 100, blockMaxAgeMs: 3_600_000 },
+      T,
+    )
+    await chain.write([requestRecord(100), requestRecord(101)], false, T)
+    await chain.write(
+      Array.from({ length: n - 2 }, (_, i) => requestRecord(102 + i)),
+      false,
+      T + 100,
+    )
+    await store.close()
+  }
+
+  it('reports an honest unsealed tail (rows, since when, vouched for) and exits 0', async () => {
+    await writeUnsealed(3)
+    const r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(0)
+    expect(r.out).toContain(
+      "3 unsealed rows since 2026-12-05T12:00:00.000Z (block 3): the writer's signed checkpoints vouch for all of them",
+    )
+    const j = await run(['verify', '--ledger', url, '--public-key', keyFile, '--json'])
+    expect(JSON.parse(j.out)).toMatchObject({
+      intact: true,
+      unsealed_rows: 3,
+      unsealed: { rows: 3, block: 3, since: '2026-12-05T12:00:00.000Z', vouched_rows: 3 },
+      quarantined: [],
+    })
+  })
+
+  it('exits 1 naming a forged row in the tail, and still after a writer resumed and sealed', async () => {
+    await writeUnsealed(3)
+    // an attacker appends a request with a correctly computed (unkeyed) row hash
+    const store = await openLedgerStore(url)
+    const tail = await store.chainTail()
+    const record = requestRecord(999)
+    const row_hash = rowHash(tail.open[2]!.row_hash, recordJson(record), sha256Hex)
+    await store.append({
+      rows: [{ block_seq: 3, row_idx: 3, row_hash, record }],
+      blocks: [],
+      rollups: [],
+    })
+    await store.close()
+    let r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('TAMPERED: unsealed tail, block 3, row 3: row_inserted')
+    const ledger = await openLedger(url, { baseDir: dir, blockRows: 5 })
+    ledger.sink.append(requestRecord(200))
+    await ledger.close()
+    r = await run(['verify', '--ledger', url, '--public-key', keyFile])
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(/TAMPERED: block 3, row 3: row_inserted: .*quarantined by the writer at/)
+    expect(r.out).toContain('the sealed chain verifies: 5 blocks, 20 rows')
+    const after = await openLedgerStore(url)
+    expect((await after.readBlocks(3, 3))[0]?.row_count).toBe(3) // the forged row is in no block
+    await after.close()
   })
 })
 
