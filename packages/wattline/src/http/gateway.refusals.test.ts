@@ -5,7 +5,7 @@
  * The gateway's pino output is captured line by line.
  */
 import { Writable } from 'node:stream'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startGateway, startStub, type Harness, type StubBackend } from './harness.test-support.ts'
 import { rawRequest } from './raw-http.test-support.ts'
@@ -21,7 +21,7 @@ interface LogLine {
 }
 
 /** A pino logger writing JSON lines into `lines`. */
-function capture(): { logger: ReturnType<typeof pino>; lines: LogLine[]; raw: string[] } {
+function capture(): { logger: Logger; lines: LogLine[]; raw: string[] } {
   const lines: LogLine[] = []
   const raw: string[] = []
   const stream = new Writable({
@@ -34,7 +34,7 @@ function capture(): { logger: ReturnType<typeof pino>; lines: LogLine[]; raw: st
       done()
     },
   })
-  return { logger: pino({ level: 'info' }, stream), lines, raw }
+  return { logger: pino({ level: 'info' }, stream) as Logger, lines, raw }
 }
 
 let cleanup: (() => Promise<void>)[] = []
@@ -47,7 +47,7 @@ async function setup(
   stubOpts: Parameters<typeof startStub>[0],
   backend: Record<string, unknown>,
   service: Record<string, unknown>,
-  logger: ReturnType<typeof pino>,
+  logger: Logger,
   gateway: Record<string, unknown> = {},
 ): Promise<{ gw: Harness; stub: StubBackend }> {
   const stub = await startStub(stubOpts)
