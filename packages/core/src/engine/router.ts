@@ -192,8 +192,11 @@ interface ServiceSlot {
   readonly allowed: Int32Array
   readonly states: Mutable<BackendState>[]
   readonly snapshot: Mutable<RoutingSnapshot>
-  /** Model → backend id the previous route chose. */
+  /** Model → backend id the previous route chose (every model but the latest one). */
   readonly sticky: Map<string, string>
+  /** The model of the latest route and its backend (the common single-model case, no map). */
+  stickyModel: string
+  stickyId: string | undefined
   /** The model the states' profiles are set for ('' = none yet). */
   profilesFor: string
 }
@@ -259,6 +262,8 @@ export function createRouter(input: RouterInput): Router {
       states,
       snapshot: { now: instant(0), backends: states },
       sticky: new Map(),
+      stickyModel: '',
+      stickyId: undefined,
       profilesFor: '',
     }
   })
@@ -338,7 +343,7 @@ export function createRouter(input: RouterInput): Router {
       }
       slot.profilesFor = model
     }
-    const previous = slot.sticky.get(model)
+    const previous = model === slot.stickyModel ? slot.stickyId : slot.sticky.get(model)
     const slo = slot.service.sloP95Ms
     const request = shapes[(slo === undefined ? 0 : 2) + (previous === undefined ? 0 : 1)]!
     request.model = model
@@ -374,7 +379,11 @@ export function createRouter(input: RouterInput): Router {
       if (j === undefined) {
         throw new WattlineError('WL_INTERNAL', `policy chose unknown backend ${chosen}`)
       }
-      slot.sticky.set(model, chosen)
+      if (model !== slot.stickyModel) {
+        if (slot.stickyId !== undefined) slot.sticky.set(slot.stickyModel, slot.stickyId)
+        slot.stickyModel = model
+      }
+      slot.stickyId = chosen
       routed.backend = j
       routed.routing = chosen === decision.backend ? decision : { ...decision, backend: chosen }
       routed.levers = acted ?? NO_LEVERS
