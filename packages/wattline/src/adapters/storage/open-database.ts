@@ -9,7 +9,8 @@
  * - `postgres://…` / `postgresql://…`: a `pg.Pool`; int8 is parsed as a JS number (epoch ms and
  *   counts stay far below 2^53).
  */
-import { isAbsolute, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely'
 import type BetterSqlite3 from 'better-sqlite3'
 import { WattlineError } from '@wattline/core'
@@ -42,6 +43,11 @@ export interface OpenDatabaseOptions {
   readonly baseDir?: string
   /** PostgreSQL pool size. */
   readonly poolSize?: number
+  /**
+   * For tools that read an existing ledger (`verify`, `export`): a SQLite file that does not exist
+   * is `WL_INVALID_INPUT` and nothing is created (no file, no folder).
+   */
+  readonly mustExist?: boolean
 }
 
 /** Opens the database at `url`. Throws `WL_INVALID_INPUT` for an unknown scheme. */
@@ -58,9 +64,20 @@ export async function openDatabase(
         : isAbsolute(rest)
           ? rest
           : resolve(options.baseDir ?? process.cwd(), rest)
+    if (options.mustExist === true && path !== ':memory:' && !existsSync(path)) {
+      const folder = dirname(path)
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        existsSync(folder)
+          ? `no SQLite ledger at ${path}: the file does not exist (nothing was created; check --ledger)`
+          : `no SQLite ledger at ${path}: the folder ${folder} does not exist (nothing was created; check --ledger)`,
+        { details: { file: path } },
+      )
+    }
     let handle
     try {
-      handle = new Database(path)
+      // fileMustExist: never create a file while checking (a race after the check above included)
+      handle = new Database(path, { fileMustExist: options.mustExist === true })
     } catch (cause) {
       throw new WattlineError(
         'WL_INVALID_INPUT',

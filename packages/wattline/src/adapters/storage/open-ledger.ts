@@ -98,10 +98,20 @@ export function ledgerOptionsFromConfig(
   }
 }
 
-/** Opens only the store (migrated): for read-only tools. */
-export async function openLedgerStore(url: string, baseDir?: string): Promise<LedgerStore> {
+/**
+ * Opens only the store (migrated): for read-only tools. `mustExist`: a SQLite ledger file that does
+ * not exist is `WL_INVALID_INPUT`, and nothing is created (`verify`, `export`).
+ */
+export async function openLedgerStore(
+  url: string,
+  baseDir?: string,
+  options: { readonly mustExist?: boolean } = {},
+): Promise<LedgerStore> {
   const store = new KyselyLedgerStore(
-    await openDatabase(url, baseDir === undefined ? {} : { baseDir }),
+    await openDatabase(url, {
+      ...(baseDir === undefined ? {} : { baseDir }),
+      ...(options.mustExist === true ? { mustExist: true } : {}),
+    }),
   )
   try {
     await store.migrate()

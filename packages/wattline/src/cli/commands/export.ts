@@ -35,7 +35,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       const fromMs = parseIsoFlag('--from', opts.from)
       const toMs = parseIsoFlag('--to', opts.to)
       if (toMs <= fromMs) throw new ExitError(EXIT.badInput, '--to must be after --from')
-      const store = await openLedgerStore(opts.ledger, io.cwd)
+      const store = await openLedgerStore(opts.ledger, io.cwd, { mustExist: true })
       const path = resolve(io.cwd, opts.out)
       const out = createWriteStream(path, { encoding: 'utf8' })
       try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -102,6 +102,36 @@ describe('wattline verify', () => {
     expect((await run(['verify', '--ledger', url, '--public-key', 'junk.pem'])).code).toBe(2)
     expect((await run(['verify', '--ledger', 'mysql://x'])).code).toBe(2)
     expect((await run(['verify', '--bundle', 'b.jsonl'])).code).toBe(2)
+  })
+
+  it('exits 2 on a missing SQLite ledger file or folder, and creates nothing', async () => {
+    const before = readdirSync(dir).sort()
+    let r = await run(['verify', '--ledger', 'sqlite:./does-not-exist.db'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('WL_INVALID_INPUT')
+    expect(r.err).toContain(
+      `no SQLite ledger at ${join(dir, 'does-not-exist.db')}: the file does not exist`,
+    )
+    r = await run(['verify', '--ledger', 'sqlite:./no-such-dir/ledger.db', '--json'])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain(`the folder ${join(dir, 'no-such-dir')} does not exist`)
+    r = await run([
+      'export',
+      '--ledger',
+      'sqlite:gone.db',
+      '--from',
+      '2026-01-01',
+      '--to',
+      '2026-02-01',
+      '--out',
+      'b.jsonl',
+    ])
+    expect(r.code).toBe(2)
+    expect(r.err).toContain('no SQLite ledger at')
+    // nothing created: no ledger file, no -wal/-shm, no folder, no bundle
+    expect(readdirSync(dir).sort()).toEqual(before)
+    expect(existsSync(join(dir, 'does-not-exist.db'))).toBe(false)
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
   })
 })
 

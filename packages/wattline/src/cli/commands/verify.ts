@@ -119,7 +119,7 @@ async function runVerify(opts: VerifyOptions, io: CliIo): Promise<VerifyReport> 
       'public-key',
     )
   }
-  const store = await openLedgerStore(opts.ledger as string, io.cwd)
+  const store = await openLedgerStore(opts.ledger as string, io.cwd, { mustExist: true })
   try {
     let verifier: VerifySignature | null = keyVerifier
     let mode: VerifyReport['signatures'] = 'public-key'
