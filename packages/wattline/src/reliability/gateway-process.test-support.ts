@@ -29,6 +29,7 @@ const gw = await startGateway(
 process.stdout.write(
   `${JSON.stringify({ port: Number(new URL(gw.baseUrl).port), pid: process.pid })}\n`,
 )
+// Closing both servers empties the event loop: the process then ends on its own.
 process.once('SIGTERM', () => {
-  void Promise.all([gw.close(), stub.close()]).finally(() => process.exit(0))
+  void Promise.all([gw.close(), stub.close()])
 })
