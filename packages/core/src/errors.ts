@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'WL_REQUEST_TOO_LARGE',
   'WL_REQUEST_TIMEOUT',
   'WL_DRAINING',
+  'WL_NO_MEASURED_PROFILE',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

@@ -173,6 +173,7 @@ export type {
 
 // live, work-weighted attribution of a backend's power (gateway)
 export * from './energy/live-attribution.ts'
+export * from './advise/index.ts'
 
 // wire types of the read-only dashboard API (server: wattline http/api; client: the dashboard)
 export type {

@@ -183,6 +183,20 @@ export function parametricProfile(table: ProfileTable, args: ParametricArgs): En
   })
 }
 
+/**
+ * The fitted entry `resolveProfile` serves for a model (or its quantised siblings) on a hardware in
+ * a precision, optionally with a GPU count; `undefined` when none was measured.
+ */
+export function findFittedEntry(
+  table: ProfileTable,
+  spec: ModelSpec,
+  hw: HardwareSpec,
+  precision: Precision,
+  gpus?: number,
+): FittedProfileEntry | undefined {
+  return pickFitted(table, spec, hw, precision, gpus)
+}
+
 function pickFitted(
   table: ProfileTable,
   spec: ModelSpec,

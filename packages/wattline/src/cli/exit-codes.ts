@@ -38,6 +38,7 @@ const BAD_INPUT_CODES = new Set<string>([
   'WL_CONFIG_INVALID',
   'WL_TRACE_FORMAT',
   'WL_NO_INTENSITY_DATA',
+  'WL_NO_MEASURED_PROFILE',
 ])
 
 /** Maps any thrown value to an exit code and a one-paragraph message for stderr. */

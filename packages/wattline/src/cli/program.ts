@@ -22,6 +22,7 @@ export type RegisterCommand = (
  */
 const COMMANDS = {
   estimate: () => import('./commands/estimate.ts'),
+  advise: () => import('./commands/advise.ts'),
   profiles: () => import('./commands/profiles.ts'),
   intensity: () => import('./commands/intensity.ts'),
   zones: () => import('./commands/zones.ts'),

@@ -1,0 +1,5 @@
+export * from './workload-mix.ts'
+export * from './candidates.ts'
+export * from './rank.ts'
+export * from './zone-day.ts'
+export * from './advise.ts'
