@@ -160,7 +160,7 @@ describe('429 refusals', () => {
     const results = await Promise.all(Array.from({ length: n }, () => post(gw)))
     const refused = results.filter((r) => r.status === 429).length
     for (const r of results) await r.body?.cancel()
-    expect(refused).toBeGreaterThanOrEqual(n - 2)
+    expect(refused).toBeGreaterThanOrEqual(n - 10)
     expect(
       await metricValue(
         gw,
