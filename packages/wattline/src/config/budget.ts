@@ -145,8 +145,12 @@ export const ledgerConfigSchema = z
     block_rows: z.int().min(1).max(100_000).default(1000),
     /** Per-request rows older than this many days are pruned (rollups stay); null keeps them. */
     retention_days: z.number().positive().nullable().default(null),
-    /** Ed25519 private key (PEM); created on first start when absent. */
-    signing_key_path: z.string().min(1).default('./wattline-ledger.key'),
+    /**
+     * Ed25519 private key (PEM); created on first start when absent (mode 0600). Unset: beside a
+     * SQLite ledger file (`wattline-ledger.key` in its folder), else
+     * `./wattline-data/wattline-ledger.key`; never the config's own folder by default.
+     */
+    signing_key_path: z.string().min(1).optional(),
   })
   .prefault({})
 export type LedgerConfig = z.infer<typeof ledgerConfigSchema>

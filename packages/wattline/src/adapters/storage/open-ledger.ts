@@ -22,7 +22,12 @@ import { quarantineError } from './ledger-chain-writer.ts'
 import { inProcessChainBackend, startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
 import { startChainWorker } from './ledger-writer-thread.ts'
 import { openDatabase } from './open-database.ts'
-import { loadOrCreateSigningKey, sha256Hex, type LedgerSigner } from './signing-key.ts'
+import {
+  defaultSigningKeyPath,
+  loadOrCreateSigningKey,
+  sha256Hex,
+  type LedgerSigner,
+} from './signing-key.ts'
 
 /** Name of the dropped-rows counter (label `reason`: buffer_full | write_failed). */
 export const DROPPED_ROWS_METRIC = 'wattline_ledger_dropped_rows_total'
@@ -35,7 +40,10 @@ const RETENTION_EVERY_MS = 3_600_000
 export interface OpenLedgerOptions {
   /** Folder that relative SQLite paths and the key path resolve against. */
   readonly baseDir?: string
-  /** Ed25519 private key path (created when absent). Default `./wattline-ledger.key`. */
+  /**
+   * Ed25519 private key path (created when absent, 0600). Default: beside a SQLite ledger file,
+   * else `<baseDir>/wattline-data/wattline-ledger.key` (`defaultSigningKeyPath`).
+   */
   readonly signingKeyPath?: string
   readonly flushIntervalMs?: number
   readonly batchRows?: number
@@ -83,13 +91,14 @@ export function ledgerOptionsFromConfig(
     readonly buffer_rows: number
     readonly block_rows: number
     readonly retention_days: number | null
-    readonly signing_key_path: string
+    /** Unset: beside a SQLite ledger, else `wattline-data/` (`defaultSigningKeyPath`). */
+    readonly signing_key_path?: string | undefined
   },
   baseDir: string,
 ): OpenLedgerOptions {
   return {
     baseDir,
-    signingKeyPath: config.signing_key_path,
+    ...(config.signing_key_path === undefined ? {} : { signingKeyPath: config.signing_key_path }),
     flushIntervalMs: config.flush_interval_ms,
     batchRows: config.batch_rows,
     bufferRows: config.buffer_rows,
@@ -126,8 +135,13 @@ export async function openLedgerStore(
 export async function openLedger(url: string, options: OpenLedgerOptions = {}): Promise<Ledger> {
   const baseDir = options.baseDir ?? process.cwd()
   const now = options.now ?? Date.now
-  const keyPath = options.signingKeyPath ?? './wattline-ledger.key'
-  const absoluteKeyPath = isAbsolute(keyPath) ? keyPath : resolve(baseDir, keyPath)
+  const keyPath = options.signingKeyPath
+  const absoluteKeyPath =
+    keyPath === undefined
+      ? defaultSigningKeyPath(url, baseDir)
+      : isAbsolute(keyPath)
+        ? keyPath
+        : resolve(baseDir, keyPath)
   const writerMode = resolveWriterMode(url, options.writer ?? 'in-process')
   const signer = await loadOrCreateSigningKey(absoluteKeyPath)
   const store = await openLedgerStore(url, baseDir)

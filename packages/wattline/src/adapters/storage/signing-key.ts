@@ -1,8 +1,10 @@
 /**
  * @module adapters/storage/signing-key
  * Ed25519 keys for block signatures (node:crypto). The private key is a PEM file created on first
- * start (mode 0600, never overwritten); the public key is exported as SPKI PEM. A key id is the
- * first 16 hex digits of SHA-256 over the public key's DER, so signatures name their key.
+ * start (mode 0600, in a folder created 0700, never overwritten); the public key is exported as SPKI
+ * PEM. A key id is the first 16 hex digits of SHA-256 over the public key's DER, so signatures name
+ * their key. By default the key lives beside a SQLite ledger, else in `wattline-data/`: never in
+ * the config's folder (which may be a checked-in `examples/`).
  */
 import {
   createHash,
@@ -14,9 +16,31 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { WattlineError, type VerifySignature } from '@wattline/core'
+
+/** File name of the default signing key. */
+export const SIGNING_KEY_FILE = 'wattline-ledger.key'
+/** Folder (git-ignored) for the key of a ledger that is not a SQLite file. */
+export const DATA_DIR = 'wattline-data'
+
+/**
+ * Where the ledger at `url` keeps its key when `ledger.signing_key_path` is not set: beside a SQLite
+ * ledger file (`<its folder>/wattline-ledger.key`), else `<baseDir>/wattline-data/wattline-ledger.key`.
+ * A key created by an earlier version at `<baseDir>/wattline-ledger.key` is still used when the
+ * default does not exist yet, so upgrading never changes a ledger's key.
+ */
+export function defaultSigningKeyPath(url: string, baseDir: string): string {
+  const rest = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : null
+  const path =
+    rest !== null && rest !== '' && rest !== ':memory:'
+      ? join(dirname(isAbsolute(rest) ? rest : resolve(baseDir, rest)), SIGNING_KEY_FILE)
+      : resolve(baseDir, DATA_DIR, SIGNING_KEY_FILE)
+  const legacy = resolve(baseDir, SIGNING_KEY_FILE)
+  return !existsSync(path) && existsSync(legacy) ? legacy : path
+}
 
 /** Signs block hashes. */
 export interface LedgerSigner {
@@ -53,9 +77,10 @@ export function signerFromPrivateKey(privateKey: KeyObject): LedgerSigner {
   }
 }
 
-/** Reads the Ed25519 private key at `path`, creating it (0600) when absent. */
+/** Reads the Ed25519 private key at `path`, creating it (0600) when absent unless `create: false`. */
 export async function loadOrCreateSigningKey(
   path: string,
+  options: { readonly create?: boolean } = {},
 ): Promise<LedgerSigner & { readonly created: boolean }> {
   let pem: string | null = null
   try {
@@ -68,11 +93,18 @@ export async function loadOrCreateSigningKey(
         { cause: error },
       )
     }
+    if (options.create === false) {
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        `no ledger signing key at ${path} (the gateway creates it on first start; pass --signing-key FILE or --ledger URL)`,
+        { details: { file: path } },
+      )
+    }
   }
   if (pem === null) {
     const { privateKey } = generateKeyPairSync('ed25519')
     const text = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-    await mkdir(dirname(path), { recursive: true })
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
     try {
       await writeFile(path, text, { mode: 0o600, flag: 'wx' })
       return { ...signerFromPrivateKey(privateKey), created: true }

@@ -28,7 +28,7 @@ import { writeJson, type CliIo } from '../io.ts'
 
 interface LedgerFlags {
   ledger: string
-  signingKey: string
+  signingKey?: string
   json?: boolean
 }
 
@@ -119,8 +119,7 @@ export function register(
       .requiredOption('--ledger <url>', 'ledger URL (sqlite:PATH or postgres://…)')
       .option(
         '--signing-key <file>',
-        'Ed25519 private key the ledger signs blocks with (ledger.signing_key_path)',
-        './wattline-ledger.key',
+        'Ed25519 private key the ledger signs blocks with (ledger.signing_key_path; default: beside a SQLite ledger, else wattline-data/)',
       )
       .option('--json', 'print the records written as JSON')
 
@@ -245,7 +244,7 @@ async function write(io: CliIo, opts: LedgerFlags, records: readonly AuditRecord
   const created = isNewSqliteLedger(opts.ledger, io.cwd)
   const ledger = await openLedger(opts.ledger, {
     baseDir: io.cwd,
-    signingKeyPath: opts.signingKey,
+    ...(opts.signingKey === undefined ? {} : { signingKeyPath: opts.signingKey }),
   })
   try {
     await ledger.sink.writeNow(records)

@@ -262,4 +262,20 @@ describe('wattline ledger export-key', () => {
     expect(w.code).toBe(0)
     expect((await run(['verify', '--ledger', url, '--public-key', 'k.pub'])).code).toBe(0)
   })
+
+  it('finds the key beside --ledger, and never creates one', async () => {
+    const r = await run(['ledger', 'export-key', '--ledger', 'sqlite:./ledger.db'])
+    expect(r.code).toBe(0)
+    expect(r.out).toBe(readFileSync(keyFile, 'utf8'))
+    // from a folder with no key: nothing beside the ledger, none created
+    const elsewhere = mkdtempSync(join(dir, 'cwd-'))
+    const missing = await runCaptured(['ledger', 'export-key', '--ledger', 'sqlite:./other/l.db'], {
+      cwd: elsewhere,
+    })
+    expect(missing.code).toBe(2)
+    expect(missing.err).toContain(
+      `no ledger signing key at ${join(elsewhere, 'other', 'wattline-ledger.key')}`,
+    )
+    expect(existsSync(join(elsewhere, 'other'))).toBe(false)
+  })
 })
