@@ -203,3 +203,28 @@ export type {
 
 // shared load counters across gateway replicas (scale-out)
 export type { AcquireOutcome, LoadCounters, LoadLease } from './ports/load-counters.ts'
+
+// scaling (right-sizing: replay and the live scaler)
+export type { ScalingPool, RequestMix } from './scaling/pool.ts'
+export { DEFAULT_COLD_START_MS } from './scaling/pool.ts'
+export * from './scaling/steady-state.ts'
+export { forecastLoad, DEFAULT_FORECAST } from './scaling/forecast.ts'
+export type { WindowObservation, ForecastOptions, Forecast } from './scaling/forecast.ts'
+export { createScalingPolicy, SCALING_POLICIES } from './scaling/policies.ts'
+export type {
+  ScalingPolicy,
+  ScalingPolicyName,
+  ScalingInput,
+  ScalingDecision,
+  ScalingPolicyOptions,
+} from './scaling/policies.ts'
+export { simulateFleet } from './scaling/simulate-fleet.ts'
+export type {
+  FleetTrace,
+  FleetSimulation,
+  FleetSimulationInput,
+  FleetWindow,
+  FleetTotals,
+} from './scaling/simulate-fleet.ts'
+export { buildDiurnalDay, BURSTGPT_CONVERSATION_HOURLY } from './scaling/diurnal.ts'
+export type { DiurnalTrace } from './scaling/diurnal.ts'

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest'
+import { WattlineError } from '../errors.ts'
+import { testProfile } from '../routing/test-profile.ts'
+import { BURSTGPT_CONVERSATION_HOURLY, buildDiurnalDay } from './diurnal.ts'
+import { forecastLoad, type WindowObservation } from './forecast.ts'
+import { createScalingPolicy, SCALING_POLICIES } from './policies.ts'
+import type { RequestMix, ScalingPool } from './pool.ts'
+import { simulateFleet } from './simulate-fleet.ts'
+import { p95LatencyMs, replicaPowerW, requiredReplicas, steadyState } from './steady-state.ts'
+
+const profile = testProfile({ maxBatch: 64 })
+const pool: ScalingPool = {
+  id: 'p',
+  zone: 'DE',
+  profile,
+  slotsPerReplica: 32,
+  minReplicas: 1,
+  maxReplicas: 40,
+  coldStartMs: 60_000,
+  coldStartPowerW: profile.idlePower,
+  pue: 1.2,
+}
+const mix: RequestMix = {
+  meanInputTokens: 500,
+  meanOutputTokens: 200,
+  p95InputTokens: 1500,
+  p95OutputTokens: 600,
+}
+
+describe('steady state', () => {
+  it('solves Little’s law: the batch equals rate × service time at that batch', () => {
+    const s = steadyState(pool, 2, 3, mix)
+    expect(s.overloaded).toBe(false)
+    const t =
+      (500 * profile.timePerInputToken(s.batch) +
+        200 * profile.timePerOutputToken(Math.max(1, s.batch))) /
+      1000
+    expect((3 / 2) * t).toBeCloseTo(s.batch, 6)
+  })
+
+  it('is overloaded, batch pinned at the slots, when the replicas cannot keep up', () => {
+    const s = steadyState(pool, 1, 1_000, mix)
+    expect(s).toMatchObject({ overloaded: true, batch: 32 })
+    expect(p95LatencyMs(pool, 1, 1_000, mix)).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('needs more replicas for more load and a tighter SLO, and meets the SLO it returns', () => {
+    const a = requiredReplicas(pool, 5, mix, 20_000)
+    const b = requiredReplicas(pool, 20, mix, 20_000)
+    expect(b).toBeGreaterThan(a)
+    expect(p95LatencyMs(pool, b, 20, mix)).toBeLessThanOrEqual(20_000)
+    expect(p95LatencyMs(pool, b - 1, 20, mix)).toBeGreaterThan(20_000)
+    expect(requiredReplicas({ ...pool, minReplicas: 0 }, 0, mix, 20_000)).toBe(0)
+  })
+
+  it('draws idle power at no load and more power at a larger batch', () => {
+    expect(replicaPowerW(pool, 0)).toBe(profile.idlePower)
+    expect(replicaPowerW(pool, 0.5)).toBeGreaterThan(profile.idlePower)
+    expect(replicaPowerW(pool, 16)).toBeGreaterThan(replicaPowerW(pool, 1))
+  })
+})
+
+describe('forecast', () => {
+  const obs = (startMs: number, arrivals: number): WindowObservation => ({
+    startMs,
+    durationMs: 60_000,
+    arrivals,
+    mix,
+    readyReplicas: 1,
+    meanBatch: 1,
+  })
+  it('uses the same time a day earlier once a day of history exists, never below the recent rate', () => {
+    const day = 86_400_000
+    const history = [
+      obs(0, 600),
+      obs(60_000, 600),
+      ...Array.from({ length: 5 }, (_, i) => obs(day - 300_000 + i * 60_000, 60)),
+    ]
+    const f = forecastLoad(history, day, {
+      periodMs: day,
+      leadMs: 60_000,
+      recentWindows: 2,
+      headroom: 0,
+    })
+    expect(f.basis).toBe('seasonal')
+    expect(f.ratePerS).toBeCloseTo(10, 6) // 600 per minute a day ago beats 1/s now
+    const g = forecastLoad(history.slice(2), day, {
+      periodMs: day,
+      leadMs: 60_000,
+      recentWindows: 2,
+      headroom: 0.1,
+    })
+    expect(g.basis).toBe('recent')
+    expect(g.ratePerS).toBeCloseTo(1.1, 6)
+  })
+})
+
+describe('policies', () => {
+  it('fails on an unknown name with the list of known ones', () => {
+    expect(() => createScalingPolicy('energy-optimum')).toThrow(WattlineError)
+    try {
+      createScalingPolicy('energy-optimum')
+    } catch (e) {
+      expect((e as WattlineError).details).toMatchObject({
+        allowed: SCALING_POLICIES,
+        matches: ['energy-optimal'],
+      })
+    }
+  })
+})
+
+describe('diurnal day', () => {
+  it('follows the shape hour by hour and keeps the trace’s token mix', () => {
+    const n = 3_600
+    const source = {
+      arrivalMs: Float64Array.from({ length: n }, (_, i) => i * 1000),
+      inputTokens: Int32Array.from({ length: n }, (_, i) => 100 + (i % 7)),
+      outputTokens: Int32Array.from({ length: n }, (_, i) => 50 + (i % 5)),
+    }
+    const day = buildDiurnalDay(source, 0, 1)
+    const perHour = new Array<number>(24).fill(0)
+    for (const t of day.arrivalMs) perHour[Math.floor(t / 3_600_000)]! += 1
+    const peak = Math.max(...BURSTGPT_CONVERSATION_HOURLY)
+    BURSTGPT_CONVERSATION_HOURLY.forEach((v, h) => {
+      expect(perHour[h]! / 3_600).toBeCloseTo(v / peak, 1)
+    })
+    expect(day.inputTokens[8]).toBe(101)
+    expect(day.outputTokens[8]).toBe(53)
+  })
+})
+
+describe('fleet simulation', () => {
+  // Two days at a diurnal rate whose peak needs several replicas.
+  const n = 3_600
+  const source = {
+    arrivalMs: Float64Array.from({ length: n }, (_, i) => i * 100),
+    inputTokens: Int32Array.from({ length: n }, (_, i) => 300 + ((i * 37) % 700)),
+    outputTokens: Int32Array.from({ length: n }, (_, i) => 100 + ((i * 53) % 300)),
+  }
+  const day = buildDiurnalDay(source, 0, 2)
+  const small: ScalingPool = { ...pool, slotsPerReplica: 8 }
+  const run = (name: string) =>
+    simulateFleet({
+      pool: small,
+      policy: createScalingPolicy(name, { staticReplicas: 12 }),
+      trace: day,
+      sloP95Ms: 30_000,
+      windowMs: 60_000,
+      measureFromMs: 86_400_000,
+    })
+
+  it('uses less energy and fewer replica-hours than the peak fleet when it right-sizes, and counts cold starts', () => {
+    const flat = run('static-peak')
+    const opt = run('energy-optimal')
+    expect(flat.totals.requests).toBe(opt.totals.requests)
+    expect(flat.totals.coldStarts).toBe(0)
+    expect(flat.totals.replicaHours).toBeCloseTo(12 * 24, 6)
+    expect(opt.totals.energyJ).toBeLessThan(flat.totals.energyJ)
+    expect(opt.totals.replicaHours).toBeLessThan(flat.totals.replicaHours)
+    expect(opt.totals.coldStarts).toBeGreaterThan(0)
+    expect(opt.totals.coldStartEnergyJ).toBeCloseTo(
+      opt.totals.coldStarts * pool.coldStartPowerW * (pool.coldStartMs / 1000),
+      3,
+    )
+    expect(opt.totals.sloMisses / opt.totals.requests).toBeLessThan(0.01)
+  })
+
+  it('misses the SLO when a fixed fleet is too small for the peak', () => {
+    const tooSmall = simulateFleet({
+      pool: small,
+      policy: createScalingPolicy('static-peak', { staticReplicas: 1 }),
+      trace: day,
+      sloP95Ms: 30_000,
+      windowMs: 60_000,
+      measureFromMs: 86_400_000,
+    })
+    expect(tooSmall.totals.sloMisses).toBeGreaterThan(tooSmall.totals.requests * 0.05)
+  })
+
+  it('scales to zero where allowed, and the first arrival waits for a cold start', () => {
+    const sparse = {
+      arrivalMs: Float64Array.from([0, 3_600_000]),
+      inputTokens: Int32Array.from([100, 100]),
+      outputTokens: Int32Array.from([10, 10]),
+    }
+    const r = simulateFleet({
+      pool: { ...pool, minReplicas: 0 },
+      policy: createScalingPolicy('energy-optimal', { stabilisationMs: 0 }),
+      trace: sparse,
+      sloP95Ms: 30_000,
+      windowMs: 60_000,
+      initialReplicas: 1,
+    })
+    expect(r.windows.some((w) => w.readyReplicas === 0)).toBe(true)
+    expect(r.totals.coldStarts).toBeGreaterThanOrEqual(1)
+    expect(r.totals.p95LatencyMs).toBeGreaterThan(pool.coldStartMs - 60_000)
+  })
+})

@@ -1,0 +1,101 @@
+/**
+ * @module scaling/steady-state
+ * What n replicas of a pool do under an arrival rate, in steady state: the running batch per replica
+ * from Little's law (b = per-replica rate × service time at b, where the service time grows with b
+ * because time per output token does), the power that batch draws, and the latency of a request.
+ * Pure functions of the profile; the replay's fleet simulation and the live scaler both use them.
+ */
+import type { RequestMix, ScalingPool } from './pool.ts'
+
+/** Service time of a request at running batch `b`, ms (prefill + decode). */
+export function serviceTimeMs(
+  pool: ScalingPool,
+  b: number,
+  inputTokens: number,
+  outputTokens: number,
+): number {
+  const p = pool.profile
+  return inputTokens * p.timePerInputToken(b) + outputTokens * p.timePerOutputToken(Math.max(1, b))
+}
+
+export interface SteadyState {
+  /** Mean running batch per replica (requests in flight). */
+  readonly batch: number
+  /** True when the replicas cannot keep up (batch pinned at `slotsPerReplica`, queue grows). */
+  readonly overloaded: boolean
+  /** Requests per second the replicas complete. */
+  readonly throughputPerS: number
+}
+
+/** Steady state of `replicas` replicas under `ratePerS` requests per second of mix `mix`. */
+export function steadyState(
+  pool: ScalingPool,
+  replicas: number,
+  ratePerS: number,
+  mix: RequestMix,
+): SteadyState {
+  if (replicas <= 0) return { batch: 0, overloaded: ratePerS > 0, throughputPerS: 0 }
+  if (ratePerS <= 0) return { batch: 0, overloaded: false, throughputPerS: 0 }
+  const r = ratePerS / replicas
+  const slots = pool.slotsPerReplica
+  const t = (b: number): number =>
+    serviceTimeMs(pool, b, mix.meanInputTokens, mix.meanOutputTokens) / 1000
+  const excess = (b: number): number => r * t(b) - b
+  if (excess(slots) > 0) {
+    return { batch: slots, overloaded: true, throughputPerS: (replicas * slots) / t(slots) }
+  }
+  let lo = 0
+  let hi = slots
+  for (let i = 0; i < 48; i++) {
+    const mid = (lo + hi) / 2
+    if (excess(mid) > 0) lo = mid
+    else hi = mid
+  }
+  return { batch: hi, overloaded: false, throughputPerS: ratePerS }
+}
+
+/** IT power of one replica running a mean batch `b` (W); below one request, idle and batch-1 power mix by busy time. */
+export function replicaPowerW(pool: ScalingPool, b: number): number {
+  const p = pool.profile
+  const idle = p.idlePower
+  if (b <= 0) return idle
+  if (b < 1) return idle + b * (p.power(1) - idle)
+  return p.power(b)
+}
+
+/**
+ * Share of a replica's time with nothing in flight at mean batch `b`: e^−b, the empty probability of
+ * an M/G/∞ queue (a batching server far from its slot limit), used to split idle from active energy.
+ */
+export function idleFraction(b: number): number {
+  return Math.exp(-Math.max(0, b))
+}
+
+/** p95 latency (ms) of the mix at the steady state of `replicas` replicas; Infinity when overloaded. */
+export function p95LatencyMs(
+  pool: ScalingPool,
+  replicas: number,
+  ratePerS: number,
+  mix: RequestMix,
+): number {
+  const s = steadyState(pool, replicas, ratePerS, mix)
+  if (s.overloaded) return Number.POSITIVE_INFINITY
+  return serviceTimeMs(pool, s.batch, mix.p95InputTokens, mix.p95OutputTokens)
+}
+
+/**
+ * Fewest replicas (within the pool's range) whose p95 latency at `ratePerS` meets `sloP95Ms`;
+ * `maxReplicas` when none does. 0 only for no load and `minReplicas` 0.
+ */
+export function requiredReplicas(
+  pool: ScalingPool,
+  ratePerS: number,
+  mix: RequestMix,
+  sloP95Ms: number,
+): number {
+  if (ratePerS <= 0) return pool.minReplicas
+  for (let n = Math.max(1, pool.minReplicas); n <= pool.maxReplicas; n++) {
+    if (p95LatencyMs(pool, n, ratePerS, mix) <= sloP95Ms) return n
+  }
+  return pool.maxReplicas
+}
