@@ -90,6 +90,13 @@ describe('admin and metrics tokens', () => {
               now: () => fixture.now,
               registry: new Registry(),
             }),
+          // routes a later plugin declares in its own encapsulated scope are guarded too
+          async (app: FastifyInstance) => {
+            await app.register(async (scope) => {
+              scope.get('/api/extra', async () => ({ secret: 1 }))
+              scope.get('/ops/flush', { config: { admin: true } }, async () => ({ secret: 2 }))
+            })
+          },
         ],
       },
     )
@@ -139,6 +146,13 @@ describe('admin and metrics tokens', () => {
     expect(tried).toBeGreaterThan(1_000)
     // most spellings reach a data route (the router decodes them) and are refused there
     expect(unauthorised).toBeGreaterThan(ADMIN_ROUTES.length * 6)
+  })
+
+  it('guards routes declared in a plugin scope, under /api or flagged admin', async () => {
+    for (const target of ['/api/extra', '/%61pi/extra', '/ops/flush', '/%6fps/flush']) {
+      expect((await rawGet(port, target)).status, target).toBe(401)
+      expect((await rawGet(port, target, bearer('admin-secret'))).status, target).toBe(200)
+    }
   })
 
   it('says 401 with an OpenAI-shaped body for the encoded spelling of the issue', async () => {

@@ -223,14 +223,16 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     done()
   })
 
-  // Every route declared under /api gets the admin guard on its own onRequest hooks, whichever
-  // plugin or scope declares it: authorisation follows the route fastify matched.
+  // Every route declared under /api (or with `config: { admin: true }`) gets the admin guard on its
+  // own onRequest hooks, whichever plugin or scope declares it: authorisation follows the route
+  // fastify matched.
   const adminGuard: onRequestHookHandler = (req: FastifyRequest, _reply: FastifyReply, done) => {
     if (checkToken(req.headers['authorization'], config.secrets.adminToken)) done()
     else done(new WattlineError('WL_UNAUTHORIZED', 'admin token required'))
   }
   app.addHook('onRoute', (route) => {
-    if (!isAdminRoute(route.url)) return
+    const flagged = (route.config as { admin?: unknown } | undefined)?.admin === true
+    if (!flagged && !isAdminRoute(route.url)) return
     const existing = route.onRequest
     route.onRequest = [
       adminGuard,
