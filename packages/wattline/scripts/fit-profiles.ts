@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { format } from 'prettier'
+import { format, resolveConfig } from 'prettier'
 import { fitProfileTable } from '@wattline/core'
 import {
   hasMlEnergyData,
@@ -52,7 +52,7 @@ import type { ProfileTable } from '../../energy/profile-table.ts'
 
 export const FITTED_PROFILE_TABLE: ProfileTable = ${JSON.stringify(table)}
 `
-  const text = await format(header, { filepath: OUT })
+  const text = await format(header, { ...(await resolveConfig(OUT)), filepath: OUT })
   writeFileSync(OUT, text)
   console.log(
     `fit-profiles: ${rows.length} rows, ${table.profiles.length} configurations ` +

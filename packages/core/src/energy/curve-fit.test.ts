@@ -4,6 +4,7 @@ import {
   evalDecay,
   fitDecayCurve,
   fitLinearCurve,
+  leastAbsoluteDeviations,
   leastSquares,
   quantile,
   rmsLogError,
@@ -73,5 +74,18 @@ describe('fitLinearCurve, leastSquares, quantile', () => {
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5)
     expect(quantile([3, 1, 2], 1)).toBe(3)
     expect(Number.isNaN(quantile([], 0.5))).toBe(true)
+  })
+})
+
+describe('leastAbsoluteDeviations', () => {
+  it('fits the bulk of the points where one far-off point drags least squares', () => {
+    const X = Array.from({ length: 21 }, (_, i) => [1, i])
+    const y = X.map(([, x]) => 2 + 0.5 * (x ?? 0))
+    y[20] = 100
+    const ols = leastSquares(X, y)
+    const lad = leastAbsoluteDeviations(X, y)
+    expect(Math.abs((lad[1] ?? 0) - 0.5)).toBeLessThan(0.01)
+    expect(Math.abs((ols[1] ?? 0) - 0.5)).toBeGreaterThan(0.5)
+    expect(lad[0]).toBeCloseTo(2, 1)
   })
 })

@@ -109,6 +109,34 @@ export function leastSquares(X: readonly (readonly number[])[], y: readonly numb
   return solve(A, v)
 }
 
+/**
+ * Least absolute deviations, min Σ|y − X·θ|, by iteratively reweighted least squares (weights
+ * 1 / max(|residual|, `floor`), `iterations` rounds from the least-squares start). A median
+ * regression: a few far-off runs (a prompt-heavy task, a saturated batch) move it less than they
+ * move least squares.
+ */
+export function leastAbsoluteDeviations(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+  iterations = 50,
+  floor = 0.02,
+): number[] {
+  let theta = leastSquares(X, y)
+  for (let k = 0; k < iterations; k++) {
+    const Xw: number[][] = []
+    const yw: number[] = []
+    X.forEach((row, r) => {
+      let fit = 0
+      for (let i = 0; i < row.length; i++) fit += (theta[i] ?? 0) * (row[i] ?? 0)
+      const w = Math.sqrt(1 / Math.max(Math.abs((y[r] ?? 0) - fit), floor))
+      Xw.push(row.map((x) => x * w))
+      yw.push((y[r] ?? 0) * w)
+    })
+    theta = leastSquares(Xw, yw)
+  }
+  return theta
+}
+
 /** Quantile `q` ∈ [0, 1] of `values` (linear interpolation between order statistics). */
 export function quantile(values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN

@@ -13,7 +13,7 @@ import {
   evalDecay,
   fitDecayCurve,
   fitLinearCurve,
-  leastSquares,
+  leastAbsoluteDeviations,
   quantile,
   rmsLogError,
   type Point,
@@ -166,7 +166,8 @@ export function fitProfileTable(rows: readonly MeasuredRow[], options: FitOption
 }
 
 /**
- * Fits the parametric regression and calibrates its interval on rows it did not see: the larger of
+ * Fits the parametric regression (least absolute deviations in ln space) and calibrates its
+ * interval on rows it did not see: the larger of
  * the q-quantile of |ln residual| leaving one task (request mix) out at a time and leaving one
  * configuration out at a time. With a single training task only the latter applies.
  */
@@ -178,8 +179,8 @@ export function fitParametric(
   const Xt = rows.map(rowTpotFeatures)
   const yE = rows.map((r) => Math.log(r.energyPerOutputTokenJ))
   const yT = rows.map((r) => Math.log(r.timePerOutputTokenMs))
-  const energy = leastSquares(X, yE)
-  const tpot = leastSquares(Xt, yT)
+  const energy = leastAbsoluteDeviations(X, yE)
+  const tpot = leastAbsoluteDeviations(Xt, yT)
   const heldOutResiduals = (key: (r: ResolvedRow) => string): [number[], number[]] => {
     const resE: number[] = []
     const resT: number[] = []
@@ -189,11 +190,11 @@ export function fitParametric(
       const inIdx: number[] = []
       const outIdx: number[] = []
       rows.forEach((r, i) => (key(r) === g ? outIdx : inIdx).push(i))
-      const thE = leastSquares(
+      const thE = leastAbsoluteDeviations(
         inIdx.map((i) => X[i] ?? []),
         inIdx.map((i) => yE[i] ?? 0),
       )
-      const thT = leastSquares(
+      const thT = leastAbsoluteDeviations(
         inIdx.map((i) => Xt[i] ?? []),
         inIdx.map((i) => yT[i] ?? 0),
       )
