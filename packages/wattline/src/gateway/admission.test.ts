@@ -150,3 +150,16 @@ describe('admission', () => {
     ).rejects.toThrow('client gone')
   })
 })
+
+describe('admission refusals echo client input clipped', () => {
+  it('clips a long model name in the 404 message', async () => {
+    const long = `m${'x'.repeat(5_000)}`
+    const unknown = decide([0, 0, 0], long)
+    const e = (await createAdmission(deps([unknown]).d).dispatch!(
+      exchange(config, { model: long }),
+      async () => {},
+    ).catch((x: unknown) => x)) as Error
+    expect(e).toMatchObject({ code: 'WL_UNKNOWN_MODEL' })
+    expect(e.message.length).toBeLessThan(400)
+  })
+})

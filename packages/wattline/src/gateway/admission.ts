@@ -5,12 +5,13 @@
  * (every backend full) waits in the service's bounded queue and asks again when a slot frees or
  * the hint runs out (429 `WL_OVERLOADED` when the queue is full or the wait times out); a refusal
  * ends the request: `WL_UNKNOWN_MODEL` (404), or `WL_UPSTREAM_UNAVAILABLE` (503 when nothing was
- * tried, 502 after failed attempts). When the lease finds the chosen backend taken meanwhile
+ * tried, 502 after failed attempts); the model name is clipped in messages (client input). When the lease finds the chosen backend taken meanwhile
  * (cluster mode), it asks again.
  */
 import { WattlineError, type RouterDecision } from '@wattline/core'
 import type { BackendRuntime } from '../http/backend-runtime.ts'
 import type { DispatchInput } from '../http/gateway.ts'
+import { clipInput } from '../http/openai-errors.ts'
 import type { ServiceQueue } from '../http/service-queue.ts'
 import { SlotTaken, type Exchange, type Interceptor, type Next } from './pipeline.ts'
 
@@ -75,7 +76,7 @@ export function createAdmission(deps: AdmissionDeps): Interceptor {
 function unknownModel(model: string, service: string): WattlineError {
   return new WattlineError(
     'WL_UNKNOWN_MODEL',
-    `The model '${model}' does not exist or is not served by service '${service}'`,
+    `The model '${clipInput(model)}' does not exist or is not served by service '${service}'`,
     { details: { param: 'model', model } },
   )
 }
@@ -88,7 +89,7 @@ function upstreamUnavailable(
   const why = tried.length === 0 ? 'no healthy backend serves it' : `tried ${tried.join(', ')}`
   return new WattlineError(
     'WL_UPSTREAM_UNAVAILABLE',
-    `no backend could serve model '${model}' (${why})`,
+    `no backend could serve model '${clipInput(model)}' (${why})`,
     {
       cause,
       details: { status: tried.length === 0 ? 503 : 502 },
