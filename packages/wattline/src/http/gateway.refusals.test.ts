@@ -1,6 +1,6 @@
 /**
  * Refusals and disconnects as an operator sees them: 503s counted in
- * `wattline_rejected_requests_total` with their service and logged as one warn line without a stack;
+ * `wattline_requests_rejected_total` with their service and logged as one warn line without a stack;
  * 429 floods logged once per burst with a count; client disconnects logged at info, never as errors.
  * The gateway's pino output is captured line by line.
  */
@@ -122,6 +122,14 @@ describe('503 refusals', () => {
     expect(
       await metricValue(
         gw,
+        'wattline_requests_rejected_total',
+        'service="chat",reason="no_healthy_backend"',
+      ),
+    ).toBe(n)
+    // The deprecated name counts the same.
+    expect(
+      await metricValue(
+        gw,
         'wattline_rejected_requests_total',
         'service="chat",reason="no_healthy_backend"',
       ),
@@ -164,7 +172,7 @@ describe('429 refusals', () => {
     expect(
       await metricValue(
         gw,
-        'wattline_rejected_requests_total',
+        'wattline_requests_rejected_total',
         'service="chat",reason="overloaded"',
       ),
     ).toBe(refused)

@@ -18,7 +18,8 @@ export interface GatewayMetrics {
   readonly intensity: Gauge<'zone' | 'signal'>
   readonly intensityStale: Gauge<'zone' | 'signal'>
   readonly retries: Counter<'backend' | 'reason'>
-  readonly rejected: Counter<'service' | 'reason'>
+  /** `wattline_requests_rejected_total`, also counted under the deprecated `wattline_rejected_requests_total`. */
+  readonly rejected: { inc(labels: { service: string; reason: string }): void }
   readonly queueDepth: Gauge<'service'>
   readonly backendUp: Gauge<'backend' | 'zone'>
   readonly backendPower: Gauge<'backend' | 'zone' | 'method'>
@@ -87,12 +88,20 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       labelNames: ['backend', 'reason'],
       ...on,
     }),
-    rejected: new Counter({
-      name: 'wattline_rejected_requests_total',
-      help: 'Requests refused by the gateway itself (overload 429, no backend).',
-      labelNames: ['service', 'reason'],
-      ...on,
-    }),
+    rejected: bothCounters(
+      new Counter({
+        name: 'wattline_requests_rejected_total',
+        help: 'Requests refused by the gateway itself (overload 429, no healthy backend or draining 503).',
+        labelNames: ['service', 'reason'],
+        ...on,
+      }),
+      new Counter({
+        name: 'wattline_rejected_requests_total',
+        help: 'Deprecated: the same count as wattline_requests_rejected_total (kept for existing rules).',
+        labelNames: ['service', 'reason'],
+        ...on,
+      }),
+    ),
     queueDepth: new Gauge({
       name: 'wattline_queue_depth',
       help: 'Requests waiting for a backend slot per service.',
@@ -129,5 +138,18 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
       labelNames: ['backend', 'zone'],
       ...on,
     }),
+  }
+}
+
+/** One count under the current name and its deprecated alias. */
+function bothCounters(
+  current: Counter<'service' | 'reason'>,
+  deprecated: Counter<'service' | 'reason'>,
+): GatewayMetrics['rejected'] {
+  return {
+    inc(labels) {
+      current.inc(labels)
+      deprecated.inc(labels)
+    },
   }
 }
