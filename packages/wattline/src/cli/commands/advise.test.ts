@@ -103,6 +103,26 @@ describe('wattline advise', () => {
     expect(r.out).toMatch(/measured profile — fitted: mlenergy-benchmark-v3/)
   })
 
+  it('finds the current deployment by alias', async () => {
+    const j = json(
+      await run(['--workload', summary(), '--config', CONFIG, '--model', 'llama-3.1-8b', '--json']),
+    )
+    expect(j.current?.hardware).toBe('H100-SXM')
+    const none = json(
+      await run([
+        '--workload',
+        summary(),
+        '--config',
+        CONFIG,
+        '--model',
+        'llama-3.1-70b',
+        '--json',
+      ]),
+    )
+    expect(none.current).toBeNull()
+    expect(none.no_current_reason).toMatch(/has no backend serving llama-3\.1-70b/)
+  })
+
   it('sizes from a request trace and says when no current deployment is known', async () => {
     const r = await run(['--workload', TRACE, '--model', 'llama-3.1-70b-instruct', '--json'])
     expect(r.code).toBe(0)

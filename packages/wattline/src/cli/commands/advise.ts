@@ -11,6 +11,7 @@ import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import {
   advise,
+  findModel,
   FITTED_PROFILE_TABLE,
   mixFromSummary,
   mixFromTrace,
@@ -198,17 +199,15 @@ function currentDeployment(
   model: string,
   file: string,
 ): { deployment: CurrentDeployment; pue: number } | undefined {
-  const wanted = model.toLowerCase()
-  const serving = config.backends.filter((b) =>
-    b.models.some(
-      (m) => m.toLowerCase() === wanted || (b.canonical_models[m] ?? '').toLowerCase() === wanted,
-    ),
-  )
+  // Aliases count: `llama-3.1-8b` on the command line matches `llama-3.1-8b-instruct` in the config.
+  const canonical = (name: string): string => (findModel(name)?.id ?? name).toLowerCase()
+  const wanted = canonical(model)
+  const serves = (b: WattlineConfig['backends'][number], m: string): boolean =>
+    canonical(m) === wanted || canonical(b.canonical_models[m] ?? m) === wanted
+  const serving = config.backends.filter((b) => b.models.some((m) => serves(b, m)))
   const first = serving[0]
   if (first === undefined) return undefined
-  const served = first.models.find(
-    (m) => m.toLowerCase() === wanted || (first.canonical_models[m] ?? '').toLowerCase() === wanted,
-  )
+  const served = first.models.find((m) => serves(first, m))
   return {
     deployment: {
       model: (served === undefined ? undefined : first.canonical_models[served]) ?? model,
