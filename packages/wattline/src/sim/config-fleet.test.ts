@@ -51,6 +51,15 @@ describe('a replay fleet from a gateway config', () => {
         share: 1,
         sloMs: 4000,
         carbonTolerancePct: 5,
+        budget: {
+          metric: 'energy_per_1k_requests_wh',
+          baseline: 120,
+          stage: 'pilot',
+          stage_reductions_pct: { pilot: 20, production: 40 },
+          target: undefined,
+          variance_pct: 5,
+          max_regression_pct: 10,
+        },
       },
     ])
     expect(fleet.clients).toEqual([{ region: 'gateway', share: 1, location: 'gateway' }])
@@ -59,6 +68,9 @@ describe('a replay fleet from a gateway config', () => {
     const auto = await loadReplayFleet(EXAMPLE, 'auto', { env: {} })
     expect(auto.backends.map((b) => b.id)).toEqual(fleet.backends.map((b) => b.id))
     expect(auto.services).toEqual(fleet.services)
+    expect(fleet.backends.map((b) => b.models)).toEqual(
+      fleet.backends.map(() => ['llama-3.1-8b-instruct']),
+    )
   })
 
   it('carries weights, tolerances, service backend lists, round trips and per-model profiles', () => {

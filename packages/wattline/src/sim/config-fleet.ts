@@ -13,6 +13,8 @@
  *   first backend; requests are shared equally among services when the trace names none;
  * - the simulated batching of a backend serving several models uses its first model's profile
  *   (routing predictions use each model's own).
+ * A service's `budget:` comes along: the replay reports each policy's value of the budget metric
+ * against the budget's target and limit.
  */
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument, isMap, isSeq } from 'yaml'
@@ -153,6 +155,19 @@ export function fleetFromConfig(
       ...(s.slo.p95_latency_ms === undefined ? {} : { sloMs: s.slo.p95_latency_ms }),
       carbonTolerancePct: s.carbon_tolerance_pct,
       ...(s.backends === undefined ? {} : { backends: s.backends }),
+      ...(s.budget === undefined
+        ? {}
+        : {
+            budget: {
+              metric: s.budget.metric,
+              baseline: s.budget.baseline,
+              stage: s.budget.stage,
+              stage_reductions_pct: s.budget.stage_reductions_pct,
+              target: s.budget.target,
+              variance_pct: s.budget.variance_pct,
+              max_regression_pct: s.budget.max_regression_pct,
+            },
+          }),
     }
   })
   return {

@@ -16,6 +16,7 @@ import {
   resolveProfile as coreResolveProfile,
   resolveRegion as coreResolveRegion,
   WattlineError,
+  type BudgetSpec,
   type EnergyProfile,
   type Precision,
 } from '@wattline/core'
@@ -33,6 +34,8 @@ export interface FleetService {
   readonly carbonTolerancePct: number
   /** Ids of the backends the service may use; undefined = all. */
   readonly backends?: readonly string[]
+  /** The service's energy / carbon budget (from a gateway config): the replay reports each policy against it. */
+  readonly budget?: BudgetSpec
 }
 
 /** A client region, resolved. */

@@ -62,6 +62,19 @@ export function toReplayJson(report: ReplayReport): unknown {
       ...(p.planCarbonKg === undefined
         ? {}
         : { bound: true, plan_carbon_kg: round(p.planCarbonKg) }),
+      ...(p.budgets.length === 0
+        ? {}
+        : {
+            budgets: p.budgets.map((b) => ({
+              service: b.service,
+              metric: b.metric,
+              unit: b.unit,
+              value: nullable(b.value),
+              target: round(b.target),
+              limit: round(b.limit),
+              within: b.within,
+            })),
+          }),
       method: 'modelled',
     })),
     baseline,
@@ -151,6 +164,16 @@ export function renderReplayTable(report: ReplayReport): string {
       report.oracle.status === 'optimal'
         ? `oracle: exact LP lower bound (HiGHS, ${report.oracle.variables} variables, ${report.oracle.constraints} constraints); its latency and SLO columns replay the LP plan, which runs the greenest backends at their throughput limit: a bound on carbon, not a routing to deploy.`
         : `oracle: ${report.oracle.status} — ${report.oracle.reason ?? ''}`,
+    )
+  }
+  for (const [k, b] of (report.policies[0]?.budgets ?? []).entries()) {
+    const each = report.policies.map((p) => {
+      const x = p.budgets[k]
+      if (x === undefined || x.value === null) return `${p.name} –`
+      return `${p.name} ${x.value.toPrecision(4)} ${x.within === true ? 'within' : 'OVER'}`
+    })
+    lines.push(
+      `budget ${b.service}: ${b.metric} (${b.unit}) target ${b.target.toPrecision(4)}, limit ${b.limit.toPrecision(4)} — ${each.join(', ')} (modelled: IT energy attributed to the service's requests, idle excluded; carbon as accounted).`,
     )
   }
   if (report.trace.skipped > 0)

@@ -9,7 +9,9 @@
  * sees exactly the same requests from the same places.
  */
 import {
+  budgetTarget,
   createPolicy,
+  metricValue,
   createPolicyChooser,
   latencyQuantiles,
   memoizeProfile,
@@ -17,6 +19,7 @@ import {
   seededRandom,
   simulateReplay,
   WattlineError,
+  type BudgetMetricName,
   type ChooseBackend,
   type RoutingPolicyName,
   type SimulationResult,
@@ -64,6 +67,26 @@ export interface PolicyOutcome {
   readonly latencyCdf: readonly number[]
   /** Oracle only: the LP bound is the row's carbon; this is the carbon of replaying its plan. */
   readonly planCarbonKg?: number
+  /** Per service with a budget: the budget metric under this policy against its target. */
+  readonly budgets: readonly BudgetOutcome[]
+}
+
+/**
+ * One service's budget under one policy. The value is modelled, from the requests the service
+ * sent: IT energy attributed to them (idle excluded) or their carbon, as `wattline gate` computes
+ * the metric from the ledger.
+ */
+export interface BudgetOutcome {
+  readonly service: string
+  readonly metric: BudgetMetricName
+  readonly unit: string
+  /** The metric's value; null when undefined (no requests / no output tokens). */
+  readonly value: number | null
+  readonly target: number
+  /** Target × (1 + variance): the highest accepted value. */
+  readonly limit: number
+  /** True when the value is at or below the limit. */
+  readonly within: boolean | null
 }
 
 export interface ReplayReport {
@@ -203,7 +226,7 @@ export async function runReplay(
       if (result.status !== 'optimal') continue
       const sim = simulate(name, createPlanChooser(result, fleet.backends.length))
       end = Math.max(end, sim.end)
-      const base = summarise(name, sim, fleet, requests.service, 0)
+      const base = summarise(name, sim, fleet, requests.service, trace.outputTokens, 0)
       outcomes.push({
         ...base,
         energyKwh: result.energyJ / 3.6e6,
@@ -240,7 +263,9 @@ export async function runReplay(
     })
     const sim = simulate(name, chooser.choose)
     end = Math.max(end, sim.end)
-    outcomes.push(summarise(name, sim, fleet, requests.service, chooser.overflow()))
+    outcomes.push(
+      summarise(name, sim, fleet, requests.service, trace.outputTokens, chooser.overflow()),
+    )
   }
   return {
     fleet: fleet.name,
@@ -266,6 +291,7 @@ function summarise(
   sim: SimulationResult,
   fleet: Fleet,
   service: Int32Array,
+  outputTokens: ArrayLike<number>,
   overflow: number,
 ): PolicyOutcome {
   const n = sim.latencyMs.length
@@ -324,7 +350,49 @@ function summarise(
     carbonSeries: byZone.map((z) => ({ zone: z.zone, grams: z.grams })),
     requestSeries: byZone.map((z) => ({ zone: z.zone, requests: z.reqs })),
     latencyCdf: latencyQuantiles(sim.latencyMs, cdfQs),
+    budgets: budgetsOf(sim, fleet, service, outputTokens),
   }
+}
+
+/** Each budgeted service's metric over the requests it sent in this replay. */
+function budgetsOf(
+  sim: SimulationResult,
+  fleet: Fleet,
+  service: Int32Array,
+  outputTokens: ArrayLike<number>,
+): BudgetOutcome[] {
+  const out: BudgetOutcome[] = []
+  fleet.services.forEach((s, k) => {
+    if (s.budget === undefined) return
+    let requests = 0
+    let tokens = 0
+    let energyJ = 0
+    let carbonG = 0
+    for (let i = 0; i < service.length; i++) {
+      if (service[i] !== k) continue
+      requests++
+      tokens += outputTokens[i] as number
+      energyJ += sim.energyJ[i] as number
+      carbonG += sim.carbonG[i] as number
+    }
+    const t = budgetTarget(s.budget)
+    const value = metricValue(s.budget.metric, {
+      requests,
+      output_tokens: tokens,
+      energy_j: energyJ,
+      carbon_g: carbonG,
+    })
+    out.push({
+      service: s.name,
+      metric: t.metric,
+      unit: t.unit,
+      value,
+      target: t.target,
+      limit: t.limit,
+      within: value === null ? null : value <= t.limit,
+    })
+  })
+  return out
 }
 
 /** Per request: the fleet index named by the trace, or a seeded draw by share. */

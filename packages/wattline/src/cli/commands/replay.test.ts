@@ -236,6 +236,44 @@ describe('wattline replay --config (the gateway config as the fleet)', () => {
     ])
     // Zones come from the config (frankfurt's region maps to DE).
     expect(Object.keys(shares(a.out())['round-robin']!).sort()).toEqual(['DE', 'FR', 'PL'])
+    // The service's budget (energy_per_1k_requests_wh, baseline 120, pilot: target 96, +5 %).
+    const budgets = (JSON.parse(a.out()) as { policies: { budgets: Record<string, unknown>[] }[] })
+      .policies[0]!.budgets
+    expect(budgets).toEqual([
+      {
+        service: 'chat',
+        metric: 'energy_per_1k_requests_wh',
+        unit: 'Wh per 1,000 requests',
+        value: expect.any(Number),
+        target: 96,
+        limit: 100.8,
+        within: true,
+      },
+    ])
+  })
+
+  it('reports a budget a policy misses as OVER (table) and within: false (JSON)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wl-replay-'))
+    writeFileSync(
+      join(dir, 'tight.yaml'),
+      readFileSync(EXAMPLE, 'utf8').replace('baseline: 120', 'baseline: 1'),
+    )
+    const t = io()
+    expect(await runCli([...TRACE, '--config', join(dir, 'tight.yaml')], t.io)).toBe(0)
+    expect(t.out()).toMatch(
+      /budget chat: energy_per_1k_requests_wh \(Wh per 1,000 requests\) target 0\.8000, limit 0\.8400 — round-robin [\d.]+ OVER/,
+    )
+    const j = io()
+    expect(await runCli([...TRACE, '--config', join(dir, 'tight.yaml'), '--json', '-'], j.io)).toBe(
+      0,
+    )
+    const r = JSON.parse(j.out()) as {
+      policies: { budgets: { value: number; within: boolean }[] }[]
+    }
+    for (const p of r.policies) {
+      expect(p.budgets[0]!.within).toBe(false)
+      expect(p.budgets[0]!.value).toBeGreaterThan(0.84)
+    }
   })
 
   it("uses the config's weights and service backend lists", async () => {
