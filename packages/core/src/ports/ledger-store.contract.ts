@@ -271,6 +271,33 @@ export function testLedgerStore(make: () => Promise<LedgerStore>): void {
     expect(await store.readBlocks(0, 0)).toEqual([])
   })
 
+  it('refuses a quarantine whose view of the open block is stale (openRowsSeen)', async () => {
+    const store = await fresh()
+    await store.append({ rows: chained(sampleRecords().slice(0, 3), 0), blocks: [], rollups: [] })
+    // the writer judged block 0 when it held rows 0-1: seal 1 row, quarantine record in block 1
+    const quarantine = sampleRecords().filter((r) => r.kind === 'quarantine')
+    const stale = await store
+      .append({
+        rows: chained(quarantine, 1),
+        blocks: [header(0, 1, T0)],
+        rollups: [],
+        openRowsSeen: { block_seq: 0, last_row_idx: 1 },
+      })
+      .catch((e: unknown) => e)
+    expect(hasCode(stale, 'WL_LEDGER_WRITE')).toBe(true)
+    expect(await store.readBlocks(0, 0)).toEqual([])
+    // with the current view it goes in, the extra rows left where they are
+    await store.append({
+      rows: chained(quarantine, 1),
+      blocks: [header(0, 1, T0)],
+      rollups: [],
+      openRowsSeen: { block_seq: 0, last_row_idx: 2 },
+    })
+    expect(await store.readBlocks(0, 0)).toEqual([header(0, 1, T0)])
+    expect((await store.readRows(0, 0)).get(0)).toHaveLength(3)
+    expect(await store.quarantines()).toEqual(quarantine)
+  })
+
   it('refuses a batch that does not start at the chain tail (another writer moved it)', async () => {
     const store = await fresh()
     await store.append({ rows: chained(sampleRecords().slice(0, 3), 0), blocks: [], rollups: [] })

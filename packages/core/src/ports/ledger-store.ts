@@ -37,6 +37,12 @@ export interface AppendBatch {
    * it empty). Checkpoints of blocks this batch seals are dropped in the same transaction.
    */
   readonly checkpoint?: TailCheckpoint
+  /**
+   * For a quarantine: the highest row index the writer saw in block `block_seq` (-1: none). The
+   * append fails as "the chain moved" if that block holds a later row by then, so honest rows
+   * another writer appended meanwhile are never left out of the sealed block.
+   */
+  readonly openRowsSeen?: { readonly block_seq: number; readonly last_row_idx: number }
 }
 
 /** Where the chain stands, to resume after a restart. */

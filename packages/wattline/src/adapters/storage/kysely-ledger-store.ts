@@ -167,30 +167,40 @@ export class KyselyLedgerStore implements LedgerStore {
     }
   }
 
+  /**
+   * The chain's tail, read in one transaction (repeatable read on PostgreSQL, a WAL snapshot on
+   * SQLite): the last block, the open block's rows and its checkpoints agree even while another
+   * writer appends, so a live tail is never mistaken for a tampered one.
+   */
   async chainTail(): Promise<ChainTail> {
-    const last = await this.#db
-      .selectFrom('blocks')
-      .selectAll()
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst()
-    const header = last === undefined ? null : toHeader(last)
-    const openSeq = header === null ? 0 : header.seq + 1
-    const rows = await this.readRows(openSeq, Number.MAX_SAFE_INTEGER)
-    const beyond = new Map([...rows].filter(([seq]) => seq > openSeq))
-    const checkpoints = await this.#db
-      .selectFrom('tail_checkpoints')
-      .selectAll()
-      .where('block_seq', '>=', openSeq)
-      .orderBy('block_seq')
-      .orderBy('row_count')
-      .execute()
-    return {
-      last: header,
-      open: rows.get(openSeq) ?? [],
-      beyond,
-      checkpoints: checkpoints.map(toCheckpoint),
-    }
+    return this.#db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => {
+        const last = await tx
+          .selectFrom('blocks')
+          .selectAll()
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst()
+        const header = last === undefined ? null : toHeader(last)
+        const openSeq = header === null ? 0 : header.seq + 1
+        const rows = await readRowsOf(tx, openSeq, Number.MAX_SAFE_INTEGER)
+        const beyond = new Map([...rows].filter(([seq]) => seq > openSeq))
+        const checkpoints = await tx
+          .selectFrom('tail_checkpoints')
+          .selectAll()
+          .where('block_seq', '>=', openSeq)
+          .orderBy('block_seq')
+          .orderBy('row_count')
+          .execute()
+        return {
+          last: header,
+          open: rows.get(openSeq) ?? [],
+          beyond,
+          checkpoints: checkpoints.map(toCheckpoint),
+        }
+      })
   }
 
   async quarantines(): Promise<readonly QuarantineRecord[]> {
@@ -215,32 +225,8 @@ export class KyselyLedgerStore implements LedgerStore {
     return rows.map(toHeader)
   }
 
-  async readRows(
-    fromSeq: number,
-    toSeq: number,
-  ): Promise<ReadonlyMap<number, readonly StoredRow[]>> {
-    const out = new Map<number, StoredRow[]>()
-    for (const spec of LEDGER_TABLES) {
-      const rows = await this.#db
-        .selectFrom(spec.table)
-        .selectAll()
-        .where('block_seq', '>=', fromSeq)
-        .where('block_seq', '<=', toSeq)
-        .execute()
-      for (const r of rows) {
-        const seq = Number(r['block_seq'])
-        let list = out.get(seq)
-        if (list === undefined) out.set(seq, (list = []))
-        list.push({
-          block_seq: seq,
-          row_idx: Number(r['row_idx']),
-          row_hash: String(r['row_hash']),
-          record: fromRow(spec, r),
-        })
-      }
-    }
-    for (const list of out.values()) list.sort((a, b) => a.row_idx - b.row_idx)
-    return out
+  readRows(fromSeq: number, toSeq: number): Promise<ReadonlyMap<number, readonly StoredRow[]>> {
+    return readRowsOf(this.#db, fromSeq, toSeq)
   }
 
   async blockRange(range?: TimeRange): Promise<{ first: number; last: number } | null> {
@@ -415,6 +401,24 @@ export class KyselyLedgerStore implements LedgerStore {
         `the ledger chain moved: block ${seq} row ${idx} onwards was already written by another writer`,
       )
     }
+    const seen = batch.openRowsSeen
+    if (seen === undefined) return
+    // a quarantine: the open block must still be exactly as the writer judged it
+    for (const spec of LEDGER_TABLES) {
+      const later = await tx
+        .selectFrom(spec.table)
+        .select('row_idx')
+        .where('block_seq', '=', seen.block_seq)
+        .where('row_idx', '>', seen.last_row_idx)
+        .limit(1)
+        .executeTakeFirst()
+      if (later !== undefined) {
+        throw new WattlineError(
+          'WL_LEDGER_WRITE',
+          `the ledger chain moved: block ${seen.block_seq} got rows after ${seen.last_row_idx} from another writer`,
+        )
+      }
+    }
   }
 
   async #insertChunked(
@@ -465,6 +469,36 @@ function toHeader(r: Readonly<Record<string, unknown>>): SignedBlockHeader {
     signature: String(r['signature']),
     key_id: String(r['key_id']),
   }
+}
+
+/** Rows of blocks `from…to` through `ex` (the database or a transaction), by block, in index order. */
+async function readRowsOf(
+  ex: Executor,
+  fromSeq: number,
+  toSeq: number,
+): Promise<ReadonlyMap<number, readonly StoredRow[]>> {
+  const out = new Map<number, StoredRow[]>()
+  for (const spec of LEDGER_TABLES) {
+    const rows = await ex
+      .selectFrom(spec.table)
+      .selectAll()
+      .where('block_seq', '>=', fromSeq)
+      .where('block_seq', '<=', toSeq)
+      .execute()
+    for (const r of rows) {
+      const seq = Number(r['block_seq'])
+      let list = out.get(seq)
+      if (list === undefined) out.set(seq, (list = []))
+      list.push({
+        block_seq: seq,
+        row_idx: Number(r['row_idx']),
+        row_hash: String(r['row_hash']),
+        record: fromRow(spec, r),
+      })
+    }
+  }
+  for (const list of out.values()) list.sort((a, b) => a.row_idx - b.row_idx)
+  return out
 }
 
 function toCheckpoint(r: Readonly<Record<string, unknown>>): TailCheckpoint {

@@ -290,6 +290,10 @@ async function resumeAt(
         blocks: sealed,
         rollups: [],
         checkpoint: signCheckpoint(deps, after, atMs),
+        openRowsSeen: {
+          block_seq: seq,
+          last_row_idx: Math.max(-1, ...tail.open.map((r) => r.row_idx)),
+        },
       })
     } catch (error) {
       if (attempt >= 3) throw error

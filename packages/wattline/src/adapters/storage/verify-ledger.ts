@@ -30,6 +30,8 @@ import { sha256Hex } from './signing-key.ts'
 
 /** Blocks read per page while verifying or exporting. */
 const PAGE_BLOCKS = 64
+/** Times `verifyLedger` catches up with blocks sealed while it ran, before giving up. */
+const MAX_CATCH_UP_ROUNDS = 100
 
 /** Rows a writer quarantined on resume (a chained `quarantine` record), with its reasons. */
 export interface QuarantinedRows {
@@ -67,14 +69,16 @@ export async function verifyLedger(
     verifySignature,
     prunedBlocks: inRanges(await store.prunedRanges()),
   })
-  const quarantined = (await store.quarantines()).map((q): QuarantinedRows => ({
-    at_ms: q.at_ms,
-    block_seq: q.first_block,
-    kept_rows: q.kept_rows,
-    last_block: q.last_block,
-    rows: q.rows,
-    problems: parseReasons(q.reasons),
-  }))
+  const readQuarantines = async (): Promise<QuarantinedRows[]> =>
+    (await store.quarantines()).map((q) => ({
+      at_ms: q.at_ms,
+      block_seq: q.first_block,
+      kept_rows: q.kept_rows,
+      last_block: q.last_block,
+      rows: q.rows,
+      problems: parseReasons(q.reasons),
+    }))
+  let quarantined = await readQuarantines()
   /** Rows a quarantine left out of block `seq`: the block was sealed without them. */
   const keptOf = (seq: number): number | null => {
     for (const q of quarantined) {
@@ -98,11 +102,11 @@ export async function verifyLedger(
     tail: null,
     quarantined,
   })
-  const range = await store.blockRange()
   let lastSealed = -1
-  if (range !== null) {
-    for (let from = 0; from <= range.last; from += PAGE_BLOCKS) {
-      const to = Math.min(range.last, from + PAGE_BLOCKS - 1)
+  /** Checks sealed blocks `first…last` page by page; the failed verification, or null. */
+  const checkSealed = async (first: number, last: number): Promise<LedgerVerification | null> => {
+    for (let from = first; from <= last; from += PAGE_BLOCKS) {
+      const to = Math.min(last, from + PAGE_BLOCKS - 1)
       const headers = await store.readBlocks(from, to)
       const rows = await store.readRows(from, to)
       for (const header of headers) {
@@ -116,25 +120,46 @@ export async function verifyLedger(
       }
       // rows in a block number that has no header, below the last sealed block: inserted
       for (const [seq, list] of rows) {
-        if (!headers.some((h) => h.seq === seq) && seq <= range.last) {
+        if (!headers.some((h) => h.seq === seq) && seq <= last) {
           return inserted(seq, list, `block ${seq} has ${list.length} rows but no sealed header`)
         }
       }
     }
+    return null
   }
-  const stored = await store.chainTail()
-  const seq = lastSealed + 1
-  const tail = checkTail(
-    {
-      seq,
-      prev_hash: stored.last?.hash ?? GENESIS_HASH,
-      rows: stored.open,
-      beyond: stored.beyond ?? new Map(),
-      checkpoints: stored.checkpoints ?? [],
-    },
-    { hash: sha256Hex, verifySignature },
-  )
-  return { verdict: verifier.verdict(), unsealed_rows: tail.rows, tail, quarantined }
+  const range = await store.blockRange()
+  if (range !== null) {
+    const failed = await checkSealed(0, range.last)
+    if (failed !== null) return failed
+  }
+  // The tail is read in one snapshot; blocks sealed meanwhile (a live gateway) are checked first.
+  for (let round = 1; ; round += 1) {
+    const stored = await store.chainTail()
+    const lastSeq = stored.last?.seq ?? -1
+    if (lastSeq > lastSealed) {
+      if (round > MAX_CATCH_UP_ROUNDS) {
+        throw new WattlineError(
+          'WL_LEDGER_WRITE',
+          `the ledger kept growing while it was verified (${MAX_CATCH_UP_ROUNDS} rounds); try again`,
+        )
+      }
+      quarantined = await readQuarantines()
+      const failed = await checkSealed(lastSealed + 1, lastSeq)
+      if (failed !== null) return failed
+      continue
+    }
+    const tail = checkTail(
+      {
+        seq: lastSealed + 1,
+        prev_hash: stored.last?.hash ?? GENESIS_HASH,
+        rows: stored.open,
+        beyond: stored.beyond ?? new Map(),
+        checkpoints: stored.checkpoints ?? [],
+      },
+      { hash: sha256Hex, verifySignature },
+    )
+    return { verdict: verifier.verdict(), unsealed_rows: tail.rows, tail, quarantined }
+  }
 }
 
 /** A quarantine record's `reasons` (compact JSON written by the writer). */
