@@ -256,8 +256,10 @@ describe.each(databases)('forgeable ledger tail ($name)', (db) => {
       ).toEqual({ code: 1, named: true })
       expect(reported).toEqual(['WL_LEDGER_TAMPERED']) // the resuming writer says so at once
       // the tampered row (and any row after it) is in no signed block
-      const kept = job.kind === 'insert' ? job.tail : row - (row % FLUSH_ROWS)
-      expect(q?.kept_rows).toBeLessThanOrEqual(kept)
+      // (the writer's own flush timer may add checkpoints between the explicit flushes, so the
+      // vouched-for prefix can end anywhere up to the tampered row, never past it)
+      expect(q?.kept_rows).toBeLessThanOrEqual(row)
+      if (job.kind === 'insert') expect(q?.kept_rows).toBe(job.tail) // the writer's rows all sealed
       expect(block2?.row_count).toBe(q?.kept_rows)
       expect(after.report.unsealed?.rows).toBe(0)
       detected += 1

@@ -91,7 +91,26 @@ export class KyselyLedgerStore implements LedgerStore {
     }
   }
 
+  /**
+   * The number of migrations when every one is already recorded in `schema_version`, else null.
+   * One small read: an up-to-date ledger (every `verify`, every restart) skips Kysely's migrator,
+   * whose catalog scan across all schemas can trip over another client's schema being dropped.
+   */
+  async #appliedAll(): Promise<number | null> {
+    let names: string[]
+    try {
+      const rows = await this.#db.selectFrom(SCHEMA_VERSION_TABLE).select('name').execute()
+      names = rows.map((r) => String(r['name']))
+    } catch {
+      return null // no schema_version yet: a new ledger
+    }
+    const wanted = Object.keys(MIGRATIONS)
+    return wanted.every((n) => names.includes(n)) ? wanted.length : null
+  }
+
   async #migrateOnce(): Promise<number> {
+    const upToDate = await this.#appliedAll()
+    if (upToDate !== null) return upToDate
     // Kysely looks for its tables in every schema; pin it to ours so schemas never mix.
     const schema = this.#namedSchemas
       ? String(
