@@ -213,7 +213,7 @@ describe.each(databases)('forgeable ledger tail ($name)', (db) => {
     expect(signer.created).toBe(false)
     writeFileSync(join(dir, 'ledger.pub'), signer.publicKeyPem)
     let detected = 0
-    for (const job of jobs) {
+    for (const [index, job] of jobs.entries()) {
       const row = await tamper(job.url, job.kind, job.tail, pick)
       if (job.kind === 'honest') {
         const before = await verify(dir, job.url)
@@ -228,12 +228,14 @@ describe.each(databases)('forgeable ledger tail ($name)', (db) => {
           { code: 1, named: true },
         )
       }
-      // a writer resumes (the same key), writes more and closes: seals and signs
+      // a writer resumes (the same key; in process, or in its writer thread every other job),
+      // writes more and closes: seals and signs
       const reported: string[] = []
       const ledger = await openLedger(job.url, {
         baseDir: dir,
         signingKeyPath: 'ledger.key',
         blockRows: BLOCK_ROWS,
+        writer: index % 2 === 0 ? 'in-process' : 'worker',
         onError: (error) => reported.push((error as { code?: string }).code ?? String(error)),
       })
       for (let i = 0; i < 7; i += 1) ledger.sink.append(requestRecord(20_000 + i))

@@ -12,9 +12,8 @@
  * members included) and chain to the same bytes as in process.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { AuditRecord, LedgerStore } from '@wattline/core'
+import type { AuditRecord, LedgerStore, QuarantineRecord } from '@wattline/core'
 import {
-  quarantineError,
   startChainWriter,
   type ChainWriter,
   type ChainWriteResult,
@@ -69,6 +68,8 @@ export type LedgerWorkerReply =
   | { readonly type: 'written'; readonly id: number; readonly result: ChainWriteResult }
   | { readonly type: 'write-failed'; readonly id: number; readonly error: ErrorData }
   | { readonly type: 'closed' }
+  /** The thread quarantined rows of the tail (on start or after re-reading it). */
+  | { readonly type: 'quarantined'; readonly record: QuarantineRecord }
 
 /** `error` as data for `postMessage`. */
 export function errorData(error: unknown): ErrorData {
@@ -109,8 +110,8 @@ export async function serveLedgerWorker(
         store,
         signer,
         hash: sha256Hex,
-        // the thread has no logger: one line on stderr, and the record is in the chain
-        onQuarantine: (record) => process.stderr.write(`${quarantineError(record).message}\n`),
+        // the opener reports it (onError), as the in-process writer does
+        onQuarantine: (record) => post(port, { type: 'quarantined', record }),
       },
       { blockRows: data.blockRows, blockMaxAgeMs: data.blockMaxAgeMs },
       data.atMs,

@@ -23,7 +23,13 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
-import { WattlineError, ERROR_CODES, type AuditRecord, type ErrorCode } from '@wattline/core'
+import {
+  WattlineError,
+  ERROR_CODES,
+  type AuditRecord,
+  type ErrorCode,
+  type QuarantineRecord,
+} from '@wattline/core'
 import type { ChainWriteResult, OpenBlockState } from './ledger-chain-writer.ts'
 import type { ChainBackend } from './ledger-writer.ts'
 import type {
@@ -54,6 +60,8 @@ export interface ChainWorkerOptions {
   readonly now: () => number
   /** Called once per thread that died unexpectedly. */
   readonly onCrash?: (error: WattlineError) => void
+  /** Called when the thread quarantined rows of the tail it could not vouch for. */
+  readonly onQuarantine?: (record: QuarantineRecord) => void
   /** Least time between a crash and the next start, ms of monotonic time (default 1000). */
   readonly respawnDelayMs?: number
   /** How long `close` waits for the thread to end before terminating it, ms (default 10,000). */
@@ -120,6 +128,9 @@ export async function startChainWorker(options: ChainWorkerOptions): Promise<Cha
             return
           case 'write-failed':
             settle(w, reply.id)?.reject(fromData(reply.error, 'ledger write failed'))
+            return
+          case 'quarantined':
+            options.onQuarantine?.(reply.record)
             return
           case 'closed':
             return

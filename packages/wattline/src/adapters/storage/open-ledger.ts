@@ -177,6 +177,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
             blockRows,
             blockMaxAgeMs,
             now,
+            onQuarantine: (record) => options.onError?.(quarantineError(record)),
             onCrash: (error) => {
               crashes?.inc()
               options.onError?.(error)
