@@ -114,7 +114,13 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     registry,
     // flushes (hashing, signing, INSERTs) run in the ledger writer thread, off the request loop
     writer: 'auto',
-    onError: (err) => logger.error({ err }, 'ledger write failed'),
+    onError: (err) =>
+      logger.error(
+        { err },
+        (err as { code?: unknown }).code === 'WL_LEDGER_TAMPERED'
+          ? 'ledger tail tampered: rows quarantined (run wattline verify)'
+          : 'ledger write failed',
+      ),
   })
   const budgetWatch = createBudgetWatch(config.services, {
     registry,
