@@ -5,8 +5,9 @@
  * so the replay and the live gateway get the same answer from the same history).
  *
  * - `static-peak`: the fleet provisioned for the peak, all the time (today's implicit fleet).
- * - `reactive`: utilisation thresholds, like Kubernetes' HPA: scale to keep the running batch near a
- *   target share of the slots, up at once, down only after a stabilisation period.
+ * - `reactive`: utilisation thresholds, like Kubernetes' HPA: scale to keep utilisation (slots in use
+ *   or arrivals against full-replica throughput, the busier) near a target, up at once, down only
+ *   after a stabilisation period.
  * - `predictive`: the fewest replicas whose p95 latency meets the SLO at the forecast load
  *   (seasonal-naive, never below the recent rate, +headroom), planned a cold start ahead.
  * - `energy-optimal`: among the replica counts that meet the SLO at the forecast load, the one with
@@ -24,7 +25,12 @@ import {
   type WindowObservation,
 } from './forecast.ts'
 import type { ScalingPool } from './pool.ts'
-import { p95LatencyMs, replicaPowerW, requiredReplicas, steadyState } from './steady-state.ts'
+import {
+  p95LatencyMs,
+  replicaCapacityPerS,
+  requiredReplicas,
+  servingEnergyJ,
+} from './steady-state.ts'
 
 export const SCALING_POLICIES = ['static-peak', 'reactive', 'predictive', 'energy-optimal'] as const
 export type ScalingPolicyName = (typeof SCALING_POLICIES)[number]
@@ -110,9 +116,16 @@ function reactive(input: ScalingInput, options: ScalingPolicyOptions): ScalingDe
   const last = history[history.length - 1]
   if (last === undefined)
     return { replicas: clamp(pool, input.current), reason: 'no load seen yet', plannedRatePerS: 0 }
+  // Utilisation of the serving replicas: the busier of slots in use and arrivals against what the
+  // replicas complete when full (prompts are compute-bound, so a prefill-heavy mix saturates a
+  // replica before its slots fill). Scaled to keep it at the target, like the HPA's formula.
   const want = (o: WindowObservation): number => {
     if (o.arrivals > 0 && o.readyReplicas === 0) return 1
-    return (o.readyReplicas * o.meanBatch) / (pool.slotsPerReplica * target)
+    const slots = (o.readyReplicas * o.meanBatch) / pool.slotsPerReplica
+    const capacity = replicaCapacityPerS(pool, o.mix)
+    const rate = o.arrivals / (o.durationMs / 1000)
+    const busy = capacity > 0 && Number.isFinite(capacity) ? rate / capacity : 0
+    return Math.max(slots, busy) / target
   }
   const now = clamp(pool, want(last))
   // Scale down only as far as the highest recommendation over the stabilisation period.
@@ -126,7 +139,7 @@ function reactive(input: ScalingInput, options: ScalingPolicyOptions): ScalingDe
   const replicas = now >= input.current ? now : Math.min(input.current, keep)
   return {
     replicas,
-    reason: `utilisation ${((last.meanBatch / pool.slotsPerReplica) * 100).toFixed(0)} % of slots (target ${(target * 100).toFixed(0)} %)`,
+    reason: `utilisation ${((want(last) * target * 100) / Math.max(1, last.readyReplicas)).toFixed(0)} % (target ${(target * 100).toFixed(0)} %)`,
     plannedRatePerS: last.arrivals / (last.durationMs / 1000),
   }
 }
@@ -198,10 +211,9 @@ function energyOptimalAt(
   let bestJ = Number.POSITIVE_INFINITY
   for (let n = lowest; n <= pool.maxReplicas; n++) {
     if (p95LatencyMs(pool, n, f.ratePerS, f.mix) > slo) continue
-    const s = steadyState(pool, n, f.ratePerS, f.mix)
     const starts = Math.max(0, n - input.current)
     const joules =
-      n * replicaPowerW(pool, s.batch) * (input.windowMs / 1000) +
+      servingEnergyJ(pool, n, f.ratePerS, f.mix, input.windowMs) +
       starts * pool.coldStartPowerW * (pool.coldStartMs / 1000)
     if (joules < bestJ) {
       best = n

@@ -6,7 +6,14 @@ import { forecastLoad, type WindowObservation } from './forecast.ts'
 import { createScalingPolicy, SCALING_POLICIES } from './policies.ts'
 import type { RequestMix, ScalingPool } from './pool.ts'
 import { simulateFleet } from './simulate-fleet.ts'
-import { p95LatencyMs, replicaPowerW, requiredReplicas, steadyState } from './steady-state.ts'
+import {
+  p95LatencyMs,
+  replicaCapacityPerS,
+  replicaPowerW,
+  requiredReplicas,
+  servingEnergyJ,
+  steadyState,
+} from './steady-state.ts'
 
 const profile = testProfile({ maxBatch: 64 })
 const pool: ScalingPool = {
@@ -31,11 +38,31 @@ describe('steady state', () => {
   it('solves Little’s law: the batch equals rate × service time at that batch', () => {
     const s = steadyState(pool, 2, 3, mix)
     expect(s.overloaded).toBe(false)
+    // Prompts take their compute-bound share of the replica's time; decode waits meanwhile.
+    const share = (1.5 * 500 * profile.timePerInputToken(1)) / 1000
+    expect(s.prefillShare).toBeCloseTo(share, 9)
     const t =
       (500 * profile.timePerInputToken(s.batch) +
-        200 * profile.timePerOutputToken(Math.max(1, s.batch))) /
+        (200 * profile.timePerOutputToken(Math.max(1, s.batch))) / (1 - share)) /
       1000
     expect((3 / 2) * t).toBeCloseTo(s.batch, 6)
+  })
+
+  it('is overloaded when prompts alone fill a replica’s compute, however many slots it has', () => {
+    const heavy: RequestMix = { ...mix, meanInputTokens: 100_000, p95InputTokens: 100_000 }
+    const perReplica = 1000 / (100_000 * profile.timePerInputToken(1))
+    const wide = { ...pool, slotsPerReplica: 10_000 }
+    expect(steadyState(wide, 2, 2 * perReplica * 0.9, heavy).overloaded).toBe(false)
+    expect(steadyState(wide, 2, 2 * perReplica * 1.1, heavy).overloaded).toBe(true)
+    expect(replicaCapacityPerS(wide, heavy)).toBeLessThan(perReplica)
+  })
+
+  it('bills prefill seconds once: serving energy covers only the decode share of the window', () => {
+    const s = steadyState(pool, 2, 3, mix)
+    expect(servingEnergyJ(pool, 2, 3, mix, 60_000)).toBeCloseTo(
+      2 * replicaPowerW(pool, s.batch) * (1 - s.prefillShare) * 60,
+      6,
+    )
   })
 
   it('is overloaded, batch pinned at the slots, when the replicas cannot keep up', () => {

@@ -17,7 +17,13 @@ import type { WindowObservation } from './forecast.ts'
 import type { RequestMix, ScalingPool } from './pool.ts'
 import type { ScalingInput, ScalingPolicy } from './policies.ts'
 import { JOULES_PER_KWH, MS_PER_HOUR } from '../units/quantity.ts'
-import { idleFraction, replicaPowerW, serviceTimeMs, steadyState } from './steady-state.ts'
+import {
+  idleFraction,
+  replicaCapacityPerS,
+  replicaPowerW,
+  serviceTimeMs,
+  steadyState,
+} from './steady-state.ts'
 
 export interface FleetTrace {
   /** Arrival times, epoch ms, ascending. */
@@ -60,6 +66,8 @@ export interface FleetTotals {
   readonly energyJ: number
   readonly idleEnergyJ: number
   readonly coldStartEnergyJ: number
+  /** Prompt (prefill) energy, J: tokens × energy per input token, the same under every policy. */
+  readonly prefillEnergyJ: number
   /** Facility energy × intensity, g. */
   readonly carbonG: number
   readonly replicaHours: number
@@ -90,6 +98,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
   let energyJ = 0
   let idleJ = 0
   let coldJ = 0
+  let prefillTotalJ = 0
   let carbonG = 0
   let replicaMs = 0
   let coldStarts = 0
@@ -147,18 +156,10 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
     const mix = mixOf(next, end)
     const ratePerS = arrivals / (windowMs / 1000)
     const steady = steadyState(pool, ready, ratePerS + backlog / (windowMs / 1000), mix)
-    const capacityPerS =
-      ready > 0
-        ? (ready * pool.slotsPerReplica) /
-          (serviceTimeMs(pool, pool.slotsPerReplica, mix.meanInputTokens, mix.meanOutputTokens) /
-            1000)
-        : 0
+    const oneReplicaPerS = arrivals > 0 ? replicaCapacityPerS(pool, mix) : 1
+    const capacityPerS = ready > 0 ? ready * oneReplicaPerS : 0
     const firstReadyMs =
       ready > 0 ? w : Math.min(...starting.map((s) => s.readyAtMs), Number.POSITIVE_INFINITY)
-    const oneReplicaPerS =
-      pool.slotsPerReplica /
-      (serviceTimeMs(pool, pool.slotsPerReplica, mix.meanInputTokens, mix.meanOutputTokens) /
-        1000 || 1)
 
     // Requests: wait in the fluid queue, then run at the window's batch.
     const batch = steady.batch
@@ -184,6 +185,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
           Math.max(batch, 1),
           trace.inputTokens[i] as number,
           trace.outputTokens[i] as number,
+          steady.prefillShare,
         )
       if (at >= from) {
         requests++
@@ -197,11 +199,15 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
       ready > 0 ? Math.max(0, q + (ratePerS - capacityPerS) * ((w + windowMs - lastMs) / 1000)) : q
     if (ready > 0 && backlog > 0 && !steady.overloaded) backlog = 0
 
-    const powerW = ready * replicaPowerW(pool, batch)
+    // Decode power for the time not spent prefilling; prefill is charged per prompt token.
+    const decodeShare = 1 - steady.prefillShare
+    const powerW = ready * replicaPowerW(pool, batch) * decodeShare
     const windowJ = powerW * (windowMs / 1000)
     if (measured) {
       energyJ += windowJ + prefillJ
-      idleJ += ready * pool.profile.idlePower * idleFraction(batch) * (windowMs / 1000)
+      prefillTotalJ += prefillJ
+      idleJ +=
+        ready * pool.profile.idlePower * idleFraction(batch) * decodeShare * (windowMs / 1000)
       carbonG += ((windowJ + prefillJ) * pool.pue * intensity) / JOULES_PER_KWH
       replicaMs += (ready + startingCount()) * windowMs
     }
@@ -280,6 +286,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
       energyJ,
       idleEnergyJ: idleJ,
       coldStartEnergyJ: coldJ,
+      prefillEnergyJ: prefillTotalJ,
       carbonG,
       replicaHours: replicaMs / MS_PER_HOUR,
       coldStarts,
