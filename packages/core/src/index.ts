@@ -227,4 +227,6 @@ export type {
   FleetTotals,
 } from './scaling/simulate-fleet.ts'
 export { buildDiurnalDay, BURSTGPT_CONVERSATION_HOURLY } from './scaling/diurnal.ts'
+export { peakReplicas, windowLoads } from './scaling/peak-sizing.ts'
+export type { WindowLoad } from './scaling/peak-sizing.ts'
 export type { DiurnalTrace } from './scaling/diurnal.ts'

@@ -164,9 +164,14 @@ const ENERGY_OPTIMAL_FORECAST: Partial<ForecastOptions> = { headroom: 0.05, rece
 function energyOptimal(input: ScalingInput, options: ScalingPolicyOptions): ScalingDecision {
   const now = energyOptimalAt(input, options, input.history)
   if (now.replicas >= input.current) return now
-  // Scale down only as far as the highest plan over the stabilisation period: a replica stopped now
-  // and started again within it costs a cold start and serves nothing meanwhile.
-  const since = input.nowMs - (options.stabilisationMs ?? 300_000)
+  // Scale down only as far as the highest plan over the hold period: a replica stopped now and
+  // started again within it costs a cold start. Default hold: the ski-rental break-even, the time a
+  // kept replica takes to draw a cold start's energy at no less than idle power (an upper bound on
+  // the break-even: any kept replica draws at least that).
+  const { pool } = input
+  const breakEvenMs =
+    (pool.coldStartPowerW * pool.coldStartMs) / Math.max(1, pool.profile.idlePower)
+  const since = input.nowMs - (options.stabilisationMs ?? breakEvenMs)
   let keep = now.replicas
   for (let i = input.history.length - 1; i >= 0; i--) {
     const o = input.history[i] as WindowObservation

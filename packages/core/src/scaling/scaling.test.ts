@@ -5,6 +5,7 @@ import { BURSTGPT_CONVERSATION_HOURLY, buildDiurnalDay } from './diurnal.ts'
 import { forecastLoad, type WindowObservation } from './forecast.ts'
 import { createScalingPolicy, SCALING_POLICIES } from './policies.ts'
 import type { RequestMix, ScalingPool } from './pool.ts'
+import { peakReplicas, windowLoads } from './peak-sizing.ts'
 import { simulateFleet } from './simulate-fleet.ts'
 import {
   p95LatencyMs,
@@ -190,6 +191,19 @@ describe('fleet simulation', () => {
       3,
     )
     expect(opt.totals.sloMisses / opt.totals.requests).toBeLessThan(0.01)
+  })
+
+  it('sizes static-peak as the fewest constant replicas meeting the SLO in every window', () => {
+    const loads = windowLoads(day, 60_000, 86_400_000)
+    expect(loads.reduce((a, w) => a + w.ratePerS * 60, 0)).toBeCloseTo(
+      day.arrivalMs.filter((t) => t >= 86_400_000).length,
+      6,
+    )
+    const n = peakReplicas(small, loads, 30_000)
+    const busiest = loads.reduce((a, w) => (w.ratePerS > a.ratePerS ? w : a))
+    expect(n).toBeGreaterThanOrEqual(requiredReplicas(small, busiest.ratePerS, busiest.mix, 30_000))
+    expect(loads.every((w) => p95LatencyMs(small, n, w.ratePerS, w.mix) <= 30_000)).toBe(true)
+    expect(loads.some((w) => p95LatencyMs(small, n - 1, w.ratePerS, w.mix) > 30_000)).toBe(true)
   })
 
   it('misses the SLO when a fixed fleet is too small for the peak', () => {

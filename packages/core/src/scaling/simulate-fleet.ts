@@ -57,6 +57,8 @@ export interface FleetWindow {
   readonly arrivals: number
   readonly meanBatch: number
   readonly energyJ: number
+  /** Requests of this window over the SLO. */
+  readonly sloMisses: number
   readonly reason: string
 }
 
@@ -166,6 +168,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
     let q = backlog
     let lastMs = w
     let prefillJ = 0
+    let windowMisses = 0
     for (let i = next; i < end; i++) {
       const at = trace.arrivalMs[i] as number
       const dt = (at - lastMs) / 1000
@@ -190,7 +193,10 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
       if (at >= from) {
         requests++
         latencies.push(latency)
-        if (latency > input.sloP95Ms) misses++
+        if (latency > input.sloP95Ms) {
+          misses++
+          windowMisses++
+        }
         prefillJ += (trace.inputTokens[i] as number) * pool.profile.energyPerInputToken(batch).value
       }
     }
@@ -219,6 +225,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
       arrivals,
       meanBatch: batch,
       energyJ: windowJ,
+      sloMisses: windowMisses,
       reason: decision.reason,
     })
     history.push({
