@@ -100,12 +100,42 @@ export const fleetBackendSchema = z
     latency_location: name
       .optional()
       .describe('Key of this backend in the latency matrix; defaults to its zone'),
+    min_replicas: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Right-sizing (replay --scaling): fewest replicas kept; 0 allows scale-to-zero. Default 1',
+      ),
+    max_replicas: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Right-sizing: most replicas; default: what the busiest window needs, or `replicas` if more',
+      ),
+    cold_start_s: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe(
+        'Right-sizing: seconds from starting a replica to serving (model load), drawn at idle power. Default 60 (assumption: docs/scaling.md)',
+      ),
   })
   .strict()
   .refine((b) => (b.zone === undefined) !== (b.region === undefined), {
     message: 'set exactly one of zone or region',
     path: ['zone'],
   })
+  .refine(
+    (b) =>
+      b.min_replicas === undefined ||
+      b.max_replicas === undefined ||
+      b.min_replicas <= b.max_replicas,
+    { message: 'min_replicas must not exceed max_replicas', path: ['min_replicas'] },
+  )
 
 export const fleetSchema = z
   .object({

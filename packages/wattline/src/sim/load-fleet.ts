@@ -67,6 +67,12 @@ export interface FleetBackend {
   readonly weight: number
   readonly location: string
   readonly profile: EnergyProfile
+  /** Right-sizing range and cold start (replay --scaling); absent: the defaults there. */
+  readonly scaling?: {
+    readonly minReplicas?: number
+    readonly maxReplicas?: number
+    readonly coldStartMs?: number
+  }
 }
 
 export interface Fleet {
@@ -236,6 +242,15 @@ export async function parseFleet(
       weight: b.weight,
       location: b.latency_location ?? zone,
       profile,
+      ...(b.min_replicas === undefined && b.max_replicas === undefined && b.cold_start_s === undefined
+        ? {}
+        : {
+            scaling: {
+              ...(b.min_replicas === undefined ? {} : { minReplicas: b.min_replicas }),
+              ...(b.max_replicas === undefined ? {} : { maxReplicas: b.max_replicas }),
+              ...(b.cold_start_s === undefined ? {} : { coldStartMs: b.cold_start_s * 1000 }),
+            },
+          }),
     }
   })
 

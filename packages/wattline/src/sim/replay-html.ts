@@ -127,7 +127,8 @@ function shareBars(report: ReplayReport, zones: readonly string[]): string {
 }
 
 /** Renders the whole report page. */
-export function renderReplayHtml(report: ReplayReport): string {
+/** `extraHtml`: sections appended after the routing charts (e.g. right-sizing). */
+export function renderReplayHtml(report: ReplayReport, extraHtml = ''): string {
   const zones = [...new Set(report.policies.flatMap((p) => p.zones.map((z) => z.zone)))]
   const hour = (x: number): string =>
     new Date(report.binStart + x).toISOString().slice(5, 16).replace('T', ' ')
@@ -184,6 +185,6 @@ ${rows}
 ${shareBars(report, zones)}
 ${cdf}
 ${carbonCharts}
-</body></html>
+${extraHtml}</body></html>
 `
 }

@@ -2,24 +2,47 @@
  * @module cli/commands/replay
  * `wattline replay --trace F (--fleet F | --config wattline.yaml) --carbon DIR|SOURCE
  *  --policies round-robin,least-loaded,carbon-aware,oracle [--start ISO] [--seed N] [--json F]
- *  [--html F] [--lenient]`: the routing policies side by side on a recorded trace, a fleet (a fleet
+ *  [--html F] [--lenient] [--scaling static-peak,reactive,predictive,energy-optimal]`: the routing policies side by side on a recorded trace, a fleet (a fleet
  * file, or the user's own gateway config) and real grid data, with the exact oracle bound. Prints one table; writes
- * JSON and HTML on request. A progress bar goes to stderr on a TTY.
+ * JSON and HTML on request. A progress bar goes to stderr on a TTY. `--scaling` adds right-sizing
+ * policies on the fleet's backend pools (sim/replay-scaling.ts): a second table, `scaling` in the
+ * JSON and a replicas-over-time chart in the HTML.
  */
 import { stat, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { WattlineError, type CarbonIntensitySource } from '@wattline/core'
+import {
+  SCALING_POLICIES,
+  WattlineError,
+  type CarbonIntensitySource,
+  type ScalingPolicyName,
+} from '@wattline/core'
 import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
 import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
 import { loadIntensitySteps } from '../../sim/intensity-steps.ts'
 import { loadReplayFleet } from '../../sim/config-fleet.ts'
-import { checkFleetZones } from '../../sim/load-fleet.ts'
+import { checkFleetZones, type Fleet } from '../../sim/load-fleet.ts'
 import { REPLAY_POLICIES, runReplay, type ReplayPolicyName } from '../../sim/replay.ts'
 import { renderReplayHtml } from '../../sim/replay-html.ts'
 import { renderReplayTable, toReplayJson } from '../../sim/replay-report.ts'
-import { loadTrace, TRACE_FORMATS, type TraceFormat } from '../../sim/trace-reader.ts'
+import {
+  runScalingReplay,
+  scalingTrace,
+  type ScalingReplay,
+  type ScalingReplayOptions,
+} from '../../sim/replay-scaling.ts'
+import {
+  renderScalingHtml,
+  renderScalingTable,
+  toScalingJson,
+} from '../../sim/replay-scaling-report.ts'
+import {
+  loadTrace,
+  TRACE_FORMATS,
+  type LoadedTrace,
+  type TraceFormat,
+} from '../../sim/trace-reader.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import type { CliIo } from '../io.ts'
 
@@ -40,6 +63,10 @@ interface ReplayFlags {
   sample: string
   limit?: string
   oracleBucketMin: string
+  scaling?: string
+  scalingWindowS: string
+  diurnalDays: string
+  deferralPct?: string
 }
 
 const DEFAULT_POLICIES = 'round-robin,least-loaded,carbon-aware,oracle'
@@ -83,6 +110,20 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .option('--sample <f>', 'keep each request with probability f (seeded)', '1')
     .option('--limit <n>', 'stop after n requests')
     .option('--oracle-bucket-min <m>', 'oracle LP time bucket, minutes', '5')
+    .option(
+      '--scaling <list>',
+      `right-sizing policies to replay on the backend pools, first is the baseline (${SCALING_POLICIES.join(', ')})`,
+    )
+    .option('--scaling-window-s <s>', 'right-sizing decision window, seconds', '60')
+    .option(
+      '--diurnal-days <n>',
+      'right-sizing: stretch the trace over n days on a diurnal shape, measure the last (0: as recorded)',
+      '0',
+    )
+    .option(
+      '--deferral-pct <p>',
+      'right-sizing: extra p95 latency energy-optimal may use while the grid is above its daily median, % of the SLO',
+    )
     .action(async (flags: ReplayFlags) => {
       setExit(await runReplayCommand(flags, io))
     })
@@ -90,6 +131,11 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
 
 async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode> {
   const policies = parsePolicies(flags.policies)
+  const scalingPolicies = flags.scaling === undefined ? undefined : parseScaling(flags.scaling)
+  const diurnalDays = intFlag('--diurnal-days', flags.diurnalDays, 0)
+  const scalingWindowMs = numFlag('--scaling-window-s', flags.scalingWindowS) * 1000
+  const deferralPct =
+    flags.deferralPct === undefined ? undefined : pctFlag('--deferral-pct', flags.deferralPct)
   const seed = intFlag('--seed', flags.seed, 0)
   const start = flags.start === undefined ? undefined : isoFlag('--start', flags.start)
   const format = flags.format === undefined ? undefined : formatFlag(flags.format)
@@ -160,13 +206,35 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
   })
   bar?.stop()
 
-  const json = `${JSON.stringify(toReplayJson(report), null, 2)}\n`
+  const scaling =
+    scalingPolicies === undefined
+      ? undefined
+      : await replayScaling(trace, fleet, source, {
+          policies: scalingPolicies,
+          windowMs: scalingWindowMs,
+          diurnalDays,
+          ...(deferralPct === undefined ? {} : { deferralPct }),
+        })
+
+  const json = `${JSON.stringify(
+    scaling === undefined
+      ? toReplayJson(report)
+      : { ...(toReplayJson(report) as object), scaling: toScalingJson(scaling) },
+    null,
+    2,
+  )}\n`
   if (flags.json === '-') io.stdout.write(json)
-  else io.stdout.write(renderReplayTable(report))
+  else {
+    io.stdout.write(renderReplayTable(report))
+    if (scaling !== undefined) io.stdout.write(renderScalingTable(scaling))
+  }
   if (flags.json !== undefined && flags.json !== '-')
     await writeOut(resolve(io.cwd, flags.json), json)
   if (flags.html !== undefined)
-    await writeOut(resolve(io.cwd, flags.html), renderReplayHtml(report))
+    await writeOut(
+      resolve(io.cwd, flags.html),
+      renderReplayHtml(report, scaling === undefined ? '' : renderScalingHtml(scaling)),
+    )
   return EXIT.ok
 }
 
@@ -205,6 +273,50 @@ async function openCarbon(
     `--carbon ${value}: neither a folder/file of Electricity Maps CSV exports nor a source name (static)`,
     { details: { field: '--carbon' } },
   )
+}
+
+/** `--scaling`: right-sizing on the fleet's pools over the (optionally stretched) trace. */
+async function replayScaling(
+  trace: LoadedTrace,
+  fleet: Fleet,
+  source: CarbonIntensitySource,
+  options: Omit<ScalingReplayOptions, 'zoneSteps'>,
+): Promise<ScalingReplay> {
+  const fleetTrace = {
+    arrivalMs: trace.arrival,
+    inputTokens: trace.inputTokens,
+    outputTokens: trace.outputTokens,
+  }
+  const span = scalingTrace(fleetTrace, options.diurnalDays)
+  const first = span.trace.arrivalMs[0] as number
+  const steps = await loadIntensitySteps(
+    source,
+    fleet.backends.map((b) => b.zone),
+    Math.min(first, span.fromMs),
+    span.toMs,
+  )
+  return runScalingReplay(fleetTrace, fleet, { ...options, zoneSteps: steps.zones })
+}
+
+function parseScaling(list: string): ScalingPolicyName[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (names.length === 0) throw badFlag('--scaling', 'at least one policy', list)
+  for (const n of names) {
+    if (!(SCALING_POLICIES as readonly string[]).includes(n))
+      throw badFlag('--scaling', `names from ${SCALING_POLICIES.join(', ')}`, n)
+  }
+  if (new Set(names).size !== names.length) throw badFlag('--scaling', 'each policy once', list)
+  return names as ScalingPolicyName[]
+}
+
+function pctFlag(flag: string, value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1000)
+    throw badFlag(flag, 'a percentage from 0 to 1000', value)
+  return n
 }
 
 function parsePolicies(list: string): ReplayPolicyName[] {
