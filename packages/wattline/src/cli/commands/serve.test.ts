@@ -32,6 +32,8 @@ describe('wattline serve', () => {
       .poll(() => cli.err(), { timeout: 15_000 })
       .toMatch(/wattline gateway on http:\/\/127\.0\.0\.1:\d+\/v1/)
     const url = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(cli.err())?.[1] as string
+    const base = url.slice(0, -'/v1'.length)
+    expect(cli.err()).toContain(`dashboard ${base}/dashboard/`)
     const client = new OpenAI({ baseURL: url, apiKey: 'x', maxRetries: 0 })
     const { response } = await client.chat.completions
       .create({ model: 'llama-3.1-8b-instruct', messages: [{ role: 'user', content: 'hi' }] })

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander'
 import { startLiveGateway } from '../../compose/live.ts'
+import { DASHBOARD_BUILD_COMMAND, isDashboardBuilt } from '../../http/dashboard-static.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
 import type { CliIo } from '../io.ts'
 
@@ -44,7 +45,8 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
   })
   io.stderr.write(
     `wattline gateway on ${live.url}/v1 (services: ${live.config.services.map((s) => s.name).join(', ')}; backends: ${live.config.backends.map((b) => `${b.id}@${b.zone}`).join(', ')})\n` +
-      `  metrics ${live.url}/metrics · health ${live.url}/healthz\n`,
+      `  metrics ${live.url}/metrics · health ${live.url}/healthz\n` +
+      `  dashboard ${live.url}/dashboard/${isDashboardBuilt() ? '' : ` (not built yet: run ${DASHBOARD_BUILD_COMMAND})`}\n`,
   )
   if (!io.stopSignal.aborted) {
     await new Promise<void>((r) =>
