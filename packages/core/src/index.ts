@@ -230,3 +230,11 @@ export { buildDiurnalDay, BURSTGPT_CONVERSATION_HOURLY } from './scaling/diurnal
 export { peakReplicas, windowLoads } from './scaling/peak-sizing.ts'
 export type { WindowLoad } from './scaling/peak-sizing.ts'
 export type { DiurnalTrace } from './scaling/diurnal.ts'
+
+// scheduling (time-shifting of deferrable work: the Batch API)
+export { planGreenestSlots, slotStart } from './scheduling/greenest-slots.ts'
+export type { PlanInput, PlannedSlot, SlotPlan, SlotIntensity } from './scheduling/greenest-slots.ts'
+export { seasonalNaiveForecast, SEASONAL_DAYS } from './scheduling/seasonal-forecast.ts'
+export type { SeasonalForecastInput } from './scheduling/seasonal-forecast.ts'
+export { batchLineBudget } from './scheduling/throttle.ts'
+export type { ThrottleInput } from './scheduling/throttle.ts'
