@@ -17,7 +17,7 @@
  * every measured window by the same steady-state model (`peakReplicas`).
  *
  * Target (issue 14): energy-optimal ≥ 30 % less energy than static-peak, SLO misses no higher than
- * static-peak's + 0.5 % of requests. Options: `-- --quick` (one size per trace).
+ * static-peak's + 0.5 % of requests. Options: `-- --quick` (one size per trace), `--trace azure|mooncake`.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -36,6 +36,9 @@ import { loadTrace } from '../packages/wattline/src/sim/trace-reader.ts'
 
 const data = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data')
 const quick = process.argv.includes('--quick')
+const only = process.argv.includes('--trace')
+  ? process.argv[process.argv.indexOf('--trace') + 1]
+  : undefined
 const DAY_MS = 86_400_000
 const start = Date.UTC(2023, 6, 1)
 const windowMs = 60_000
@@ -107,6 +110,7 @@ console.log(
 )
 const summary: string[] = []
 for (const t of traces) {
+  if (only !== undefined && !t.name.toLowerCase().startsWith(only.toLowerCase())) continue
   if (!existsSync(t.file)) {
     console.log(`${t.name}: skipped, ${t.file} is absent`)
     continue

@@ -214,8 +214,10 @@ function energyOptimalAt(
   const lowest = requiredReplicas(pool, f.ratePerS, f.mix, slo)
   let best = lowest
   let bestJ = Number.POSITIVE_INFINITY
+  // The objective `lowest` met (the SLO, or the best the p95 request can get when it alone exceeds it).
+  const objective = Math.max(slo, p95LatencyMs(pool, lowest, f.ratePerS, f.mix))
   for (let n = lowest; n <= pool.maxReplicas; n++) {
-    if (p95LatencyMs(pool, n, f.ratePerS, f.mix) > slo) continue
+    if (p95LatencyMs(pool, n, f.ratePerS, f.mix) > objective) continue
     const starts = Math.max(0, n - input.current)
     const joules =
       servingEnergyJ(pool, n, f.ratePerS, f.mix, input.windowMs) +

@@ -81,6 +81,17 @@ describe('steady state', () => {
     expect(requiredReplicas({ ...pool, minReplicas: 0 }, 0, mix, 20_000)).toBe(0)
   })
 
+  it('does not size to the maximum for a p95 request that alone exceeds the SLO', () => {
+    const long: RequestMix = { ...mix, p95OutputTokens: 20_000 }
+    const wide = { ...pool, maxReplicas: 500 }
+    expect(p95LatencyMs(wide, 500, 2, long)).toBeGreaterThan(20_000)
+    const n = requiredReplicas(wide, 2, long, 20_000)
+    expect(n).toBeLessThan(50)
+    expect(p95LatencyMs(wide, n, 2, long)).toBeLessThanOrEqual(
+      p95LatencyMs(wide, 500, 2, long) * 1.01,
+    )
+  })
+
   it('draws idle power at no load and more power at a larger batch', () => {
     expect(replicaPowerW(pool, 0)).toBe(profile.idlePower)
     expect(replicaPowerW(pool, 0.5)).toBeGreaterThan(profile.idlePower)

@@ -150,8 +150,11 @@ export function servingEnergyJ(
 }
 
 /**
- * Fewest replicas (within the pool's range) whose p95 latency at `ratePerS` meets `sloP95Ms`;
- * `maxReplicas` when none does. 0 only for no load and `minReplicas` 0.
+ * Fewest replicas (within the pool's range) whose p95 latency at `ratePerS` meets `sloP95Ms`. When
+ * none does, because the p95 request alone (a long prompt and answer) takes longer than the SLO
+ * however many replicas share the load: the fewest within 1 % of the latency the most replicas give
+ * (more would not help it), so one such window does not size the fleet to its maximum; `maxReplicas`
+ * when the load overloads even that. 0 only for no load and `minReplicas` 0.
  */
 export function requiredReplicas(
   pool: ScalingPool,
@@ -160,8 +163,14 @@ export function requiredReplicas(
   sloP95Ms: number,
 ): number {
   if (ratePerS <= 0) return pool.minReplicas
-  for (let n = Math.max(1, pool.minReplicas); n <= pool.maxReplicas; n++) {
+  const from = Math.max(1, pool.minReplicas)
+  for (let n = from; n <= pool.maxReplicas; n++) {
     if (p95LatencyMs(pool, n, ratePerS, mix) <= sloP95Ms) return n
+  }
+  const best = p95LatencyMs(pool, pool.maxReplicas, ratePerS, mix)
+  if (!Number.isFinite(best)) return pool.maxReplicas
+  for (let n = from; n < pool.maxReplicas; n++) {
+    if (p95LatencyMs(pool, n, ratePerS, mix) <= best * 1.01) return n
   }
   return pool.maxReplicas
 }
