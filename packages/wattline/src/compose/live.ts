@@ -62,6 +62,11 @@ export interface LiveOptions {
   readonly intensityClock?: Clock
   /** Defaults to pino JSON on stdout at the config's level. */
   readonly logger?: Logger
+  /**
+   * Replacement backend URLs by backend id, decided from the loaded config before anything starts
+   * (`serve --simulate` starts a simulated model server per backend here).
+   */
+  readonly backendUrls?: (config: WattlineConfig) => Promise<ReadonlyMap<string, string>>
   /** Extra fastify plugins, e.g. the dashboard API. */
   readonly plugins?: readonly ((
     app: FastifyInstance,
@@ -93,11 +98,21 @@ export interface LiveGateway {
 export async function startLiveGateway(options: LiveOptions): Promise<LiveGateway> {
   const configPath = resolve(options.cwd, options.configPath)
   const baseDir = dirname(configPath)
-  const config = await loadConfig(configPath, {
+  const loaded = await loadConfig(configPath, {
     readFile,
     env: options.env,
     catalog: createConfigCatalog(),
   })
+  const urls = options.backendUrls === undefined ? null : await options.backendUrls(loaded)
+  const config: WattlineConfig =
+    urls === null
+      ? loaded
+      : Object.freeze({
+          ...loaded,
+          backends: loaded.backends.map((b) =>
+            Object.freeze({ ...b, url: urls.get(b.id) ?? b.url }),
+          ),
+        })
   const logger = options.logger ?? pino({ level: config.gateway.log_level })
   const clock = createSystemClock()
   const registry = new Registry()

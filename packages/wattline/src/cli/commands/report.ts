@@ -29,7 +29,7 @@ interface ReportOptions {
   ledger: string
   service?: string
   from: string
-  to: string
+  to?: string
   format: ReportFormat
   out?: string
   impactManifest?: string
@@ -58,7 +58,7 @@ export function register(
     .requiredOption('--ledger <url>', 'ledger URL (sqlite:PATH or postgres://…)')
     .option('--service <name>', 'one service (default: every service)')
     .requiredOption('--from <iso>', 'period start, ISO 8601 (inclusive)')
-    .requiredOption('--to <iso>', 'period end, ISO 8601 (exclusive)')
+    .option('--to <iso>', 'period end, ISO 8601 (exclusive; default: now)')
     .addOption(
       new Option(
         '--format <format>',
@@ -88,8 +88,9 @@ export function register(
     )
     .action(async (opts: ReportOptions) => {
       const fromMs = parseIsoFlag('--from', opts.from)
-      const toMs = parseIsoFlag('--to', opts.to)
-      if (toMs <= fromMs) throw new ExitError(EXIT.badInput, '--to must be after --from')
+      const toMs = opts.to === undefined ? deps.now() : parseIsoFlag('--to', opts.to)
+      if (toMs <= fromMs)
+        throw new ExitError(EXIT.badInput, 'WL_INVALID_INPUT: --to must be after --from')
       const generatedAtMs =
         opts.generatedAt === undefined
           ? deps.now()
