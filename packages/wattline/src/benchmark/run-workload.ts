@@ -21,6 +21,8 @@ export interface RequestOutcome {
   readonly inputTokens: number
   readonly outputTokens: number
   readonly latencyMs: number
+  /** Why a failed request failed (connection error, timeout, `HTTP 503`); absent when ok. */
+  readonly error?: string
 }
 
 export interface RunWorkloadOptions {
@@ -124,7 +126,14 @@ async function one(
     const text = await res.body.text()
     const latencyMs = performance.now() - t0
     if (res.statusCode >= 400) {
-      return { ok: false, status: res.statusCode, inputTokens: 0, outputTokens: 0, latencyMs }
+      return {
+        ok: false,
+        status: res.statusCode,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs,
+        error: `HTTP ${String(res.statusCode)}: ${text.slice(0, 200)}`,
+      }
     }
     const usage = readUsage(text)
     return {
@@ -134,14 +143,18 @@ async function one(
       outputTokens: usage?.completion_tokens ?? req.outputTokens,
       latencyMs,
     }
-  } catch {
+  } catch (error) {
     // connection errors and timeouts are counted as failed requests in the run's totals
+    const e = error as { code?: unknown; message?: unknown }
     return {
       ok: false,
       status: 0,
       inputTokens: 0,
       outputTokens: 0,
       latencyMs: performance.now() - t0,
+      error:
+        [e.code, e.message].filter((x) => typeof x === 'string' && x !== '').join(' ') ||
+        String(error),
     }
   }
 }

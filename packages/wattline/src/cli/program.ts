@@ -62,7 +62,7 @@ export async function buildProgram(
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      writeErr: (s) => io.stderr.write(withUsageCode(s)),
     })
   const names = isCommandName(only) ? [only] : (Object.keys(COMMANDS) as (keyof typeof COMMANDS)[])
   const modules = await Promise.all(names.map((name) => COMMANDS[name]()))
@@ -70,6 +70,29 @@ export async function buildProgram(
   for (const cmd of program.commands)
     cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
+}
+
+/**
+ * Commander's own usage errors (unknown command or option, missing or invalid argument) are bad
+ * input like any other: they read `wattline: WL_INVALID_INPUT: …` and exit 2.
+ */
+function withUsageCode(text: string): string {
+  return text.startsWith('error: ')
+    ? `wattline: WL_INVALID_INPUT: ${text.slice('error: '.length)}`
+    : text
+}
+
+/** The catalogued code a CLI error without one gets, by exit code (docs/errors.md). */
+const CODE_FOR_EXIT: Readonly<Record<ExitCode, string>> = {
+  0: 'WL_INTERNAL',
+  1: 'WL_BUDGET_EXCEEDED',
+  2: 'WL_INVALID_INPUT',
+  3: 'WL_INTERNAL',
+}
+
+/** Every error the CLI prints starts with a `WL_` code. */
+export function withErrorCode(code: ExitCode, message: string): string {
+  return /^WL_[A-Z_]+:/.test(message) ? message : `${CODE_FOR_EXIT[code]}: ${message}`
 }
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
@@ -95,7 +118,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     )
       return 0
     const mapped = toExit(error)
-    if (mapped.message) io.stderr.write(`wattline: ${mapped.message}\n`)
+    if (mapped.message) io.stderr.write(`wattline: ${withErrorCode(mapped.code, mapped.message)}\n`)
     return mapped.code
   }
 }

@@ -188,6 +188,13 @@ async function runBench(opts: BenchOptions, io: CliIo): Promise<BenchResult> {
     if (meter !== null) meterLabel = meter.source
     bar?.stop()
     if (io.stopSignal.aborted) throw new ExitError(EXIT.badInput, 'interrupted: no result written')
+    if (!outcomes.some((o) => o.ok)) {
+      const cause = outcomes.find((o) => o.error !== undefined)?.error ?? 'no answer'
+      throw new ExitError(
+        EXIT.badInput,
+        `WL_UPSTREAM_UNAVAILABLE: none of the ${String(outcomes.length)} requests of repeat ${String(k + 1)} to --target ${opts.target} succeeded (first failure: ${cause}); is the endpoint running and is the URL its OpenAI base, including /v1? No result written.`,
+      )
+    }
     const energy =
       measured ??
       modelledEnergy(profile as EnergyProfile, outcomes, Math.min(concurrency, workload.length))

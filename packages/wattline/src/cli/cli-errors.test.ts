@@ -1,0 +1,204 @@
+/**
+ * Every CLI error carries a catalogued `WL_` code (docs/errors.md) and a non-zero exit: each
+ * command is swept with an unknown flag, and most with a bad value; commander's own usage errors,
+ * typed errors, plain `ExitError`s and unexpected exceptions all come out as
+ * `wattline: WL_<CODE>: …` on stderr, never a ZodError, a NaN or a stack trace.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { HARDWARE } from '@wattline/core'
+import { afterAll, describe, expect, it } from 'vitest'
+import { COMMAND_NAMES, withErrorCode } from './program.ts'
+import { runCaptured } from './run-cli.test-support.ts'
+
+const REPO = resolve(import.meta.dirname, '../../../..')
+const SAMPLE = join(REPO, 'examples/azure-llm-conv-sample.csv')
+const dir = mkdtempSync(join(tmpdir(), 'wattline-cli-errors-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+writeFileSync(join(dir, 'not-json.json'), '{"schema":')
+
+const CODE = /^wattline: WL_[A-Z_]+: /m
+
+function expectCoded(run: { code: number; out: string; err: string }, what: string): void {
+  expect(run.code, `${what}\n${run.err}`).not.toBe(0)
+  expect(run.err, what).toMatch(CODE)
+  expect(run.err, what).not.toMatch(/ZodError|NaN|\n\s+at /)
+}
+
+describe('every CLI error has a WL_ code', () => {
+  it.each(COMMAND_NAMES.map((name) => [name]))(
+    '%s --no-such-flag: exit 2, WL_INVALID_INPUT',
+    async (name) => {
+      const run = await runCaptured([name, '--no-such-flag'], { cwd: dir })
+      expectCoded(run, name)
+      expect(run.code).toBe(2)
+      expect(run.err).toContain('WL_INVALID_INPUT')
+    },
+  )
+
+  it('an unknown command: exit 2, WL_INVALID_INPUT', async () => {
+    const run = await runCaptured(['estimat'], { cwd: dir })
+    expectCoded(run, 'estimat')
+    expect(run.code).toBe(2)
+  })
+
+  const bad: readonly (readonly string[])[] = [
+    ['estimate', '--model', 'llama-3.1-8b-instruct', '--hardware', 'H100-SXM'],
+    [
+      'estimate',
+      '--model',
+      'llama-3.1-8b-instruct',
+      '--hardware',
+      'H100-SXM',
+      '--input-tokens',
+      'x',
+      '--output-tokens',
+      '5',
+    ],
+    [
+      'estimate',
+      '--model',
+      'no-such-model',
+      '--hardware',
+      'H100-SXM',
+      '--input-tokens',
+      '5',
+      '--output-tokens',
+      '5',
+    ],
+    ['intensity', '--zone', 'XX-NOWHERE'],
+    ['intensity', '--zone', 'FR', '--at', 'yesterday-ish'],
+    ['serve', '--config', 'missing.yaml'],
+    ['serve', '--port', 'abc'],
+    ['demo', '--port', 'abc'],
+    [
+      'simulate-backend',
+      '--model',
+      'llama-3.1-8b-instruct',
+      '--hardware',
+      'H100XYZ',
+      '--zone',
+      'FR',
+    ],
+    [
+      'simulate-backend',
+      '--model',
+      'llama-3.1-8b-instruct',
+      '--hardware',
+      'H100-SXM',
+      '--zone',
+      'FR',
+      '--port',
+      '99999',
+    ],
+    ['bench', '--target', 'not a url', '--model', 'm', '--workload', SAMPLE, '--out', 'r.json'],
+    [
+      'bench',
+      '--target',
+      'http://127.0.0.1:9/v1',
+      '--model',
+      'llama-3.1-8b-instruct',
+      '--hardware',
+      'H100-SXM',
+      '--workload',
+      SAMPLE,
+      '--requests',
+      'ten',
+      '--out',
+      'r.json',
+    ],
+    [
+      'bench',
+      '--target',
+      'http://127.0.0.1:9/v1',
+      '--model',
+      'llama-3.1-8b-instruct',
+      '--workload',
+      'missing.csv',
+      '--hardware',
+      'H100-SXM',
+      '--out',
+      'r.json',
+    ],
+    [
+      'gate',
+      '--result',
+      'missing.json',
+      '--config',
+      join(REPO, 'examples/wattline.yaml'),
+      '--service',
+      'chat',
+    ],
+    [
+      'gate',
+      '--result',
+      'not-json.json',
+      '--config',
+      join(REPO, 'examples/wattline.yaml'),
+      '--service',
+      'chat',
+    ],
+    ['replay', '--trace', 'missing.csv', '--fleet', join(REPO, 'examples/eu.fleet.yaml')],
+    [
+      'replay',
+      '--trace',
+      SAMPLE,
+      '--fleet',
+      join(REPO, 'examples/eu.fleet.yaml'),
+      '--policies',
+      'no-such-policy',
+    ],
+    ['report', '--ledger', 'sqlite:missing.db', '--from', 'not-a-date'],
+    ['lifecycle', 'add-hardware', '--no-such-flag'],
+    ['profiles', 'extra-argument'],
+    ['zones', 'extra-argument'],
+  ]
+  it.each(bad.map((args) => [args.join(' '), args]))('%s', async (_label, args) => {
+    const run = await runCaptured(args, { cwd: dir })
+    expectCoded(run, args.join(' '))
+  })
+
+  it('an unknown hardware name fails with the list of every known one', async () => {
+    const run = await runCaptured(
+      ['estimate', '--model', 'llama-3.1-8b-instruct', '--hardware', 'H100XYZ'].concat([
+        '--input-tokens',
+        '5',
+        '--output-tokens',
+        '5',
+      ]),
+      { cwd: dir },
+    )
+    expectCoded(run, 'H100XYZ')
+    expect(run.code).toBe(2)
+    expect(run.err).toContain('WL_UNKNOWN_HARDWARE')
+    for (const h of HARDWARE) expect(run.err).toContain(h.id)
+  })
+
+  it('bench against an unreachable target: exit 2, WL_UPSTREAM_UNAVAILABLE naming the cause', async () => {
+    const run = await runCaptured(
+      ['bench', '--target', 'http://127.0.0.1:9/v1', '--model', 'llama-3.1-8b-instruct'].concat([
+        '--hardware',
+        'H100-SXM',
+        '--workload',
+        SAMPLE,
+        '--requests',
+        '3',
+        '--repeat',
+        '2',
+        '--out',
+        'unreachable.json',
+      ]),
+      { cwd: dir },
+    )
+    expectCoded(run, 'bench unreachable')
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(/WL_UPSTREAM_UNAVAILABLE: .*ECONNREFUSED/)
+  })
+
+  it('an error message without a code gets the one its exit code means', () => {
+    expect(withErrorCode(2, '--port must be …')).toBe('WL_INVALID_INPUT: --port must be …')
+    expect(withErrorCode(3, 'internal error')).toBe('WL_INTERNAL: internal error')
+    expect(withErrorCode(2, 'WL_UNKNOWN_ZONE: x')).toBe('WL_UNKNOWN_ZONE: x')
+  })
+})
