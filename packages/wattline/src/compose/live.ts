@@ -30,6 +30,7 @@ import {
   type Ledger,
 } from '../adapters/storage/open-ledger.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
 import { createCarbonSourceFromConfig } from '../config/carbon.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
@@ -47,6 +48,8 @@ import { startClusterLoad } from './cluster.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
+import { createLiveScaler, scalingSink } from '../scaling/live-scaler.ts'
+import { registerScalingRoutes } from '../scaling/scaling-routes.ts'
 
 export interface LiveOptions {
   readonly configPath: string
@@ -117,7 +120,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const clock = createSystemClock()
   const registry = new Registry()
   const metrics = createGatewayMetrics(registry)
-  const gridClock = options.intensityClock ?? clock
+  // grid time: the caller's (the demo's), else the batch scheduler's (sped up only in tests/demos)
+  const gridClock = options.intensityClock ?? batchClock(config, clock)
   const source = createCarbonSourceFromConfig(config.carbon, {
     clock: gridClock,
     env: options.env,
@@ -157,7 +161,21 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           backendUrls: new Map(config.backends.map((b) => [b.id, b.url])),
           version: WATTLINE_VERSION,
         })
-  const sink = tracing === undefined ? watched : tracingSink(watched, tracing)
+  const traced = tracing === undefined ? watched : tracingSink(watched, tracing)
+  // Backends with `scaling:` get a live replica recommendation from the load and intensity records.
+  const scaler = createLiveScaler({
+    config,
+    registry,
+    nowMs: clock.now(),
+    profileFor: (b) =>
+      resolveProfile({
+        model: b.canonical_models[b.models[0] as string] ?? (b.models[0] as string),
+        hardware: b.hardware,
+        precision: b.precision,
+        ...(b.active_params_b === undefined ? {} : { activeParamsB: b.active_params_b }),
+      }),
+  })
+  const sink = scaler.pools.length === 0 ? traced : scalingSink(traced, scaler)
   const intensity = createIntensityBoard({
     source,
     clock: gridClock,
@@ -205,6 +223,16 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     ...(cluster === undefined ? {} : { cluster }),
   })
   const liveState = gatewayLiveState(gateway, intensity)
+  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database.
+  const batch = await startBatchApi({
+    config,
+    baseDir,
+    source,
+    clock: gridClock,
+    wallNow: () => clock.now(),
+    logger,
+    inflight: () => gateway.inflight(),
+  })
   let draining = false
   const app = await createGatewayApp({
     gateway,
@@ -221,6 +249,14 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           baseDir,
           now: () => clock.now(),
           budgets: budgetStatuses(budgetWatch, configuredBudgets(config)),
+        }),
+      (a: FastifyInstance) => batch.register(a),
+      (a: FastifyInstance) =>
+        registerScalingRoutes(a, {
+          scaler,
+          ...(config.secrets.metricsToken === undefined
+            ? {}
+            : { metricsToken: config.secrets.metricsToken }),
         }),
       ...(options.plugins ?? []).map(
         (p) => (a: FastifyInstance) => p(a, { gateway, config, liveState }),
@@ -239,6 +275,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   }
   every(config.gateway.intensity_refresh_ms, () => intensity.refresh())
   every(config.gateway.health.interval_ms, () => gateway.probe())
+  if (scaler.pools.length > 0) every(scaler.tickMs, () => scaler.tick(clock.now()))
   if (config.cluster !== undefined) every(config.cluster.sync_interval_ms, () => gateway.syncLoad())
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
@@ -285,6 +322,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   })
   const address = app.server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const loopback =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '[::1]' : host
+  batch.start(`http://${loopback}:${address.port}`)
   let closed: Promise<void> | undefined
   return {
     app,
@@ -296,6 +336,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     budgetWatch,
     close: () =>
       (closed ??= (async () => {
+        // batch lines in flight finish (or go back to pending) before the gateway stops
+        await batch.close().catch((err: unknown) => logger.error({ err }, 'batch close failed'))
         draining = true
         for (const t of timers) clearInterval(t)
         const drained = app.close()

@@ -6,7 +6,7 @@
  * in `parse-config.ts`, which has the catalogues at hand.
  */
 import * as z from 'zod'
-import { ROUTING_POLICIES, PRECISIONS } from '@wattline/core'
+import { ROUTING_POLICIES, PRECISIONS, SCALING_POLICIES } from '@wattline/core'
 import { budgetConfigSchema, ledgerConfigSchema } from './budget.ts'
 import { carbonConfigSchema } from './carbon.ts'
 import * as D from './defaults.ts'
@@ -37,6 +37,11 @@ export const serviceSchema = z.strictObject({
     .strictObject({
       /** Latency objective for a whole request, milliseconds (95th percentile). */
       p95_latency_ms: z.number().positive().optional(),
+      /**
+       * Right-sizing deferral budget: extra p95 latency, % of `p95_latency_ms`, the energy-optimal
+       * scaler may plan for (fewer replicas, more queueing) while the grid is above its daily median.
+       */
+      deferral_pct: z.number().min(0).max(1000).optional(),
     })
     .prefault({}),
   /** Models this service may call; omitted = every model a backend serves. */
@@ -104,6 +109,27 @@ export function meterStaleAfterMs(meter: MeterConfig): number | undefined {
   return meter.stale_after_ms ?? D.DEFAULT_METER_STALE_POLLS * meter.interval_ms
 }
 
+/** A backend as a pool of identical replicas the gateway recommends a size for (docs/scaling.md). */
+export const scalingConfigSchema = z
+  .strictObject({
+    policy: z.enum(SCALING_POLICIES).default('energy-optimal'),
+    /** Fewest replicas recommended; 0 allows scale-to-zero (KEDA activation starts the first). */
+    min_replicas: nonNegInt.default(1),
+    max_replicas: posInt,
+    /** Requests one replica runs at once (vLLM's max_num_seqs); default: the backend's max_concurrency. */
+    slots_per_replica: posInt.optional(),
+    /** Seconds from starting a replica to serving (model load); drawn at idle power. */
+    cold_start_s: z.number().min(0).default(60),
+    /** Decision window, seconds: one recommendation per window from the load observed in it. */
+    window_s: z.number().min(1).max(3600).default(60),
+    /** Replicas `static-peak` recommends (default: max_replicas). */
+    static_replicas: posInt.optional(),
+  })
+  .refine((s) => s.min_replicas <= s.max_replicas, {
+    error: 'min_replicas must not exceed max_replicas',
+    path: ['min_replicas'],
+  })
+
 export const backendSchema = z
   .strictObject({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, {
@@ -149,6 +175,8 @@ export const backendSchema = z
       })
       .prefault({}),
     meter: meterSchema.default({ type: 'modelled' }),
+    /** Right-sizing: the gateway recommends this pool's replica count (GET /scaling/{id}, KEDA). */
+    scaling: scalingConfigSchema.optional(),
   })
   .refine((b) => (b.zone === undefined) !== (b.region === undefined), {
     error: 'give exactly one of zone or region',
@@ -245,6 +273,44 @@ export const telemetrySchema = z.strictObject({
   sample_ratio: z.number().min(0).max(1).default(1),
 })
 
+/**
+ * The Batch API (`/v1/files`, `/v1/batches`; docs/batch.md): limits on uploads, the scheduler's
+ * planning slot and lease, and the throttle that keeps interactive traffic within its SLO.
+ */
+export const batchSchema = z
+  .strictObject({
+    /** Largest accepted upload (bytes); larger is refused with 413 `WL_REQUEST_TOO_LARGE`. */
+    max_file_bytes: posInt.default(100 * 1024 * 1024),
+    /** Most lines one batch input file may hold. */
+    max_lines: posInt.default(50_000),
+    /** Longest `completion_window` accepted, hours (OpenAI accepts `24h`). */
+    max_completion_window_h: posInt.default(168),
+    /** Most batch lines in flight at once across the gateway. */
+    max_concurrent_lines: posInt.default(4),
+    /** Share of the allowed backends' `max_concurrency` batch lines may take (0–1). */
+    max_capacity_share: z.number().min(0).max(1).default(0.5),
+    /** Duration of one line before any has been measured (ms); later the measured mean is used. */
+    estimated_line_ms: posInt.default(2_000),
+    /** Planning slot (ms): the grid data's resolution, one hour. */
+    slot_ms: posInt.default(3_600_000),
+    /** Slots kept free before the deadline as a margin for slower-than-estimated work. */
+    margin_slots: nonNegInt.default(1),
+    /** Days of history averaged by the seasonal forecast when the carbon source has none. */
+    forecast_history_days: posInt.default(7),
+    /** Scheduler tick (ms, real time): how often it re-plans and starts lines. */
+    tick_ms: posInt.default(1_000),
+    /** Lifetime of the scheduler lease row without renewal (ms): one gateway schedules at a time. */
+    lease_ms: posInt.default(15_000),
+    /**
+     * Speed of the scheduler's clock (1 = real time). Above 1 for tests and demos only: scheduler
+     * time = `clock_anchor_ms` + (real time − `clock_anchor_ms`) × speed, the same after a restart.
+     */
+    clock_speed: z.number().positive().default(1),
+    /** Anchor of a sped-up scheduler clock (epoch ms). */
+    clock_anchor_ms: nonNegInt.default(0),
+  })
+  .prefault({})
+
 export const configSchema = z.strictObject({
   /** JSON Schema reference, ignored. */
   $schema: z.string().optional(),
@@ -255,6 +321,7 @@ export const configSchema = z.strictObject({
   backends: z.array(backendSchema).min(1, { error: 'define at least one backend' }),
   cluster: clusterSchema.optional(),
   telemetry: telemetrySchema.optional(),
+  batch: batchSchema,
 })
 
 export type WattlineConfigInput = z.input<typeof configSchema>
@@ -265,3 +332,4 @@ export type MeterConfig = z.infer<typeof meterSchema>
 export type GatewayConfig = z.infer<typeof gatewaySchema>
 export type ClusterConfig = z.infer<typeof clusterSchema>
 export type TelemetryConfig = z.infer<typeof telemetrySchema>
+export type BatchConfig = z.infer<typeof batchSchema>

@@ -1,0 +1,327 @@
+/**
+ * @module scaling/live-scaler
+ * The gateway's right-sizing recommendation, live: for every backend with a `scaling:` section (a
+ * pool of identical replicas), each window it closes the load it observed (the gateway's own request
+ * records, through `scalingSink`), and asks the core's scaling policy (the same code
+ * `wattline replay --scaling` runs) for the replica count, with the pool's fitted profile, its
+ * services' p95 SLO and deferral budget, and the zone's grid intensity against its median over the
+ * last 24 h (from the intensity records the gateway writes). The recommendation is served to KEDA
+ * (`GET /scaling/{pool}`), as a Prometheus gauge and on the dashboard. All figures are modelled.
+ *
+ * Requests are counted in the window in which their record is written (when they finish); the
+ * replicas "serving" in a window are taken to be the last recommendation (KEDA follows it).
+ */
+import { Gauge, type Registry } from 'prom-client'
+import {
+  createScalingPolicy,
+  DEFAULT_FORECAST,
+  steadyState,
+  type EnergyProfile,
+  type LedgerRecord,
+  type LedgerSink,
+  type RequestMix,
+  type ScalingDecision,
+  type ScalingPolicy,
+  type ScalingPolicyName,
+  type ScalingPool,
+  type WindowObservation,
+} from '@wattline/core'
+import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
+
+const DAY_MS = 86_400_000
+
+export interface PoolRecommendation {
+  readonly pool: string
+  readonly zone: string
+  readonly policy: ScalingPolicyName
+  /** Replicas the pool should run now (KEDA: valueLocation `recommended_replicas`). */
+  readonly recommended_replicas: number
+  readonly reason: string
+  readonly min_replicas: number
+  readonly max_replicas: number
+  /** Requests per second the decision planned for (forecast), null for static-peak. */
+  readonly planned_requests_per_s: number | null
+  /** Requests per second observed in the last closed window. */
+  readonly observed_requests_per_s: number
+  readonly window_s: number
+  readonly slo_p95_ms: number
+  readonly deferral_pct: number
+  /** Grid intensity now and its median over the last 24 h (gCO2e/kWh); null before any value. */
+  readonly intensity_g_per_kwh: number | null
+  readonly intensity_day_median_g_per_kwh: number | null
+  /** End of the last closed window (ISO 8601); null before the first. */
+  readonly updated_at: string | null
+  readonly basis: 'modelled'
+}
+
+export interface LiveScaler {
+  readonly pools: readonly string[]
+  /** Feeds one ledger record (requests of the pools' backends, intensity values of their zones). */
+  observe(record: LedgerRecord): void
+  /** Closes every window that ended by `nowMs` and decides the next. */
+  tick(nowMs: number): void
+  recommendation(pool: string): PoolRecommendation | undefined
+  /** How often to tick, ms (a tenth of the shortest decision window). */
+  readonly tickMs: number
+}
+
+export interface LiveScalerDeps {
+  readonly config: WattlineConfig
+  /** Energy profile of a backend's (first) model. */
+  readonly profileFor: (backend: BackendConfig) => EnergyProfile
+  readonly nowMs: number
+  readonly registry?: Registry
+}
+
+interface PoolState {
+  readonly backend: BackendConfig
+  readonly pool: ScalingPool
+  readonly policy: ScalingPolicy
+  readonly sloP95Ms: number
+  readonly deferralPct: number
+  readonly windowMs: number
+  windowStart: number
+  inputs: number[]
+  outputs: number[]
+  readonly history: WindowObservation[]
+  decision: ScalingDecision
+  lastRate: number
+  updatedAt: number | null
+}
+
+/** Longest history kept: a seasonal period plus the lead and a margin. */
+const HISTORY_MS = DEFAULT_FORECAST.periodMs + 2 * 3_600_000
+
+/** Creates the scaler for the config's backends that have `scaling:` (none: no pools). */
+export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
+  const { config } = deps
+  const states = new Map<string, PoolState>()
+  const intensity = new Map<string, { at: number; value: number }[]>()
+  for (const b of config.backends) {
+    const s = b.scaling
+    if (s === undefined) continue
+    const profile = deps.profileFor(b)
+    const slo = poolSlo(config, b)
+    const pool: ScalingPool = {
+      id: b.id,
+      zone: b.zone,
+      profile,
+      slotsPerReplica: s.slots_per_replica ?? b.max_concurrency,
+      minReplicas: s.min_replicas,
+      maxReplicas: s.max_replicas,
+      coldStartMs: s.cold_start_s * 1000,
+      coldStartPowerW: profile.idlePower,
+      pue: b.pue,
+    }
+    const policy = createScalingPolicy(s.policy, {
+      ...(s.static_replicas === undefined ? {} : { staticReplicas: s.static_replicas }),
+    })
+    const windowMs = s.window_s * 1000
+    const windowStart = Math.floor(deps.nowMs / windowMs) * windowMs
+    const state: PoolState = {
+      backend: b,
+      pool,
+      policy,
+      sloP95Ms: slo.sloP95Ms,
+      deferralPct: slo.deferralPct,
+      windowMs,
+      windowStart,
+      inputs: [],
+      outputs: [],
+      history: [],
+      decision: { replicas: 0, reason: '', plannedRatePerS: 0 },
+      lastRate: 0,
+      updatedAt: null,
+    }
+    state.decision = decide(state, s.min_replicas)
+    states.set(b.id, state)
+  }
+
+  const gauge =
+    deps.registry === undefined || states.size === 0
+      ? undefined
+      : new Gauge({
+          name: 'wattline_scaling_recommended_replicas',
+          help: 'Replicas the right-sizing policy recommends for the pool now (modelled; GET /scaling/{pool})',
+          labelNames: ['pool', 'policy'],
+          registers: [deps.registry],
+        })
+  const planned =
+    deps.registry === undefined || states.size === 0
+      ? undefined
+      : new Gauge({
+          name: 'wattline_scaling_planned_requests_per_second',
+          help: 'Arrival rate the right-sizing decision planned for, requests/s (forecast from the observed load)',
+          labelNames: ['pool'],
+          registers: [deps.registry],
+        })
+  const publish = (s: PoolState): void => {
+    gauge?.set({ pool: s.pool.id, policy: s.policy.name }, s.decision.replicas)
+    if (Number.isFinite(s.decision.plannedRatePerS))
+      planned?.set({ pool: s.pool.id }, s.decision.plannedRatePerS)
+  }
+  for (const s of states.values()) publish(s)
+
+  function intensityNow(zone: string): { now: number; median: number } | undefined {
+    const xs = intensity.get(zone)
+    if (xs === undefined || xs.length === 0) return undefined
+    const sorted = xs.map((x) => x.value).sort((a, b) => a - b)
+    const mid = sorted.length >> 1
+    const median =
+      sorted.length % 2 === 1
+        ? (sorted[mid] as number)
+        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+    return { now: (xs[xs.length - 1] as { value: number }).value, median }
+  }
+
+  function decide(s: PoolState, current: number): ScalingDecision {
+    const grid = intensityNow(s.pool.zone)
+    return s.policy.decide({
+      pool: s.pool,
+      sloP95Ms: s.sloP95Ms,
+      windowMs: s.windowMs,
+      nowMs: s.windowStart,
+      current,
+      history: s.history,
+      ...(grid === undefined
+        ? {}
+        : { intensity: { nowGPerKwh: grid.now, dayMedianGPerKwh: grid.median } }),
+      deferralPct: s.deferralPct,
+    })
+  }
+
+  function close(s: PoolState): void {
+    const arrivals = s.inputs.length
+    const mix = mixOf(s.inputs, s.outputs)
+    const rate = arrivals / (s.windowMs / 1000)
+    const ready = s.decision.replicas
+    s.history.push({
+      startMs: s.windowStart,
+      durationMs: s.windowMs,
+      arrivals,
+      mix,
+      readyReplicas: ready,
+      meanBatch: steadyState(s.pool, ready, rate, mix).batch,
+    })
+    const keep = Math.ceil(HISTORY_MS / s.windowMs)
+    if (s.history.length > keep) s.history.splice(0, s.history.length - keep)
+    s.inputs = []
+    s.outputs = []
+    s.lastRate = rate
+    s.windowStart += s.windowMs
+    s.updatedAt = s.windowStart
+  }
+
+  return {
+    pools: [...states.keys()],
+    // A tenth of the shortest window, so a decision follows its window's end closely.
+    tickMs: Math.max(100, Math.min(...[...states.values()].map((s) => s.windowMs), 60_000) / 10),
+    observe(record) {
+      if (record.kind === 'request') {
+        const s = states.get(record.backend)
+        if (s === undefined) return
+        s.inputs.push(record.input_tokens)
+        s.outputs.push(record.output_tokens)
+      } else if (record.kind === 'intensity') {
+        let xs = intensity.get(record.zone)
+        if (xs === undefined) intensity.set(record.zone, (xs = []))
+        xs.push({ at: record.at_ms, value: record.intensity_g_per_kwh })
+        while (xs.length > 0 && (xs[0] as { at: number }).at < record.at_ms - DAY_MS) xs.shift()
+      }
+    },
+    tick(nowMs) {
+      for (const s of states.values()) {
+        if (nowMs < s.windowStart + s.windowMs) continue
+        // A gateway idle for longer than the history: start afresh at the current window.
+        if (nowMs - s.windowStart > HISTORY_MS) {
+          s.history.length = 0
+          s.windowStart = Math.floor(nowMs / s.windowMs) * s.windowMs - s.windowMs
+        }
+        while (nowMs >= s.windowStart + s.windowMs) close(s)
+        s.decision = decide(s, s.decision.replicas)
+        publish(s)
+      }
+    },
+    recommendation(id) {
+      const s = states.get(id)
+      if (s === undefined) return undefined
+      const grid = intensityNow(s.pool.zone)
+      return {
+        pool: s.pool.id,
+        zone: s.pool.zone,
+        policy: s.policy.name,
+        recommended_replicas: s.decision.replicas,
+        reason: s.decision.reason,
+        min_replicas: s.pool.minReplicas,
+        max_replicas: s.pool.maxReplicas,
+        planned_requests_per_s: Number.isFinite(s.decision.plannedRatePerS)
+          ? round(s.decision.plannedRatePerS, 4)
+          : null,
+        observed_requests_per_s: round(s.lastRate, 4),
+        window_s: s.windowMs / 1000,
+        slo_p95_ms: s.sloP95Ms,
+        deferral_pct: s.deferralPct,
+        intensity_g_per_kwh: grid === undefined ? null : grid.now,
+        intensity_day_median_g_per_kwh: grid === undefined ? null : grid.median,
+        updated_at: s.updatedAt === null ? null : new Date(s.updatedAt).toISOString(),
+        basis: 'modelled',
+      }
+    },
+  }
+}
+
+/** A sink that also feeds the scaler (the gateway's one sink, decorated as tracing does). */
+export function scalingSink(inner: LedgerSink, scaler: LiveScaler): LedgerSink {
+  return {
+    append(record: LedgerRecord) {
+      scaler.observe(record)
+      inner.append(record)
+    },
+    flush: () => inner.flush(),
+    close: () => inner.close(),
+  }
+}
+
+/**
+ * The SLO a pool plans for: the tightest p95 of the services that may use the backend, and the
+ * smallest deferral budget among them (one service without a budget keeps the pool at its SLO).
+ */
+function poolSlo(
+  config: WattlineConfig,
+  b: BackendConfig,
+): { sloP95Ms: number; deferralPct: number } {
+  let slo = Number.POSITIVE_INFINITY
+  let deferral = Number.POSITIVE_INFINITY
+  for (const s of config.services) {
+    if (s.backends !== undefined && !s.backends.includes(b.id)) continue
+    if (s.models !== undefined && !s.models.some((m) => b.models.includes(m))) continue
+    if (s.slo?.p95_latency_ms === undefined) continue
+    slo = Math.min(slo, s.slo.p95_latency_ms)
+    deferral = Math.min(deferral, s.slo.deferral_pct ?? 0)
+  }
+  return Number.isFinite(slo)
+    ? { sloP95Ms: slo, deferralPct: deferral }
+    : // No service states an SLO: the pool plans for the default one (docs/scaling.md).
+      { sloP95Ms: DEFAULT_SCALING_SLO_MS, deferralPct: 0 }
+}
+
+/** p95 objective a pool plans for when no service using it states one, ms. */
+export const DEFAULT_SCALING_SLO_MS = 30_000
+
+function mixOf(ins: readonly number[], outs: readonly number[]): RequestMix {
+  if (ins.length === 0)
+    return { meanInputTokens: 0, meanOutputTokens: 0, p95InputTokens: 0, p95OutputTokens: 0 }
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  const p95 = (xs: readonly number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] as number
+  }
+  return {
+    meanInputTokens: mean(ins),
+    meanOutputTokens: mean(outs),
+    p95InputTokens: p95(ins),
+    p95OutputTokens: p95(outs),
+  }
+}
+
+const round = (x: number, d: number): number => Number(x.toFixed(d))
