@@ -148,6 +148,47 @@ describe('policies', () => {
   })
 })
 
+describe('energy-optimal with a deferral budget', () => {
+  const history: WindowObservation[] = Array.from({ length: 5 }, (_, i) => ({
+    startMs: i * 60_000,
+    durationMs: 60_000,
+    arrivals: 60 * 12,
+    mix,
+    readyReplicas: 10,
+    meanBatch: 8,
+  }))
+  const input = {
+    pool,
+    sloP95Ms: 20_000,
+    windowMs: 60_000,
+    nowMs: 5 * 60_000,
+    current: 10,
+    history,
+  }
+  const policy = createScalingPolicy('energy-optimal', { stabilisationMs: 0 })
+
+  it('plans fewer replicas while the grid is above its median, none fewer while below', () => {
+    const base = policy.decide(input).replicas
+    const dirty = policy.decide({
+      ...input,
+      intensity: { nowGPerKwh: 500, dayMedianGPerKwh: 300 },
+      deferralPct: 100,
+    })
+    const clean = policy.decide({
+      ...input,
+      intensity: { nowGPerKwh: 200, dayMedianGPerKwh: 300 },
+      deferralPct: 100,
+    })
+    expect(dirty.replicas).toBeLessThan(base)
+    expect(dirty.reason).toMatch(/\+100 % slack/)
+    expect(clean.replicas).toBe(base)
+    // The deferred plan still meets the relaxed objective at the forecast it planned for.
+    expect(p95LatencyMs(pool, dirty.replicas, dirty.plannedRatePerS, mix)).toBeLessThanOrEqual(
+      40_000,
+    )
+  })
+})
+
 describe('diurnal day', () => {
   it('follows the shape hour by hour and keeps the trace’s token mix', () => {
     const n = 3_600
