@@ -4,7 +4,7 @@
  * typed errors, plain `ExitError`s and unexpected exceptions all come out as
  * `wattline: WL_<CODE>: …` on stderr, never a ZodError, a NaN or a stack trace.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { HARDWARE } from '@wattline/core'
@@ -172,6 +172,23 @@ describe('every CLI error has a WL_ code', () => {
     expectCoded(run, 'H100XYZ')
     expect(run.code).toBe(2)
     expect(run.err).toContain('WL_UNKNOWN_HARDWARE')
+    for (const h of HARDWARE) expect(run.err).toContain(h.id)
+  })
+
+  it('an unknown hardware name in a config fails with the list of every known one', async () => {
+    const yaml = readFileSync(join(REPO, 'examples/wattline.yaml'), 'utf8').replace(
+      'hardware: A100-80GB',
+      'hardware: H100XYZ',
+    )
+    writeFileSync(join(dir, 'bad-hardware.yaml'), yaml)
+    const run = await runCaptured(['serve', '--config', 'bad-hardware.yaml', '--port', '0'], {
+      cwd: dir,
+    })
+    expectCoded(run, 'config H100XYZ')
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(
+      /bad-hardware\.yaml:\d+:\d+ backends\[2\]\.hardware: unknown hardware 'H100XYZ'/,
+    )
     for (const h of HARDWARE) expect(run.err).toContain(h.id)
   })
 

@@ -23,12 +23,15 @@ export function createConfigCatalog(extraZones: readonly string[] = []): ConfigC
       const hw = findHardware(id)
       return hw !== undefined
         ? ok(hw.id)
-        : miss(
-            closeMatches(
-              id,
-              HARDWARE.map((h) => h.id),
+        : {
+            ...miss(
+              closeMatches(
+                id,
+                HARDWARE.map((h) => h.id),
+              ),
             ),
-          )
+            known: HARDWARE.map((h) => h.id),
+          }
     },
     zone: (id) => {
       const z =

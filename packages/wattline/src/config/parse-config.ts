@@ -22,7 +22,12 @@ export interface ConfigIssue {
 /** A catalogue answer: the canonical id, or close matches for the error message. */
 export type Lookup =
   | { readonly ok: true; readonly value: string }
-  | { readonly ok: false; readonly matches: readonly string[] }
+  | {
+      readonly ok: false
+      readonly matches: readonly string[]
+      /** Every valid id, when the list is short enough to print (hardware). */
+      readonly known?: readonly string[]
+    }
 
 /** What config validation needs to know about the world; `config/catalog.ts` builds the real one. */
 export interface ConfigCatalog {
@@ -130,7 +135,7 @@ function resolveBackend(
   if (!hw.ok)
     issues.push({
       path: ['backends', i, 'hardware'],
-      message: unknown('hardware', b.hardware, hw.matches),
+      message: unknown('hardware', b.hardware, hw.matches, hw.known),
     })
   let zone = b.zone ?? ''
   if (b.zone !== undefined) {
@@ -176,10 +181,16 @@ function resolveBackend(
   return { ...b, zone, hardware: hw.ok ? hw.value : b.hardware, canonical_models: canonical }
 }
 
-function unknown(what: string, value: string, matches: readonly string[]): string {
+function unknown(
+  what: string,
+  value: string,
+  matches: readonly string[],
+  known?: readonly string[],
+): string {
   const hint =
     matches.length > 0 ? ` (did you mean ${matches.map((m) => `'${m}'`).join(', ')}?)` : ''
-  return `unknown ${what} '${value}'${hint}`
+  const list = known === undefined ? '' : `; known: ${known.join(', ')}`
+  return `unknown ${what} '${value}'${hint}${list}`
 }
 
 function checkUnique(
