@@ -167,6 +167,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     config,
     registry,
     nowMs: clock.now(),
+    now: () => clock.now(),
     profileFor: (b) =>
       resolveProfile({
         model: b.canonical_models[b.models[0] as string] ?? (b.models[0] as string),
@@ -275,7 +276,15 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   }
   every(config.gateway.intensity_refresh_ms, () => intensity.refresh())
   every(config.gateway.health.interval_ms, () => gateway.probe())
-  if (scaler.pools.length > 0) every(scaler.tickMs, () => scaler.tick(clock.now()))
+  if (scaler.pools.length > 0) {
+    every(scaler.tickMs, () => scaler.tick(clock.now()))
+    // Actual replica counts (scaling.actual_replicas), twice per decision window.
+    every(scaler.tickMs * 5, () =>
+      scaler.refreshActual((pool, err) =>
+        logger.warn({ pool, err }, 'actual replicas unreadable; planning from the recommendation'),
+      ),
+    )
+  }
   if (config.cluster !== undefined) every(config.cluster.sync_interval_ms, () => gateway.syncLoad())
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()

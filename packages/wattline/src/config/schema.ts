@@ -124,6 +124,22 @@ export const scalingConfigSchema = z
     window_s: z.number().min(1).max(3600).default(60),
     /** Replicas `static-peak` recommends (default: max_replicas). */
     static_replicas: posInt.optional(),
+    /**
+     * Where the pool's actual replica count is read (shown beside the recommendation, and used as
+     * the replicas serving when planning): a Prometheus exposition endpoint such as kube-state-metrics.
+     */
+    actual_replicas: z
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL of a /metrics page' }),
+        metric: z
+          .string()
+          .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/)
+          .default('kube_deployment_status_replicas_available'),
+        /** Series whose labels include all of these are summed, e.g. `{deployment: vllm-paris}`. */
+        labels: z.record(z.string(), z.string()).default({}),
+        timeout_ms: posInt.default(2000),
+      })
+      .optional(),
   })
   .refine((s) => s.min_replicas <= s.max_replicas, {
     error: 'min_replicas must not exceed max_replicas',

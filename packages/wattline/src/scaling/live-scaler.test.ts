@@ -5,10 +5,14 @@
  * HPA derives for an `AverageValue` target: ceil(value / targetValue), within the ScaledObject's
  * min/max replica counts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
+import { parseAllDocuments } from 'yaml'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startStub } from '../http/harness.test-support.ts'
 import { startLiveGateway, type LiveGateway } from '../compose/live.ts'
@@ -27,6 +31,29 @@ interface ScaledObjectTrigger {
   readonly minReplicaCount: number
   readonly maxReplicaCount: number
 }
+/** The trigger of deploy/keda/scaledobject.yaml, pointed at the test's gateway. */
+function exampleTrigger(gatewayUrl: string, bearer: string): ScaledObjectTrigger {
+  const file = fileURLToPath(new URL('../../../../deploy/keda/scaledobject.yaml', import.meta.url))
+  const [so] = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()) as {
+    spec: {
+      minReplicaCount: number
+      maxReplicaCount: number
+      triggers: { type: string; metricType: string; metadata: Record<string, string> }[]
+    }
+  }[]
+  const t = so!.spec.triggers[0]!
+  expect(t).toMatchObject({ type: 'metrics-api', metricType: 'AverageValue' })
+  const url = new URL(t.metadata['url']!)
+  return {
+    url: `${gatewayUrl}${url.pathname}`,
+    valueLocation: t.metadata['valueLocation']!,
+    targetValue: Number(t.metadata['targetValue']),
+    bearer,
+    minReplicaCount: so!.spec.minReplicaCount,
+    maxReplicaCount: so!.spec.maxReplicaCount,
+  }
+}
+
 async function kedaDesiredReplicas(t: ScaledObjectTrigger): Promise<number> {
   const res = await fetch(t.url, { headers: { authorization: `Bearer ${t.bearer}` } })
   if (res.status !== 200) throw new Error(`metrics-api: HTTP ${res.status}`)
@@ -49,7 +76,7 @@ async function until<T>(f: () => Promise<T>, ok: (x: T) => boolean, ms: number):
   return last
 }
 
-async function start(): Promise<LiveGateway> {
+async function start(scalingLines: readonly string[] = []): Promise<LiveGateway> {
   const stub = await startStub({ model: 'llama-3.1-8b-instruct', delayMs: 20 })
   cleanups.push(() => stub.close())
   const dir = mkdtempSync(join(tmpdir(), 'wl-scaling-'))
@@ -81,6 +108,7 @@ async function start(): Promise<LiveGateway> {
       '      slots_per_replica: 1',
       '      window_s: 1',
       '      cold_start_s: 1',
+      ...scalingLines.map((l) => `      ${l}`),
       '',
     ].join('\n'),
   )
@@ -99,14 +127,9 @@ async function start(): Promise<LiveGateway> {
 describe('live scaler: GET /scaling/{pool} for KEDA’s metrics-api scaler', () => {
   it('recommends replicas from the observed load, scales to zero when idle, and KEDA reads it', async () => {
     const live = await start()
-    const trigger: ScaledObjectTrigger = {
-      url: `${live.url}/scaling/paris`,
-      valueLocation: 'recommended_replicas',
-      targetValue: 1,
-      bearer: 'keda-secret',
-      minReplicaCount: 0,
-      maxReplicaCount: 50,
-    }
+    // KEDA configured as the example ScaledObject says (its URL's path names the pool).
+    const trigger = exampleTrigger(live.url, 'keda-secret')
+    expect(trigger.url).toBe(`${live.url}/scaling/paris`)
     // No load yet: scale-to-zero is allowed, so nothing is recommended.
     expect(await kedaDesiredReplicas(trigger)).toBe(0)
     const body = (await (
@@ -190,5 +213,38 @@ describe('live scaler: GET /scaling/{pool} for KEDA’s metrics-api scaler', () 
     expect(api.status).toBe(200)
     const list = (await api.json()) as { pools: { pool: string }[] }
     expect(list.pools.map((p) => p.pool)).toEqual(['paris'])
+  })
+
+  it('shows the actual replicas read from kube-state-metrics beside the recommendation', async () => {
+    let available = 3
+    const ksm = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+      res.end(
+        [
+          '# HELP kube_deployment_status_replicas_available The number of available replicas per deployment.',
+          '# TYPE kube_deployment_status_replicas_available gauge',
+          `kube_deployment_status_replicas_available{namespace="ai-serving",deployment="vllm-paris"} ${available}`,
+          'kube_deployment_status_replicas_available{namespace="ai-serving",deployment="other"} 9',
+          '',
+        ].join('\n'),
+      )
+    })
+    await new Promise<void>((r) => ksm.listen(0, '127.0.0.1', r))
+    cleanups.push(() => new Promise<void>((r) => ksm.close(() => r())))
+    const { port } = ksm.address() as AddressInfo
+    const live = await start([
+      'actual_replicas:',
+      `  url: http://127.0.0.1:${port}/metrics`,
+      '  labels: { deployment: vllm-paris }',
+    ])
+    const read = () =>
+      fetch(`${live.url}/scaling/paris`, { headers: { authorization: 'Bearer keda-secret' } }).then(
+        (r) => r.json() as Promise<{ actual_replicas: number | null; actual_replicas_at: string }>,
+      )
+    expect((await until(read, (b) => b.actual_replicas === 3, 10_000)).actual_replicas).toBe(3)
+    available = 5
+    const later = await until(read, (b) => b.actual_replicas === 5, 10_000)
+    expect(later.actual_replicas).toBe(5)
+    expect(Date.parse(later.actual_replicas_at)).toBeGreaterThan(0)
   })
 })

@@ -27,6 +27,7 @@ import {
   type WindowObservation,
 } from '@wattline/core'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
+import { readActualReplicas, type ActualReplicasSource } from './actual-replicas.ts'
 
 const DAY_MS = 86_400_000
 
@@ -43,6 +44,10 @@ export interface PoolRecommendation {
   readonly planned_requests_per_s: number | null
   /** Requests per second observed in the last closed window. */
   readonly observed_requests_per_s: number
+  /** Replicas the pool runs, read from `scaling.actual_replicas`; null when not configured or unread. */
+  readonly actual_replicas: number | null
+  /** When it was read (ISO 8601), or null. */
+  readonly actual_replicas_at: string | null
   readonly window_s: number
   readonly slo_p95_ms: number
   readonly deferral_pct: number
@@ -61,15 +66,21 @@ export interface LiveScaler {
   /** Closes every window that ended by `nowMs` and decides the next. */
   tick(nowMs: number): void
   recommendation(pool: string): PoolRecommendation | undefined
+  /** Reads the actual replica count of every pool that has `actual_replicas` (errors go to `onError`). */
+  refreshActual(onError: (pool: string, error: unknown) => void): Promise<void>
   /** How often to tick, ms (a tenth of the shortest decision window). */
   readonly tickMs: number
 }
 
 export interface LiveScalerDeps {
   readonly config: WattlineConfig
+  /** Reads a pool's actual replicas (default: scrape `scaling.actual_replicas`). */
+  readonly readActual?: (source: ActualReplicasSource) => Promise<number>
   /** Energy profile of a backend's (first) model. */
   readonly profileFor: (backend: BackendConfig) => EnergyProfile
   readonly nowMs: number
+  /** Clock for the time an actual count was read (default: the system's). */
+  readonly now?: () => number
   readonly registry?: Registry
 }
 
@@ -87,6 +98,8 @@ interface PoolState {
   decision: ScalingDecision
   lastRate: number
   updatedAt: number | null
+  actual: number | null
+  actualAt: number | null
 }
 
 /** Longest history kept: a seasonal period plus the lead and a margin. */
@@ -95,6 +108,8 @@ const HISTORY_MS = DEFAULT_FORECAST.periodMs + 2 * 3_600_000
 /** Creates the scaler for the config's backends that have `scaling:` (none: no pools). */
 export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
   const { config } = deps
+  const readActual = deps.readActual ?? readActualReplicas
+  const now = deps.now ?? Date.now
   const states = new Map<string, PoolState>()
   const intensity = new Map<string, { at: number; value: number }[]>()
   for (const b of config.backends) {
@@ -132,6 +147,8 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
       decision: { replicas: 0, reason: '', plannedRatePerS: 0 },
       lastRate: 0,
       updatedAt: null,
+      actual: null,
+      actualAt: null,
     }
     state.decision = decide(state, s.min_replicas)
     states.set(b.id, state)
@@ -194,7 +211,8 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
     const arrivals = s.inputs.length
     const mix = mixOf(s.inputs, s.outputs)
     const rate = arrivals / (s.windowMs / 1000)
-    const ready = s.decision.replicas
+    // Serving replicas: the count read back when there is one, else the last recommendation.
+    const ready = s.actual ?? s.decision.replicas
     s.history.push({
       startMs: s.windowStart,
       durationMs: s.windowMs,
@@ -238,9 +256,25 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
           s.windowStart = Math.floor(nowMs / s.windowMs) * s.windowMs - s.windowMs
         }
         while (nowMs >= s.windowStart + s.windowMs) close(s)
-        s.decision = decide(s, s.decision.replicas)
+        s.decision = decide(s, s.actual ?? s.decision.replicas)
         publish(s)
       }
+    },
+    async refreshActual(onError) {
+      await Promise.all(
+        [...states.values()].map(async (s) => {
+          const source = s.backend.scaling?.actual_replicas
+          if (source === undefined) return
+          try {
+            s.actual = await readActual(source)
+            s.actualAt = now()
+          } catch (error) {
+            // A stale count would steer the plan: forget it until the next good read.
+            s.actual = null
+            onError(s.pool.id, error)
+          }
+        }),
+      )
     },
     recommendation(id) {
       const s = states.get(id)
@@ -258,6 +292,8 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
           ? round(s.decision.plannedRatePerS, 4)
           : null,
         observed_requests_per_s: round(s.lastRate, 4),
+        actual_replicas: s.actual,
+        actual_replicas_at: s.actualAt === null ? null : new Date(s.actualAt).toISOString(),
         window_s: s.windowMs / 1000,
         slo_p95_ms: s.sloP95Ms,
         deferral_pct: s.deferralPct,
