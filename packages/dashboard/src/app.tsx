@@ -9,6 +9,7 @@ import { AnomaliesView } from './views/anomalies.tsx'
 import { BackendsView } from './views/backends.tsx'
 import { DecisionsView } from './views/decisions.tsx'
 import { OverviewView } from './views/overview.tsx'
+import { ScalingView } from './views/scaling.tsx'
 import { ServicesView } from './views/services.tsx'
 import type { ViewProps } from './views/view-props.ts'
 import { ZonesView } from './views/zones.tsx'
@@ -18,6 +19,7 @@ const VIEWS = [
   { id: 'services', label: 'Services', View: ServicesView },
   { id: 'zones', label: 'Zones', View: ZonesView },
   { id: 'backends', label: 'Backends', View: BackendsView },
+  { id: 'scaling', label: 'Right-sizing', View: ScalingView },
   { id: 'decisions', label: 'Routing decisions', View: DecisionsView },
   { id: 'anomalies', label: 'Anomalies', View: AnomaliesView },
 ] as const satisfies readonly { id: string; label: string; View: (p: ViewProps) => unknown }[]
