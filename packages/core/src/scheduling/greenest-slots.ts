@@ -55,6 +55,14 @@ export interface SlotPlan {
   readonly forced: boolean
 }
 
+/** Ascending intensity; unknown (infinite) slots last and equal among themselves. */
+const byIntensity = (a: PlannedSlot, b: PlannedSlot): number =>
+  a.intensity_g_per_kwh === b.intensity_g_per_kwh
+    ? 0
+    : a.intensity_g_per_kwh < b.intensity_g_per_kwh
+      ? -1
+      : 1
+
 /** Start of the slot containing `t`. */
 export const slotStart = (t: number, slotMs: number): number => Math.floor(t / slotMs) * slotMs
 
@@ -107,7 +115,7 @@ export function planGreenestSlots(input: PlanInput): SlotPlan {
   const chosen = forced
     ? candidates
     : [...candidates]
-        .sort((a, b) => a.intensity_g_per_kwh - b.intensity_g_per_kwh || a.start_ms - b.start_ms)
+        .sort((a, b) => byIntensity(a, b) || a.start_ms - b.start_ms)
         .slice(0, needed)
         .sort((a, b) => a.start_ms - b.start_ms)
   const finite = chosen.filter((s) => Number.isFinite(s.intensity_g_per_kwh))

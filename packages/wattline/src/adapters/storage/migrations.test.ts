@@ -34,7 +34,8 @@ async function legacyLedger(url: string, dir: string, tail: number) {
   const store = await openLedgerStore(url)
   await store.exec('DROP TABLE tail_checkpoints')
   await store.exec('DROP TABLE quarantine_events')
-  await store.exec(`DELETE FROM ${SCHEMA_VERSION_TABLE} WHERE name = '0003_tail_checkpoints'`)
+  // a build before schema 3 had applied none of the later migrations either
+  await store.exec(`DELETE FROM ${SCHEMA_VERSION_TABLE} WHERE name >= '0003_tail_checkpoints'`)
   let previous = (await store.readBlocks(1, 1))[0]?.hash as string
   for (let i = 0; i < tail; i += 1) {
     const record = requestRecord(100 + i)

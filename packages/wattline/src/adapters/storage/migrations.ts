@@ -132,12 +132,99 @@ async function tailCheckpoints(db: Kysely<unknown>): Promise<void> {
   }
 }
 
+/**
+ * The Batch API's state (docs/batch.md): uploaded files, batches, one row per input line (its
+ * result, the ledger request id it ran as, `deferred_from_ms`/`ran_at_ms` and the carbon saved
+ * versus running at submission), and the scheduler's lease row. Plain tables, not hash-chained:
+ * each executed line is also an ordinary chained `requests` row, found by its request id.
+ */
+async function batchTables(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('batch_files')
+    .ifNotExists()
+    .addColumn('id', 'text', (col) => col.primaryKey())
+    .addColumn('purpose', 'text', (col) => col.notNull())
+    .addColumn('filename', 'text', (col) => col.notNull())
+    .addColumn('bytes', 'bigint', (col) => col.notNull())
+    .addColumn('service', 'text', (col) => col.notNull())
+    .addColumn('tenant', 'text')
+    .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+    .addColumn('content', 'text', (col) => col.notNull())
+    .execute()
+  await db.schema
+    .createTable('batches')
+    .ifNotExists()
+    .addColumn('id', 'text', (col) => col.primaryKey())
+    .addColumn('service', 'text', (col) => col.notNull())
+    .addColumn('tenant', 'text')
+    .addColumn('endpoint', 'text', (col) => col.notNull())
+    .addColumn('input_file_id', 'text', (col) => col.notNull())
+    .addColumn('completion_window', 'text', (col) => col.notNull())
+    .addColumn('status', 'text', (col) => col.notNull())
+    .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+    .addColumn('deadline_ms', 'bigint', (col) => col.notNull())
+    .addColumn('in_progress_at_ms', 'bigint')
+    .addColumn('finalizing_at_ms', 'bigint')
+    .addColumn('completed_at_ms', 'bigint')
+    .addColumn('cancelling_at_ms', 'bigint')
+    .addColumn('cancelled_at_ms', 'bigint')
+    .addColumn('failed_at_ms', 'bigint')
+    .addColumn('expired_at_ms', 'bigint')
+    .addColumn('output_file_id', 'text')
+    .addColumn('error_file_id', 'text')
+    .addColumn('total', 'integer', (col) => col.notNull())
+    .addColumn('metadata', 'text')
+    .addColumn('submit_intensity', 'text', (col) => col.notNull())
+    .addColumn('plan', 'text')
+    .execute()
+  await db.schema.createIndex('batches_status_idx').ifNotExists().on('batches').column('status').execute()
+  await db.schema
+    .createTable('batch_lines')
+    .ifNotExists()
+    .addColumn('batch_id', 'text', (col) => col.notNull())
+    .addColumn('line_no', 'integer', (col) => col.notNull())
+    .addColumn('custom_id', 'text')
+    .addColumn('body', 'text')
+    .addColumn('status', 'text', (col) => col.notNull())
+    .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+    .addColumn('claimed_by', 'text')
+    .addColumn('request_id', 'text')
+    .addColumn('response_status', 'integer')
+    .addColumn('response_body', 'text')
+    .addColumn('error', 'text')
+    .addColumn('deferred_from_ms', 'bigint', (col) => col.notNull())
+    .addColumn('ran_at_ms', 'bigint')
+    .addColumn('zone', 'text')
+    .addColumn('energy_j', 'double precision')
+    .addColumn('carbon_g', 'double precision')
+    .addColumn('intensity_g_per_kwh', 'double precision')
+    .addColumn('carbon_saved_g', 'double precision')
+    .addColumn('carbon_saved_basis', 'text')
+    .addPrimaryKeyConstraint('batch_lines_pk', ['batch_id', 'line_no'] as never)
+    .execute()
+  await db.schema
+    .createIndex('batch_lines_status_idx')
+    .ifNotExists()
+    .on('batch_lines')
+    .columns(['batch_id', 'status'])
+    .execute()
+  await db.schema
+    .createTable('batch_leases')
+    .ifNotExists()
+    .addColumn('name', 'text', (col) => col.primaryKey())
+    .addColumn('holder', 'text', (col) => col.notNull())
+    .addColumn('expires_at_ms', 'bigint', (col) => col.notNull())
+    .execute()
+}
+
 /** Every migration by name; names sort in application order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': { up: initial },
   /** hardware_inventory.allocation_share (lifecycle reports: SCI's RR/ToR). */
   '0002_hardware_allocation_share': { up: addColumnsSince(2) },
   '0003_tail_checkpoints': { up: tailCheckpoints },
+  /** Batch API: files, batches, per-line results, the scheduler lease (docs/batch.md). */
+  '0004_batch_api': { up: batchTables },
 })
 
 /** The schema version this build writes (the number of the last migration). */

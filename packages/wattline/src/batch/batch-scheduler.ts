@@ -1,0 +1,392 @@
+/**
+ * @module batch/batch-scheduler
+ * The batch scheduler of one gateway: holds the `batch-scheduler` row lease (one scheduler per
+ * database, whatever the number of gateways), re-plans every active batch each tick over the
+ * zones its service may use (`planGreenestSlots` on the forecast of `batch-forecast.ts`), and, when
+ * the plan says "now", starts lines within the throttle (`batchLineBudget`). Each line runs as an
+ * ordinary request through the gateway's own `/v1/chat/completions` (loopback HTTP): admission,
+ * routing, accounting and the ledger row are exactly those of interactive traffic.
+ *
+ * Crash safety: a line's result is recorded once (guarded UPDATE); lines left `running` by a
+ * scheduler that died go back to `pending` when the next one takes the lease, so a gateway killed
+ * mid-batch resumes without re-running a completed line or losing one. A line in flight at the
+ * crash runs again (its first answer was never recorded): at-least-once for at most
+ * `max_concurrent_lines` lines, exactly-once in the output file.
+ */
+import { randomUUID } from 'node:crypto'
+import {
+  batchLineBudget,
+  planGreenestSlots,
+  slotStart,
+  type CarbonIntensitySource,
+  type Clock,
+  type SlotIntensity,
+} from '@wattline/core'
+import type { Logger } from 'pino'
+import { request } from 'undici'
+import type { WattlineConfig } from '../config/parse-config.ts'
+import { forecastZone, type ZoneForecast } from './batch-forecast.ts'
+import { errorLine, outputLine } from './batch-objects.ts'
+import type { BatchStore } from './batch-store.ts'
+import type { BatchLineRow, BatchRow, BatchStatus } from './batch-tables.ts'
+
+export const SCHEDULER_LEASE = 'batch-scheduler'
+export const CARBON_SAVED_BASIS = 'estimated-counterfactual'
+
+export interface BatchSchedulerDeps {
+  readonly store: BatchStore
+  readonly config: WattlineConfig
+  readonly source: CarbonIntensitySource
+  /** The scheduler's clock (sped up in tests): deadlines, plans, `ran_at`. */
+  readonly clock: Clock
+  /** Real time, for the lease's expiry (shared by every gateway). */
+  readonly wallNow: () => number
+  readonly logger: Logger
+  /** Requests in flight in this gateway (interactive + batch). */
+  readonly inflight: () => number
+}
+
+export interface BatchScheduler {
+  readonly holder: string
+  /** Starts ticking against the gateway at `baseUrl` (its own listen address). */
+  start(baseUrl: string): void
+  /** One scheduling pass (tests call it; the timer calls it every `batch.tick_ms`). */
+  tick(): Promise<void>
+  /** Stops ticking, waits for lines in flight, releases the lease. */
+  close(): Promise<void>
+  /** Lines this gateway has in flight. */
+  running(): number
+}
+
+export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
+  const { store, config, clock, logger } = deps
+  const cfg = config.batch
+  const holder = `${process.pid}-${randomUUID()}`
+  let baseUrl = ''
+  let holding = false
+  let timer: NodeJS.Timeout | undefined
+  let ticking: Promise<void> | undefined
+  let closed = false
+  const inflight = new Map<string, number>() // batch id → lines in flight here
+  const tasks = new Set<Promise<void>>()
+  let lineMsMean: number | undefined // measured real ms per line (EWMA)
+  let eligible: BatchRow[] = []
+  const forecastCache = new Map<string, { slot: number; f: ZoneForecast }>()
+
+  const own = (): number => [...inflight.values()].reduce((s, n) => s + n, 0)
+
+  const zonesOf = (service: string): string[] => {
+    const svc = config.services.find((s) => s.name === service)
+    const ids = svc?.backends
+    return [
+      ...new Set(
+        config.backends.filter((b) => ids === undefined || ids.includes(b.id)).map((b) => b.zone),
+      ),
+    ]
+  }
+  const capacityOf = (service: string): number => {
+    const svc = config.services.find((s) => s.name === service)
+    const ids = svc?.backends
+    return config.backends
+      .filter((b) => ids === undefined || ids.includes(b.id))
+      .reduce((s, b) => s + b.max_concurrency, 0)
+  }
+  const concurrencyOf = (service: string): number =>
+    Math.max(
+      1,
+      Math.min(cfg.max_concurrent_lines, Math.floor(capacityOf(service) * cfg.max_capacity_share)),
+    )
+
+  async function forecast(zone: string, now: number): Promise<ZoneForecast> {
+    const slot = slotStart(now, cfg.slot_ms)
+    const hit = forecastCache.get(zone)
+    if (hit !== undefined && hit.slot === slot) return hit.f
+    let f: ZoneForecast
+    try {
+      f = await forecastZone(deps.source, zone, {
+        now_ms: now,
+        until_ms: slot + (cfg.max_completion_window_h + 1) * 3_600_000,
+        slot_ms: cfg.slot_ms,
+        history_days: cfg.forecast_history_days,
+      })
+    } catch (err) {
+      logger.warn({ zone, err }, 'batch forecast unavailable; planning without it (runs early)')
+      f = { points: [], basis: 'none' }
+    }
+    forecastCache.set(zone, { slot, f })
+    return f
+  }
+
+  async function finalize(b: BatchRow, to: BatchStatus, now: number): Promise<void> {
+    const lines = await store.lines(b.id)
+    const ok = lines.filter((l) => l.status === 'done')
+    const bad = lines.filter((l) => l.status !== 'done')
+    const outId = ok.length === 0 ? null : `file-${b.id.slice('batch_'.length)}-output`
+    const errId = bad.length === 0 ? null : `file-${b.id.slice('batch_'.length)}-errors`
+    const stamp =
+      to === 'completed'
+        ? { completed_at_ms: now }
+        : to === 'cancelled'
+          ? { cancelled_at_ms: now }
+          : to === 'expired'
+            ? { expired_at_ms: now }
+            : { failed_at_ms: now }
+    await store.db.transaction().execute(async (tx) => {
+      const files = [
+        [outId, ok.map((l) => outputLine(b.id, l)), 'batch_output'] as const,
+        [errId, bad.map((l) => errorLine(b.id, l)), 'batch_output'] as const,
+      ]
+      for (const [id, rows, purpose] of files) {
+        if (id === null) continue
+        const content = rows.length === 0 ? '' : `${rows.join('\n')}\n`
+        await tx
+          .insertInto('batch_files')
+          .values({
+            id,
+            purpose,
+            filename: id === outId ? `${b.id}_output.jsonl` : `${b.id}_error.jsonl`,
+            bytes: Buffer.byteLength(content),
+            service: b.service,
+            tenant: b.tenant,
+            created_at_ms: now,
+            content,
+          })
+          .execute()
+      }
+      await tx
+        .updateTable('batches')
+        .set({
+          status: to,
+          output_file_id: outId,
+          error_file_id: errId,
+          finalizing_at_ms: now,
+          ...stamp,
+        })
+        .where('id', '=', b.id)
+        .where('status', '=', b.status)
+        .execute()
+    })
+    logger.info(
+      { batch: b.id, status: to, completed: ok.length, failed: bad.length },
+      'batch finished',
+    )
+  }
+
+  async function runLine(b: BatchRow, l: BatchLineRow): Promise<void> {
+    const started = performance.now()
+    const requestId = `${b.id}-${l.line_no}-${l.attempts}`
+    const key = config.secrets.tenantKeys.find(
+      (k) => k.service === b.service && (b.tenant === null || k.tenant === b.tenant),
+    )?.key
+    let status = 0
+    let text = ''
+    let headers: Record<string, string | string[] | undefined> = {}
+    try {
+      const res = await request(`${baseUrl}${b.endpoint}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': requestId,
+          'x-wattline-service': b.service,
+          ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+        },
+        body: l.body ?? '{}',
+      })
+      status = res.statusCode
+      headers = res.headers
+      text = await res.body.text()
+    } catch (err) {
+      logger.warn({ batch: b.id, line: l.line_no, err }, 'batch line not sent; back to pending')
+    }
+    const transient = status === 0 || status === 429 || status === 503 || status === 408
+    if (transient) {
+      await store.db
+        .updateTable('batch_lines')
+        .set({ status: 'pending', claimed_by: null })
+        .where('batch_id', '=', b.id)
+        .where('line_no', '=', l.line_no)
+        .where('status', '=', 'running')
+        .where('claimed_by', '=', holder)
+        .execute()
+      return
+    }
+    const realMs = performance.now() - started
+    lineMsMean = lineMsMean === undefined ? realMs : 0.8 * lineMsMean + 0.2 * realMs
+    const num = (h: string): number | null => {
+      const v = Number(headers[h])
+      return headers[h] === undefined || !Number.isFinite(v) ? null : v
+    }
+    const carbon = num('x-wattline-carbon-g')
+    const intensity = num('x-wattline-intensity-g-per-kwh')
+    const submit = JSON.parse(b.submit_intensity) as Record<string, number>
+    const submitMin = Math.min(...Object.values(submit).filter((v) => Number.isFinite(v)))
+    // counterfactual: the same facility energy at the intensity run-now would have met
+    const saved =
+      carbon !== null && intensity !== null && intensity > 0 && Number.isFinite(submitMin)
+        ? (carbon / intensity) * submitMin - carbon
+        : null
+    const zone = headers['x-wattline-zone']
+    const recorded = await store.finishLine(
+      b.id,
+      l.line_no,
+      holder,
+      status >= 200 && status < 300 ? 'done' : 'failed',
+      {
+        request_id: requestId,
+        response_status: status,
+        response_body: text,
+        error: null,
+        ran_at_ms: clock.now(),
+        zone: typeof zone === 'string' ? zone : null,
+        energy_j: num('x-wattline-energy-j'),
+        carbon_g: carbon,
+        intensity_g_per_kwh: intensity,
+        carbon_saved_g: saved,
+        carbon_saved_basis: saved === null ? null : CARBON_SAVED_BASIS,
+      },
+    )
+    if (!recorded)
+      logger.warn({ batch: b.id, line: l.line_no }, 'batch line result not recorded: lease lost')
+  }
+
+  /** Starts lines of the eligible batches up to the throttle budget. */
+  async function fill(): Promise<void> {
+    if (!holding || closed) return
+    for (const b of eligible) {
+      const budget =
+        batchLineBudget({
+          capacity: capacityOf(b.service),
+          interactive_in_flight: deps.inflight() - own(),
+          max_share: cfg.max_capacity_share,
+          max_concurrent_lines: cfg.max_concurrent_lines,
+        }) - own()
+      if (budget <= 0) return
+      const claimed = await store.claim(b.id, budget, holder)
+      for (const l of claimed) {
+        inflight.set(b.id, (inflight.get(b.id) ?? 0) + 1)
+        const task = runLine(b, l)
+          .catch((err: unknown) => logger.error({ err, batch: b.id }, 'batch line failed'))
+          .finally(() => {
+            inflight.set(b.id, (inflight.get(b.id) ?? 1) - 1)
+            tasks.delete(task)
+            void fill().catch((err: unknown) => logger.error({ err }, 'batch fill failed'))
+          })
+        tasks.add(task)
+      }
+    }
+  }
+
+  async function pass(): Promise<void> {
+    const held = await store.lease(SCHEDULER_LEASE, holder, deps.wallNow(), cfg.lease_ms)
+    if (!held) {
+      if (holding) logger.warn('batch scheduler lease lost to another gateway')
+      holding = false
+      eligible = []
+      return
+    }
+    if (!holding) {
+      holding = true
+      const orphans = await store.releaseOrphans(holder)
+      logger.info({ holder, orphans }, 'batch scheduler lease taken')
+    }
+    const now = clock.now()
+    const next: BatchRow[] = []
+    for (const b of await store.activeBatches()) {
+      const mine = inflight.get(b.id) ?? 0
+      const counts = await store.counts(b.id)
+      if (b.status === 'cancelling') {
+        if (mine === 0) {
+          await store.closePending(b.id, 'cancelled', `line cancelled before it ran`)
+          await finalize(b, 'cancelled', now)
+        }
+        continue
+      }
+      if (counts.pending === 0 && counts.running === 0 && mine === 0) {
+        await finalize(b, 'completed', now)
+        continue
+      }
+      if (now >= b.deadline_ms && counts.pending > 0) {
+        await store.closePending(
+          b.id,
+          'failed',
+          'batch_expired: the completion window ended before this line ran',
+        )
+        if (mine === 0) await finalize(b, 'expired', now)
+        continue
+      }
+      if (counts.pending === 0) continue
+      const zones = zonesOf(b.service)
+      const fc = new Map<string, readonly SlotIntensity[]>()
+      const bases: Record<string, string> = {}
+      for (const z of zones) {
+        const f = await forecast(z, now)
+        fc.set(z, f.points)
+        bases[z] = f.basis
+      }
+      const lineMs = (lineMsMean ?? cfg.estimated_line_ms) * cfg.clock_speed
+      const workMs = ((counts.pending + mine) * lineMs) / concurrencyOf(b.service)
+      const plan = planGreenestSlots({
+        now_ms: now,
+        deadline_ms: b.deadline_ms,
+        slots_needed: workMs / cfg.slot_ms,
+        slot_ms: cfg.slot_ms,
+        forecast: fc,
+        margin_slots: cfg.margin_slots,
+      })
+      const summary = JSON.stringify({
+        planned_at: new Date(now).toISOString(),
+        run_now: plan.run_now,
+        forced: plan.forced,
+        slots: plan.slots.map((s) => ({
+          start: new Date(s.start_ms).toISOString(),
+          zone: s.zone,
+          intensity_g_per_kwh: Number.isFinite(s.intensity_g_per_kwh)
+            ? Math.round(s.intensity_g_per_kwh * 10) / 10
+            : null,
+        })),
+        mean_forecast_intensity_g_per_kwh: Number.isFinite(plan.mean_intensity_g_per_kwh)
+          ? Math.round(plan.mean_intensity_g_per_kwh * 10) / 10
+          : null,
+        forecast_basis: bases,
+        estimated_work_ms: Math.round(workMs),
+      })
+      const slotsKey = (p: string | null): string =>
+        p === null ? '' : JSON.stringify((JSON.parse(p) as { slots: unknown }).slots)
+      if (slotsKey(b.plan) !== slotsKey(summary)) await store.setPlan(b.id, summary)
+      // a slot starts once the gateway's intensity board has refreshed into it, so lines are
+      // charged the slot's intensity, not the previous hour's (unless the deadline forces)
+      const grace = config.gateway.intensity_refresh_ms * cfg.clock_speed
+      const settled = now - slotStart(now, cfg.slot_ms) >= Math.min(grace, cfg.slot_ms / 4)
+      if (plan.run_now && (settled || plan.forced)) next.push(b)
+    }
+    eligible = next
+    await fill()
+  }
+
+  return {
+    holder,
+    running: own,
+    tick: () => {
+      ticking ??= pass()
+        .catch((err: unknown) => logger.error({ err }, 'batch scheduler pass failed'))
+        .finally(() => {
+          ticking = undefined
+        })
+      return ticking
+    },
+    start(url) {
+      baseUrl = url
+      const t = setInterval(() => void this.tick(), cfg.tick_ms)
+      t.unref()
+      timer = t
+      void this.tick()
+    },
+    async close() {
+      closed = true
+      if (timer !== undefined) clearInterval(timer)
+      await ticking
+      await Promise.allSettled([...tasks])
+      if (holding) await store.releaseLease(SCHEDULER_LEASE, holder).catch(() => undefined)
+    },
+  }
+}

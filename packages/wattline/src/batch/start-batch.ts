@@ -1,0 +1,76 @@
+/**
+ * @module batch/start-batch
+ * Wires the Batch API for the live gateway: its own connection to the ledger's database (the
+ * ledger has migrated it, `0004_batch_api`), the service behind the routes, and the scheduler on
+ * the gateway's grid clock: the system clock or, with `batch.clock_speed` ≠ 1 (tests, demos), one
+ * running that many times faster from `batch.clock_anchor_ms` (the same mapping after a restart).
+ */
+import { instant, type CarbonIntensitySource, type Clock } from '@wattline/core'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { openDatabase } from '../adapters/storage/open-database.ts'
+import type { WattlineConfig } from '../config/parse-config.ts'
+import { registerBatchRoutes } from '../http/batch-routes.ts'
+import { createBatchScheduler, type BatchScheduler } from './batch-scheduler.ts'
+import { createBatchService } from './batch-service.ts'
+import { BatchStore } from './batch-store.ts'
+
+export interface BatchApi {
+  readonly scheduler: BatchScheduler
+  readonly store: BatchStore
+  /** The fastify plugin with the `/v1/files` and `/v1/batches` routes. */
+  register(app: FastifyInstance): Promise<void>
+  /** Starts the scheduler against the gateway's own address. */
+  start(baseUrl: string): void
+  close(): Promise<void>
+}
+
+/** The scheduler's clock: real time, or sped up around a fixed anchor (survives restarts). */
+export function batchClock(config: WattlineConfig, base: Clock): Clock {
+  const { clock_speed: speed, clock_anchor_ms: anchor } = config.batch
+  if (speed === 1) return base
+  const scaled = (t: number): number => anchor + (t - anchor) * speed
+  return {
+    now: () => instant(scaled(base.now())),
+    setTimer: (at, fire) => base.setTimer(instant(anchor + (at - anchor) / speed), fire),
+  }
+}
+
+export async function startBatchApi(deps: {
+  readonly config: WattlineConfig
+  readonly baseDir: string
+  readonly source: CarbonIntensitySource
+  /** Grid time: deadlines, plans, `ran_at` (see {@link batchClock}). */
+  readonly clock: Clock
+  /** Real time, for the scheduler lease shared by every gateway. */
+  readonly wallNow: () => number
+  readonly logger: Logger
+  readonly inflight: () => number
+}): Promise<BatchApi> {
+  const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
+  const store = new BatchStore(opened.db as never)
+  const clock = deps.clock
+  const service = createBatchService({ store, config: deps.config, clock, source: deps.source })
+  const scheduler = createBatchScheduler({
+    store,
+    config: deps.config,
+    source: deps.source,
+    clock,
+    wallNow: deps.wallNow,
+    logger: deps.logger.child({ component: 'batch' }),
+    inflight: deps.inflight,
+  })
+  return {
+    scheduler,
+    store,
+    register: (app) => registerBatchRoutes(app, { config: deps.config, service }),
+    start: (url) => scheduler.start(url),
+    close: async () => {
+      try {
+        await scheduler.close()
+      } finally {
+        await opened.db.destroy()
+      }
+    },
+  }
+}
