@@ -249,8 +249,27 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
       logger.warn({ batch: b.id, line: l.line_no }, 'batch line result not recorded: lease lost')
   }
 
+  // one fill at a time (claims are async: two at once would both see the same free budget)
+  let filling: Promise<void> | undefined
+  let refill = false
+  function fill(): Promise<void> {
+    if (filling !== undefined) {
+      refill = true
+      return filling
+    }
+    filling = (async () => {
+      do {
+        refill = false
+        await fillOnce()
+      } while (refill)
+    })().finally(() => {
+      filling = undefined
+    })
+    return filling
+  }
+
   /** Starts lines of the eligible batches up to the throttle budget. */
-  async function fill(): Promise<void> {
+  async function fillOnce(): Promise<void> {
     if (!holding || closed) return
     for (const b of eligible) {
       const budget =
