@@ -58,10 +58,12 @@ const result = {
   carbon_saved_basis: 'estimated-counterfactual',
 }
 
-describe.each([
+const databases: [string, () => Promise<string | undefined>][] = [
   ['SQLite', async () => 'sqlite::memory:'],
   ['PostgreSQL', async () => pg?.next()],
-] as const)('BatchStore on %s', (_name, urlOf) => {
+]
+
+describe.each(databases)('BatchStore on %s', (_name, urlOf) => {
   it('grants the scheduler lease to one holder until it expires; lines are finished once, by their claimer', async (ctx) => {
     const url = await urlOf()
     if (url === undefined) return ctx.skip()
