@@ -119,9 +119,14 @@ export function renderScalingHtml(r: ScalingReplay): string {
   }))
   const chart = renderChart(
     {
-      title: { text: 'Serving replicas over time (all pools)', textStyle: { fontSize: 13 } },
-      legend: { top: 22 },
-      grid: { left: 48, right: 16, top: 56, bottom: 40 },
+      title: {
+        text: `Serving replicas per ${r.windowMs / 1000}-s window (all pools)`,
+        left: 0,
+        top: 0,
+        textStyle: { fontSize: 13 },
+      },
+      legend: { top: 32, left: 0 },
+      grid: { left: 48, right: 16, top: 72, bottom: 40 },
       xAxis: {
         type: 'category',
         data: labels,
@@ -129,11 +134,11 @@ export function renderScalingHtml(r: ScalingReplay): string {
         nameLocation: 'middle',
         nameGap: 26,
       },
-      yAxis: { type: 'value', name: 'replicas' },
+      yAxis: { type: 'value' },
       series,
     },
     900,
-    300,
+    320,
   )
   const esc = (s: string): string =>
     s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
