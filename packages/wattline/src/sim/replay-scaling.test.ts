@@ -86,7 +86,7 @@ describe('wattline replay --scaling', () => {
     expect(opt.replicas_per_window['frankfurt']!.length).toBe(24 * 60)
     expect(new Set(opt.replicas_per_window['frankfurt']).size).toBeGreaterThan(1)
     const html = readFileSync(join(dir, 'r.html'), 'utf8')
-    expect(html).toMatch(/<h2>Right-sizing<\/h2>[\s\S]*<svg[\s\S]*Serving replicas over time/)
+    expect(html).toMatch(/<h2>Right-sizing<\/h2>[\s\S]*<svg[\s\S]*Serving replicas per 60-s window/)
   })
 
   it('exits 2 on an unknown scaling policy and on a pool with no SLO to plan for', async () => {
