@@ -64,6 +64,7 @@ async function start(options: {
   batch?: string[]
   carbon?: string[]
   delayMs?: number
+  backend?: string[]
 }): Promise<{ live: LiveGateway; client: OpenAI; stub: StubBackend; dir: string }> {
   const stub = await startStub({ model: MODEL, delayMs: options.delayMs ?? 0 })
   stubs.push(stub)
@@ -88,6 +89,7 @@ async function start(options: {
       '    zone: DE',
       '    hardware: H100-SXM',
       `    models: [${MODEL}]`,
+      ...(options.backend ?? []).map((l) => `    ${l}`),
       'batch:',
       '  tick_ms: 25',
       ...(options.batch ?? []).map((l) => `  ${l}`),
@@ -286,6 +288,77 @@ describe.each(databases)('Batch API on %s', (_name, ledgerUrl) => {
     // nothing more is sent after the cancel took effect
     await new Promise((r) => setTimeout(r, 200))
     expect(stub.received.length).toBe(sent)
+  })
+})
+
+describe('Batch throttle', () => {
+  it('keeps batch lines within their share of backend capacity and yields to interactive requests', async () => {
+    const { live, client, stub } = await start({
+      ledger: 'sqlite:./ledger.db',
+      // capacity 8, batch share 0.5: at most 4 batch lines, fewer when interactive load is high
+      backend: ['max_concurrency: 8'],
+      batch: [
+        'max_concurrent_lines: 16',
+        'max_capacity_share: 0.5',
+        'clock_speed: 36000',
+        `clock_anchor_ms: ${Date.now()}`,
+      ],
+      delayMs: 40,
+    })
+    // the gateway's in-flight count sampled whenever the backend receives a request
+    let batchNow = 0
+    let batchMax = 0
+    let withInteractive = -1 // batch lines seen starting while ≥ 6 interactive were in flight
+    const gw = live.gateway
+    const original = stub.received.push.bind(stub.received)
+    stub.received.push = (...items) => {
+      for (const r of items) {
+        const content = (r.body['messages'] as { content: string }[])[0]!.content
+        if (content.startsWith('line ')) {
+          batchNow = gw.inflight() - interactive
+          batchMax = Math.max(batchMax, batchNow)
+          if (interactive >= 6) withInteractive = Math.max(withInteractive, batchNow)
+        }
+      }
+      return original(...items)
+    }
+    let interactive = 0
+    const file = await client.files.create({
+      file: await toFile(
+        Buffer.from(Array.from({ length: 40 }, (_, i) => line(i)).join('\n')),
+        'in.jsonl',
+      ),
+      purpose: 'batch',
+    })
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    })
+    // interactive load: 6 at a time for a while, through the same gateway
+    const chat = async (): Promise<void> => {
+      interactive++
+      try {
+        await client.chat.completions.create({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'interactive' }],
+        })
+      } finally {
+        interactive--
+      }
+    }
+    await until('a few batch lines ran', async () => (batchMax > 0 ? true : undefined))
+    for (let round = 0; round < 6; round++) await Promise.all(Array.from({ length: 6 }, chat))
+    const done = await until('batch completed', async () => {
+      const b = await client.batches.retrieve(batch.id)
+      return b.status === 'completed' ? b : undefined
+    })
+    expect(done.request_counts).toEqual({ total: 40, completed: 40, failed: 0 })
+    expect(batchMax).toBeGreaterThan(1)
+    expect(batchMax).toBeLessThanOrEqual(4)
+    // with 6 interactive requests in flight, at most 8 − 6 = 2 batch lines start
+    expect(withInteractive).toBeGreaterThanOrEqual(0) // the situation occurred
+    expect(withInteractive).toBeLessThanOrEqual(2)
   })
 })
 
