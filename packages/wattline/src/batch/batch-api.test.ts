@@ -291,6 +291,51 @@ describe.each(databases)('Batch API on %s', (_name, ledgerUrl) => {
   })
 })
 
+describe('Batch expiry', () => {
+  it('expires a batch whose window ends first: done lines in the output, the rest batch_expired in the error file', async () => {
+    // grid time 36,000×: a 1 h window lasts 0.1 s; 30 lines of 40 ms one at a time cannot fit
+    const { client } = await start({
+      ledger: 'sqlite:./ledger.db',
+      batch: ['max_concurrent_lines: 1', 'clock_speed: 36000', `clock_anchor_ms: ${Date.now()}`],
+      delayMs: 40,
+    })
+    const file = await client.files.create({
+      file: await toFile(
+        Buffer.from(Array.from({ length: 30 }, (_, i) => line(i)).join('\n')),
+        'in.jsonl',
+      ),
+      purpose: 'batch',
+    })
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '1h' as '24h', // the client's type knows only 24h; it sends any string
+    })
+    const expired = await until('batch expired', async () => {
+      const b = await client.batches.retrieve(batch.id)
+      return b.status === 'expired' ? b : undefined
+    })
+    const counts = expired.request_counts!
+    expect(counts.total).toBe(30)
+    expect(counts.completed).toBeLessThan(30)
+    expect(counts.completed + counts.failed).toBe(30)
+    expect(expired.expired_at).not.toBeNull()
+    const errs = (await (await client.files.content(expired.error_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ErrorLine)
+    expect(errs).toHaveLength(counts.failed)
+    expect(errs.every((e) => e.error.code === 'batch_expired')).toBe(true)
+    expect(errs.every((e) => e.error.message.startsWith('batch_expired'))).toBe(true)
+    if (counts.completed > 0) {
+      const out = (await (await client.files.content(expired.output_file_id!)).text())
+        .trim()
+        .split('\n')
+      expect(out).toHaveLength(counts.completed)
+    }
+  })
+})
+
 describe('Batch throttle', () => {
   it('keeps batch lines within their share of backend capacity and yields to interactive requests', async () => {
     const { live, client, stub } = await start({

@@ -127,7 +127,9 @@ export function errorLine(batchId: string, l: BatchLineRow): string {
               ? 'batch_cancelled'
               : l.status === 'invalid'
                 ? 'invalid_request'
-                : 'batch_failed',
+                : l.error?.startsWith('batch_expired') === true
+                  ? 'batch_expired'
+                  : 'batch_failed',
           message: l.error ?? `line ${l.line_no}: ${l.status}`,
           line: l.line_no,
         },
