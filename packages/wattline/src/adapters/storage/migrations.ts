@@ -177,7 +177,12 @@ async function batchTables(db: Kysely<unknown>): Promise<void> {
     .addColumn('submit_intensity', 'text', (col) => col.notNull())
     .addColumn('plan', 'text')
     .execute()
-  await db.schema.createIndex('batches_status_idx').ifNotExists().on('batches').column('status').execute()
+  await db.schema
+    .createIndex('batches_status_idx')
+    .ifNotExists()
+    .on('batches')
+    .column('status')
+    .execute()
   await db.schema
     .createTable('batch_lines')
     .ifNotExists()
