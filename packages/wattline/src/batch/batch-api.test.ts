@@ -147,6 +147,13 @@ describe.each(databases)('Batch API on %s', (_name, ledgerUrl) => {
       file: await toFile(Buffer.from(jsonl), 'input.jsonl'),
       purpose: 'batch',
     })
+    // uploads are bounded by batch.max_file_bytes, not gateway.body_limit_bytes (4 MiB)
+    const large = Buffer.alloc(5 * 1024 * 1024, 'x')
+    const big = await client.files.create({
+      file: await toFile(large, 'big.jsonl'),
+      purpose: 'batch',
+    })
+    expect(big.bytes).toBe(large.length)
     expect(file).toMatchObject({
       object: 'file',
       purpose: 'batch',
