@@ -148,6 +148,32 @@ describe('policies', () => {
   })
 })
 
+describe('reactive', () => {
+  it('scales on arrivals against full-replica throughput when prompts saturate a replica before its slots fill', () => {
+    const heavy: RequestMix = { ...mix, meanInputTokens: 20_000, p95InputTokens: 30_000 }
+    const perReplica = replicaCapacityPerS(pool, heavy)
+    // 4 replicas with half their slots busy, but arrivals at the capacity of 4 full replicas.
+    const o: WindowObservation = {
+      startMs: 0,
+      durationMs: 60_000,
+      arrivals: Math.round(4 * perReplica * 60),
+      mix: heavy,
+      readyReplicas: 4,
+      meanBatch: pool.slotsPerReplica / 2,
+    }
+    const d = createScalingPolicy('reactive').decide({
+      pool,
+      sloP95Ms: 20_000,
+      windowMs: 60_000,
+      nowMs: 60_000,
+      current: 4,
+      history: [o],
+    })
+    // Utilisation ≈ 1 against a 0.7 target: 4 / 0.7 → 6 replicas (slots alone would say 3).
+    expect(d.replicas).toBe(6)
+  })
+})
+
 describe('energy-optimal with a deferral budget', () => {
   const history: WindowObservation[] = Array.from({ length: 5 }, (_, i) => ({
     startMs: i * 60_000,
