@@ -32,6 +32,7 @@ import type { BatchLineRow, BatchRow, BatchStatus } from './batch-tables.ts'
 
 export const SCHEDULER_LEASE = 'batch-scheduler'
 export const CARBON_SAVED_BASIS = 'estimated-counterfactual'
+const EXPIRED_MESSAGE = 'batch_expired: the completion window ended before this line ran'
 
 export interface BatchSchedulerDeps {
   readonly store: BatchStore
@@ -320,17 +321,17 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
         }
         continue
       }
-      if (counts.pending === 0 && counts.running === 0 && mine === 0) {
-        await finalize(b, 'completed', now)
+      if (now >= b.deadline_ms) {
+        // the window ended: lines not started fail as expired; the batch ends once none is in flight
+        if (counts.pending > 0) await store.closePending(b.id, 'failed', EXPIRED_MESSAGE)
+        if (mine === 0) {
+          const expired = counts.pending > 0 || (await store.failedWith(b.id, 'batch_expired')) > 0
+          await finalize(b, expired ? 'expired' : 'completed', now)
+        }
         continue
       }
-      if (now >= b.deadline_ms && counts.pending > 0) {
-        await store.closePending(
-          b.id,
-          'failed',
-          'batch_expired: the completion window ended before this line ran',
-        )
-        if (mine === 0) await finalize(b, 'expired', now)
+      if (counts.pending === 0 && counts.running === 0 && mine === 0) {
+        await finalize(b, 'completed', now)
         continue
       }
       if (counts.pending === 0) continue

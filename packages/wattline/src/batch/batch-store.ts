@@ -197,6 +197,18 @@ export class BatchStore {
       .execute()
   }
 
+  /** Failed lines whose error starts with `prefix` (e.g. `batch_expired`). */
+  async failedWith(batchId: string, prefix: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('batch_lines')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('batch_id', '=', batchId)
+      .where('status', '=', 'failed')
+      .where('error', 'like', `${prefix}%`)
+      .executeTakeFirst()
+    return Number(r?.n ?? 0)
+  }
+
   async lines(batchId: string): Promise<BatchLineRow[]> {
     return this.db
       .selectFrom('batch_lines')

@@ -1,13 +1,14 @@
 /**
  * @module batch/start-batch
- * Wires the Batch API for the live gateway: its own connection to the ledger's database (the
- * ledger has migrated it, `0004_batch_api`), the service behind the routes, and the scheduler on
+ * Wires the Batch API for the live gateway: its own connection to the ledger's database
+ * (migration `0004_batch_api`), the service behind the routes, and the scheduler on
  * the gateway's grid clock: the system clock or, with `batch.clock_speed` ≠ 1 (tests, demos), one
  * running that many times faster from `batch.clock_anchor_ms` (the same mapping after a restart).
  */
 import { instant, type CarbonIntensitySource, type Clock } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { KyselyLedgerStore } from '../adapters/storage/kysely-ledger-store.ts'
 import { openDatabase } from '../adapters/storage/open-database.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { registerBatchRoutes } from '../http/batch-routes.ts'
@@ -48,6 +49,14 @@ export async function startBatchApi(deps: {
   readonly inflight: () => number
 }): Promise<BatchApi> {
   const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
+  // the ledger has migrated the database (a no-op read here); a `sqlite::memory:` ledger is a
+  // database of its own per connection, so this connection migrates its own copy
+  try {
+    await new KyselyLedgerStore(opened).migrate()
+  } catch (error) {
+    await opened.db.destroy()
+    throw error
+  }
   const store = new BatchStore(opened.db as never)
   const clock = deps.clock
   const service = createBatchService({ store, config: deps.config, clock, source: deps.source })
