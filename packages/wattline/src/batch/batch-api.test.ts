@@ -385,7 +385,7 @@ describe('Batch throttle', () => {
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
     })
-    // interactive load alongside: 6 clients in a loop until the batch is done
+    // interactive load alongside: 4 clients in a loop until the batch is done
     let finished = false
     let answered = 0
     const worker = async (): Promise<void> => {
@@ -397,14 +397,18 @@ describe('Batch throttle', () => {
         answered++
       }
     }
-    const workers = Array.from({ length: 6 }, worker)
-    const done = await until('batch completed', async () => {
-      const b = await client.batches.retrieve(batch.id)
-      return b.status === 'completed' ? b : undefined
-    })
-    finished = true
+    const workers = Array.from({ length: 4 }, worker)
+    let done
+    try {
+      done = await until('batch completed', async () => {
+        const b = await client.batches.retrieve(batch.id)
+        return b.status === 'completed' ? b : undefined
+      })
+    } finally {
+      finished = true
+    }
     await Promise.all(workers) // every interactive request answered 200 (a refusal would throw)
-    expect(answered).toBeGreaterThan(6)
+    expect(answered).toBeGreaterThan(4)
     expect(done.request_counts).toEqual({ total: 60, completed: 60, failed: 0 })
     expect(batchMax).toBeGreaterThan(1)
     expect(batchMax).toBeLessThanOrEqual(4)

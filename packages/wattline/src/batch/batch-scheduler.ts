@@ -72,6 +72,7 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
   const tasks = new Set<Promise<void>>()
   let lineMsMean: number | undefined // measured real ms per line (EWMA)
   let eligible: BatchRow[] = []
+  const forced = new Set<string>() // batches whose plan the deadline forces
   const forecastCache = new Map<string, { slot: number; f: ZoneForecast }>()
 
   const own = (): number => [...inflight.values()].reduce((s, n) => s + n, 0)
@@ -280,8 +281,11 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
           max_share: cfg.max_capacity_share,
           max_concurrent_lines: cfg.max_concurrent_lines,
         }) - own()
-      if (budget <= 0) return
-      const claimed = await store.claim(b.id, budget, holder)
+      // a batch the deadline forces keeps one line going even under full interactive load
+      const allowed =
+        forced.has(b.id) && (inflight.get(b.id) ?? 0) === 0 ? Math.max(1, budget) : budget
+      if (allowed <= 0) continue
+      const claimed = await store.claim(b.id, allowed, holder)
       for (const l of claimed) {
         inflight.set(b.id, (inflight.get(b.id) ?? 0) + 1)
         const task = runLine(b, l)
@@ -378,6 +382,8 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
       const grace = config.gateway.intensity_refresh_ms * cfg.clock_speed
       const settled = now - slotStart(now, cfg.slot_ms) >= Math.min(grace, cfg.slot_ms / 4)
       if (plan.run_now && (settled || plan.forced)) next.push(b)
+      if (plan.forced) forced.add(b.id)
+      else forced.delete(b.id)
     }
     eligible = next
     await fill()
