@@ -298,6 +298,40 @@ describe.each(databases)('Batch API on %s', (_name, ledgerUrl) => {
   })
 })
 
+describe('Batch API with two gateways on one PostgreSQL', () => {
+  it('one scheduler (the lease holder) runs the batch; both gateways serve it; every line runs once', async (ctx) => {
+    const ledger = await pg?.next()
+    if (ledger === undefined) return ctx.skip()
+    const speed = ['clock_speed: 36000', `clock_anchor_ms: ${Date.now()}`]
+    const a = await start({ ledger, batch: speed, delayMs: 5 })
+    const b = await start({ ledger, batch: speed, delayMs: 5 })
+    const file = await a.client.files.create({
+      file: await toFile(
+        Buffer.from(Array.from({ length: 30 }, (_, i) => line(i)).join('\n')),
+        'in.jsonl',
+      ),
+      purpose: 'batch',
+    })
+    // created through B from A's upload: the state is the database's, not a gateway's
+    const batch = await b.client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    })
+    const done = await until('batch completed', async () => {
+      const x = await a.client.batches.retrieve(batch.id)
+      return x.status === 'completed' ? x : undefined
+    })
+    expect(done.request_counts).toEqual({ total: 30, completed: 30, failed: 0 })
+    const sent = [a.stub.received.length, b.stub.received.length].sort((x, y) => x - y)
+    expect(sent).toEqual([0, 30]) // one scheduler ran every line, each once
+    const out = (await (await b.client.files.content(done.output_file_id!)).text())
+      .trim()
+      .split('\n')
+    expect(new Set(out.map((l) => (JSON.parse(l) as OutputLine).custom_id)).size).toBe(30)
+  })
+})
+
 describe('Batch expiry', () => {
   it('expires a batch whose window ends first: done lines in the output, the rest batch_expired in the error file', async () => {
     // grid time 36,000×: a 1 h window lasts 0.1 s; 30 lines of 40 ms one at a time cannot fit
