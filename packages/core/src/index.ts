@@ -238,3 +238,10 @@ export { seasonalNaiveForecast, SEASONAL_DAYS } from './scheduling/seasonal-fore
 export type { SeasonalForecastInput } from './scheduling/seasonal-forecast.ts'
 export { batchLineBudget } from './scheduling/throttle.ts'
 export type { ThrottleInput } from './scheduling/throttle.ts'
+
+// levers (issue 11: in-region energy levers, through the router's levers hook)
+export * from './levers/savings.ts'
+export * from './levers/prefix-cache.ts'
+export * from './levers/prefix-affinity.ts'
+export * from './levers/occupancy.ts'
+export * from './levers/exact-cache.ts'

@@ -75,6 +75,28 @@ export function toReplayJson(report: ReplayReport): unknown {
               within: b.within,
             })),
           }),
+      ...(p.levers === undefined
+        ? {}
+        : {
+            levers: {
+              savings: p.levers.savings.map((l) => ({
+                lever: l.lever,
+                energy_saved_kwh: round(l.energySavedKwh),
+                carbon_saved_kg: round(l.carbonSavedKg),
+                basis: l.basis,
+                detail: l.detail,
+              })),
+              stages: p.levers.stages.map((st) => ({
+                levers: st.levers,
+                energy_kwh: round(st.energyJ / 3.6e6),
+                carbon_kg: round(st.carbonG / 1000),
+                slo_violations: st.sloViolations,
+                cache_hits: st.cacheHits,
+                prefill_tokens_skipped: st.prefillTokensSkipped,
+                requests_moved: st.leverActions,
+              })),
+            },
+          }),
       method: 'modelled',
     })),
     baseline,
@@ -174,6 +196,19 @@ export function renderReplayTable(report: ReplayReport): string {
     })
     lines.push(
       `budget ${b.service}: ${b.metric} (${b.unit}) target ${b.target.toPrecision(4)}, limit ${b.limit.toPrecision(4)} — ${each.join(', ')} (modelled: IT energy attributed to the service's requests, idle excluded; carbon as accounted).`,
+    )
+  }
+  for (const p of report.policies) {
+    if (p.levers === undefined) continue
+    const stages = p.levers.stages
+    const none = stages[0]
+    lines.push(
+      `${p.name}: savings by lever (basis: replay-counterfactual, each lever's stage replayed against the one before it) — ${p.levers.savings
+        .map(
+          (l) =>
+            `${l.lever} ${sig(l.energySavedKwh)} kWh (${none !== undefined && none.energyJ > 0 ? ((l.energySavedKwh * 3.6e8) / none.energyJ).toFixed(1) : '–'} %, ${l.detail})`,
+        )
+        .join('; ')}; SLO misses by stage ${stages.map((st) => st.sloViolations).join(' → ')}.`,
     )
   }
   if (report.trace.skipped > 0)

@@ -21,16 +21,27 @@ import {
   WattlineError,
   type BudgetMetricName,
   type ChooseBackend,
+  type RoutingLever,
   type RoutingPolicyName,
   type SimulationResult,
 } from '@wattline/core'
 import { servesModel, type Fleet } from './load-fleet.ts'
 import type { IntensitySteps } from './intensity-steps.ts'
 import { createPlanChooser, solveOracle, type OracleResult } from './oracle.ts'
+import {
+  runLeverStages,
+  type LeverSavings,
+  type LeverSettings,
+  type LeverStage,
+  type StageRequests,
+} from './replay-levers.ts'
 import type { LoadedTrace } from './trace-reader.ts'
 
-/** Names `--policies` accepts: the gateway's policies and the oracle. */
-export const REPLAY_POLICIES = [...ROUTING_POLICIES, 'oracle'] as const
+/**
+ * Names `--policies` accepts: the gateway's policies, `do-nothing` (round-robin with no lever, the
+ * baseline savings are stated against) and the oracle.
+ */
+export const REPLAY_POLICIES = [...ROUTING_POLICIES, 'do-nothing', 'oracle'] as const
 export type ReplayPolicyName = (typeof REPLAY_POLICIES)[number]
 
 export interface ReplayOptions {
@@ -41,6 +52,8 @@ export interface ReplayOptions {
   /** Oracle bucket width, ms (default 5 min). */
   readonly oracleBucketMs?: number
   readonly onProgress?: (policy: string, done: number, total: number) => void
+  /** In-region energy levers applied to every policy but `do-nothing` and the oracle. */
+  readonly levers?: LeverSettings
 }
 
 /** One policy's figures. Energy is facility energy (IT × PUE); all figures are modelled. */
@@ -69,6 +82,11 @@ export interface PolicyOutcome {
   readonly planCarbonKg?: number
   /** Per service with a budget: the budget metric under this policy against its target. */
   readonly budgets: readonly BudgetOutcome[]
+  /** With `--levers`: each lever's measured saving, and the totals of each stage. */
+  readonly levers?: {
+    readonly savings: readonly LeverSavings[]
+    readonly stages: readonly LeverStage[]
+  }
 }
 
 /**
@@ -141,13 +159,14 @@ export async function runReplay(
     'client',
     trace.file,
   )
-  const requests = {
+  const requests: StageRequests = {
     count: trace.count,
     arrival: trace.arrival,
     inputTokens: trace.inputTokens,
     outputTokens: trace.outputTokens,
     client,
     service,
+    prefixBlocks: trace.prefixBlocks,
   }
   const first = trace.arrival[0] as number
   const last = trace.arrival[trace.count - 1] as number
@@ -188,9 +207,13 @@ export async function runReplay(
       : { expectedOutputTokens: s.expectedOutputTokens }),
     ...(s.backends === undefined ? {} : { backends: s.backends }),
   }))
-  const simulate = (name: string, choose: ChooseBackend): SimulationResult =>
+  const simulate = (
+    name: string,
+    choose: ChooseBackend,
+    stage: StageRequests = requests,
+  ): SimulationResult =>
     simulateReplay({
-      requests,
+      requests: stage,
       backends: engineBackends,
       networkRttMs: fleet.networkRttMs,
       choose,
@@ -237,35 +260,76 @@ export async function runReplay(
       continue
     }
     // Each service runs the policy with its own settings (carbon tolerance), as in the gateway.
+    const policyName = (name === 'do-nothing' ? 'round-robin' : name) as RoutingPolicyName
     const policyFor = (tolerancePct: number) =>
-      createPolicy(name as RoutingPolicyName, { carbonAware: { tolerance: tolerancePct / 100 } })
-    const chooser = createPolicyChooser({
-      policy: policyFor(fleet.services[0]?.carbonTolerancePct ?? 5),
-      backends: fleet.backends.map((b, j) => ({
-        id: b.id,
-        zone: b.zone,
-        models: modelsOf[j]!,
-        pue: b.pue,
-        weight: b.weight,
-        maxConcurrency: b.replicas * b.maxConcurrency,
-        profile: profiles[j]!,
-        profiles: routingProfiles[j]!,
-      })),
-      services: services.map((s, i) => ({
-        ...s,
-        policy: policyFor(fleet.services[i]!.carbonTolerancePct),
-      })),
-      clients: fleet.clients.length,
-      networkRttMs: fleet.networkRttMs,
+      createPolicy(policyName, { carbonAware: { tolerance: tolerancePct / 100 } })
+    const runStage = (
+      stage: StageRequests,
+      levers: readonly RoutingLever[],
+      wrap: (c: ChooseBackend) => ChooseBackend,
+    ) => {
+      const chooser = createPolicyChooser({
+        policy: policyFor(fleet.services[0]?.carbonTolerancePct ?? 5),
+        backends: fleet.backends.map((b, j) => ({
+          id: b.id,
+          zone: b.zone,
+          models: modelsOf[j]!,
+          pue: b.pue,
+          weight: b.weight,
+          maxConcurrency: b.replicas * b.maxConcurrency,
+          profile: profiles[j]!,
+          profiles: routingProfiles[j]!,
+        })),
+        services: services.map((s, i) => ({
+          ...s,
+          policy: policyFor(fleet.services[i]!.carbonTolerancePct),
+        })),
+        clients: fleet.clients.length,
+        networkRttMs: fleet.networkRttMs,
+        requests: stage,
+        random: seededRandom(options.seed),
+        intensitySource,
+        ...(levers.length === 0 ? {} : { levers }),
+      })
+      const sim = simulate(name, wrap(chooser.choose), stage)
+      return { sim, overflow: chooser.overflow(), requests: stage }
+    }
+    const levers = name === 'do-nothing' ? undefined : options.levers
+    if (levers === undefined || levers.levers.length === 0) {
+      const r = runStage(requests, [], (c) => c)
+      end = Math.max(end, r.sim.end)
+      outcomes.push(summarise(name, r.sim, fleet, requests.service, trace.outputTokens, r.overflow))
+      continue
+    }
+    const staged = runLeverStages(
       requests,
-      random: seededRandom(options.seed),
-      intensitySource,
-    })
-    const sim = simulate(name, chooser.choose)
-    end = Math.max(end, sim.end)
-    outcomes.push(
-      summarise(name, sim, fleet, requests.service, trace.outputTokens, chooser.overflow()),
+      {
+        backendIds: fleet.backends.map((b) => b.id),
+        zones: fleet.backends.map((b) => b.zone),
+        replicas: fleet.backends.map((b) => b.replicas),
+        slots: fleet.backends.map((b) => b.maxConcurrency),
+        pue: fleet.backends.map((b) => b.pue),
+        profiles,
+        sloMs: fleet.backends.map((b, j) => {
+          let slo: number | undefined
+          for (const s of fleet.services) {
+            if (!modelsOf[j]!.includes(s.model) || s.sloMs === undefined) continue
+            slo = Math.min(slo ?? Number.POSITIVE_INFINITY, s.sloMs)
+          }
+          return slo
+        }),
+      },
+      levers,
+      runStage,
+      (k) => fleet.services[k]?.sloMs,
     )
+    const f = staged.final
+    end = Math.max(end, f.sim.end)
+    outcomes.push({
+      ...summarise(name, f.sim, fleet, f.requests.service, f.requests.outputTokens, f.overflow),
+      requests: trace.count,
+      levers: { savings: staged.savings, stages: staged.stages },
+    })
   }
   return {
     fleet: fleet.name,

@@ -35,6 +35,8 @@ export interface TraceRecord {
   readonly service?: string
   /** Client-region name (generic JSONL only). */
   readonly client?: string
+  /** Hashes of the prompt's 512-token blocks, in order (Mooncake `hash_ids`): prefix identity. */
+  readonly prefixBlocks?: readonly number[]
 }
 
 export interface ReadTraceOptions {
@@ -236,8 +238,10 @@ function parseMooncakeLine(text: string): Parsed | string {
   const outputTokens = intField(obj, 'output_length')
   if (typeof outputTokens === 'string') return outputTokens
   const hashes = obj['hash_ids']
-  if (hashes !== undefined && !Array.isArray(hashes)) return 'hash_ids: expected an array'
-  return { at: ts, relative: true, inputTokens, outputTokens }
+  if (hashes === undefined) return { at: ts, relative: true, inputTokens, outputTokens }
+  if (!Array.isArray(hashes) || !hashes.every((h) => Number.isSafeInteger(h)))
+    return 'hash_ids: expected an array of integers'
+  return { at: ts, relative: true, inputTokens, outputTokens, prefixBlocks: hashes as number[] }
 }
 
 function isGenericHeader(text: string): boolean {
@@ -317,6 +321,11 @@ export interface LoadedTrace {
   readonly skippedLines: readonly { readonly line: number; readonly reason: string }[]
   /** Whether the file's own times were instants (Azure, `at`) or offsets (Mooncake, `t_ms`). */
   readonly timeBase: TraceTimeBase
+  /**
+   * Per request: its prompt's block hashes (Mooncake `hash_ids`, 512 tokens a block), when the
+   * trace carries them (prefix affinity and cache hits in `replay --levers`); absent otherwise.
+   */
+  readonly prefixBlocks?: readonly (readonly number[] | undefined)[]
 }
 
 /**
@@ -342,6 +351,8 @@ export async function loadTrace(
   const out: number[] = []
   const svc: number[] = []
   const cli: number[] = []
+  const blk: (readonly number[] | undefined)[] = []
+  let anyBlocks = false
   const serviceNames: string[] = []
   const clientNames: string[] = []
   const indexOf = (names: string[], name: string | undefined): number => {
@@ -382,6 +393,8 @@ export async function loadTrace(
     out.push(r.outputTokens)
     svc.push(indexOf(serviceNames, r.service))
     cli.push(indexOf(clientNames, r.client))
+    blk.push(r.prefixBlocks)
+    if (r.prefixBlocks !== undefined) anyBlocks = true
   }
   const timeBase: TraceTimeBase = absolute === false ? 'relative' : 'absolute'
   if (timeBase === 'relative' && options.start === undefined) {
@@ -409,6 +422,7 @@ export async function loadTrace(
   const outputTokens = new Float64Array(total)
   const service = new Int32Array(total)
   const client = new Int32Array(total)
+  const prefixBlocks: (readonly number[] | undefined)[] = anyBlocks ? new Array(total) : []
   let k = 0
   for (let l = 0; l < loop && k < total; l++) {
     const offset = l * (span + gap)
@@ -419,6 +433,7 @@ export async function loadTrace(
       outputTokens[k] = out[src] as number
       service[k] = svc[src] as number
       client[k] = cli[src] as number
+      if (anyBlocks) prefixBlocks[k] = blk[src]
     }
   }
   return {
@@ -435,6 +450,7 @@ export async function loadTrace(
     skipped,
     skippedLines,
     timeBase,
+    ...(anyBlocks ? { prefixBlocks } : {}),
   }
 }
 

@@ -33,6 +33,12 @@ import {
   type ScalingReplayOptions,
 } from '../../sim/replay-scaling.ts'
 import {
+  DEFAULT_LEVER_SETTINGS,
+  REPLAY_LEVERS,
+  type LeverSettings,
+  type ReplayLever,
+} from '../../sim/replay-levers.ts'
+import {
   renderScalingHtml,
   renderScalingTable,
   toScalingJson,
@@ -67,6 +73,10 @@ interface ReplayFlags {
   scalingWindowS: string
   diurnalDays: string
   deferralPct?: string
+  levers?: string
+  cacheTtlS: string
+  prefixCacheTokens: string
+  prefixMaxCarbonPenaltyPct: string
 }
 
 const DEFAULT_POLICIES = 'round-robin,least-loaded,carbon-aware,oracle'
@@ -124,6 +134,25 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       '--deferral-pct <p>',
       'right-sizing: extra p95 latency energy-optimal may use while the grid is above its daily median, % of the SLO',
     )
+    .option(
+      '--levers <list>',
+      `in-region energy levers on every policy but do-nothing and oracle, each one's saving measured (${REPLAY_LEVERS.join(', ')}); cache and prefix need a trace with hash_ids`,
+    )
+    .option(
+      '--cache-ttl-s <s>',
+      'levers: response cache time to live, seconds',
+      String(DEFAULT_LEVER_SETTINGS.cacheTtlMs / 1000),
+    )
+    .option(
+      '--prefix-cache-tokens <n>',
+      "levers: prompt tokens one replica's prefix (KV) cache holds",
+      String(DEFAULT_LEVER_SETTINGS.prefixCacheTokens),
+    )
+    .option(
+      '--prefix-max-carbon-penalty-pct <p>',
+      'levers: prefix affinity may pick a zone this much dirtier than the policy did, %',
+      String(DEFAULT_LEVER_SETTINGS.maxCarbonPenaltyPct),
+    )
     .action(async (flags: ReplayFlags) => {
       setExit(await runReplayCommand(flags, io))
     })
@@ -136,6 +165,19 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
   const scalingWindowMs = numFlag('--scaling-window-s', flags.scalingWindowS) * 1000
   const deferralPct =
     flags.deferralPct === undefined ? undefined : pctFlag('--deferral-pct', flags.deferralPct)
+  const levers = flags.levers === undefined ? undefined : parseLevers(flags.levers)
+  const leverSettings: LeverSettings | undefined =
+    levers === undefined
+      ? undefined
+      : {
+          levers,
+          cacheTtlMs: numFlag('--cache-ttl-s', flags.cacheTtlS) * 1000,
+          prefixCacheTokens: intFlag('--prefix-cache-tokens', flags.prefixCacheTokens, 0),
+          maxCarbonPenaltyPct: pctFlag(
+            '--prefix-max-carbon-penalty-pct',
+            flags.prefixMaxCarbonPenaltyPct,
+          ),
+        }
   const seed = intFlag('--seed', flags.seed, 0)
   const start = flags.start === undefined ? undefined : isoFlag('--start', flags.start)
   const format = flags.format === undefined ? undefined : formatFlag(flags.format)
@@ -191,6 +233,7 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
     policies,
     seed,
     oracleBucketMs: numFlag('--oracle-bucket-min', flags.oracleBucketMin) * 60_000,
+    ...(leverSettings === undefined ? {} : { levers: leverSettings }),
     ...(bar === undefined
       ? {}
       : {
@@ -310,6 +353,20 @@ function parseScaling(list: string): ScalingPolicyName[] {
   }
   if (new Set(names).size !== names.length) throw badFlag('--scaling', 'each policy once', list)
   return names as ScalingPolicyName[]
+}
+
+function parseLevers(list: string): ReplayLever[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (names.length === 0) throw badFlag('--levers', 'at least one lever', list)
+  for (const n of names) {
+    if (!(REPLAY_LEVERS as readonly string[]).includes(n))
+      throw badFlag('--levers', `names from ${REPLAY_LEVERS.join(', ')}`, n)
+  }
+  if (new Set(names).size !== names.length) throw badFlag('--levers', 'each lever once', list)
+  return names as ReplayLever[]
 }
 
 function pctFlag(flag: string, value: string): number {
