@@ -45,6 +45,7 @@ import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
 import { WATTLINE_VERSION } from '../version.ts'
 import { startClusterLoad } from './cluster.ts'
+import { startResponseCache } from './response-cache.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -205,6 +206,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   )
   // Shared in-flight counts across replicas (the `cluster:` section); undefined without it.
   const cluster = await startClusterLoad(config, { registry, logger })
+  // The response cache (services with `cache.enabled`); undefined when none enables it.
+  const cache = await startResponseCache(config, { registry, logger })
   const gateway = createGateway({
     config,
     clock,
@@ -240,6 +243,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     clock,
     logger,
     metrics,
+    ...(cache === undefined ? {} : { cache }),
     draining: () => draining,
     plugins: [
       (a: FastifyInstance) =>
@@ -375,6 +379,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           await tracing?.close()
           await Promise.all([...upstreams.values()].map((u) => u.close()))
           await cluster?.close()
+          await cache?.close()
         }
       })()),
   }

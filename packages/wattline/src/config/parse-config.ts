@@ -61,6 +61,8 @@ export interface ConfigSecrets {
   readonly adminToken?: string
   /** The Redis URL of `cluster.redis_url_env` (it may hold a password). */
   readonly redisUrl?: string
+  /** The Redis URL of the response cache (`cache.redis_url_env`, else the cluster's); `cache.store: redis` only. */
+  readonly cacheRedisUrl?: string
   /** Collector headers of `telemetry.otlp.headers_env` (`key=value,…`; may hold an API key). */
   readonly telemetryHeaders?: Readonly<Record<string, string>>
 }
@@ -294,6 +296,7 @@ function readSecrets(
       message: `environment variable ${redisUrlEnv} must hold a redis:// or rediss:// URL`,
     })
   }
+  const cacheRedisUrl = readCacheRedisUrl(raw, need, redisUrl, issues)
   const headersEnv = raw.telemetry?.otlp.headers_env
   const telemetryHeaders =
     headersEnv === undefined
@@ -310,7 +313,35 @@ function readSecrets(
       ? {}
       : { adminToken: need(g.admin_token_env, ['gateway', 'admin_token_env']) }),
     ...(redisUrl === undefined ? {} : { redisUrl }),
+    ...(cacheRedisUrl === undefined ? {} : { cacheRedisUrl }),
   }
+}
+
+/** The response cache's Redis URL when `cache.store` is `redis` (its own env var, else the cluster's). */
+function readCacheRedisUrl(
+  raw: RawWattlineConfig,
+  need: (name: string, path: (string | number)[]) => string,
+  clusterUrl: string | undefined,
+  issues: ConfigIssue[],
+): string | undefined {
+  const c = raw.cache
+  if (c.store !== 'redis') return undefined
+  if (c.redis_url_env === undefined) {
+    if (clusterUrl === undefined)
+      issues.push({
+        path: ['cache', 'redis_url_env'],
+        message: 'store: redis needs redis_url_env (or a cluster: section whose Redis it shares)',
+      })
+    return clusterUrl
+  }
+  const url = need(c.redis_url_env, ['cache', 'redis_url_env'])
+  if (url !== '' && !/^rediss?:\/\/\S+$/.test(url)) {
+    issues.push({
+      path: ['cache', 'redis_url_env'],
+      message: `environment variable ${c.redis_url_env} must hold a redis:// or rediss:// URL`,
+    })
+  }
+  return url
 }
 
 /** `key=value,key2=value2` (the OTEL_EXPORTER_OTLP_HEADERS format) → headers; issues name the env var, never the values. */

@@ -63,6 +63,22 @@ export const serviceSchema = z.strictObject({
     })
     .prefault({}),
   budget: budgetConfigSchema.optional(),
+  /** Exact-match response cache of this service (docs/gateway.md "Response cache"); off by default. */
+  cache: z
+    .strictObject({
+      /** True to serve repeated identical requests from the cache. */
+      enabled: z.boolean().default(false),
+      /** Lifetime of a stored answer, seconds. */
+      ttl_s: posInt.default(300),
+      /**
+       * `deterministic`: only requests with `temperature: 0` or a `seed` (and embeddings) are
+       * cached; `always`: every request of the service.
+       */
+      mode: z.enum(['deterministic', 'always']).default('deterministic'),
+      /** Bytes the in-memory store may hold for this service (least recently used out first). */
+      max_bytes: posInt.default(64 * 1024 * 1024),
+    })
+    .prefault({}),
 })
 
 export const meterSchema = z.discriminatedUnion('type', [
@@ -338,6 +354,22 @@ export const configSchema = z.strictObject({
   cluster: clusterSchema.optional(),
   telemetry: telemetrySchema.optional(),
   batch: batchSchema,
+  /** Where the response cache keeps answers (the per-service `cache:` policies decide what). */
+  cache: z
+    .strictObject({
+      /** `memory`: one LRU per gateway process; `redis`: shared by every replica. */
+      store: z.enum(['memory', 'redis']).default('memory'),
+      /** Environment variable holding the Redis URL; omitted = `cluster.redis_url_env`. */
+      redis_url_env: envName.optional(),
+      /** Prefix of the Redis keys (`<prefix>:cache:<sha256>`). */
+      key_prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'use letters, digits, ".", ":", "_" and "-"' })
+        .default(D.DEFAULT_CLUSTER_KEY_PREFIX),
+      /** Longest a Redis cache command may take before the cache is bypassed (ms). */
+      command_timeout_ms: posInt.default(250),
+    })
+    .prefault({}),
 })
 
 export type WattlineConfigInput = z.input<typeof configSchema>
@@ -349,3 +381,5 @@ export type GatewayConfig = z.infer<typeof gatewaySchema>
 export type ClusterConfig = z.infer<typeof clusterSchema>
 export type TelemetryConfig = z.infer<typeof telemetrySchema>
 export type BatchConfig = z.infer<typeof batchSchema>
+export type CacheStoreConfig = RawWattlineConfig['cache']
+export type ServiceCacheConfig = ServiceConfig['cache']

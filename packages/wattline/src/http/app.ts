@@ -30,12 +30,15 @@ import type { GatewayMetrics } from './metrics.ts'
 import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
 import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
 import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
+import type { ResponseCache } from './response-cache.ts'
 
 export interface GatewayAppDeps {
   readonly gateway: Gateway
   readonly clock: Clock
   readonly logger: Logger
   readonly metrics: GatewayMetrics
+  /** The response cache (compose/response-cache.ts); omitted = no request is cached. */
+  readonly cache?: ResponseCache
   /** Registered after the core routes, e.g. `(app) => registerDashboardApi(app, deps)`. */
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[]
   /** True once shutdown started: `/readyz` answers 503 so load balancers stop sending. */
@@ -240,7 +243,12 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     ]
   })
 
-  registerProxyRoutes(app, { gateway, clock: deps.clock, logger })
+  registerProxyRoutes(app, {
+    gateway,
+    clock: deps.clock,
+    logger,
+    ...(deps.cache === undefined ? {} : { cache: deps.cache }),
+  })
 
   app.get('/v1/models', async (req) => {
     const { service } = resolveCaller(req.headers, config)

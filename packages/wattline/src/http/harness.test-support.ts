@@ -17,9 +17,11 @@ import {
 } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
 import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/parse-config.ts'
 import { createGatewayApp, type GatewayAppDeps } from './app.ts'
+import type { ResponseCache } from './response-cache.ts'
 import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway } from './gateway.ts'
 import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
@@ -249,6 +251,11 @@ export interface HarnessOptions {
   readonly plugins?: GatewayAppDeps['plugins']
   /** Passed to the app: window of the 429/503 burst log lines, ms. */
   readonly refusalLogWindowMs?: number
+  /** Builds the response cache on the gateway's registry (see compose/response-cache.ts). */
+  readonly cache?: (
+    config: WattlineConfig,
+    registry: Registry,
+  ) => Promise<ResponseCache | undefined>
 }
 
 /** Starts the gateway on 127.0.0.1:0 for a config object (validated with the test catalogue). */
@@ -306,11 +313,13 @@ export async function startGateway(
     logger,
     ...(cluster === undefined ? {} : { cluster }),
   })
+  const cache = await options.cache?.(config, metrics.registry)
   const app = await createGatewayApp({
     gateway,
     clock,
     logger,
     metrics,
+    ...(cache === undefined ? {} : { cache }),
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
     ...(options.refusalLogWindowMs === undefined
       ? {}
@@ -328,6 +337,7 @@ export async function startGateway(
     intensity,
     close: async () => {
       await app.close()
+      await cache?.close()
       await Promise.all([...upstreams.values()].map((u) => u.close()))
     },
   }

@@ -13,12 +13,21 @@ import { resolveCaller, type Caller } from './auth.ts'
 import type { Dispatched, FinishInput, Gateway } from './gateway.ts'
 import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
+import { entryCost, hitHeaders, type CacheEntry, type ResponseCache } from './response-cache.ts'
 import { createSseRelay, readUsage } from './sse-relay.ts'
 
 export interface ProxyContext {
   readonly gateway: Gateway
   readonly clock: Clock
   readonly logger: Logger
+  /** The response cache (docs/gateway.md); omitted = every request bypasses it. */
+  readonly cache?: ResponseCache
+}
+
+/** Where a request's answer goes into the cache (a `miss` with a key). */
+interface CacheSlot {
+  readonly cache: ResponseCache
+  readonly key: string
 }
 
 /** The raw request bytes, kept by the app's content-type parser for unchanged passthrough. */
@@ -73,11 +82,33 @@ async function proxy(
       },
     )
   }
+  const body = req.body as Record<string, unknown>
+  let slot: CacheSlot | undefined
+  if (ctx.cache === undefined || !caller.service.cache.enabled) {
+    reply.header('x-wattline-cache', 'bypass')
+  } else {
+    const auth = req.headers['authorization']
+    const cc = req.headers['cache-control']
+    const c = await ctx.cache.decide({
+      service: caller.service,
+      tenant: caller.tenant,
+      authorization: typeof auth === 'string' ? auth : undefined,
+      cacheControl: typeof cc === 'string' ? cc : undefined,
+      endpoint,
+      model: facts.model,
+      body,
+    })
+    if (c.outcome === 'hit' && c.entry !== undefined) {
+      ctx.cache.countHit(caller.service.name, c.entry)
+      return serveHit(c.entry, req, reply, ctx, caller.service.name, facts.model)
+    }
+    reply.header('x-wattline-cache', c.outcome)
+    if (c.key !== undefined) slot = { cache: ctx.cache, key: c.key }
+  }
   const controller = new AbortController()
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
   })
-  const body = req.body as Record<string, unknown>
   const raw = (req as FastifyRequest & WithRawBody).rawBody
   const injectUsage = facts.stream && !facts.clientWantsUsage
   const bodyFor = (b: BackendConfig): string | Buffer => {
@@ -120,7 +151,18 @@ async function proxy(
   const modelBack =
     upstreamModel === undefined ? undefined : { from: upstreamModel, to: facts.model }
   if (facts.stream && d.response.status === 200 && contentType.includes('text/event-stream')) {
-    return relayStream(d, facts, reply, ctx, controller.signal, base, modelBack)
+    const keep =
+      slot === undefined
+        ? undefined
+        : (chunks: readonly string[], a: Accounting): void =>
+            slot.cache.store(caller.service, slot.key, {
+              kind: 'sse',
+              content_type: 'text/event-stream; charset=utf-8',
+              body: '',
+              chunks,
+              ...entryCost(d.backend.config.id, a),
+            })
+    return relayStream(d, facts, reply, ctx, controller.signal, base, modelBack, keep)
   }
   let text: string
   try {
@@ -164,6 +206,15 @@ async function proxy(
     completed: true,
   })
   logDone(ctx, req, d, status, a)
+  if (slot !== undefined && status === 200 && contentType.includes('json')) {
+    slot.cache.store(caller.service, slot.key, {
+      kind: 'json',
+      content_type: contentType,
+      body: out,
+      chunks: [],
+      ...entryCost(d.backend.config.id, a),
+    })
+  }
   return reply
     .code(status)
     .header('content-type', contentType)
@@ -179,6 +230,8 @@ function relayStream(
   signal: AbortSignal,
   base: Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'>,
   modelBack: { from: string; to: string } | undefined,
+  /** Given the chunks the client received when the stream completed cleanly (the cache). */
+  keep?: (chunks: readonly string[], a: Accounting) => void,
 ): FastifyReply {
   const { gateway, clock } = ctx
   let ttftMs: number | null = null
@@ -226,6 +279,7 @@ function relayStream(
   // Event-driven pump (no async iterator: no promise per chunk); the upstream is paused while the
   // client is slow (backpressure).
   const body = d.response.body
+  const written: string[] | undefined = keep === undefined ? undefined : []
   let settled = false
   const fail = (error: unknown): void => {
     if (settled) return
@@ -258,6 +312,7 @@ function relayStream(
   function onData(chunk: Buffer): void {
     try {
       const s = relay.push(chunk)
+      if (s !== '') written?.push(s)
       if (s !== '' && !res.write(s)) body.pause()
     } catch (error) {
       fail(error)
@@ -288,6 +343,10 @@ function relayStream(
       )
       if (rest !== '') res.end(rest)
       else res.end()
+      if (written !== undefined && !relay.upstreamError) {
+        if (rest !== '') written.push(rest)
+        keep?.(written, a)
+      }
     } catch (error) {
       fail(error)
     }
@@ -295,6 +354,50 @@ function relayStream(
   // A client that leaves while the upstream is paused for backpressure: undici destroys the body
   // on abort (an 'error' above); this is the backstop when no event would come.
   signal.addEventListener('abort', () => fail(signal.reason), { once: true })
+  return reply
+}
+
+/** Answers from the cache: the stored bytes (JSON) or chunks (SSE), headers stating the saving. */
+function serveHit(
+  entry: CacheEntry,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ProxyContext,
+  service: string,
+  model: string,
+): FastifyReply {
+  ctx.logger.info(
+    {
+      reqId: req.id,
+      service,
+      model,
+      cache: 'hit',
+      energy_j: 0,
+      energy_saved_j: entry.energy_j,
+      carbon_saved_g: entry.carbon_g,
+    },
+    'request done',
+  )
+  if (entry.kind === 'json') {
+    return reply
+      .code(200)
+      .header('content-type', entry.content_type)
+      .headers(hitHeaders(entry))
+      .send(entry.body)
+  }
+  const res = reply.raw
+  const head: Record<string, string | number | string[]> = {}
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) head[k] = v
+  Object.assign(head, hitHeaders(entry))
+  head['content-type'] = entry.content_type
+  head['cache-control'] = 'no-cache'
+  head['x-accel-buffering'] = 'no'
+  head['x-request-id'] = req.id
+  reply.hijack()
+  res.writeHead(200, head)
+  const last = entry.chunks.length - 1
+  entry.chunks.forEach((c, i) => (i === last ? res.end(c) : res.write(c)))
+  if (last < 0) res.end()
   return reply
 }
 

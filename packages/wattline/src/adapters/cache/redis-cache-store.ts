@@ -1,0 +1,51 @@
+/**
+ * @module adapters/cache/redis-cache-store
+ * The response cache store shared by gateway replicas: `SET <prefix>:cache:<service>:<key> PX ttl`,
+ * `GET`. Fails fast (no offline queue, no resend, a timeout per command) so a down Redis costs the
+ * request path one short timeout at most; the client reconnects in the background.
+ */
+import { Redis } from 'ioredis'
+import type { CacheStore } from './cache-store.ts'
+
+export interface RedisCacheStoreOptions {
+  readonly url: string
+  readonly keyPrefix: string
+  /** Longest a command may take (ms). */
+  readonly commandTimeoutMs: number
+  /** Connection errors (reported on each reconnect attempt). */
+  readonly onError?: (err: unknown) => void
+}
+
+/** Connects (waiting at most `commandTimeoutMs`; an unreachable Redis is not fatal). */
+export async function openRedisCacheStore(options: RedisCacheStoreOptions): Promise<CacheStore> {
+  const redis = new Redis(options.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    lazyConnect: true,
+  })
+  redis.on('error', (err: unknown) => options.onError?.(err))
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    redis.connect().catch((err: unknown) => options.onError?.(err)),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, options.commandTimeoutMs)
+    }),
+  ])
+  clearTimeout(timer)
+  const keyOf = (service: string, key: string): string =>
+    `${options.keyPrefix}:cache:${service}:${key}`
+  return {
+    kind: 'redis',
+    get: async (service, key) => (await redis.get(keyOf(service, key))) ?? undefined,
+    set: async (service, key, value, ttlMs) => {
+      await redis.set(keyOf(service, key), value, 'PX', Math.max(1, Math.round(ttlMs)))
+    },
+    close: async () => {
+      redis.disconnect()
+      return Promise.resolve()
+    },
+  }
+}

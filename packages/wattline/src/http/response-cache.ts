@@ -1,0 +1,263 @@
+/**
+ * @module http/response-cache
+ * The exact-match response cache of the gateway (issue 11, lever 1; docs/gateway.md "Response
+ * cache"). Decides per request whether the cache applies (`hit | miss | bypass`), keys it (sha256 of
+ * the caller's identity, service, model, endpoint and the canonical JSON of the body, `stream` and
+ * `stream_options` included: streamed and buffered answers are separate entries; never shared
+ * across tenants or API keys), and keeps each 200 answer with the energy it was charged, so a hit
+ * can state the energy it saved (basis `estimated-counterfactual`).
+ *
+ * A store that fails (Redis down) makes the cache step aside: the request is served upstream
+ * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
+ */
+import { createHash } from 'node:crypto'
+import type { Logger } from 'pino'
+import { Counter, type Registry } from 'prom-client'
+import type { CacheStore } from '../adapters/cache/cache-store.ts'
+import type { ServiceConfig } from '../config/schema.ts'
+import type { Accounting } from './accounting.ts'
+
+export type CacheOutcome = 'hit' | 'miss' | 'bypass'
+
+/** One stored answer: the exact bytes the client received, and what producing it cost. */
+export interface CacheEntry {
+  readonly kind: 'json' | 'sse'
+  readonly content_type: string
+  /** `json`: the body; `sse`: unused (''). */
+  readonly body: string
+  /** `sse`: the chunks written to the client, in order (the last ends with `data: [DONE]`). */
+  readonly chunks: readonly string[]
+  readonly backend: string
+  readonly zone: string
+  /** IT energy the original request was charged, joules, with its interval. */
+  readonly energy_j: number
+  readonly energy_low_j: number
+  readonly energy_high_j: number
+  /** Its emissions at the zone's intensity when it ran, gCO2e, with interval. */
+  readonly carbon_g: number
+  readonly carbon_low_g: number
+  readonly carbon_high_g: number
+  readonly intensity_g_per_kwh: number
+  readonly method: string
+}
+
+/** The cache's view of one request, decided before it goes upstream. */
+export interface CacheDecision {
+  readonly outcome: CacheOutcome
+  /** Set when the answer may be stored (`miss`). */
+  readonly key?: string
+  /** Set on `hit`. */
+  readonly entry?: CacheEntry
+}
+
+export interface ResponseCache {
+  /** Looks the request up (or decides it bypasses the cache). */
+  decide(input: CacheRequest): Promise<CacheDecision>
+  /** Stores a 200 answer under a `miss` decision's key (never rejects). */
+  store(service: ServiceConfig, key: string, entry: CacheEntry): void
+  /** Counts a hit's saving (metrics). */
+  countHit(service: string, entry: CacheEntry): void
+  close(): Promise<void>
+}
+
+export interface CacheRequest {
+  readonly service: ServiceConfig
+  /** Tenant name, or null when the gateway has no tenant keys. */
+  readonly tenant: string | null
+  /** The client's `Authorization` header (the identity when there is no tenant). */
+  readonly authorization: string | undefined
+  readonly cacheControl: string | undefined
+  readonly endpoint: string
+  readonly model: string
+  readonly body: Record<string, unknown>
+}
+
+export interface ResponseCacheDeps {
+  readonly store: CacheStore
+  readonly registry: Registry
+  readonly logger: Logger
+}
+
+/** The name of the savings counter shared by every lever (docs/metrics.md). */
+export const ENERGY_SAVED_METRIC = 'wattline_energy_saved_joules_total'
+
+/** Creates the cache over a store. */
+export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
+  const { store, registry, logger } = deps
+  const saved =
+    (registry.getSingleMetric(ENERGY_SAVED_METRIC) as Counter<'lever' | 'service'> | undefined) ??
+    new Counter({
+      name: ENERGY_SAVED_METRIC,
+      help: 'IT energy not spent thanks to a lever (estimated counterfactual: the energy the avoided work was charged), joules, by lever and service.',
+      labelNames: ['lever', 'service'],
+      registers: [registry],
+    })
+  const carbonSaved =
+    (registry.getSingleMetric('wattline_carbon_saved_grams_total') as
+      Counter<'lever' | 'service'> | undefined) ??
+    new Counter({
+      name: 'wattline_carbon_saved_grams_total',
+      help: 'Emissions avoided by a lever (the avoided work at the zone intensity it ran in, facility energy), grams CO2e.',
+      labelNames: ['lever', 'service'],
+      registers: [registry],
+    })
+  const lookups =
+    (registry.getSingleMetric('wattline_cache_requests_total') as
+      Counter<'service' | 'result'> | undefined) ??
+    new Counter({
+      name: 'wattline_cache_requests_total',
+      help: 'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
+      labelNames: ['service', 'result'],
+      registers: [registry],
+    })
+  let down = false
+  const storeFailed = (err: unknown, what: string): void => {
+    if (down) return
+    down = true
+    logger.warn(
+      { err, store: store.kind, op: what },
+      'response cache store unavailable: bypassing the cache until it answers again',
+    )
+  }
+  const storeOk = (): void => {
+    if (!down) return
+    down = false
+    logger.info({ store: store.kind }, 'response cache store answers again')
+  }
+
+  return {
+    async decide(input) {
+      const outcome = await decideOutcome(input)
+      lookups.inc({ service: input.service.name, result: outcome.outcome })
+      return outcome
+    },
+    store(service, key, entry) {
+      const ttlMs = service.cache.ttl_s * 1000
+      store.set(service.name, key, JSON.stringify(entry), ttlMs).then(storeOk, (err: unknown) => {
+        storeFailed(err, 'set')
+      })
+    },
+    countHit(service, entry) {
+      saved.inc({ lever: 'cache', service }, entry.energy_j)
+      carbonSaved.inc({ lever: 'cache', service }, entry.carbon_g)
+    },
+    close: () => store.close(),
+  }
+
+  async function decideOutcome(input: CacheRequest): Promise<CacheDecision> {
+    const policy = input.service.cache
+    if (!policy.enabled) return { outcome: 'bypass' }
+    const cc = parseCacheControl(input.cacheControl)
+    if (cc.noStore) return { outcome: 'bypass' }
+    if (policy.mode === 'deterministic' && !isDeterministic(input.endpoint, input.body))
+      return { outcome: 'bypass' }
+    const key = cacheKey(input)
+    if (cc.noCache) return { outcome: 'miss', key }
+    let text: string | undefined
+    try {
+      text = await store.get(input.service.name, key)
+    } catch (err) {
+      storeFailed(err, 'get')
+      return { outcome: 'bypass' }
+    }
+    storeOk()
+    if (text === undefined) return { outcome: 'miss', key }
+    return { outcome: 'hit', key, entry: JSON.parse(text) as CacheEntry }
+  }
+}
+
+/** `no-cache`: skip the lookup, still store; `no-store`: neither. Other directives are ignored. */
+export function parseCacheControl(header: string | undefined): {
+  noCache: boolean
+  noStore: boolean
+} {
+  const d = (header ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+  return { noCache: d.includes('no-cache'), noStore: d.includes('no-store') }
+}
+
+/**
+ * Requests a user would expect to be answered the same way twice: `temperature: 0`, or a `seed`;
+ * embeddings always (no sampling).
+ */
+export function isDeterministic(endpoint: string, body: Record<string, unknown>): boolean {
+  if (endpoint === '/v1/embeddings') return true
+  const seed = body['seed']
+  return body['temperature'] === 0 || (typeof seed === 'number' && Number.isFinite(seed))
+}
+
+/** The sha256 key of a request (hex). The identity keeps tenants' and keys' entries apart. */
+export function cacheKey(input: CacheRequest): string {
+  const identity =
+    input.tenant !== null
+      ? `tenant:${input.tenant}`
+      : input.authorization !== undefined
+        ? `key:${createHash('sha256').update(input.authorization).digest('hex')}`
+        : 'anonymous'
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        identity,
+        input.service.name,
+        input.model,
+        input.endpoint,
+        canonicalJson(input.body),
+      ]),
+    )
+    .digest('hex')
+}
+
+/** JSON with object keys sorted at every depth (the same request spelt in any key order). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/** The accounting part of an entry, from the original request's accounting. */
+export function entryCost(
+  backend: string,
+  a: Accounting,
+): Omit<CacheEntry, 'kind' | 'content_type' | 'body' | 'chunks'> {
+  return {
+    backend,
+    zone: a.intensity.zone,
+    energy_j: a.energyJ,
+    energy_low_j: a.energyLowJ,
+    energy_high_j: a.energyHighJ,
+    carbon_g: a.carbonG,
+    carbon_low_g: a.carbonLowG,
+    carbon_high_g: a.carbonHighG,
+    intensity_g_per_kwh: a.intensity.intensity,
+    method: a.method,
+  }
+}
+
+/** The `x-wattline-*` headers of a hit: nothing spent on this answer, and what it saved. */
+export function hitHeaders(entry: CacheEntry): Record<string, string> {
+  return {
+    'x-wattline-cache': 'hit',
+    'x-wattline-zone': entry.zone,
+    'x-wattline-energy-j': '0',
+    'x-wattline-carbon-g': '0',
+    'x-wattline-intensity-g-per-kwh': round(entry.intensity_g_per_kwh),
+    'x-wattline-method': entry.method,
+    'x-wattline-energy-saved-j': round(entry.energy_j),
+    'x-wattline-energy-saved-low-j': round(entry.energy_low_j),
+    'x-wattline-energy-saved-high-j': round(entry.energy_high_j),
+    'x-wattline-carbon-saved-g': round(entry.carbon_g),
+    'x-wattline-saved-basis': 'estimated-counterfactual',
+  }
+}
+
+function round(n: number): string {
+  return Number(n.toPrecision(6)).toString()
+}
