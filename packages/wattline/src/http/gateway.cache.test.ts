@@ -224,6 +224,17 @@ describe('response cache in the gateway (simulated backend, official openai clie
     expect(await e2.text()).toBe(await e1.text())
   })
 
+  it('says bypass on refusals before the cache decides', async () => {
+    const r = await fetch(`${gw.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-acme', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, messages: 'not a list', temperature: 0 }),
+    })
+    expect(r.status).toBeGreaterThanOrEqual(400)
+    expect(r.headers.get('x-wattline-cache')).toBe('bypass')
+    expect(((await r.json()) as { error: { code: string } }).error.code).toMatch(/^WL_/)
+  })
+
   it('says bypass on services without a cache policy', async () => {
     const r = await client(gw, 'sk-plain')
       .chat.completions.create({ model: MODEL, messages: fresh(), temperature: 0 })

@@ -72,6 +72,8 @@ async function proxy(
   const { gateway, clock } = ctx
   const arrivedMs = clock.now()
   const caller = callers.get(req) ?? resolveCaller(req.headers, gateway.config)
+  // Refusals before the cache decides (bad body, unknown model) say `bypass` too.
+  reply.header('x-wattline-cache', 'bypass')
   const facts = readRequest(endpoint, req.body)
   if (caller.service.models !== undefined && !caller.service.models.includes(facts.model)) {
     throw new WattlineError(
@@ -84,9 +86,7 @@ async function proxy(
   }
   const body = req.body as Record<string, unknown>
   let slot: CacheSlot | undefined
-  if (ctx.cache === undefined || !caller.service.cache.enabled) {
-    reply.header('x-wattline-cache', 'bypass')
-  } else {
+  if (ctx.cache !== undefined && caller.service.cache.enabled) {
     const auth = req.headers['authorization']
     const cc = req.headers['cache-control']
     const c = await ctx.cache.decide({

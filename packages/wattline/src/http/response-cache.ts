@@ -161,8 +161,21 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       return { outcome: 'bypass' }
     }
     storeOk()
-    if (text === undefined) return { outcome: 'miss', key }
-    return { outcome: 'hit', key, entry: JSON.parse(text) as CacheEntry }
+    const entry = text === undefined ? undefined : readEntry(text)
+    return entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
+  }
+}
+
+/** A stored entry, or undefined when the text is not one (written by another version: a miss). */
+function readEntry(text: string): CacheEntry | undefined {
+  try {
+    const e = JSON.parse(text) as Partial<CacheEntry>
+    const ok =
+      (e.kind === 'json' && typeof e.body === 'string') ||
+      (e.kind === 'sse' && Array.isArray(e.chunks))
+    return ok && typeof e.energy_j === 'number' ? (e as CacheEntry) : undefined
+  } catch {
+    return undefined
   }
 }
 
