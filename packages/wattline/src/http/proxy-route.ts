@@ -89,7 +89,7 @@ async function proxy(
   if (ctx.cache !== undefined && caller.service.cache.enabled) {
     const auth = req.headers['authorization']
     const cc = req.headers['cache-control']
-    const c = await ctx.cache.decide({
+    const decided = ctx.cache.decide({
       service: caller.service,
       tenant: caller.tenant,
       authorization: typeof auth === 'string' ? auth : undefined,
@@ -98,6 +98,7 @@ async function proxy(
       model: facts.model,
       body,
     })
+    const c = decided instanceof Promise ? await decided : decided
     if (c.outcome === 'hit' && c.entry !== undefined) {
       ctx.cache.countHit(caller.service.name, c.entry)
       return serveHit(c.entry, req, reply, ctx, caller.service.name, facts.model)

@@ -13,33 +13,13 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { Counter, type Registry } from 'prom-client'
-import type { CacheStore } from '../adapters/cache/cache-store.ts'
+import type { CacheEntry, CacheStore } from '../adapters/cache/cache-store.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import type { Accounting } from './accounting.ts'
 
-export type CacheOutcome = 'hit' | 'miss' | 'bypass'
+export type { CacheEntry } from '../adapters/cache/cache-store.ts'
 
-/** One stored answer: the exact bytes the client received, and what producing it cost. */
-export interface CacheEntry {
-  readonly kind: 'json' | 'sse'
-  readonly content_type: string
-  /** `json`: the body; `sse`: unused (''). */
-  readonly body: string
-  /** `sse`: the chunks written to the client, in order (the last ends with `data: [DONE]`). */
-  readonly chunks: readonly string[]
-  readonly backend: string
-  readonly zone: string
-  /** IT energy the original request was charged, joules, with its interval. */
-  readonly energy_j: number
-  readonly energy_low_j: number
-  readonly energy_high_j: number
-  /** Its emissions at the zone's intensity when it ran, gCO2e, with interval. */
-  readonly carbon_g: number
-  readonly carbon_low_g: number
-  readonly carbon_high_g: number
-  readonly intensity_g_per_kwh: number
-  readonly method: string
-}
+export type CacheOutcome = 'hit' | 'miss' | 'bypass'
 
 /** The cache's view of one request, decided before it goes upstream. */
 export interface CacheDecision {
@@ -51,8 +31,11 @@ export interface CacheDecision {
 }
 
 export interface ResponseCache {
-  /** Looks the request up (or decides it bypasses the cache). */
-  decide(input: CacheRequest): Promise<CacheDecision>
+  /**
+   * Looks the request up (or decides it bypasses the cache): synchronous with the memory store,
+   * a promise with Redis.
+   */
+  decide(input: CacheRequest): CacheDecision | Promise<CacheDecision>
   /** Stores a 200 answer under a `miss` decision's key (never rejects). */
   store(service: ServiceConfig, key: string, entry: CacheEntry): void
   /** Counts a hit's saving (metrics). */
@@ -110,6 +93,17 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       labelNames: ['service', 'result'],
       registers: [registry],
     })
+  // Label children per (service, outcome): no label hashing per request.
+  const outcomeCounters = new Map<string, { inc(): void }>()
+  const countOutcome = (service: string, result: CacheOutcome): void => {
+    const k = `${service}\u0000${result}`
+    let c = outcomeCounters.get(k)
+    if (c === undefined) {
+      c = lookups.labels({ service, result })
+      outcomeCounters.set(k, c)
+    }
+    c.inc()
+  }
   let down = false
   const storeFailed = (err: unknown, what: string): void => {
     if (down) return
@@ -126,16 +120,29 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   }
 
   return {
-    async decide(input) {
-      const outcome = await decideOutcome(input)
-      lookups.inc({ service: input.service.name, result: outcome.outcome })
-      return outcome
+    decide(input) {
+      const service = input.service.name
+      const d = decideOutcome(input)
+      if (!(d instanceof Promise)) {
+        countOutcome(service, d.outcome)
+        return d
+      }
+      return d.then((r) => {
+        countOutcome(service, r.outcome)
+        return r
+      })
     },
     store(service, key, entry) {
       const ttlMs = service.cache.ttl_s * 1000
-      store.set(service.name, key, JSON.stringify(entry), ttlMs).then(storeOk, (err: unknown) => {
+      try {
+        const done = store.set(service.name, key, entry, ttlMs)
+        if (done instanceof Promise)
+          done.then(storeOk, (err: unknown) => {
+            storeFailed(err, 'set')
+          })
+      } catch (err) {
         storeFailed(err, 'set')
-      })
+      }
     },
     countHit(service, entry) {
       saved.inc({ lever: 'cache', service }, entry.energy_j)
@@ -144,7 +151,7 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     close: () => store.close(),
   }
 
-  async function decideOutcome(input: CacheRequest): Promise<CacheDecision> {
+  function decideOutcome(input: CacheRequest): CacheDecision | Promise<CacheDecision> {
     const policy = input.service.cache
     if (!policy.enabled) return { outcome: 'bypass' }
     const cc = parseCacheControl(input.cacheControl)
@@ -153,29 +160,20 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       return { outcome: 'bypass' }
     const key = cacheKey(input)
     if (cc.noCache) return { outcome: 'miss', key }
-    let text: string | undefined
-    try {
-      text = await store.get(input.service.name, key)
-    } catch (err) {
-      storeFailed(err, 'get')
-      return { outcome: 'bypass' }
-    }
-    storeOk()
-    const entry = text === undefined ? undefined : readEntry(text)
-    return entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
-  }
-}
-
-/** A stored entry, or undefined when the text is not one (written by another version: a miss). */
-function readEntry(text: string): CacheEntry | undefined {
-  try {
-    const e = JSON.parse(text) as Partial<CacheEntry>
-    const ok =
-      (e.kind === 'json' && typeof e.body === 'string') ||
-      (e.kind === 'sse' && Array.isArray(e.chunks))
-    return ok && typeof e.energy_j === 'number' ? (e as CacheEntry) : undefined
-  } catch {
-    return undefined
+    const found = (entry: CacheEntry | undefined): CacheDecision =>
+      entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
+    const got = store.get(input.service.name, key)
+    if (!(got instanceof Promise)) return found(got)
+    return got.then(
+      (entry) => {
+        storeOk()
+        return found(entry)
+      },
+      (err: unknown) => {
+        storeFailed(err, 'get')
+        return { outcome: 'bypass' } as const
+      },
+    )
   }
 }
 
@@ -209,15 +207,10 @@ export function cacheKey(input: CacheRequest): string {
       : input.authorization !== undefined
         ? `key:${createHash('sha256').update(input.authorization).digest('hex')}`
         : 'anonymous'
+  // NUL separates the parts: none of them holds one (names are validated, JSON escapes it).
   return createHash('sha256')
     .update(
-      JSON.stringify([
-        identity,
-        input.service.name,
-        input.model,
-        input.endpoint,
-        canonicalJson(input.body),
-      ]),
+      `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`,
     )
     .digest('hex')
 }

@@ -1,11 +1,11 @@
 /**
  * @module adapters/cache/redis-cache-store
- * The response cache store shared by gateway replicas: `SET <prefix>:cache:<service>:<key> PX ttl`,
- * `GET`. Fails fast (no offline queue, no resend, a timeout per command) so a down Redis costs the
+ * The response cache store shared by gateway replicas: entries as JSON under
+ * `SET <prefix>:cache:<service>:<key> PX ttl`, `GET`. Fails fast (no offline queue, no resend, a timeout per command) so a down Redis costs the
  * request path one short timeout at most; the client reconnects in the background.
  */
 import { Redis } from 'ioredis'
-import type { CacheStore } from './cache-store.ts'
+import { readEntry, type CacheStore } from './cache-store.ts'
 
 export interface RedisCacheStoreOptions {
   readonly url: string
@@ -39,9 +39,13 @@ export async function openRedisCacheStore(options: RedisCacheStoreOptions): Prom
     `${options.keyPrefix}:cache:${service}:${key}`
   return {
     kind: 'redis',
-    get: async (service, key) => (await redis.get(keyOf(service, key))) ?? undefined,
-    set: async (service, key, value, ttlMs) => {
-      await redis.set(keyOf(service, key), value, 'PX', Math.max(1, Math.round(ttlMs)))
+    get: async (service, key) => {
+      const text = await redis.get(keyOf(service, key))
+      return text === null ? undefined : readEntry(text)
+    },
+    set: async (service, key, entry, ttlMs) => {
+      const ttl = Math.max(1, Math.round(ttlMs))
+      await redis.set(keyOf(service, key), JSON.stringify(entry), 'PX', ttl)
     },
     close: async () => {
       redis.disconnect()
