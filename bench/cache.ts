@@ -15,13 +15,15 @@
  *
  * Options: --duration-s N (default 6), --connections C (default 16), --rounds R (default 2),
  * --max-bytes B (the service's `cache.max_bytes`, default 64 MiB: a small value keeps the store
- * evicting, a large one lets every answer stay in the heap for the whole run).
+ * evicting, a large one lets every answer stay in the heap for the whole run), --profile (both
+ * proxies under `node --cpu-prof`; prints each one's hot spots, warm-up included).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { hotSpots } from './gateway/cpu-profile.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 
 const { values: args } = parseArgs({
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
     'max-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
+    profile: { type: 'boolean', default: false },
   },
 })
 const durationS = Number(args['duration-s'])
@@ -56,7 +59,11 @@ const LOAD_CPU = twoCpus ? '1' : undefined
 const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-cache-'))
 const running: Started[] = []
 
-const node = (...argv: string[]): string[] => [process.execPath, '--import', 'tsx', ...argv]
+const node = (...argv: string[]): string[] => {
+  const flags = argv.filter((a) => a.startsWith('--cpu-prof'))
+  const rest = argv.filter((a) => !a.startsWith('--cpu-prof'))
+  return [process.execPath, ...flags, '--import', 'tsx', ...rest]
+}
 
 /** CPU time (user + system) a process has used so far, ms (Linux /proc). */
 function processCpuMs(pid: number): number {
@@ -86,10 +93,12 @@ ${cache ? `    cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)
   - { id: stub, url: "http://127.0.0.1:${String(upstreamPort)}/v1", zone: FR, hardware: H100-SXM, models: [${MODEL}], max_concurrency: 1024 }
 `,
   )
+  const prof = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, `prof-${name}`)}`] : []
   const s = start(
     pinned(
       PROXY_CPU,
       node(
+        ...prof,
         join(REPO, 'packages/wattline/src/cli/main.ts'),
         'serve',
         '--config',
@@ -192,6 +201,17 @@ async function main(): Promise<void> {
 
 try {
   await main()
+  await Promise.all(running.splice(0).map((s) => s.stop()))
+  if (args.profile) {
+    for (const name of ['off', 'on']) {
+      const profDir = join(dir, `prof-${name}`)
+      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
+      if (file === undefined) continue
+      console.log(`\n${name}: hot spots (self time, node --cpu-prof, whole run):`)
+      for (const h of hotSpots(join(profDir, file), 25))
+        console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
+    }
+  }
 } finally {
   await Promise.all(running.splice(0).map((s) => s.stop()))
   rmSync(dir, { recursive: true, force: true })
