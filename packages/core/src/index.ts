@@ -184,6 +184,7 @@ export type {
   PeakPower,
   LeverSaving,
   LeverSavingJson,
+  EnergySplit,
   OverviewBody,
   BudgetStatus,
   ServiceRow,

@@ -4,7 +4,8 @@
  * and bookmarks work, and Enter on a navigation link switches the view.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { setAdminToken, UNAUTHORIZED_EVENT } from './api.ts'
+import type { OverviewBody } from '@wattline/core'
+import { getJson, setAdminToken, UNAUTHORIZED_EVENT } from './api.ts'
 import { AnomaliesView } from './views/anomalies.tsx'
 import { BackendsView } from './views/backends.tsx'
 import { DecisionsView } from './views/decisions.tsx'
@@ -34,6 +35,14 @@ const SPANS = [
   { value: '30d', label: 'Last 30 days' },
 ] as const
 
+const SPAN_MS: Readonly<Record<(typeof SPANS)[number]['value'], number>> = {
+  '1h': 3_600_000,
+  '6h': 21_600_000,
+  '24h': 86_400_000,
+  '7d': 604_800_000,
+  '30d': 2_592_000_000,
+}
+
 const REFRESH_MS = 5000
 
 function viewFromHash(): ViewId {
@@ -45,6 +54,21 @@ export function App() {
   const [view, setView] = useState<ViewId>(viewFromHash)
   const [switched, setSwitched] = useState(false)
   const [span, setSpan] = useState<string>('24h')
+  const spanChosen = useRef(false)
+  // Until the user picks a window, fit it to young data: the shortest span holding the earliest fact.
+  useEffect(() => {
+    const ctl = new AbortController()
+    getJson<OverviewBody>('overview', { span: '30d' }, ctl.signal)
+      .then((o) => {
+        if (spanChosen.current || o.data_from_ms === null) return
+        const age = o.window.to_ms - o.data_from_ms
+        // Narrow only: a ledger younger than a day opens on the span that holds it.
+        const fit = SPANS.find((s) => SPAN_MS[s.value] >= age)?.value ?? '30d'
+        if (SPAN_MS[fit] < SPAN_MS['24h']) setSpan(fit)
+      })
+      .catch(() => undefined)
+    return () => ctl.abort()
+  }, [])
   const [paused, setPaused] = useState(false)
   const [needsToken, setNeedsToken] = useState(false)
   const [generation, setGeneration] = useState(0)
@@ -95,7 +119,14 @@ export function App() {
         <h1>Energy and carbon of AI serving</h1>
         <form class="controls" aria-label="Dashboard controls" onSubmit={(e) => e.preventDefault()}>
           <label for="span">Window</label>
-          <select id="span" value={span} onChange={(e) => setSpan(e.currentTarget.value)}>
+          <select
+            id="span"
+            value={span}
+            onChange={(e) => {
+              spanChosen.current = true
+              setSpan(e.currentTarget.value)
+            }}
+          >
             {SPANS.map((s) => (
               <option key={s.value} value={s.value}>
                 {s.label}

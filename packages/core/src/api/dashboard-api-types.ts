@@ -81,8 +81,25 @@ export interface LeverSaving {
 
 /** A lever's saving as the overview sends it: with carbon saved as a percentage of the baseline's. */
 export interface LeverSavingJson extends LeverSaving {
-  /** 100 × carbon_g / baseline_carbon_g (%); null when the baseline emitted nothing. */
+  /** 100 × carbon_g / baseline_carbon_g (%) of the served requests; null when the baseline emitted nothing. */
   readonly carbon_pct: number | null
+  /**
+   * The same saving as a share of everything the fleet would have emitted in the window without it,
+   * idle included: 100 × carbon_g / (window carbon + carbon_g) (%); null when nothing was emitted.
+   */
+  readonly carbon_pct_of_total: number | null
+}
+
+/** Served vs idle energy in a window, so a headline never hides idle power behind a served-only saving. */
+export interface EnergySplit {
+  /** Facility energy of the requests themselves (J). */
+  readonly served_facility_energy_j: number
+  /** Facility energy drawn by backends with nothing to do (J). */
+  readonly idle_facility_energy_j: number
+  /** idle ÷ (served + idle); null without energy. */
+  readonly idle_share: number | null
+  /** True when idle is more than half of the energy: savings on served requests then move the total little. */
+  readonly idle_dominates: boolean
 }
 
 /** `GET /api/overview`. */
@@ -97,6 +114,9 @@ export interface OverviewBody {
   readonly bucket_ms: number
   readonly series: readonly UsageBucket[]
   readonly budgets_breached: number
+  readonly energy_split: EnergySplit
+  /** Earliest ledger fact (request or idle interval) in the window, epoch ms; null when empty. */
+  readonly data_from_ms: number | null
 }
 
 /** One service's production budget watch, as last evaluated. */

@@ -10,7 +10,7 @@ import type { LeverName } from '../engine/router.ts'
 export const SAVING_BASES = ['estimated-counterfactual', 'replay-counterfactual'] as const
 export type SavingBasis = (typeof SAVING_BASES)[number]
 
-export interface LeverSaving {
+export interface LeverEnergySaving {
   readonly lever: LeverName
   /** IT energy saved, J (before PUE). */
   readonly energy_saved_j: number

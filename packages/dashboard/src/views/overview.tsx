@@ -43,9 +43,31 @@ function OverviewFigures({
   const e = s.energy_per_1k_requests_wh
   const c = s.carbon_per_1k_requests_g
   const signals = data.intensity_signals.join(', ') || 'none'
+  const split = data.energy_split
   return (
     <>
+      {split.idle_dominates ? (
+        <p class="notice" role="note" id="idle-notice">
+          Idle power dominates this window: {percent(split.idle_share)} of the energy (
+          {energy(split.idle_facility_energy_j)}) was drawn by backends with nothing to do, against{' '}
+          {energy(split.served_facility_energy_j)} for serving requests. The savings below are on
+          the served part; their share of all carbon, idle included, is in the last column.
+          Right-sizing (docs/scaling.md) is the lever for idle power.
+        </p>
+      ) : null}
       <dl class="stats">
+        <Stat
+          label="Served energy"
+          value={energy(split.served_facility_energy_j)}
+          method={s.facility_energy_j.method}
+          source="facility energy (IT × PUE) attributed to requests"
+        />
+        <Stat
+          label="Idle energy"
+          value={energy(split.idle_facility_energy_j)}
+          method={s.idle_energy_j.method}
+          source={`backends powered with nothing to do: ${percent(split.idle_share)} of all energy`}
+        />
         <Stat label="Requests" value={num(s.requests)} source="ledger">
           <span class="stat-interval">{num(s.failed_requests)} failed</span>
         </Stat>
@@ -110,6 +132,7 @@ function OverviewFigures({
           'Energy saved',
           'Carbon saved',
           'Carbon saved (%)',
+          'Of all carbon, idle included (%)',
           'Method',
           'Source',
         ]}
@@ -122,6 +145,7 @@ function OverviewFigures({
             <td>{energy(l.energy_j)}</td>
             <td>{carbon(l.carbon_g)}</td>
             <td>{l.carbon_pct === null ? '–' : `${num(l.carbon_pct)} %`}</td>
+            <td>{l.carbon_pct_of_total === null ? '–' : `${num(l.carbon_pct_of_total)} %`}</td>
             <td>
               <MethodBadge method={l.method} />
             </td>

@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { IdleEnergyRecord, LedgerRecord } from '@wattline/core'
+import { requestRecord } from '@wattline/core/testing'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { Registry } from 'prom-client'
@@ -323,3 +325,118 @@ function newestMtime(dir: string): number {
   }
   return newest
 }
+
+// A demo-like ledger where idle power is most of the energy and all data is from the last 40
+// minutes: the overview must say that idle dominates, show served and idle energy apart, state
+// savings also as a share of all carbon (idle included), and open on a window that fits the data.
+const IDLE_NOW = Date.UTC(2026, 11, 5, 12)
+
+function idleDominatedRecords(): LedgerRecord[] {
+  const out: LedgerRecord[] = []
+  // 40 requests in the last 40 minutes, carbon-aware, each with a big routing saving recorded.
+  for (let i = 0; i < 40; i++) {
+    out.push(
+      requestRecord(i, {
+        at_ms: IDLE_NOW - 40 * 60_000 + i * 60_000,
+        routing_policy: 'carbon-aware',
+        facility_energy_j: 100,
+        energy_j: 100 / 1.2,
+        carbon_g: 0.1,
+        routing_reason: JSON.stringify({
+          reason: 'lowest carbon',
+          scores: [
+            { backend: 'paris', eligible: true, carbon_g: 0.1, energy_j: 100 },
+            { backend: 'warsaw', eligible: true, carbon_g: 6.6, energy_j: 100 },
+          ],
+        }),
+      }),
+    )
+  }
+  // Idle: 87 % of the energy.
+  const idle: IdleEnergyRecord = {
+    kind: 'idle',
+    backend: 'warsaw',
+    zone: 'PL',
+    from_ms: IDLE_NOW - 40 * 60_000,
+    to_ms: IDLE_NOW,
+    energy_j: 26_800 / 1.2,
+    facility_energy_j: 26_800,
+    carbon_g: 5,
+    method: 'modelled',
+    source: 'profile idle power',
+  }
+  out.push(idle)
+  return out
+}
+
+describe.skipIf(!hasChromium)('dashboard headline when idle power dominates', () => {
+  let app: FastifyInstance
+  let browser: Browser
+  let page: Page
+  let base: string
+
+  beforeAll(async () => {
+    ensureDashboardBuilt()
+    const fixture = createDashboardFixture(IDLE_NOW)
+    app = Fastify({ logger: false })
+    registerDashboardApi(app, {
+      ledger: createMemoryLedgerReader(idleDominatedRecords()),
+      live: fixture.live,
+      budgets: { budgets: () => [] },
+      now: () => IDLE_NOW,
+      registry: new Registry(),
+    })
+    await registerDashboardStatic(app)
+    base = await app.listen({ host: '127.0.0.1', port: 0 })
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+    page = await (await browser.newContext()).newPage()
+    await page.clock.install({ time: IDLE_NOW })
+    await page.goto(`${base}/dashboard/`)
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await app?.close()
+  })
+
+  it('serves the split and the share of all carbon from the API', async () => {
+    const o = (await (await fetch(`${base}/api/overview?span=1h`)).json()) as {
+      energy_split: {
+        idle_share: number
+        idle_dominates: boolean
+        served_facility_energy_j: number
+      }
+      savings: { lever: string; carbon_pct: number; carbon_pct_of_total: number }[]
+      data_from_ms: number
+    }
+    expect(o.energy_split.idle_dominates).toBe(true)
+    expect(o.energy_split.idle_share).toBeCloseTo(26_800 / (26_800 + 4_000), 3)
+    expect(o.energy_split.served_facility_energy_j).toBeCloseTo(4_000, 3)
+    const routing = o.savings.find((s) => s.lever === 'routing')
+    expect(routing?.carbon_pct).toBeGreaterThan(90) // the served-only figure the headline must not stand alone with
+    expect(routing?.carbon_pct_of_total).toBeLessThan(routing?.carbon_pct ?? 0)
+    expect(o.data_from_ms).toBe(IDLE_NOW - 40 * 60_000)
+  })
+
+  it('opens on a window that fits the data and says idle dominates, with served and idle apart', async () => {
+    await page.waitForFunction(
+      () => (document.querySelector('#span') as HTMLSelectElement | null)?.value === '1h',
+    )
+    const notice = page.locator('#idle-notice')
+    await notice.waitFor()
+    expect(await notice.textContent()).toMatch(/Idle power dominates this window: 87(\.\d)?\s?%/)
+    const stats = page.locator('dl.stats')
+    expect(await stats.locator('.stat', { hasText: 'Served energy' }).textContent()).toMatch(
+      /kJ|Wh|J/,
+    )
+    expect(await stats.locator('.stat', { hasText: 'Idle energy' }).textContent()).toMatch(
+      /87(\.\d)?\s?%/,
+    )
+    const row = page
+      .locator('table', { hasText: 'Of all carbon, idle included' })
+      .locator('tbody tr', { hasText: 'routing' })
+    await row.waitFor()
+    const cells = await row.locator('td').allTextContents()
+    expect(Number.parseFloat(cells[4] ?? '')).toBeLessThan(Number.parseFloat(cells[3] ?? ''))
+  })
+})

@@ -11,6 +11,7 @@
  * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
  */
 import { createHash } from 'node:crypto'
+import type { LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
 import { Counter, type Registry } from 'prom-client'
 import type { CacheEntry, CacheStore } from '../adapters/cache/cache-store.ts'
@@ -247,8 +248,21 @@ export function entryCost(
   }
 }
 
+/** What a hit saved: the original request's charge (core's `LeverEnergySaving`, lever `cache`). */
+export function cacheSaving(entry: CacheEntry): LeverEnergySaving {
+  return {
+    lever: 'cache',
+    energy_saved_j: entry.energy_j,
+    energy_saved_low_j: entry.energy_low_j,
+    energy_saved_high_j: entry.energy_high_j,
+    carbon_saved_g: entry.carbon_g,
+    basis: 'estimated-counterfactual',
+  }
+}
+
 /** The `x-wattline-*` headers of a hit: nothing spent on this answer, and what it saved. */
 export function hitHeaders(entry: CacheEntry): Record<string, string> {
+  const saving = cacheSaving(entry)
   return {
     'x-wattline-cache': 'hit',
     'x-wattline-zone': entry.zone,
@@ -256,11 +270,11 @@ export function hitHeaders(entry: CacheEntry): Record<string, string> {
     'x-wattline-carbon-g': '0',
     'x-wattline-intensity-g-per-kwh': round(entry.intensity_g_per_kwh),
     'x-wattline-method': entry.method,
-    'x-wattline-energy-saved-j': round(entry.energy_j),
-    'x-wattline-energy-saved-low-j': round(entry.energy_low_j),
-    'x-wattline-energy-saved-high-j': round(entry.energy_high_j),
-    'x-wattline-carbon-saved-g': round(entry.carbon_g),
-    'x-wattline-saved-basis': 'estimated-counterfactual',
+    'x-wattline-energy-saved-j': round(saving.energy_saved_j),
+    'x-wattline-energy-saved-low-j': round(saving.energy_saved_low_j),
+    'x-wattline-energy-saved-high-j': round(saving.energy_saved_high_j),
+    'x-wattline-carbon-saved-g': round(saving.carbon_saved_g),
+    'x-wattline-saved-basis': saving.basis,
   }
 }
 

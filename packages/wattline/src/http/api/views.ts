@@ -62,19 +62,34 @@ export function overviewBody(
 ): OverviewBody {
   const idle = allIdle(facts.idle)
   const bucketMs = chooseBucketMs(facts.window)
+  const summary = summarizeUsage(facts.requests, idle)
+  const total = summary.carbon_g.value
   const savings = [routingSavings(facts.requests), ...extraSavings].map((s) => ({
     ...s,
     carbon_pct: s.baseline_carbon_g > 0 ? (100 * s.carbon_g) / s.baseline_carbon_g : null,
+    carbon_pct_of_total: total + s.carbon_g > 0 ? (100 * s.carbon_g) / (total + s.carbon_g) : null,
   }))
+  const idleJ = summary.idle_energy_j.value
+  const servedJ = summary.facility_energy_j.value - idleJ
+  let dataFrom = Number.POSITIVE_INFINITY
+  for (const r of facts.requests) if (r.at_ms < dataFrom) dataFrom = r.at_ms
+  for (const i of facts.idle) if (i.from_ms < dataFrom) dataFrom = i.from_ms
   return {
     window: windowJson(facts.window),
-    summary: summarizeUsage(facts.requests, idle),
+    summary,
     peak_power_w: peakPower(facts.power, facts.requests, facts.idle),
     savings,
     intensity_signals: [...new Set(facts.requests.map((r) => r.intensity_signal))].sort(),
     bucket_ms: bucketMs,
     series: usageSeries(facts.requests, idle, facts.window, bucketMs),
     budgets_breached: budgets.filter((b) => b.breached).length,
+    energy_split: {
+      served_facility_energy_j: servedJ,
+      idle_facility_energy_j: idleJ,
+      idle_share: servedJ + idleJ > 0 ? idleJ / (servedJ + idleJ) : null,
+      idle_dominates: idleJ > servedJ,
+    },
+    data_from_ms: Number.isFinite(dataFrom) ? Math.max(dataFrom, facts.window.from_ms) : null,
   }
 }
 
