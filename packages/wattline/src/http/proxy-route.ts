@@ -13,7 +13,13 @@ import { resolveCaller, type Caller } from './auth.ts'
 import type { Dispatched, FinishInput, Gateway } from './gateway.ts'
 import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
-import { entryCost, hitHeaders, type CacheEntry, type ResponseCache } from './response-cache.ts'
+import {
+  cacheSaving,
+  entryCost,
+  hitHeaders,
+  type CacheEntry,
+  type ResponseCache,
+} from './response-cache.ts'
 import { createSseRelay, readUsage } from './sse-relay.ts'
 
 export interface ProxyContext {
@@ -374,8 +380,8 @@ function serveHit(
       model,
       cache: 'hit',
       energy_j: 0,
-      energy_saved_j: entry.energy_j,
-      carbon_saved_g: entry.carbon_g,
+      carbon_g: 0,
+      saving: cacheSaving(entry),
     },
     'request done',
   )
