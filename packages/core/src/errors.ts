@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'WL_REQUEST_TIMEOUT',
   'WL_DRAINING',
   'WL_NO_MEASURED_PROFILE',
+  'WL_UPSTREAM_STREAM_BROKEN',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

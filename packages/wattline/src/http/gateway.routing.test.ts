@@ -180,12 +180,13 @@ describe('routing through the gateway', () => {
     }
     const events = text.split('\n\n').filter(Boolean)
     expect(events[0]).toMatch(/^data: \{/)
-    expect(JSON.parse(events.at(-1)!.replace(/^data: /, ''))).toMatchObject({
-      error: { code: 'upstream_stream_broken', type: 'server_error' },
+    expect(events.at(-1)).toBe('data: [DONE]')
+    expect(JSON.parse(events.at(-2)!.replace(/^data: /, ''))).toMatchObject({
+      error: { code: 'WL_UPSTREAM_STREAM_BROKEN', type: 'server_error' },
     })
     await expect
       .poll(() => gw.ledger.records.find((r) => r.kind === 'request' && r.id === 'broken-1'))
-      .toMatchObject({ status: 502, error_code: 'upstream_stream_broken', streamed: true })
+      .toMatchObject({ status: 502, error_code: 'WL_UPSTREAM_STREAM_BROKEN', streamed: true })
     expect(gw.gateway.inflight()).toBe(0)
   })
 

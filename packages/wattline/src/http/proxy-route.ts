@@ -297,7 +297,7 @@ function relayStream(
     if (!body.destroyed) body.destroy()
     const aborted = signal.aborted
     try {
-      finishOnce(aborted ? 499 : 502, false, aborted ? 'client_closed' : 'upstream_stream_broken')
+      finishOnce(aborted ? 499 : 502, false, aborted ? 'client_closed' : 'WL_UPSTREAM_STREAM_BROKEN')
     } finally {
       if (!aborted) {
         ctx.logger.warn(
@@ -309,10 +309,11 @@ function relayStream(
             message: `upstream stream from ${cfg.id} broke`,
             type: 'server_error',
             param: null,
-            code: 'upstream_stream_broken',
+            code: 'WL_UPSTREAM_STREAM_BROKEN',
           },
         }
-        res.end(`data: ${JSON.stringify(event)}\n\n`)
+        // The error event (the official clients raise it as an APIError), then the stream's end.
+        res.end(`data: ${JSON.stringify(event)}\n\ndata: [DONE]\n\n`)
       } else res.destroy()
     }
   }
