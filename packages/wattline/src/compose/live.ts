@@ -238,11 +238,15 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     inflight: () => gateway.inflight(),
   })
   let draining = false
+  // Carbon sources are loaded above (the first intensity refresh is awaited); backends get their
+  // first health probe now, while the port opens: until it settles, /readyz says warming.
+  const warmup = gateway.probe()
   const app = await createGatewayApp({
     gateway,
     clock,
     logger,
     metrics,
+    warmup,
     ...(cache === undefined ? {} : { cache }),
     draining: () => draining,
     plugins: [

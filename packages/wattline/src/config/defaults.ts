@@ -80,6 +80,8 @@ export const DEFAULT_METER_INTERVAL_MS = 1_000
 export const DEFAULT_METER_STALE_POLLS = 3
 /** Longest time SIGTERM waits for in-flight requests before closing (ms). */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000
+/** Longest a request waits at start for the first health probes, ms. */
+export const DEFAULT_WARMUP_WAIT_MS = 10_000
 
 /** Key prefix of the shared load counters in Redis (`<prefix>:load:<backend>`). */
 export const DEFAULT_CLUSTER_KEY_PREFIX = 'wattline'

@@ -230,6 +230,11 @@ export const gatewaySchema = z
     max_connections: posInt.default(D.DEFAULT_CLIENT_MAX_CONNECTIONS),
     max_attempts: z.int().min(1).max(10).default(D.DEFAULT_MAX_ATTEMPTS),
     drain_timeout_ms: posInt.default(D.DEFAULT_DRAIN_TIMEOUT_MS),
+    /**
+     * At start, until every backend has answered (or failed) its first health probe, `/readyz` says
+     * not ready and requests wait up to this long (ms) instead of going to unprobed backends.
+     */
+    warmup_wait_ms: posInt.default(D.DEFAULT_WARMUP_WAIT_MS),
     intensity_refresh_ms: posInt.default(D.DEFAULT_INTENSITY_REFRESH_MS),
     accounting_interval_ms: posInt.default(D.DEFAULT_ACCOUNTING_INTERVAL_MS),
     health: z

@@ -43,6 +43,12 @@ export interface GatewayAppDeps {
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[]
   /** True once shutdown started: `/readyz` answers 503 so load balancers stop sending. */
   readonly draining?: () => boolean
+  /**
+   * Start-up: settles once every backend answered (or failed) its first health probe. Until then
+   * `/readyz` answers 503 `warming` and requests to the model endpoints wait for it, at most
+   * `gateway.warmup_wait_ms`. Undefined = warm from the start.
+   */
+  readonly warmup?: Promise<void>
   /** Window of the 429/503 burst log lines, ms (default {@link REFUSAL_LOG_WINDOW_MS}). */
   readonly refusalLogWindowMs?: number
 }
@@ -243,6 +249,31 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     ]
   })
 
+  let warm = deps.warmup === undefined
+  void deps.warmup?.then(
+    () => (warm = true),
+    () => (warm = true),
+  )
+  if (deps.warmup !== undefined) {
+    const waitMs = config.gateway.warmup_wait_ms
+    app.addHook('preHandler', async (req) => {
+      if (warm || !(req.routeOptions.url ?? '').startsWith('/v1/')) return
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = await Promise.race([
+        deps.warmup!.then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), waitMs))),
+      ])
+      clearTimeout(timer)
+      if (timedOut) {
+        throw new WattlineError(
+          'WL_UPSTREAM_UNAVAILABLE',
+          `the gateway is still probing its backends after ${waitMs} ms; retry shortly`,
+          { details: { status: 503, retryAfterMs: 1_000 } },
+        )
+      }
+    })
+  }
+
   registerProxyRoutes(app, {
     gateway,
     clock: deps.clock,
@@ -271,10 +302,11 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     const up = [...gateway.backends.values()]
       .filter((b) => b.breaker.kind !== 'open')
       .map((b) => b.config.id)
-    const ready = up.length > 0 && deps.draining?.() !== true
+    const ready = warm && up.length > 0 && deps.draining?.() !== true
     return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : 'not ready',
-      backends_up: up,
+      status: ready ? 'ready' : warm ? 'not ready' : 'warming',
+      backends_up: warm ? up : [],
+      warming: !warm,
       draining: deps.draining?.() === true,
     })
   })
