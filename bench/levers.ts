@@ -21,7 +21,10 @@ import { runCli } from '../packages/wattline/src/cli/program.ts'
 const ROOT = resolve(import.meta.dirname, '..')
 const DATA = resolve(ROOT, '../shared/data')
 const MOONCAKE = join(DATA, 'mooncake-fast25/synthetic_trace.jsonl')
-const CARBON = [join(DATA, 'electricitymaps-hourly/2023'), join(DATA, 'electricitymaps-hourly-extra')]
+const CARBON = [
+  join(DATA, 'electricitymaps-hourly/2023'),
+  join(DATA, 'electricitymaps-hourly-extra'),
+]
 
 interface PolicyJson {
   name: string
@@ -53,7 +56,9 @@ async function replay(args: string[]): Promise<PolicyJson[]> {
 function print(title: string, rows: PolicyJson[]): void {
   const base = rows[0] as PolicyJson
   console.log(`\n${title}`)
-  console.log('policy                         energy kWh  ratio   carbon kg  ratio   p95 ms  SLO misses')
+  console.log(
+    'policy                         energy kWh  ratio   carbon kg  ratio   p95 ms  SLO misses',
+  )
   for (const r of rows) {
     console.log(
       `${r.name.padEnd(30)} ${r.energy_kwh.toFixed(4).padStart(10)}  ${(r.energy_kwh / base.energy_kwh).toFixed(3)}  ${r.carbon_kg.toFixed(4).padStart(9)}  ${(r.carbon_kg / base.carbon_kg).toFixed(3)}  ${r.latency_ms.p95.toFixed(0).padStart(6)}  ${r.slo_violations}`,

@@ -234,7 +234,12 @@ export type { DiurnalTrace } from './scaling/diurnal.ts'
 
 // scheduling (time-shifting of deferrable work: the Batch API)
 export { planGreenestSlots, slotStart } from './scheduling/greenest-slots.ts'
-export type { PlanInput, PlannedSlot, SlotPlan, SlotIntensity } from './scheduling/greenest-slots.ts'
+export type {
+  PlanInput,
+  PlannedSlot,
+  SlotPlan,
+  SlotIntensity,
+} from './scheduling/greenest-slots.ts'
 export { seasonalNaiveForecast, SEASONAL_DAYS } from './scheduling/seasonal-forecast.ts'
 export type { SeasonalForecastInput } from './scheduling/seasonal-forecast.ts'
 export { batchLineBudget } from './scheduling/throttle.ts'

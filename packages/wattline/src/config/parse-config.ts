@@ -345,11 +345,7 @@ function readCacheRedisUrl(
 }
 
 /** `key=value,key2=value2` (the OTEL_EXPORTER_OTLP_HEADERS format) → headers; issues name the env var, never the values. */
-function parseHeaderList(
-  text: string,
-  env: string,
-  issues: ConfigIssue[],
-): Record<string, string> {
+function parseHeaderList(text: string, env: string, issues: ConfigIssue[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const part of text.split(',')) {
     if (part.trim() === '') continue

@@ -113,7 +113,11 @@ describe('routing through the gateway', () => {
       [{}, {}, {}],
     )
     const err = await chat(client).catch((e: unknown) => e)
-    expect(err).toMatchObject({ status: 502, type: 'server_error', code: 'WL_UPSTREAM_UNAVAILABLE' })
+    expect(err).toMatchObject({
+      status: 502,
+      type: 'server_error',
+      code: 'WL_UPSTREAM_UNAVAILABLE',
+    })
   })
 
   it('queues beyond capacity and answers 429 with retry-after-ms once the queue is full', async () => {

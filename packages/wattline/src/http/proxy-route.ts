@@ -297,7 +297,11 @@ function relayStream(
     if (!body.destroyed) body.destroy()
     const aborted = signal.aborted
     try {
-      finishOnce(aborted ? 499 : 502, false, aborted ? 'client_closed' : 'WL_UPSTREAM_STREAM_BROKEN')
+      finishOnce(
+        aborted ? 499 : 502,
+        false,
+        aborted ? 'client_closed' : 'WL_UPSTREAM_STREAM_BROKEN',
+      )
     } finally {
       if (!aborted) {
         ctx.logger.warn(

@@ -242,7 +242,9 @@ export async function parseFleet(
       weight: b.weight,
       location: b.latency_location ?? zone,
       profile,
-      ...(b.min_replicas === undefined && b.max_replicas === undefined && b.cold_start_s === undefined
+      ...(b.min_replicas === undefined &&
+      b.max_replicas === undefined &&
+      b.cold_start_s === undefined
         ? {}
         : {
             scaling: {
