@@ -51,7 +51,7 @@ async function simulated(): Promise<{ url: string; child: ChildProcess }> {
   return { url: (JSON.parse(line) as { url: string }).url, child }
 }
 
-type Ending = 'done' | 'error' | 'cut'
+type Ending = 'done' | 'error' | 'cut' | 'refused'
 
 /** Reads one raw SSE stream to its end and says how it ended. */
 async function readStream(body: ReadableStream<Uint8Array>, onFirst: () => void): Promise<Ending> {
@@ -112,8 +112,9 @@ describe('SSE streams when a backend dies mid-stream', () => {
         body,
       })
       if (res.status !== 200 || res.body === null) {
-        console.log(`[streams] status ${res.status}: ${await res.text()}`)
-        return 'cut' as Ending
+        // Failed before the first byte (every backend tried): an OpenAI-shaped error, not a cut stream.
+        const err = (await res.json().catch(() => null)) as { error?: { code?: string } } | null
+        return (err?.error?.code?.startsWith('WL_') === true ? 'refused' : 'cut') as Ending
       }
       return readStream(res.body, () => {
         started++
@@ -144,7 +145,7 @@ describe('SSE streams when a backend dies mid-stream', () => {
     const clientResults = await Promise.all(official)
     const count = (e: Ending): number => endings.filter((x) => x === e).length
     console.log(
-      `[streams] ${STREAMS} streams: ${count('done')} completed, ${count('error')} ended with an error event + [DONE], ${count('cut')} cut; official client: ${clientResults.filter((r) => r === 'ok').length} ok, ${clientResults.filter((r) => r.startsWith('api:')).length} APIError`,
+      `[streams] ${STREAMS} streams: ${count('done')} completed, ${count('error')} ended with an error event + [DONE], ${count('refused')} refused before the first byte with an OpenAI-shaped error, ${count('cut')} cut; official client: ${clientResults.filter((r) => r === 'ok').length} ok, ${clientResults.filter((r) => r.startsWith('api:')).length} APIError`,
     )
     expect(count('cut')).toBe(0)
     expect(count('error')).toBeGreaterThan(0)
