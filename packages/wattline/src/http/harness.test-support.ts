@@ -28,7 +28,10 @@ import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
 
 export interface StubOptions {
-  /** Milliseconds before answering (per request). */
+  /**
+   * Milliseconds before answering (per request); default 2. No model server answers in under a
+   * millisecond, and the live clock's resolution is 1 ms: an instant answer would be accounted 0 J.
+   */
   delayMs?: number
   /** `ok`, answer 500, or destroy the socket. */
   mode?: 'ok' | '500' | 'reset'
@@ -96,7 +99,7 @@ export async function startStub(options: StubOptions = {}): Promise<StubBackend>
         void answer(req.url ?? '', body, res, o).then(() => {
           done = true
         })
-      }, o.delayMs ?? 0)
+      }, o.delayMs ?? 2)
       return undefined
     })
   })
