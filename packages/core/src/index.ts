@@ -156,7 +156,7 @@ export type {
 } from './engine/policy-chooser.ts'
 export { latencyQuantiles } from './engine/latency-quantiles.ts'
 // the one decision engine (gateway and replay)
-export { createRouter, NO_LEVERS } from './engine/router.ts'
+export { createRouter, LEVER_NAMES, NO_LEVERS } from './engine/router.ts'
 export type {
   Router,
   RouterInput,

@@ -57,8 +57,21 @@ export interface RouterService {
   readonly backends?: readonly string[]
 }
 
-/** Names of the levers that may act on a decision (issue 11: one engine, levers plug in here). */
-export type LeverName = 'cache' | 'prefix' | 'occupancy' | 'tier'
+/**
+ * Names of the levers that save energy (issue 11: one engine, levers plug in here). `cache`,
+ * `prefix`, `occupancy` and `tier` act on routing decisions; `microbatch` (embeddings coalesced
+ * into one upstream call) and `time-shift` (Batch API lines run in a greener window) act around
+ * them. Every saving in the ledger, metrics and reports is labelled with one of these.
+ */
+export const LEVER_NAMES = [
+  'cache',
+  'prefix',
+  'occupancy',
+  'tier',
+  'microbatch',
+  'time-shift',
+] as const
+export type LeverName = (typeof LEVER_NAMES)[number]
 
 /** What one lever did to a decision. */
 export interface LeverAction {

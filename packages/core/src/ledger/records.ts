@@ -45,6 +45,21 @@ export interface RequestRecord {
   readonly routing_reason: string
   readonly attempts: number
   readonly error_code: string | null
+  // Added by ledger migration 5; absent on older rows and when they do not apply (so rows written
+  // before hash exactly as they were written).
+  /**
+   * The levers that acted on the request and the energy each saved: canonical JSON of a
+   * `LeverEnergySaving[]` (`encodeLeverSavings`), basis stated per entry.
+   */
+  readonly levers?: string
+  /** Bytes that crossed the service boundary: request body + response body, as sent. */
+  readonly network_bytes?: number
+  /** Modelled network energy of those bytes (J): bytes × the configured kWh/GB. Apart from `energy_j`. */
+  readonly network_energy_j?: number
+  /** `network_energy_j` × the zone intensity the request was charged at, gCO2e. */
+  readonly network_carbon_g?: number
+  /** The model the client asked for, when a quality tier served another (`model` is the one served). */
+  readonly model_requested?: string
 }
 
 /** Idle energy of a backend over an interval (powered, nothing to do), charged to the service as overhead. */

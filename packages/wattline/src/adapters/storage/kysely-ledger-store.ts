@@ -80,13 +80,15 @@ export class KyselyLedgerStore implements LedgerStore {
   async migrate(): Promise<number> {
     // Kysely's migrator lists tables across every schema of the database (then keeps ours). A schema
     // or table another client drops meanwhile (another tenant, a parallel test run) can fail that
-    // catalog scan with "schema/relation does not exist": nothing of ours, so try again.
+    // catalog scan with "schema/relation/column does not exist" (its pg_get_serial_sequence call
+    // reads every column): nothing of ours, so try again.
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.#migrateOnce()
       } catch (error) {
         const code = ((error as { cause?: { code?: unknown } }).cause ?? {}).code
-        if (attempt >= MIGRATE_ATTEMPTS || (code !== '3F000' && code !== '42P01')) throw error
+        if (attempt >= MIGRATE_ATTEMPTS || !['3F000', '42P01', '42703'].includes(String(code)))
+          throw error
       }
     }
   }

@@ -84,6 +84,11 @@ export const LEDGER_TABLES: readonly TableSpec[] = [
       c('routing_reason', 'text'),
       c('attempts', 'int'),
       c('error_code', 'text', true),
+      later('levers', 'text', 5),
+      later('network_bytes', 'bigint', 5),
+      later('network_energy_j', 'real', 5),
+      later('network_carbon_g', 'real', 5),
+      later('model_requested', 'text', 5),
     ],
   },
   {

@@ -230,6 +230,12 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003_tail_checkpoints': { up: tailCheckpoints },
   /** Batch API: files, batches, per-line results, the scheduler lease (docs/batch.md). */
   '0004_batch_api': { up: batchTables },
+  /**
+   * requests: `levers` (what each lever saved, basis stated), `network_bytes` /
+   * `network_energy_j` / `network_carbon_g` (energy at the service boundary, apart from compute),
+   * `model_requested` (a quality tier served another model). Nullable; older rows hash unchanged.
+   */
+  '0005_levers_network_tiers': { up: addColumnsSince(5) },
 })
 
 /** The schema version this build writes (the number of the last migration). */
