@@ -181,6 +181,19 @@ describe('config', () => {
     ).toThrow(/wattline\.yaml:\d+:\d+ backends\[0\]\.meter\.stale_after_ms: .*at least interval_ms/)
   })
 
+  it('takes a network coefficient only with its source; the default is the trend (none set)', () => {
+    expect(parseConfigText(ISSUE_YAML, 'wattline.yaml', deps).network).toEqual({ enabled: true })
+    const withSource = parseConfigText(
+      `${ISSUE_YAML}\nnetwork:\n  kwh_per_gb: 0.005\n  source: "our carrier's 2026 report"\n`,
+      'wattline.yaml',
+      deps,
+    )
+    expect(withSource.network).toMatchObject({ kwh_per_gb: 0.005 })
+    expect(() =>
+      parseConfigText(`${ISSUE_YAML}\nnetwork:\n  kwh_per_gb: 0.005\n`, 'wattline.yaml', deps),
+    ).toThrow(/wattline\.yaml:\d+:\d+ network\.source: .*where the coefficient comes from/)
+  })
+
   it('config.schema.json at the repo root matches the zod schema (refresh: npx tsx packages/wattline/scripts/build-config-schema.ts)', () => {
     const path = fileURLToPath(new URL('../../../../config.schema.json', import.meta.url))
     const committed = JSON.parse(readFileSync(path, 'utf8')) as unknown

@@ -359,6 +359,24 @@ export const configSchema = z.strictObject({
   cluster: clusterSchema.optional(),
   telemetry: telemetrySchema.optional(),
   batch: batchSchema,
+  /**
+   * Energy of the bytes crossing the service boundary (docs/methodology.md "Network energy"):
+   * modelled per request, kept apart from compute energy.
+   */
+  network: z
+    .strictObject({
+      /** False to leave network energy out of the ledger. */
+      enabled: z.boolean().default(true),
+      /** Electricity intensity of transmission, kWh per GB; omitted = the Aslan et al. 2018 trend for the request's year. */
+      kwh_per_gb: z.number().positive().max(10).optional(),
+      /** Where `kwh_per_gb` comes from (required with it: every number states its source). */
+      source: z.string().min(1).optional(),
+    })
+    .refine((n) => n.kwh_per_gb === undefined || n.source !== undefined, {
+      error: 'network.kwh_per_gb needs network.source (where the coefficient comes from)',
+      path: ['source'],
+    })
+    .prefault({}),
   /** Where the response cache keeps answers (the per-service `cache:` policies decide what). */
   cache: z
     .strictObject({
@@ -387,4 +405,5 @@ export type ClusterConfig = z.infer<typeof clusterSchema>
 export type TelemetryConfig = z.infer<typeof telemetrySchema>
 export type BatchConfig = z.infer<typeof batchSchema>
 export type CacheStoreConfig = RawWattlineConfig['cache']
+export type NetworkConfig = RawWattlineConfig['network']
 export type ServiceCacheConfig = ServiceConfig['cache']

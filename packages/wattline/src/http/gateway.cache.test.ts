@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream'
+import { decodeLeverSavings, type RequestRecord } from '@wattline/core'
 import OpenAI from 'openai'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -113,6 +114,28 @@ describe('response cache in the gateway (simulated backend, official openai clie
     )
     expect(second.headers.get('x-wattline-saved-basis')).toBe('estimated-counterfactual')
     expect((await savedJ(gw, 'chat')) - before).toBeCloseTo(spentJ, 3)
+    // Both are ledger rows: the miss with its energy and network bytes, the hit with 0 J and the
+    // cache saving (basis stated), chained like any row.
+    const rows = gw.ledger.records.filter(
+      (r): r is RequestRecord =>
+        r.kind === 'request' &&
+        (r.id === first.headers.get('x-request-id') || r.id === second.headers.get('x-request-id')),
+    )
+    expect(rows.map((r) => [r.backend, r.energy_j > 0])).toEqual([
+      ['paris', true],
+      ['cache', false],
+    ])
+    expect(rows[0]?.levers).toBeUndefined()
+    expect(rows[0]?.network_bytes).toBe(
+      Buffer.byteLength(firstText) +
+        Buffer.byteLength(JSON.stringify({ model: MODEL, messages, temperature: 0 })),
+    )
+    expect(rows[0]?.network_energy_j).toBeGreaterThan(0)
+    expect(rows[1]?.network_bytes).toBe(rows[0]?.network_bytes)
+    expect(decodeLeverSavings(rows[1]?.levers ?? '')).toEqual([
+      expect.objectContaining({ lever: 'cache', basis: 'estimated-counterfactual' }),
+    ])
+    expect(decodeLeverSavings(rows[1]?.levers ?? '')[0]?.energy_saved_j).toBeCloseTo(spentJ, 3)
     // The parsed answer through the client's own path is the same too.
     const third = await c.chat.completions.create({ model: MODEL, messages, temperature: 0 })
     expect(JSON.stringify(third)).toBe(JSON.stringify(JSON.parse(firstText)))

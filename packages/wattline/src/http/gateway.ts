@@ -9,12 +9,17 @@ import {
   breakerAllows,
   createPolicy,
   createRouter,
+  encodeLeverSavings,
+  networkEnergyJ,
+  trendCoefficient,
+  utcYear,
   WattlineError,
   type BreakerConfig,
   type Clock,
   type EnergyProfile,
   type IntensityPoint,
   type LedgerSink,
+  type LeverEnergySaving,
   type LiveMark,
   type LoadLease,
   type LoadSnapshot,
@@ -95,6 +100,9 @@ export interface RecentDecision {
 /** Decisions kept in memory for the dashboard (newest last). */
 export const RECENT_DECISIONS = 200
 
+/** The `backend` of ledger rows the response cache answered (no backend did any work). */
+export const CACHE_BACKEND = 'cache'
+
 /** An upstream response that reached us, holding the backend slot until `finish`. */
 export interface Dispatched {
   readonly backend: BackendRuntime
@@ -123,6 +131,23 @@ export interface FinishInput {
   readonly errorCode: string | null
   /** True when the upstream completed the response (a client abort is not a backend failure). */
   readonly completed: boolean
+  /** Bytes that crossed the service boundary (request body + response body sent); undefined = not counted. */
+  readonly networkBytes?: number
+}
+
+/** A request answered by the response cache: no backend, no work; what the original cost. */
+export interface CacheHitInput {
+  readonly requestId: string
+  readonly arrivedMs: number
+  readonly service: string
+  readonly tenant: string | null
+  readonly model: string
+  readonly endpoint: string
+  readonly streamed: boolean
+  /** The zone the original ran in (where the saving is charged). */
+  readonly zone: string
+  readonly saving: LeverEnergySaving
+  readonly networkBytes: number
 }
 
 export interface Gateway {
@@ -133,6 +158,8 @@ export interface Gateway {
   dispatch(input: DispatchInput): Promise<Dispatched>
   /** Ends the request's slot and accounts it; returns the accounting (for headers / usage chunk). */
   finish(d: Dispatched, input: FinishInput): Accounting
+  /** Records a request the response cache answered: a ledger row with 0 J and the cache saving. */
+  recordCacheHit(input: CacheHitInput): void
   /** Health-probes every backend once (feeds the breakers). */
   probe(): Promise<void>
   /** Writes each backend's idle energy since the last call to metrics and the ledger. */
@@ -493,9 +520,67 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }),
       attempts: d.attempts,
       error_code: input.errorCode,
+      ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
     }
     appendSafely(deps, record)
     return a
+  }
+
+  /** The ledger's network fields of a request (none when disabled or not counted). */
+  function networkFields(
+    bytes: number | undefined,
+    atMs: number,
+    gPerKwh: number,
+  ): Pick<RequestRecord, 'network_bytes' | 'network_energy_j' | 'network_carbon_g'> {
+    if (bytes === undefined || !config.network.enabled) return {}
+    const kwhPerGb = config.network.kwh_per_gb ?? trendCoefficient(utcYear(atMs)).kwhPerGb
+    const energyJ = networkEnergyJ(bytes, kwhPerGb)
+    return {
+      network_bytes: bytes,
+      network_energy_j: energyJ,
+      network_carbon_g: (energyJ * gPerKwh) / 3_600_000,
+    }
+  }
+
+  function recordCacheHit(input: CacheHitInput): void {
+    const intensity = deps.intensity.current(input.zone)
+    appendSafely(deps, {
+      kind: 'request',
+      id: input.requestId,
+      at_ms: input.arrivedMs,
+      service: input.service,
+      tenant: input.tenant,
+      model: input.model,
+      backend: CACHE_BACKEND,
+      zone: input.zone,
+      endpoint: input.endpoint,
+      status: 200,
+      streamed: input.streamed,
+      input_tokens: 0,
+      output_tokens: 0,
+      latency_ms: clock.now() - input.arrivedMs,
+      ttft_ms: null,
+      energy_j: 0,
+      energy_low_j: 0,
+      energy_high_j: 0,
+      facility_energy_j: 0,
+      pue: 1,
+      carbon_g: 0,
+      carbon_low_g: 0,
+      carbon_high_g: 0,
+      intensity_g_per_kwh: intensity.intensity,
+      intensity_source: intensity.source,
+      intensity_signal: intensity.signal,
+      intensity_stale: intensity.stale,
+      method: 'measured',
+      energy_source: 'response cache: no upstream work (0 J)',
+      routing_policy: 'cache',
+      routing_reason: JSON.stringify({ reason: 'answered from the response cache' }),
+      attempts: 0,
+      error_code: null,
+      levers: encodeLeverSavings([input.saving]) as string,
+      ...networkFields(input.networkBytes, input.arrivedMs, intensity.intensity),
+    })
   }
 
   return {
@@ -504,6 +589,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     inflight: () => [...backends.values()].reduce((n, rt) => n + rt.tracker.inflight, 0),
     dispatch,
     finish,
+    recordCacheHit,
     recentDecisions(limit) {
       const n = Math.min(recent.length, Math.max(0, limit))
       const out: RecentDecision[] = []

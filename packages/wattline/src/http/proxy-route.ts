@@ -91,6 +91,9 @@ async function proxy(
     )
   }
   const body = req.body as Record<string, unknown>
+  const raw = (req as FastifyRequest & WithRawBody).rawBody
+  /** Request bytes at the service boundary (the body as the client sent it). */
+  const requestBytes = raw?.length ?? Buffer.byteLength(JSON.stringify(body))
   let slot: CacheSlot | undefined
   if (ctx.cache !== undefined && caller.service.cache.enabled) {
     const auth = req.headers['authorization']
@@ -107,7 +110,24 @@ async function proxy(
     const c = decided instanceof Promise ? await decided : decided
     if (c.outcome === 'hit' && c.entry !== undefined) {
       ctx.cache.countHit(caller.service.name, c.entry)
-      return serveHit(c.entry, req, reply, ctx, caller.service.name, facts.model)
+      const entry = c.entry
+      const responseBytes =
+        entry.kind === 'json'
+          ? Buffer.byteLength(entry.body)
+          : entry.chunks.reduce((n, chunk) => n + Buffer.byteLength(chunk), 0)
+      gateway.recordCacheHit({
+        requestId: req.id,
+        arrivedMs,
+        service: caller.service.name,
+        tenant: caller.tenant,
+        model: facts.model,
+        endpoint,
+        streamed: entry.kind === 'sse',
+        zone: entry.zone,
+        saving: cacheSaving(entry),
+        networkBytes: requestBytes + responseBytes,
+      })
+      return serveHit(entry, req, reply, ctx, caller.service.name, facts.model)
     }
     reply.header('x-wattline-cache', c.outcome)
     if (c.key !== undefined) slot = { cache: ctx.cache, key: c.key }
@@ -116,7 +136,6 @@ async function proxy(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
   })
-  const raw = (req as FastifyRequest & WithRawBody).rawBody
   const injectUsage = facts.stream && !facts.clientWantsUsage
   const bodyFor = (b: BackendConfig): string | Buffer => {
     const upstreamModel = b.model_names[facts.model]
@@ -152,7 +171,7 @@ async function proxy(
     signal: controller.signal,
     requestId: req.id,
   })
-  const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs }
+  const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs, requestBytes }
   const contentType = String(d.response.headers['content-type'] ?? 'application/json')
   const upstreamModel = d.backend.config.model_names[facts.model]
   const modelBack =
@@ -176,7 +195,7 @@ async function proxy(
     text = await d.response.body.text()
   } catch (error) {
     gateway.finish(d, {
-      ...base,
+      ...finishBase(base, 0),
       status: 499,
       inputTokens: 0,
       outputTokens: 0,
@@ -203,7 +222,7 @@ async function proxy(
   }
   const status = d.response.status
   const a = gateway.finish(d, {
-    ...base,
+    ...finishBase(base, Buffer.byteLength(out)),
     status,
     inputTokens: usage?.prompt_tokens ?? 0,
     outputTokens: usage?.completion_tokens ?? 0,
@@ -229,13 +248,33 @@ async function proxy(
     .send(out)
 }
 
+/** What every accounted request of a proxy route shares. */
+interface RequestBase extends Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'> {
+  /** Request body bytes as received. */
+  readonly requestBytes: number
+}
+
+/** The finish fields of `base` with `responseBytes` sent back: network bytes = both ways. */
+function finishBase(
+  base: RequestBase,
+  responseBytes: number,
+): Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs' | 'networkBytes'> {
+  return {
+    endpoint: base.endpoint,
+    requestId: base.requestId,
+    tenant: base.tenant,
+    arrivedMs: base.arrivedMs,
+    networkBytes: base.requestBytes + responseBytes,
+  }
+}
+
 function relayStream(
   d: Dispatched,
   facts: RequestFacts,
   reply: FastifyReply,
   ctx: ProxyContext,
   signal: AbortSignal,
-  base: Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'>,
+  base: RequestBase,
   modelBack: { from: string; to: string } | undefined,
   /** Given the chunks the client received when the stream completed cleanly (the cache). */
   keep?: (chunks: readonly string[], a: Accounting) => void,
@@ -243,9 +282,11 @@ function relayStream(
   const { gateway, clock } = ctx
   let ttftMs: number | null = null
   let accounting: Accounting | undefined
+  /** Response bytes relayed to the client so far (a stream is accounted at its usage chunk). */
+  let sentBytes = 0
   const finishOnce = (status: number, completed: boolean, errorCode: string | null): Accounting => {
     accounting ??= gateway.finish(d, {
-      ...base,
+      ...finishBase(base, sentBytes),
       status,
       inputTokens: relay.usage?.prompt_tokens ?? 0,
       outputTokens: relay.usage?.completion_tokens ?? 0,
@@ -324,6 +365,7 @@ function relayStream(
   function onData(chunk: Buffer): void {
     try {
       const s = relay.push(chunk)
+      sentBytes += Buffer.byteLength(s)
       if (s !== '') written?.push(s)
       if (s !== '' && !res.write(s)) body.pause()
     } catch (error) {
