@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { encodeLeverSavings, networkEnergyJ, trendCoefficient } from '@wattline/core'
+import { renderHtml } from './render-html.ts'
+import { renderMarkdown } from './render-markdown.ts'
 import { amortise, buildReport, MS_PER_YEAR, regionOfZone } from './build-report.ts'
 import { createMemoryReportSource } from './memory-report-source.ts'
 import {
@@ -223,6 +226,84 @@ describe('buildReport edge cases', () => {
       method: 'modelled',
       basis: 'per-minute-energy',
     })
+  })
+})
+
+describe('savings by lever and network energy', () => {
+  const saving = (lever: 'cache' | 'prefix' | 'time-shift', j: number, g: number) => ({
+    lever,
+    energy_saved_j: j,
+    energy_saved_low_j: j * 0.8,
+    energy_saved_high_j: j * 1.25,
+    carbon_saved_g: g,
+    basis: 'estimated-counterfactual' as const,
+  })
+  const kwhPerGb = trendCoefficient(2024).kwhPerGb
+  const net = (bytes: number) => ({
+    network_bytes: bytes,
+    network_energy_j: networkEnergyJ(bytes, kwhPerGb),
+    network_carbon_g: networkEnergyJ(bytes, kwhPerGb) * 1e-4,
+  })
+  const source = createMemoryReportSource({
+    requests: [
+      request({ id: 'a', at_ms: FROM_MS + 1000, energy_j: 3600, ...net(2e6) }),
+      request({
+        id: 'hit',
+        at_ms: FROM_MS + 2000,
+        energy_j: 0,
+        backend: 'cache',
+        levers: encodeLeverSavings([saving('cache', 3600, 0.5)]) as string,
+        ...net(1e6),
+      }),
+      request({
+        id: 'p',
+        at_ms: FROM_MS + 3000,
+        energy_j: 1800,
+        levers: encodeLeverSavings([
+          saving('prefix', 360, 0.05),
+          saving('time-shift', 0, 0.2),
+        ]) as string,
+      }),
+      request({
+        id: 'q',
+        at_ms: FROM_MS + 4000,
+        energy_j: 1800,
+        service: 'other',
+        levers: encodeLeverSavings([saving('prefix', 360, 0.05)]) as string,
+      }),
+    ],
+  })
+  const build = (service: string | null) =>
+    buildReport(source, { fromMs: FROM_MS, toMs: TO_MS, service }, { generatedAtMs: 0 })
+
+  it('adds each lever’s saving per scope, largest first, with interval and basis', async () => {
+    const r = await build('chat')
+    expect(r.savings_by_lever.levers.map((l) => [l.lever, l.requests])).toEqual([
+      ['cache', 1],
+      ['prefix', 1],
+      ['time-shift', 1],
+    ])
+    const cache = r.savings_by_lever.levers[0]
+    expect(cache?.energy_saved_wh).toEqual({ value: 1, low: 0.8, high: 1.25, method: 'modelled' })
+    // 3600 J saved against 5400 J used: it would have been 9000 J.
+    expect(cache?.share_of_energy_without_it_pct).toBe(40)
+    expect(r.savings_by_lever.total_energy_saved_wh.value).toBe(1.1)
+    expect(r.savings_by_lever.total_carbon_saved_g).toBe(0.75)
+    const all = await build(null)
+    expect(all.savings_by_lever.levers.find((l) => l.lever === 'prefix')?.requests).toBe(2)
+    expect(reportSchema.safeParse(r).success).toBe(true)
+  })
+
+  it('reports network energy apart from compute, with the coefficient’s source', async () => {
+    const r = await build('chat')
+    expect(r.network.requests_counted).toBe(2)
+    expect(r.network.bytes).toBe(3e6)
+    expect(r.network.energy_wh).toBeCloseTo((3e6 / 1e9) * kwhPerGb * 1000, 6)
+    expect(r.network.sources).toEqual([expect.stringContaining('Aslan et al. 2018')])
+    // Totals stay compute only.
+    expect(r.totals.it_energy_wh.value).toBe(1.5) // 3600 + 0 + 1800 J
+    expect(renderMarkdown(r)).toContain('### Savings by lever')
+    expect(renderHtml(r)).toContain('Network energy (apart from compute)')
   })
 })
 

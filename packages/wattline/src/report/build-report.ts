@@ -34,6 +34,13 @@ import {
   type TrainingRow,
   type ZoneRow,
 } from './report-schema.ts'
+import {
+  addSavings,
+  leverSavingsSection,
+  networkSection,
+  newSavingsAcc,
+  type SavingsAcc,
+} from './lever-savings.ts'
 import type {
   BudgetView,
   ChainHeadView,
@@ -122,11 +129,13 @@ export async function buildReport(
   // grows with series × hours, not rows, and one point per hour at its mean gives the same result.
   const energyMeans = new HourlyMeans()
   const powerMeans = new HourlyMeans()
+  const savings = newSavingsAcc()
   for await (const r of source.requests(range)) {
     allBackendJ.set(r.backend, (allBackendJ.get(r.backend) ?? 0) + r.energy_j)
     allZoneJ.set(r.zone, (allZoneJ.get(r.zone) ?? 0) + r.energy_j)
     if (inScope(r.service)) {
       addRequest(acc, r, buckets)
+      addSavings(savings, r)
       if (r.status < 400) energyMeans.add(r.service, r.at_ms, r.energy_j)
     }
   }
@@ -218,6 +227,7 @@ export async function buildReport(
     query,
     options,
     acc,
+    savings,
     buckets,
     peak,
     backendPeak,
@@ -668,6 +678,7 @@ interface Parts {
   query: ReportQuery
   options: ReportOptions
   acc: ScopeAcc
+  savings: SavingsAcc
   buckets: Buckets
   peak: Peak
   backendPeak: ReadonlyMap<string, number>
@@ -943,6 +954,8 @@ function assemble(p: Parts): Report {
       },
       notes: methodologyNotes(acc, p, measuredShare),
     },
+    savings_by_lever: leverSavingsSection(p.savings),
+    network: networkSection(p.savings),
     budgets: budgetRows,
     gate_decisions: p.gates.map((g) => ({
       at: iso(g.at_ms),

@@ -71,6 +71,7 @@ ${regionTable(report)}
 </section>
 ${backendTable(report)}
 ${sciSection(report)}
+${savingsSection(report)}
 ${budgetSection(report)}
 ${lifecycleSection(report)}
 ${anomalySection(report)}
@@ -204,6 +205,44 @@ ${line(`SCI per 1k output tokens (R = ${fmt(s.per_1k_output_tokens.r)})`, `${wit
 </tbody></table>
 <ul class="notes">${s.boundary.map((b) => `<li>${esc(b)}</li>`).join('')}</ul>
 </section>`
+}
+
+function savingsSection(r: Report): string {
+  const sv = r.savings_by_lever
+  const net = r.network
+  if (sv.levers.length === 0 && net.requests_counted === 0) return ''
+  const levers =
+    sv.levers.length === 0
+      ? '<p class="note">No lever acted on a request in this period.</p>'
+      : table(
+          'Energy and carbon each lever saved (counterfactual: see the basis)',
+          [
+            'Lever',
+            'Requests',
+            'Energy saved (Wh)',
+            'Low',
+            'High',
+            'Carbon saved (gCO2e)',
+            'Share',
+            'Basis',
+          ],
+          sv.levers.map((l) => [
+            esc(l.lever),
+            String(l.requests),
+            fmt(l.energy_saved_wh.value),
+            fmt(l.energy_saved_wh.low),
+            fmt(l.energy_saved_wh.high),
+            fmt(l.carbon_saved_g),
+            `${fmt(l.share_of_energy_without_it_pct)} %`,
+            `<code>${esc(l.basis)}</code>`,
+          ]),
+          [1, 2, 3, 4, 5, 6],
+        ) + `<p class="note">${esc(sv.basis_note)}</p>`
+  const network =
+    net.requests_counted === 0
+      ? ''
+      : `<h3>Network energy (apart from compute)</h3><p>${fmt(net.bytes / 1e6)} MB over ${net.requests_counted} requests: <strong>${fmt(net.energy_wh)} Wh</strong>, ${fmt(net.carbon_g)} gCO2e (${esc(net.method)}; ${fmt(net.share_of_compute_energy_pct)} % of the requests' IT energy). ${esc(net.note)}</p><ul class="notes">${net.sources.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>`
+  return `<section aria-labelledby="s-savings"><h2 id="s-savings">Savings by lever</h2>${levers}${network}</section>`
 }
 
 function budgetSection(r: Report): string {

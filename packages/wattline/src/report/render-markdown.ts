@@ -62,6 +62,46 @@ export function renderMarkdown(report: Report): string {
       ),
     )
   }
+  const sv = report.savings_by_lever
+  if (sv.levers.length > 0) {
+    section(out, 'Savings by lever')
+    out.push(
+      ...table(
+        [
+          'Lever',
+          'Requests',
+          'Energy saved (Wh)',
+          'Interval (Wh)',
+          'Carbon saved (gCO2e)',
+          'Share',
+          'Basis',
+        ],
+        sv.levers.map((l) => [
+          l.lever,
+          String(l.requests),
+          fmt(l.energy_saved_wh.value),
+          `${fmt(l.energy_saved_wh.low)}–${fmt(l.energy_saved_wh.high)}`,
+          fmt(l.carbon_saved_g),
+          pct(l.share_of_energy_without_it_pct),
+          `\`${l.basis}\``,
+        ]),
+        'lrrrrrl',
+      ),
+      '',
+      sv.basis_note,
+    )
+  }
+  const net = report.network
+  if (net.requests_counted > 0) {
+    section(out, 'Network energy (apart from compute)')
+    out.push(
+      `${fmt(net.bytes / 1e6)} MB over ${net.requests_counted} requests: ${fmt(net.energy_wh)} Wh, ` +
+        `${fmt(net.carbon_g)} gCO2e (${net.method}; ${pct(net.share_of_compute_energy_pct)} of the ` +
+        `requests' IT energy). ${net.note}`,
+      '',
+      ...net.sources.map((x) => `- ${x}`),
+    )
+  }
   if (report.budgets.length > 0) {
     section(out, 'Budgets')
     out.push(

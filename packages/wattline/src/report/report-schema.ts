@@ -5,6 +5,7 @@
  * fails if the published file drifts. Every number carries its unit in its key; aggregate figures
  * carry an interval (`low`, `high`) and the method that produced them.
  */
+import { LEVER_NAMES, SAVING_BASES } from '@wattline/core'
 import * as z from 'zod'
 
 /** Version of the report format; bumped on any incompatible change to the keys below. */
@@ -179,6 +180,37 @@ const sciUnitSchema = z.object({
 })
 
 /** The transparency report. */
+const leverRowSchema = z.object({
+  lever: z.enum(LEVER_NAMES),
+  basis: z.enum(SAVING_BASES),
+  requests: z.number().int().min(0).describe('requests the lever acted on'),
+  energy_saved_wh: figureSchema.describe('IT energy not spent (counterfactual, modelled)'),
+  carbon_saved_g: nonNeg,
+  share_of_energy_without_it_pct: nonNeg.describe(
+    'saved / (IT energy of the requests + saved): how much larger the figure would have been',
+  ),
+})
+
+const leverSavingsSchema = z.object({
+  basis_note: z.string(),
+  levers: z.array(leverRowSchema),
+  total_energy_saved_wh: figureSchema,
+  total_carbon_saved_g: nonNeg,
+})
+
+const networkSchema = z
+  .object({
+    method: z.literal('modelled'),
+    requests_counted: z.number().int().min(0),
+    bytes: z.number().int().min(0).describe('request + response bytes at the service boundary'),
+    energy_wh: nonNeg,
+    carbon_g: nonNeg,
+    share_of_compute_energy_pct: nonNeg,
+    sources: z.array(z.string()).describe('each coefficient used (kWh/GB) and its source'),
+    note: z.string(),
+  })
+  .describe('network energy, apart from compute: not included in the totals')
+
 export const reportSchema = z
   .object({
     $schema: z.string().optional(),
@@ -253,6 +285,8 @@ export const reportSchema = z
       }),
       notes: z.array(z.string()),
     }),
+    savings_by_lever: leverSavingsSchema,
+    network: networkSchema,
     budgets: z.array(budgetRowSchema),
     gate_decisions: z.array(gateRowSchema),
     sci: z.object({
@@ -312,6 +346,8 @@ export type GateRow = z.infer<typeof gateRowSchema>
 export type TrainingRow = z.infer<typeof trainingRowSchema>
 export type HardwareRow = z.infer<typeof hardwareRowSchema>
 export type ReportAnomaly = z.infer<typeof anomalySchema>
+export type LeverSavingsSection = z.infer<typeof leverSavingsSchema>
+export type NetworkSection = z.infer<typeof networkSchema>
 
 /** The published JSON Schema (draft 2020-12), as written to `docs/report-schema.json`. */
 export function reportJsonSchema(): Record<string, unknown> {

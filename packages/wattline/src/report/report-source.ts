@@ -41,6 +41,10 @@ export const REPORT_REQUEST_FIELDS = [
   'intensity_stale',
   'method',
   'energy_source',
+  'levers',
+  'network_bytes',
+  'network_energy_j',
+  'network_carbon_g',
 ] as const satisfies readonly (keyof RequestRecord)[]
 
 /** A request as the report reads it. */
