@@ -186,6 +186,7 @@ export type {
   LeverSaving,
   LeverSavingJson,
   EnergySplit,
+  NetworkEnergyJson,
   OverviewBody,
   BudgetStatus,
   ServiceRow,

@@ -117,6 +117,20 @@ export interface OverviewBody {
   readonly energy_split: EnergySplit
   /** Earliest ledger fact (request or idle interval) in the window, epoch ms; null when empty. */
   readonly data_from_ms: number | null
+  /** Network energy at the service boundary in the window, apart from compute (not in `summary`). */
+  readonly network: NetworkEnergyJson
+}
+
+/** Network energy of the requests in a window (ledger `network_*` fields). */
+export interface NetworkEnergyJson {
+  readonly requests_counted: number
+  /** Request + response bytes. */
+  readonly bytes: number
+  /** Modelled network energy (J) and its carbon (gCO2e). */
+  readonly energy_j: number
+  readonly carbon_g: number
+  readonly method: 'modelled'
+  readonly source: string
 }
 
 /** One service's production budget watch, as last evaluated. */

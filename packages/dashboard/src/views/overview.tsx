@@ -110,6 +110,12 @@ function OverviewFigures({
           source={s.carbon_g.source}
         />
         <Stat
+          label="Network energy (apart from compute)"
+          value={energy(data.network.energy_j)}
+          method={data.network.method}
+          source={`${num(data.network.bytes / 1e6)} MB over ${num(data.network.requests_counted)} requests, ${carbon(data.network.carbon_g)}; ${data.network.source}`}
+        />
+        <Stat
           label="Anomalies flagged"
           value={anomalies === undefined ? '…' : num(anomalies.anomalies.length)}
           source="hourly energy per request and backend power against the same hour on previous days"

@@ -30,6 +30,8 @@ import {
   chooseBucketMs,
   parseRoutingReason,
   peakPower,
+  networkEnergy,
+  recordedLeverSavings,
   routingSavings,
   summarizeUsage,
   usageSeries,
@@ -64,7 +66,11 @@ export function overviewBody(
   const bucketMs = chooseBucketMs(facts.window)
   const summary = summarizeUsage(facts.requests, idle)
   const total = summary.carbon_g.value
-  const savings = [routingSavings(facts.requests), ...extraSavings].map((s) => ({
+  const savings = [
+    routingSavings(facts.requests),
+    ...recordedLeverSavings(facts.requests),
+    ...extraSavings,
+  ].map((s) => ({
     ...s,
     carbon_pct: s.baseline_carbon_g > 0 ? (100 * s.carbon_g) / s.baseline_carbon_g : null,
     carbon_pct_of_total: total + s.carbon_g > 0 ? (100 * s.carbon_g) / (total + s.carbon_g) : null,
@@ -90,6 +96,7 @@ export function overviewBody(
       idle_dominates: idleJ > servedJ,
     },
     data_from_ms: Number.isFinite(dataFrom) ? Math.max(dataFrom, facts.window.from_ms) : null,
+    network: networkEnergy(facts.requests),
   }
 }
 
