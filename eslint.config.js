@@ -89,4 +89,18 @@ export default tseslint.config(
     files: ['packages/dashboard/src/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  {
+    // Typed rules: a promise nobody awaits or catches is a crash or a lost error waiting to happen.
+    files: ['packages/*/src/**/*.{ts,tsx}', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
+    },
+  },
 )

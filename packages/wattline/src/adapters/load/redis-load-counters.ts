@@ -149,7 +149,8 @@ export async function openRedisLoadCounters(
     const batch = redis.pipeline()
     for (const [backend, ids] of held) {
       if (ids.size === 0) continue
-      ;(batch as unknown as Scripts).wlRenew(keyOf(backend), options.leaseMs, ...ids)
+      // Queued on the pipeline; its result comes back from `exec()` below.
+      void (batch as unknown as Scripts).wlRenew(keyOf(backend), options.leaseMs, ...ids)
     }
     if (batch.length === 0) return
     const results = (await batch.exec()) ?? []
