@@ -48,8 +48,6 @@ export {
   DEFAULT_BREAKER_CONFIG,
 } from './routing/circuit-breaker.ts'
 export type { BreakerConfig, BreakerState, BreakerEvent } from './routing/circuit-breaker.ts'
-export { testProfile } from './routing/test-profile.ts'
-export type { TestProfileParams } from './routing/test-profile.ts'
 
 // ledger records
 export type {

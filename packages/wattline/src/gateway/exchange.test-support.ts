@@ -4,7 +4,8 @@
  * scripted upstream, a parsed config, a virtual clock and an exchange ready to dispatch. Imported
  * by tests only.
  */
-import { instant, testProfile, VirtualClock } from '@wattline/core'
+import { testProfile } from '@wattline/core/test-profile'
+import { instant, VirtualClock } from '@wattline/core'
 import type {
   Upstream,
   UpstreamRequest,

@@ -2,10 +2,10 @@
  * Energy accounting of the gateway engine on a fake clock (no HTTP): work-weighted shares, power of
  * multi-model backends, and a measured meter that goes stale, falls back to the model and recovers.
  */
+import { testProfile } from '@wattline/core/test-profile'
 import {
   instant,
   seededRandom,
-  testProfile,
   watts,
   type Clock,
   type EnergyProfile,

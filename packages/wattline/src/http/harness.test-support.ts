@@ -3,12 +3,12 @@
  * Test support for the gateway: small OpenAI-compatible upstream servers on 127.0.0.1 port 0, a
  * fixed catalogue, a fixed intensity source and a recording ledger sink. Imported by tests only.
  */
+import { testProfile } from '@wattline/core/test-profile'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   gramsPerKwh,
   seededRandom,
-  testProfile,
   type CarbonIntensitySource,
   type Clock,
   type Instant,

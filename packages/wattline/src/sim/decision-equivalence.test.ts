@@ -14,6 +14,7 @@
  * report usage that the energy profile fully explains, so the gateway's measured overhead stays 0
  * (the replay has none); the test checks that it did.
  */
+import { testProfile } from '@wattline/core/test-profile'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -22,7 +23,6 @@ import {
   instant,
   ROUTING_POLICIES,
   seededRandom,
-  testProfile,
   VirtualClock,
   type EngineView,
   type RoutingDecision,

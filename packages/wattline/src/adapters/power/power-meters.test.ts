@@ -1,5 +1,6 @@
+import { testProfile } from '@wattline/core/test-profile'
 import { readFileSync } from 'node:fs'
-import { testProfile } from '@wattline/core'
+
 import { describe, expect, it } from 'vitest'
 import { createModelledMeter } from './modelled-meter.ts'
 import { createNvidiaSmiMeter, NVIDIA_SMI_QUERY, parseNvidiaSmi } from './nvidia-smi-meter.ts'
