@@ -65,10 +65,15 @@ export interface ResponseCacheDeps {
 /** The name of the savings counter shared by every lever (docs/metrics.md). */
 export const ENERGY_SAVED_METRIC = 'wattline_energy_saved_joules_total'
 
-/** Creates the cache over a store. */
-export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
-  const { store, registry, logger } = deps
-  const saved =
+/**
+ * The savings counters every lever shares, `{lever, service}`: got from `registry` when another
+ * lever registered them first, created otherwise.
+ */
+export function savingsCounters(registry: Registry): {
+  readonly energy: Counter<'lever' | 'service'>
+  readonly carbon: Counter<'lever' | 'service'>
+} {
+  const energy =
     (registry.getSingleMetric(ENERGY_SAVED_METRIC) as Counter<'lever' | 'service'> | undefined) ??
     new Counter({
       name: ENERGY_SAVED_METRIC,
@@ -76,7 +81,7 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       labelNames: ['lever', 'service'],
       registers: [registry],
     })
-  const carbonSaved =
+  const carbon =
     (registry.getSingleMetric('wattline_carbon_saved_grams_total') as
       Counter<'lever' | 'service'> | undefined) ??
     new Counter({
@@ -85,6 +90,13 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       labelNames: ['lever', 'service'],
       registers: [registry],
     })
+  return { energy, carbon }
+}
+
+/** Creates the cache over a store. */
+export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
+  const { store, registry, logger } = deps
+  const { energy: saved, carbon: carbonSaved } = savingsCounters(registry)
   const lookups =
     (registry.getSingleMetric('wattline_cache_requests_total') as
       Counter<'service' | 'result'> | undefined) ??
@@ -183,12 +195,15 @@ export function parseCacheControl(header: string | undefined): {
   noCache: boolean
   noStore: boolean
 } {
-  const d = (header ?? '')
+  // Most requests carry no Cache-Control: answer those without allocating.
+  if (header === undefined || header === '') return NO_DIRECTIVES
+  const d = header
     .toLowerCase()
     .split(',')
     .map((s) => s.trim())
   return { noCache: d.includes('no-cache'), noStore: d.includes('no-store') }
 }
+const NO_DIRECTIVES = Object.freeze({ noCache: false, noStore: false })
 
 /**
  * Requests a user would expect to be answered the same way twice: `temperature: 0`, or a `seed`;
@@ -200,13 +215,27 @@ export function isDeterministic(endpoint: string, body: Record<string, unknown>)
   return body['temperature'] === 0 || (typeof seed === 'number' && Number.isFinite(seed))
 }
 
+/** SHA-256 (hex) of recently seen Authorization values: a client sends the same one every time. */
+const keyDigests = new Map<string, string>()
+const KEY_DIGESTS_MAX = 1024
+
+function authorizationDigest(authorization: string): string {
+  let d = keyDigests.get(authorization)
+  if (d === undefined) {
+    d = createHash('sha256').update(authorization).digest('hex')
+    if (keyDigests.size >= KEY_DIGESTS_MAX) keyDigests.clear()
+    keyDigests.set(authorization, d)
+  }
+  return d
+}
+
 /** The sha256 key of a request (hex). The identity keeps tenants' and keys' entries apart. */
 export function cacheKey(input: CacheRequest): string {
   const identity =
     input.tenant !== null
       ? `tenant:${input.tenant}`
       : input.authorization !== undefined
-        ? `key:${createHash('sha256').update(input.authorization).digest('hex')}`
+        ? `key:${authorizationDigest(input.authorization)}`
         : 'anonymous'
   // NUL separates the parts: none of them holds one (names are validated, JSON escapes it).
   return createHash('sha256')
@@ -218,15 +247,24 @@ export function cacheKey(input: CacheRequest): string {
 
 /** JSON with object keys sorted at every depth (the same request spelt in any key order). */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const o = value as Record<string, unknown>
-    const keys = Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i])
+    return `${out}]`
   }
-  return JSON.stringify(value) ?? 'null'
+  const o = value as Record<string, unknown>
+  const keys = Object.keys(o).sort()
+  let out = '{'
+  let first = true
+  for (const k of keys) {
+    const v = o[k]
+    if (v === undefined) continue
+    // Leaves (the most common members: strings, numbers) go straight to JSON.stringify.
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${typeof v === 'object' && v !== null ? canonicalJson(v) : (JSON.stringify(v) ?? 'null')}`
+    first = false
+  }
+  return `${out}}`
 }
 
 /** The accounting part of an entry, from the original request's accounting. */
