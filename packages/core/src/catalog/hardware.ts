@@ -9,7 +9,12 @@
 import { WattlineError } from '../errors.ts'
 import { closeMatches, normaliseId } from '../text/close-matches.ts'
 
-export const HARDWARE_KINDS = ['gpu', 'cpu'] as const
+/**
+ * `gpu`: a data-centre accelerator; `cpu`: a CPU-only server; `edge`: an embedded module (Jetson
+ * class) that runs one request at a time, outside any data centre (no PUE, see docs/methodology.md
+ * "Edge placement").
+ */
+export const HARDWARE_KINDS = ['gpu', 'cpu', 'edge'] as const
 export type HardwareKind = (typeof HARDWARE_KINDS)[number]
 
 /** The source of each figure of a {@link HardwareSpec}. */
@@ -43,6 +48,8 @@ export interface HardwareSpec {
   readonly peak16Tflops?: number
   /** Embodied emissions of the device, kgCO2e. */
   readonly embodiedKgCo2e?: number
+  /** Edge modules: the configurable power budgets (nvpmodel modes), W; the last is `tdpW`. */
+  readonly powerModesW?: readonly number[]
   readonly sources: HardwareSources
 }
 
@@ -81,6 +88,30 @@ function gpu(
       idle: spec.sources.idle ?? IDLE_RATIO_RULE.source,
       embodied: CCF_GPU_EMBODIED,
     }),
+  })
+}
+
+const JETSON_AGX_DS = 'NVIDIA Jetson AGX Orin Series module data sheet'
+const JETSON_NX_DS = 'NVIDIA Jetson Orin NX Series module data sheet'
+
+/**
+ * An edge module. Its idle power is the {@link IDLE_RATIO_RULE} on the module's maximum power (no
+ * source we found gives a module idle figure under an LLM server); it has no tensor-FLOP figure of
+ * its own (prefill uses the measured prefill rate where a measurement exists), and no embodied
+ * figure (CCF's coefficients cover data-centre servers only).
+ */
+function edge(
+  spec: Omit<HardwareSpec, 'kind' | 'idleW' | 'sources' | 'embodiedKgCo2e' | 'vendor'> & {
+    sources: Omit<HardwareSources, 'idle' | 'embodied'>
+  },
+): HardwareSpec {
+  return Object.freeze({
+    ...spec,
+    kind: 'edge',
+    vendor: 'NVIDIA',
+    idleW: Math.round(spec.tdpW * IDLE_RATIO_RULE.ratio * 10) / 10,
+    powerModesW: Object.freeze([...(spec.powerModesW ?? [spec.tdpW])]),
+    sources: Object.freeze({ ...spec.sources, idle: IDLE_RATIO_RULE.source }),
   })
 }
 
@@ -287,6 +318,40 @@ export const HARDWARE: readonly HardwareSpec[] = Object.freeze([
       memory: 'NVIDIA A40 datasheet (2021): 48 GB GDDR6',
       bandwidth: 'NVIDIA A40 datasheet (2021): 696 GB/s',
       flops: 'NVIDIA A40 datasheet (2021): BF16 299.4 TFLOPS with sparsity = 149.7 dense',
+    },
+  }),
+  edge({
+    id: 'Jetson-AGX-Orin-64GB',
+    name: 'NVIDIA Jetson AGX Orin 64GB module',
+    aliases: [
+      'AGX Orin 64GB',
+      'Jetson AGX Orin',
+      'AGX Orin',
+      'jetson-agx-orin-64gb',
+      'orin-agx-64gb',
+    ],
+    tdpW: 60,
+    powerModesW: [15, 30, 50, 60],
+    memoryGb: 64,
+    memoryBandwidthGBs: 204.8,
+    sources: {
+      tdp: `${JETSON_AGX_DS}: maximum module power up to 60 W (64GB), power modes 15 W / 30 W / 50 W / MAXN (60 W)`,
+      memory: `${JETSON_AGX_DS}: 64 GB 256-bit LPDDR5, shared by CPU and GPU`,
+      bandwidth: `${JETSON_AGX_DS}: 204.8 GB/s`,
+    },
+  }),
+  edge({
+    id: 'Jetson-Orin-NX-16GB',
+    name: 'NVIDIA Jetson Orin NX 16GB module',
+    aliases: ['Orin NX 16GB', 'Jetson Orin NX', 'Orin NX', 'jetson-orin-nx-16gb'],
+    tdpW: 25,
+    powerModesW: [10, 15, 25],
+    memoryGb: 16,
+    memoryBandwidthGBs: 102.4,
+    sources: {
+      tdp: `${JETSON_NX_DS}: power configurable between 10 W and 25 W`,
+      memory: `${JETSON_NX_DS}: 16 GB 128-bit LPDDR5, shared by CPU and GPU`,
+      bandwidth: `${JETSON_NX_DS}: 102.4 GB/s`,
     },
   }),
   Object.freeze({

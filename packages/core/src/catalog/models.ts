@@ -176,6 +176,14 @@ const ROWS: readonly Row[] = [
     { aliases: ['llama-3.2-3b'] },
   ],
   [
+    'Qwen/Qwen3-4B-Instruct-2507',
+    4,
+    4,
+    'dense',
+    'Hugging Face model card (2025): 4.0B parameters',
+    { aliases: ['qwen3-4b'] },
+  ],
+  [
     'Qwen/Qwen2.5-7B-Instruct',
     7.61,
     7.61,

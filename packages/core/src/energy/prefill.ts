@@ -5,7 +5,7 @@
  * TDP, energy per prompt token = 2·N·P / (peak · MFU), independent of the GPU count.
  * Central: MFU 0.5 at 0.9 × TDP; interval: MFU 0.7 at 0.75 × TDP to MFU 0.3 at 1.0 × TDP.
  * Devices without a peak figure use 150 FLOP per byte of memory bandwidth (GPU) or 10 (CPU), a
- * stated assumption. ML.ENERGY's per-output-token energy already contains the prefill of its own
+ * stated assumption (edge modules count as GPU). ML.ENERGY's per-output-token energy already contains the prefill of its own
  * prompts, so adding this term slightly over-counts (conservative).
  */
 import type { HardwareSpec } from '../catalog/hardware.ts'
@@ -18,7 +18,7 @@ export const PREFILL_SOURCE =
 /** Peak dense 16-bit FLOP/s of one device, from the catalogue or the bandwidth rule. */
 export function peakFlops(hw: HardwareSpec): number {
   if (hw.peak16Tflops !== undefined) return hw.peak16Tflops * 1e12
-  return hw.memoryBandwidthGBs * 1e9 * (hw.kind === 'gpu' ? 150 : 10)
+  return hw.memoryBandwidthGBs * 1e9 * (hw.kind === 'cpu' ? 10 : 150)
 }
 
 /** Energy per prompt token (whole replica), J. */
