@@ -17,6 +17,32 @@ export { seededRandom } from './ports/random.ts'
 export type { Random } from './ports/random.ts'
 export type { CarbonIntensitySource } from './ports/carbon-intensity-source.ts'
 export type { PowerMeter, PowerSample } from './ports/power-meter.ts'
+export type {
+  Upstream,
+  UpstreamFailureKind,
+  UpstreamRequest,
+  UpstreamResponse,
+} from './ports/upstream.ts'
+export { REPORT_REQUEST_FIELDS } from './ports/report-source.ts'
+export type {
+  BudgetView,
+  ChainHeadView,
+  GateDecisionView,
+  HardwareView,
+  ReportRequest,
+  ReportSource,
+  ReportTimeRange,
+  TrainingRunView,
+} from './ports/report-source.ts'
+export type {
+  BudgetStatusSource,
+  DashboardLedgerReader,
+  DashboardLiveState,
+  LiveBackend,
+  LiveDecision,
+  SavingsSource,
+  TimeWindow,
+} from './ports/dashboard-reads.ts'
 
 // carbon
 export * from './carbon/intensity.ts'

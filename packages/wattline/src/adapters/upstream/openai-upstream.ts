@@ -6,6 +6,12 @@
  * byte and resets before a response are retryable; a client abort is not.
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
+import type {
+  Upstream as CoreUpstream,
+  UpstreamFailureKind,
+  UpstreamRequest,
+  UpstreamResponse as CoreUpstreamResponse,
+} from '@wattline/core'
 
 export interface UpstreamOptions {
   readonly id: string
@@ -22,23 +28,17 @@ export interface UpstreamOptions {
   readonly apiKey?: string
 }
 
-export interface UpstreamRequest {
-  readonly method: 'GET' | 'POST'
-  /** Path under the base URL, e.g. `/chat/completions`. */
-  readonly path: string
-  readonly body?: string | Buffer
-  readonly headers?: Readonly<Record<string, string>>
-  readonly signal?: AbortSignal
-}
+/** The port's request (declared in core, `ports/upstream.ts`). */
+export type { UpstreamRequest } from '@wattline/core'
 
-export interface UpstreamResponse {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
-  readonly body: Dispatcher.ResponseData['body']
-}
+/** An undici response body (a Node Readable with `text()`, `json()`, `dump()`). */
+export type UpstreamBody = Dispatcher.ResponseData['body']
 
-/** Why an upstream call failed. */
-export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'aborted' | 'other'
+/** The port's response with undici's body. */
+export type UpstreamResponse = CoreUpstreamResponse<UpstreamBody>
+
+/** Why an upstream call failed (declared in core). */
+export type { UpstreamFailureKind } from '@wattline/core'
 
 /** A failed upstream call with its classification. */
 export class UpstreamFailure extends Error {
@@ -56,13 +56,8 @@ export class UpstreamFailure extends Error {
   }
 }
 
-export interface Upstream {
-  readonly id: string
-  request(req: UpstreamRequest): Promise<UpstreamResponse>
-  /** GETs `path` with a deadline; true on any 2xx. Never throws. */
-  probe(path: string, timeoutMs: number): Promise<boolean>
-  close(): Promise<void>
-}
+/** The core `Upstream` port over undici: what the gateway's pipeline calls. */
+export type Upstream = CoreUpstream<UpstreamBody>
 
 /** Builds an upstream over its own connection pool. */
 export function createOpenAiUpstream(options: UpstreamOptions): Upstream {
