@@ -126,6 +126,7 @@ export * from './energy/fit-profiles.ts'
 export * from './energy/resolve.ts'
 export * from './energy/request.ts'
 export * from './energy/network.ts'
+export * from './energy/edge-profile.ts'
 export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'
 export * from './energy/attribution.ts'
 export * from './energy/sci.ts'
@@ -270,6 +271,9 @@ export { seasonalNaiveForecast, SEASONAL_DAYS } from './scheduling/seasonal-fore
 export type { SeasonalForecastInput } from './scheduling/seasonal-forecast.ts'
 export { batchLineBudget } from './scheduling/throttle.ts'
 export type { ThrottleInput } from './scheduling/throttle.ts'
+export { timeShiftSaving } from './scheduling/time-shift-saving.ts'
+export type { TimeShiftInput } from './scheduling/time-shift-saving.ts'
+export { zoneOrder } from './scheduling/zone-order.ts'
 
 // levers (issue 11: in-region energy levers, through the router's levers hook)
 export * from './levers/savings.ts'

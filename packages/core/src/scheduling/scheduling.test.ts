@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { planGreenestSlots, type SlotIntensity } from './greenest-slots.ts'
 import { seasonalNaiveForecast } from './seasonal-forecast.ts'
 import { batchLineBudget } from './throttle.ts'
+import { timeShiftSaving } from './time-shift-saving.ts'
+import { zoneOrder } from './zone-order.ts'
 
 const H = 3_600_000
 const T0 = Date.UTC(2023, 5, 1)
@@ -135,5 +137,69 @@ describe('batchLineBudget', () => {
     )
     expect(batchLineBudget({ ...base, interactive_in_flight: 13 })).toBe(3)
     expect(batchLineBudget({ ...base, interactive_in_flight: 20 })).toBe(0)
+  })
+})
+
+describe('zoneOrder', () => {
+  const forecast = new Map([
+    ['DE', series([400, 50])],
+    ['FR', series([60, 300])],
+    ['PL', series([700, 700])],
+    ['XX', []],
+  ])
+  it('puts the planned zone first, then the others greenest first for the current slot, unknown last', () => {
+    expect(zoneOrder({ planned: 'DE', now_ms: T0 + 5, slot_ms: H, forecast })).toEqual([
+      'DE',
+      'FR',
+      'PL',
+      'XX',
+    ])
+    expect(zoneOrder({ planned: undefined, now_ms: T0 + H, slot_ms: H, forecast })).toEqual([
+      'DE',
+      'FR',
+      'PL',
+      'XX',
+    ])
+    expect(zoneOrder({ planned: undefined, now_ms: T0, slot_ms: H, forecast })).toEqual([
+      'FR',
+      'DE',
+      'PL',
+      'XX',
+    ])
+  })
+})
+
+describe('timeShiftSaving', () => {
+  it('is facility energy × (intensity at submission − intensity ran at), 0 J saved, estimated counterfactual', () => {
+    // 3.6 MJ = 1 kWh: from 400 to 40 g/kWh saves 360 g
+    expect(
+      timeShiftSaving({
+        facility_energy_j: 3_600_000,
+        ran_intensity_g_per_kwh: 40,
+        counterfactual_intensity_g_per_kwh: 400,
+      }),
+    ).toEqual({
+      lever: 'time-shift',
+      energy_saved_j: 0,
+      energy_saved_low_j: 0,
+      energy_saved_high_j: 0,
+      carbon_saved_g: 360,
+      basis: 'estimated-counterfactual',
+    })
+    // dirtier later: negative
+    expect(
+      timeShiftSaving({
+        facility_energy_j: 1_800_000,
+        ran_intensity_g_per_kwh: 300,
+        counterfactual_intensity_g_per_kwh: 100,
+      })?.carbon_saved_g,
+    ).toBe(-100)
+    expect(
+      timeShiftSaving({
+        facility_energy_j: 1,
+        ran_intensity_g_per_kwh: 1,
+        counterfactual_intensity_g_per_kwh: Infinity,
+      }),
+    ).toBeUndefined()
   })
 })
