@@ -110,29 +110,40 @@ export function leastSquares(X: readonly (readonly number[])[], y: readonly numb
 }
 
 /**
- * Least absolute deviations, min Σ|y − X·θ|, by iteratively reweighted least squares (weights
- * 1 / max(|residual|, `floor`), `iterations` rounds from the least-squares start). A median
+ * Least absolute deviations, min Σ w·|y − X·θ|, by iteratively reweighted least squares (weights
+ * w / max(|residual|, `floor`), `iterations` rounds from the weighted least-squares start). A median
  * regression: a few far-off runs (a prompt-heavy task, a saturated batch) move it less than they
- * move least squares.
+ * move least squares. `weights` (one per row, default 1) lets a caller weigh groups of rows alike.
  */
 export function leastAbsoluteDeviations(
   X: readonly (readonly number[])[],
   y: readonly number[],
   iterations = 50,
   floor = 0.02,
+  weights?: readonly number[],
 ): number[] {
-  let theta = leastSquares(X, y)
-  for (let k = 0; k < iterations; k++) {
+  const w0 = (r: number): number => weights?.[r] ?? 1
+  const scaled = (w: (r: number) => number): [number[][], number[]] => {
     const Xw: number[][] = []
     const yw: number[] = []
     X.forEach((row, r) => {
-      let fit = 0
-      for (let i = 0; i < row.length; i++) fit += (theta[i] ?? 0) * (row[i] ?? 0)
-      const w = Math.sqrt(1 / Math.max(Math.abs((y[r] ?? 0) - fit), floor))
-      Xw.push(row.map((x) => x * w))
-      yw.push((y[r] ?? 0) * w)
+      const s = Math.sqrt(w(r))
+      Xw.push(row.map((x) => x * s))
+      yw.push((y[r] ?? 0) * s)
     })
-    theta = leastSquares(Xw, yw)
+    return [Xw, yw]
+  }
+  let theta = leastSquares(...scaled(w0))
+  for (let k = 0; k < iterations; k++) {
+    const current = theta
+    theta = leastSquares(
+      ...scaled((r) => {
+        const row = X[r] ?? []
+        let fit = 0
+        for (let i = 0; i < row.length; i++) fit += (current[i] ?? 0) * (row[i] ?? 0)
+        return w0(r) / Math.max(Math.abs((y[r] ?? 0) - fit), floor)
+      }),
+    )
   }
   return theta
 }

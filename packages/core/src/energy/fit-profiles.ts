@@ -20,11 +20,14 @@ import {
 } from './curve-fit.ts'
 import type { MeasuredRow } from './measurements.ts'
 import {
+  BASELINE_FEATURES,
+  BASELINE_TPOT_FEATURES,
   dot,
   PARAMETRIC_FEATURES,
   PARAMETRIC_TPOT_FEATURES,
   parametricFeatures,
   parametricTpotFeatures,
+  supportKey,
   type ParametricInput,
 } from './parametric.ts'
 import type { FittedProfileEntry, ParametricCoefficients, ProfileTable } from './profile-table.ts'
@@ -39,7 +42,18 @@ export interface FitOptions {
   readonly intervalQuantile: number
   readonly source: string
   readonly generatedBy: string
+  /**
+   * `request-mix` (default): the current estimator (batch curvature and output-length × batch
+   * terms, configurations weighed alike, Mondrian interval). `baseline`: the previous one (no such
+   * terms, rows weighed alike, one interval), kept for `npm run bench:estimate`.
+   */
+  readonly model?: ParametricModel
 }
+
+export type ParametricModel = 'request-mix' | 'baseline'
+
+/** A hardware × precision cell seen in fewer configurations than this is rarely seen. */
+export const THIN_SUPPORT_CONFIGURATIONS = 5
 
 /** A measured row with its canonical model and parameter counts resolved. */
 export interface ResolvedRow extends MeasuredRow {
@@ -90,13 +104,13 @@ function rowInput(r: ResolvedRow): ParametricInput {
 }
 
 /** Energy features of a resolved row for the parametric regression. */
-export function rowFeatures(r: ResolvedRow): number[] {
-  return parametricFeatures(rowInput(r))
+export function rowFeatures(r: ResolvedRow, names?: readonly string[]): number[] {
+  return parametricFeatures(rowInput(r), names)
 }
 
 /** Latency features of a resolved row. */
-export function rowTpotFeatures(r: ResolvedRow): number[] {
-  return parametricTpotFeatures(rowInput(r))
+export function rowTpotFeatures(r: ResolvedRow, names?: readonly string[]): number[] {
+  return parametricTpotFeatures(rowInput(r), names)
 }
 
 /** The task a row measured (`dataset|task`): one request mix. */
@@ -151,7 +165,7 @@ export function fitProfileTable(rows: readonly MeasuredRow[], options: FitOption
   }
 
   const trainRows = resolved.filter((r) => !heldGroups.has(r.groupKey) && !heldRows.has(r.rowKey))
-  const parametric = fitParametric(trainRows, options.intervalQuantile)
+  const parametric = fitParametric(trainRows, options.intervalQuantile, options.model)
 
   return {
     source: options.source,
@@ -167,63 +181,103 @@ export function fitProfileTable(rows: readonly MeasuredRow[], options: FitOption
 
 /**
  * Fits the parametric regression (least absolute deviations in ln space) and calibrates its
- * interval on rows it did not see: the larger of
- * the q-quantile of |ln residual| leaving one task (request mix) out at a time and leaving one
- * configuration out at a time. With a single training task only the latter applies.
+ * interval on rows it did not see (split-conformal): the larger of the q-quantile of |ln residual|
+ * leaving one task (request mix) out at a time and leaving one configuration out at a time. With a
+ * single training task only the latter applies.
+ *
+ * `request-mix` (default) weighs each configuration alike and calibrates two strata apart
+ * (Mondrian): rows whose hardware × precision had at least {@link THIN_SUPPORT_CONFIGURATIONS}
+ * configurations in the fit that predicted them, and rows whose cell was rarer. The rare stratum's
+ * width is never below the common one's; with fewer than 10 such residuals it is 1.5 × the common
+ * width (a stated rule). `baseline` is the previous estimator: rows weighed alike, one width.
  */
 export function fitParametric(
   rows: readonly ResolvedRow[],
   intervalQuantile: number,
+  model: ParametricModel = 'request-mix',
 ): ParametricCoefficients {
-  const X = rows.map(rowFeatures)
-  const Xt = rows.map(rowTpotFeatures)
+  const mix = model === 'request-mix'
+  const names = mix ? PARAMETRIC_FEATURES : BASELINE_FEATURES
+  const tpotNames = mix ? PARAMETRIC_TPOT_FEATURES : BASELINE_TPOT_FEATURES
+  const X = rows.map((r) => rowFeatures(r, names))
+  const Xt = rows.map((r) => rowTpotFeatures(r, tpotNames))
   const yE = rows.map((r) => Math.log(r.energyPerOutputTokenJ))
   const yT = rows.map((r) => Math.log(r.timePerOutputTokenMs))
-  const energy = leastAbsoluteDeviations(X, yE)
-  const tpot = leastAbsoluteDeviations(Xt, yT)
-  const heldOutResiduals = (key: (r: ResolvedRow) => string): [number[], number[]] => {
-    const resE: number[] = []
-    const resT: number[] = []
+  const groupSize = new Map<string, number>()
+  for (const r of rows) groupSize.set(r.groupKey, (groupSize.get(r.groupKey) ?? 0) + 1)
+  const weights = rows.map((r) => (mix ? 1 / (groupSize.get(r.groupKey) ?? 1) : 1))
+  const fit = (Xs: readonly number[][], ys: readonly number[], idx: readonly number[]): number[] =>
+    leastAbsoluteDeviations(
+      idx.map((i) => Xs[i] ?? []),
+      idx.map((i) => ys[i] ?? 0),
+      50,
+      0.02,
+      idx.map((i) => weights[i] ?? 1),
+    )
+  const all = rows.map((_, i) => i)
+  const energy = fit(X, yE, all)
+  const tpot = fit(Xt, yT, all)
+
+  interface Residuals {
+    readonly common: number[]
+    readonly thin: number[]
+    readonly tpot: number[]
+  }
+  const heldOutResiduals = (key: (r: ResolvedRow) => string): Residuals => {
+    const out: Residuals = { common: [], thin: [], tpot: [] }
     const keys = [...new Set(rows.map(key))].sort()
-    if (keys.length < 2) return [resE, resT]
+    if (keys.length < 2) return out
     for (const g of keys) {
       const inIdx: number[] = []
       const outIdx: number[] = []
       rows.forEach((r, i) => (key(r) === g ? outIdx : inIdx).push(i))
-      const thE = leastAbsoluteDeviations(
-        inIdx.map((i) => X[i] ?? []),
-        inIdx.map((i) => yE[i] ?? 0),
-      )
-      const thT = leastAbsoluteDeviations(
-        inIdx.map((i) => Xt[i] ?? []),
-        inIdx.map((i) => yT[i] ?? 0),
-      )
+      const thE = fit(X, yE, inIdx)
+      const thT = fit(Xt, yT, inIdx)
+      const support = supportCounts(inIdx.map((i) => rows[i] as ResolvedRow))
       for (const i of outIdx) {
-        resE.push(Math.abs((yE[i] ?? 0) - dot(thE, X[i] ?? [])))
-        resT.push(Math.abs((yT[i] ?? 0) - dot(thT, Xt[i] ?? [])))
+        const r = rows[i] as ResolvedRow
+        const res = Math.abs((yE[i] ?? 0) - dot(thE, X[i] ?? []))
+        const thin =
+          mix &&
+          (support.get(supportKey(r.hardware, r.precision)) ?? 0) < THIN_SUPPORT_CONFIGURATIONS
+        ;(thin ? out.thin : out.common).push(res)
+        out.tpot.push(Math.abs((yT[i] ?? 0) - dot(thT, Xt[i] ?? [])))
       }
     }
-    return [resE, resT]
+    return out
   }
-  const [configE, configT] = heldOutResiduals((r) => r.groupKey)
-  const [taskE, taskT] = heldOutResiduals(taskKey)
-  const width = (a: number[], b: number[]): number =>
-    Math.max(
-      a.length > 0 ? quantile(a, intervalQuantile) : 0,
-      b.length > 0 ? quantile(b, intervalQuantile) : 0,
-    )
-  const featureRanges = PARAMETRIC_FEATURES.map((_, j) => {
+  const byConfig = heldOutResiduals((r) => r.groupKey)
+  const byTask = heldOutResiduals(taskKey)
+  const q = (a: readonly number[]): number => (a.length > 0 ? quantile(a, intervalQuantile) : 0)
+  const commonWidth = Math.max(q(byConfig.common), q(byTask.common))
+  const thinResiduals = [byConfig.thin, byTask.thin].filter((a) => a.length >= 10)
+  const thinWidth = Math.max(
+    commonWidth,
+    ...(thinResiduals.length > 0 ? thinResiduals.map(q) : [1.5 * commonWidth]),
+  )
+  const featureRanges = names.map((_, j) => {
     const col = X.map((x) => x[j] ?? 0)
     return [Math.min(...col), Math.max(...col)] as const
   })
   const groupKeys = new Set(rows.map((r) => r.groupKey))
+  const support = supportCounts(rows)
   return {
-    features: [...PARAMETRIC_FEATURES],
-    tpotFeatures: [...PARAMETRIC_TPOT_FEATURES],
+    features: [...names],
+    tpotFeatures: [...tpotNames],
     energy: energy.map(round6),
     tpot: tpot.map(round6),
-    energyIntervalLog: round6(width(configE, taskE)),
-    tpotIntervalLog: round6(width(configT, taskT)),
+    energyIntervalLog: round6(commonWidth),
+    ...(mix
+      ? {
+          energyThinIntervalLog: round6(thinWidth),
+          support: Object.fromEntries(
+            [...support.entries()].sort(([a], [b]) => a.localeCompare(b)),
+          ),
+          thinSupport: THIN_SUPPORT_CONFIGURATIONS,
+          weighting: 'configuration' as const,
+        }
+      : { weighting: 'row' as const }),
+    tpotIntervalLog: round6(Math.max(q(byConfig.tpot), q(byTask.tpot))),
     referenceOutputTokens: round6(
       quantile(
         rows.map((r) => r.outputTokens),
@@ -235,6 +289,18 @@ export function fitParametric(
     trainingRows: rows.length,
     trainingGroups: groupKeys.size,
   }
+}
+
+/** Configurations per hardware × precision cell. */
+function supportCounts(rows: readonly ResolvedRow[]): Map<string, number> {
+  const seen = new Map<string, Set<string>>()
+  for (const r of rows) {
+    const k = supportKey(r.hardware, r.precision)
+    const s = seen.get(k) ?? new Set<string>()
+    s.add(r.groupKey)
+    seen.set(k, s)
+  }
+  return new Map([...seen.entries()].map(([k, s]) => [k, s.size]))
 }
 
 function fitEntry(rows: readonly ResolvedRow[]): FittedProfileEntry {

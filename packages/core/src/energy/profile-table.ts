@@ -45,6 +45,18 @@ export interface ParametricCoefficients {
    * leave-one-configuration-out residual quantiles over the training rows.
    */
   readonly energyIntervalLog: number
+  /**
+   * Half-width for configurations whose hardware × precision the fit saw in fewer than
+   * `thinSupport` configurations (the rarely-seen stratum, calibrated the same way on residuals of
+   * such rows). Absent in tables fitted before the request-mix estimator.
+   */
+  readonly energyThinIntervalLog?: number
+  /** Configurations per `hardware|precision` cell in the training rows. */
+  readonly support?: Readonly<Record<string, number>>
+  /** Below this many configurations a cell is rarely seen. */
+  readonly thinSupport?: number
+  /** How training rows were weighted: `configuration` (each configuration alike) or `row`. */
+  readonly weighting?: 'configuration' | 'row'
   readonly tpotIntervalLog: number
   /** Mean output tokens per request assumed when a caller gives no request mix (training median). */
   readonly referenceOutputTokens: number

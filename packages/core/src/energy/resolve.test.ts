@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
 import { hasCode } from '../errors.ts'
+import { outputMixLogShift } from './parametric.ts'
 import { estimateRequest } from './request.ts'
 import { fittedEntries, resolveProfile } from './resolve.ts'
 
@@ -64,8 +65,12 @@ describe('resolveProfile', () => {
       hardware: 'h100',
       outputTokens: (entry?.outputTokens ?? 0) * 4,
     })
-    // Longer answers amortise the prompt over more tokens: less energy per output token.
-    expect(FITTED_PROFILE_TABLE.parametric.energy[4]).toBeLessThan(0)
+    // Longer answers amortise the prompt over more tokens: less energy per output token at a
+    // batch where decode is cheap (the output-length × batch term makes the effect batch-dependent).
+    expect(outputMixLogShift(FITTED_PROFILE_TABLE.parametric, 100, 400, 64)).toBeLessThan(0)
+    expect(outputMixLogShift(FITTED_PROFILE_TABLE.parametric, 100, 400, 512)).toBeLessThan(
+      outputMixLogShift(FITTED_PROFILE_TABLE.parametric, 100, 400, 64),
+    )
     expect(long.energyPerOutputToken(64).value).toBeLessThan(
       asMeasured.energyPerOutputToken(64).value,
     )

@@ -9,10 +9,18 @@ import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
 import { getHardware, type HardwareSpec } from '../catalog/hardware.ts'
 import { findModel, MODELS, unknownModel, type ModelSpec } from '../catalog/models.ts'
 import { WattlineError } from '../errors.ts'
-import { buildProfile } from './build-profile.ts'
+import { buildProfile, EXTRAPOLATION_WIDENING } from './build-profile.ts'
 import { evalDecay, evalLinear } from './curve-fit.ts'
 import {
+  checkEdgePrecision,
+  edgeProfile,
+  EDGE_MEASUREMENTS,
+  findEdgeMeasurement,
+} from './edge-profile.ts'
+import {
+  BYTES_PER_PARAM,
   dot,
+  isThinSupport,
   outputMixLogShift,
   outputMixLogShiftTpot,
   parametricFeatures,
@@ -75,6 +83,7 @@ export function resolveProfile(input: ResolveProfileInput): EnergyProfile {
   checkPositive('outputTokens', input.outputTokens)
   const spec = findModel(input.model)
   if (spec === undefined && input.activeParamsB === undefined) throw unknownModel(input.model)
+  if (hw.kind === 'edge') return resolveEdgeProfile(table, input, hw, spec)
   const precision = input.precision ?? spec?.defaultPrecision ?? 'bf16'
 
   if (spec !== undefined && input.activeParamsB === undefined) {
@@ -118,13 +127,15 @@ export function fittedProfile(
   outputTokens?: number,
 ): EnergyProfile {
   const to = outputTokens ?? entry.outputTokens
-  const shiftE = Math.exp(outputMixLogShift(table.parametric, entry.outputTokens, to))
-  const shiftT = Math.exp(outputMixLogShiftTpot(table.parametric, entry.outputTokens, to))
+  const shiftE = (b: number): number =>
+    Math.exp(outputMixLogShift(table.parametric, entry.outputTokens, to, b))
+  const shiftT = (b: number): number =>
+    Math.exp(outputMixLogShiftTpot(table.parametric, entry.outputTokens, to, b))
   const efolds = Math.abs(Math.log(to / entry.outputTokens))
   const mixNote =
     efolds < 1e-9
       ? ''
-      : `; carried from ${Math.round(entry.outputTokens)} to ${Math.round(to)} mean output tokens by the regression's output-length term`
+      : `; carried from ${Math.round(entry.outputTokens)} to ${Math.round(to)} mean output tokens by the regression's request-mix terms`
   return buildProfile({
     model: entry.model,
     hardware: hw,
@@ -135,9 +146,55 @@ export function fittedProfile(
     activeParamsB: spec?.activeParamsB ?? 1,
     minBatch: entry.minBatch,
     maxBatch: entry.maxBatch,
-    energyAt: (b) => evalDecay(entry.energy, b) * shiftE,
-    tpotAt: (b) => evalLinear(entry.tpot, b) * shiftT,
+    energyAt: (b) => evalDecay(entry.energy, b) * shiftE(b),
+    tpotAt: (b) => evalLinear(entry.tpot, b) * shiftT(b),
     intervalLog: table.fittedIntervalLog + MIX_SHIFT_WIDENING * efolds,
+  })
+}
+
+/**
+ * An edge module's profile: the published batch-1 measurement where one exists (precision defaults
+ * to the measured one), else the parametric estimator held to batch 1 on one module, with its
+ * interval widened for the batch it was never trained at. Throws `WL_INVALID_INPUT` when the model
+ * does not fit the module's memory or the module cannot run the precision.
+ */
+function resolveEdgeProfile(
+  table: ProfileTable,
+  input: ResolveProfileInput,
+  hw: HardwareSpec,
+  spec: ModelSpec | undefined,
+): EnergyProfile {
+  const measuredPrecision =
+    spec === undefined
+      ? undefined
+      : EDGE_MEASUREMENTS.find(
+          (m) => m.hardware === hw.id && (m.model === spec.id || m.model === spec.baseModel),
+        )?.precision
+  const precision = input.precision ?? measuredPrecision ?? spec?.defaultPrecision ?? 'bf16'
+  checkEdgePrecision(hw, precision)
+  if (spec !== undefined && input.activeParamsB === undefined) {
+    const m = findEdgeMeasurement(spec, hw, precision)
+    if (m !== undefined) return edgeProfile(m, hw)
+  }
+  const activeParamsB = input.activeParamsB ?? spec?.activeParamsB ?? 0
+  const totalParamsB = Math.max(activeParamsB, input.totalParamsB ?? spec?.totalParamsB ?? 0)
+  const needGb = totalParamsB * BYTES_PER_PARAM[precision] * 1.25
+  if (needGb > hw.memoryGb) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `${spec?.id ?? input.model} in ${precision} needs about ${Math.ceil(needGb)} GB (weights + 25 %), more than ${hw.id}'s ${hw.memoryGb} GB; edge modules do not shard a model`,
+      { details: { field: 'hardware', hardware: hw.id, need_gb: needGb } },
+    )
+  }
+  return parametricProfile(table, {
+    model: spec?.id ?? input.model,
+    hw,
+    precision,
+    activeParamsB,
+    totalParamsB,
+    gpus: 1,
+    outputTokens: input.outputTokens,
+    maxBatch: 1,
   })
 }
 
@@ -150,6 +207,11 @@ interface ParametricArgs {
   readonly gpus: number
   /** Mean output tokens per request; defaults to the training median. */
   readonly outputTokens?: number | undefined
+  /**
+   * Largest batch the deployment runs (edge modules: 1). Below the smallest trained batch (8) the
+   * interval widens by {@link EXTRAPOLATION_WIDENING} per e-fold.
+   */
+  readonly maxBatch?: number
 }
 
 /** The parametric profile of a configuration no measurement covers. */
@@ -165,20 +227,24 @@ export function parametricProfile(table: ProfileTable, args: ParametricArgs): En
     batch: b,
     outputTokens,
   })
-  const features = (b: number): number[] => parametricFeatures(input(b))
-  const intervalLog = parametricIntervalLog(coef, features(1))
+  const features = (b: number): number[] => parametricFeatures(input(b), coef.features)
+  const thin = isThinSupport(coef, args.hw.id, args.precision)
+  const maxBatch = args.maxBatch ?? 1024
+  const intervalLog =
+    parametricIntervalLog(coef, features(1), thin) +
+    (maxBatch < 8 ? EXTRAPOLATION_WIDENING * Math.log(8 / maxBatch) : 0)
   return buildProfile({
     model: args.model,
     hardware: args.hw,
     precision: args.precision,
     basis: 'parametric',
-    source: `parametric: ${args.activeParamsB} B active params, ${args.precision}, ${args.gpus}× ${args.hw.id}, ${Math.round(outputTokens)} mean output tokens, regression on ${coef.trainingGroups} ML.ENERGY configurations (${table.generatedBy})`,
+    source: `parametric: ${args.activeParamsB} B active params, ${args.precision}, ${args.gpus}× ${args.hw.id}, ${Math.round(outputTokens)} mean output tokens, regression on ${coef.trainingGroups} ML.ENERGY configurations${thin ? `, ${args.hw.id} ${args.precision} rarely measured (wider interval)` : ''} (${table.generatedBy})`,
     gpus: args.gpus,
     activeParamsB: args.activeParamsB,
-    minBatch: 8,
-    maxBatch: 1024,
+    minBatch: Math.min(8, maxBatch),
+    maxBatch,
     energyAt: (b) => Math.exp(parametricLogEnergy(coef, features(b))),
-    tpotAt: (b) => Math.exp(dot(coef.tpot, parametricTpotFeatures(input(b)))),
+    tpotAt: (b) => Math.exp(dot(coef.tpot, parametricTpotFeatures(input(b), coef.tpotFeatures))),
     intervalLog,
   })
 }
