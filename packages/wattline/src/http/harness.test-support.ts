@@ -23,7 +23,7 @@ import { parseConfig, type ConfigCatalog, type WattlineConfig } from '../config/
 import { createGatewayApp, type GatewayAppDeps } from './app.ts'
 import type { ResponseCache } from './response-cache.ts'
 import type { ClusterLoad } from './cluster-load.ts'
-import { createGateway, type Gateway } from './gateway.ts'
+import { createGateway, type Gateway, type GatewayDeps } from './gateway.ts'
 import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
 
@@ -254,6 +254,10 @@ export interface HarnessOptions {
   readonly plugins?: GatewayAppDeps['plugins']
   /** Passed to the app: window of the 429/503 burst log lines, ms. */
   readonly refusalLogWindowMs?: number
+  /** Energy profile per backend and model (default: the synthetic test profile, slower on A100). */
+  readonly profileFor?: GatewayDeps['profileFor']
+  /** Quality tiers' budget pressure per service (default: never). */
+  readonly budgetPressure?: GatewayDeps['budgetPressure']
   /** Builds the response cache on the gateway's registry (see compose/response-cache.ts). */
   readonly cache?: (
     config: WattlineConfig,
@@ -305,10 +309,13 @@ export async function startGateway(
     config,
     clock,
     upstreams,
-    profileFor: (b) =>
-      b.hardware === 'A100-80GB'
-        ? testProfile({ msPerTokenAt1: 30, msPerTokenAtMax: 60 })
-        : testProfile(),
+    profileFor:
+      options.profileFor ??
+      ((b) =>
+        b.hardware === 'A100-80GB'
+          ? testProfile({ msPerTokenAt1: 30, msPerTokenAtMax: 60 })
+          : testProfile()),
+    ...(options.budgetPressure === undefined ? {} : { budgetPressure: options.budgetPressure }),
     intensity,
     ledger,
     metrics,
