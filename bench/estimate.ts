@@ -162,6 +162,8 @@ interface TaskScore {
   readonly fittedUsed: number
   readonly ape: number
   readonly inside: number
+  /** Scores per hardware × precision cell (`hardware|precision`). */
+  readonly byCell: ReadonlyMap<string, readonly Scored[]>
 }
 
 /** Scores one task's rows against a table the way `resolveProfile` serves a caller. */
@@ -171,6 +173,7 @@ function scoreTask(
   path: 'served' | 'parametric',
 ): TaskScore {
   const scored: Scored[] = []
+  const byCell = new Map<string, Scored[]>()
   let fittedUsed = 0
   for (const row of rows) {
     let p: EnergyProfile
@@ -197,10 +200,14 @@ function scoreTask(
       })
     }
     if (p.basis === 'fitted') fittedUsed++
-    scored.push(score(row, p))
+    const sc = score(row, p)
+    scored.push(sc)
+    const cell = `${row.hardware}|${row.precision}`
+    byCell.set(cell, [...(byCell.get(cell) ?? []), sc])
   }
   return {
     rows: scored.length,
+    byCell,
     fittedUsed,
     ape: median(scored.map((s) => s.ape)),
     inside: scored.filter((s) => s.inside).length / scored.length,
@@ -239,13 +246,33 @@ function leaveOneTaskOut(measured: readonly MeasuredRow[]): void {
     'target met',
   ]
   const lines: string[][] = [header]
+  const cellHeader = [
+    'held-out task',
+    'hardware|precision',
+    'rows',
+    'LOTO median APE',
+    'LOTO inside',
+    'configurations of the cell in the fit',
+  ]
+  const cellLines: string[][] = [cellHeader]
   let allMet = true
   for (const task of tasks) {
     const own = resolveRows(measured.filter((r) => taskKey(r) === task))
     const rest = measured.filter((r) => taskKey(r) !== task)
     const inNew = scoreTask(allNew, own, 'parametric')
     const inBase = scoreTask(allBase, own, 'parametric')
-    const loto = scoreTask(fit(rest, 'request-mix'), own, 'served')
+    const lotoTable = fit(rest, 'request-mix')
+    const loto = scoreTask(lotoTable, own, 'served')
+    for (const [cell, sc] of [...loto.byCell.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      cellLines.push([
+        task,
+        cell,
+        String(sc.length),
+        pct(median(sc.map((x) => x.ape))),
+        pct(sc.filter((x) => x.inside).length / sc.length),
+        String(lotoTable.parametric.support?.[cell] ?? 0),
+      ])
+    }
     const base = scoreTask(fit(rest, 'baseline'), own, 'served')
     const met = loto.ape <= 0.15 && loto.inside >= 0.8
     allMet &&= met
@@ -279,6 +306,10 @@ function leaveOneTaskOut(measured: readonly MeasuredRow[]): void {
   console.log(
     'APE ratio = baseline LOTO median APE / request-mix LOTO median APE (higher = the new estimator closer)',
   )
+  console.log('')
+  console.log('leave-one-task-out by hardware × precision (request-mix estimator)')
+  const cw = cellHeader.map((_, i) => Math.max(...cellLines.map((l) => (l[i] ?? '').length)))
+  for (const l of cellLines) console.log(l.map((c, i) => c.padEnd(cw[i] ?? 0)).join('  '))
   console.log(
     `target (issue 12): median APE ≤ 15 % and ≥ 80 % inside the interval on every held-out task — ${allMet ? 'met' : 'NOT met'}`,
   )
