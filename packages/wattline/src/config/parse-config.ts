@@ -12,6 +12,7 @@ import {
   type RawWattlineConfig,
   type ServiceConfig,
 } from './schema.ts'
+import { checkPlacement, EDGE_RUNTIME, edgeDefaultPrecision } from './placement.ts'
 
 /** One problem in the config, at a path such as `['backends', 1, 'zone']`. */
 export interface ConfigIssue {
@@ -85,7 +86,16 @@ export function parseConfig(input: unknown, deps: ParseDeps): Result<WattlineCon
   if (!parsed.success) return { ok: false, issues: fromZod(parsed.error) }
   const raw = parsed.data
   const issues: ConfigIssue[] = []
-  const backends = raw.backends.map((b, i) => resolveBackend(b, i, deps.catalog, issues))
+  const rawBackends = (input as { backends?: unknown } | undefined)?.backends
+  const backends = raw.backends.map((b, i) =>
+    resolveBackend(
+      b,
+      i,
+      deps.catalog,
+      issues,
+      Array.isArray(rawBackends) ? (rawBackends[i] as unknown) : undefined,
+    ),
+  )
   checkUnique(
     raw.backends.map((b) => b.id),
     'backends',
@@ -132,6 +142,7 @@ function resolveBackend(
   i: number,
   catalog: ConfigCatalog,
   issues: ConfigIssue[],
+  rawBackend?: unknown,
 ): BackendConfig {
   const hw = catalog.hardware(b.hardware)
   if (!hw.ok)
@@ -180,7 +191,28 @@ function resolveBackend(
       })
     }
   }
-  return { ...b, zone, hardware: hw.ok ? hw.value : b.hardware, canonical_models: canonical }
+  const placement = { placement: b.placement, hardware: b.hardware, raw: rawBackend }
+  for (const p of checkPlacement(placement)) {
+    issues.push({ path: ['backends', i, p.field], message: p.message })
+  }
+  const rawPrecision = (rawBackend as { precision?: unknown } | undefined)?.precision
+  const edge =
+    b.placement === 'edge'
+      ? {
+          max_concurrency: EDGE_RUNTIME.maxConcurrency,
+          pue: EDGE_RUNTIME.pue,
+          ...(rawPrecision === undefined
+            ? { precision: edgeDefaultPrecision(b.hardware, b.models, b.precision) }
+            : {}),
+        }
+      : {}
+  return {
+    ...b,
+    ...edge,
+    zone,
+    hardware: hw.ok ? hw.value : b.hardware,
+    canonical_models: canonical,
+  }
 }
 
 function unknown(

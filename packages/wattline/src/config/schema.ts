@@ -10,6 +10,7 @@ import { ROUTING_POLICIES, PRECISIONS, SCALING_POLICIES } from '@wattline/core'
 import { budgetConfigSchema, ledgerConfigSchema } from './budget.ts'
 import { carbonConfigSchema } from './carbon.ts'
 import * as D from './defaults.ts'
+import { PLACEMENTS } from './placement.ts'
 
 const envName = z
   .string()
@@ -177,6 +178,11 @@ export const backendSchema = z
     /** Cloud region, e.g. `aws:eu-central-1`, mapped to a zone. */
     region: z.string().min(1).optional(),
     hardware: z.string().min(1),
+    /**
+     * `cloud` (a data centre) or `edge` (a Jetson-class module: one request at a time, no PUE;
+     * max_concurrency and pue must then be 1 or left out). docs/configuration.md "placement".
+     */
+    placement: z.enum(PLACEMENTS).default('cloud'),
     precision: z.enum(PRECISIONS).default(D.DEFAULT_PRECISION),
     /** Active parameters (billions), for a model the catalogue does not know. */
     active_params_b: z.number().positive().optional(),

@@ -142,6 +142,7 @@ export function fleetFromConfig(
       weight: b.weight,
       location: b.zone,
       profile,
+      placement: b.placement,
     }
   })
   const services: FleetService[] = config.services.map((s) => {
@@ -177,6 +178,12 @@ export function fleetFromConfig(
     clients: [{ region: CONFIG_CLIENT_REGION, share: 1, location: CONFIG_CLIENT_REGION }],
     backends,
     networkRttMs: Float64Array.from(config.backends, (b) => b.rtt_ms),
+    network: {
+      enabled: config.network.enabled,
+      ...(config.network.kwh_per_gb === undefined ? {} : { kwhPerGb: config.network.kwh_per_gb }),
+      ...(config.network.source === undefined ? {} : { source: config.network.source }),
+      streamedShare: 0,
+    },
     locate,
   }
 }

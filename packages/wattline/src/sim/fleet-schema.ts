@@ -11,11 +11,45 @@
 import * as z from 'zod'
 import { PRECISIONS } from '@wattline/core'
 import { DEFAULT_CARBON_TOLERANCE_PCT } from '../config/defaults.ts'
+import { PLACEMENTS } from '../config/placement.ts'
 
 const name = z.string().trim().min(1)
 
 /** A latency matrix: client location → backend location → one-way-trip latency added per request, ms. */
 const latencyMatrix = z.record(z.string(), z.record(z.string(), z.number().nonnegative()))
+
+/** Network energy of the replay (docs/replay.md "Network energy"). */
+export const fleetNetworkSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('False leaves network energy out of the replay'),
+    kwh_per_gb: z
+      .number()
+      .positive()
+      .max(10)
+      .optional()
+      .describe(
+        'Electricity intensity of transmission, kWh/GB; default: the Aslan et al. 2018 trend for the year of the first request',
+      ),
+    source: name.optional().describe('Where kwh_per_gb comes from (required with it)'),
+    streamed_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'Share of answers streamed as SSE (about 55× the bytes of a JSON answer per output token)',
+      ),
+    distance_km: latencyMatrix
+      .optional()
+      .describe(
+        'Client location → backend location → km. 0 km = same premises: no access/core network crossed, no network energy; other distances are reported (GB·km) but charged per GB only',
+      ),
+  })
+  .strict()
+  .refine((n) => n.kwh_per_gb === undefined || n.source !== undefined, {
+    message: 'network.kwh_per_gb needs network.source (where the coefficient comes from)',
+    path: ['source'],
+  })
 
 export const fleetServiceSchema = z
   .object({
@@ -76,7 +110,13 @@ export const fleetBackendSchema = z
     region: name
       .optional()
       .describe('Cloud region instead of a zone, e.g. aws:eu-central-1 (mapped to its zone)'),
-    hardware: name.describe('Hardware catalogue id, e.g. H100-SXM'),
+    hardware: name.describe('Hardware catalogue id, e.g. H100-SXM (edge: Jetson-AGX-Orin-64GB)'),
+    placement: z
+      .enum(PLACEMENTS)
+      .default('cloud')
+      .describe(
+        'cloud (a data centre) or edge (a Jetson-class module: one request at a time per device, no PUE; replicas = devices; max_concurrency and pue must be 1 or left out)',
+      ),
     model: name.describe('Model id or alias served'),
     precision: z.enum(PRECISIONS).optional(),
     active_params_b: z
@@ -171,11 +211,17 @@ export const fleetSchema = z
       .strict()
       .default({ symmetric: true, same_location_ms: 1 }),
     backends: z.array(fleetBackendSchema).min(1),
+    network: fleetNetworkSchema
+      .optional()
+      .describe(
+        'Network energy at the service boundary (request + answer bytes × kWh/GB), reported apart from compute; default: on, Aslan et al. 2018 trend for the trace year',
+      ),
   })
   .strict()
 
 export type FleetFile = z.infer<typeof fleetSchema>
 export type FleetBackendFile = z.infer<typeof fleetBackendSchema>
+export type FleetNetworkFile = z.infer<typeof fleetNetworkSchema>
 
 /** The JSON Schema published as `fleet.schema.json` (editors get completion for fleet files). */
 export function fleetJsonSchema(): unknown {

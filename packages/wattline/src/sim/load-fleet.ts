@@ -21,6 +21,12 @@ import {
   type Precision,
 } from '@wattline/core'
 import { fleetSchema, type FleetFile } from './fleet-schema.ts'
+import {
+  checkPlacement,
+  EDGE_RUNTIME,
+  edgeDefaultPrecision,
+  type Placement,
+} from '../config/placement.ts'
 
 /** A service of the fleet, resolved. */
 export interface FleetService {
@@ -67,6 +73,8 @@ export interface FleetBackend {
   readonly weight: number
   readonly location: string
   readonly profile: EnergyProfile
+  /** `cloud` or `edge` (one request at a time per device, no PUE; replicas are devices). */
+  readonly placement: Placement
   /** Right-sizing range and cold start (replay --scaling); absent: the defaults there. */
   readonly scaling?: {
     readonly minReplicas?: number
@@ -83,8 +91,22 @@ export interface Fleet {
   readonly backends: readonly FleetBackend[]
   /** Clients × backends, row-major, ms. */
   readonly networkRttMs: Float64Array
+  /** Network energy settings; absent: on, with the defaults of {@link FleetNetwork}. */
+  readonly network?: FleetNetwork
   /** Where a field sits in the file (1-based), for errors found later (e.g. a zone no source knows). */
   locate(path: readonly (string | number)[]): { line: number; column: number } | undefined
+}
+
+/** How the replay charges network energy (docs/replay.md "Network energy"). */
+export interface FleetNetwork {
+  readonly enabled: boolean
+  /** kWh/GB and its source; absent: the Aslan et al. 2018 trend for the trace's year. */
+  readonly kwhPerGb?: number
+  readonly source?: string
+  /** Share of answers streamed as SSE, 0–1. */
+  readonly streamedShare: number
+  /** Clients × backends, row-major, km; NaN where the file gives no distance. */
+  readonly distanceKm?: Float64Array
 }
 
 /** Collaborators, injectable for tests. */
@@ -142,7 +164,8 @@ export async function parseFleet(
     const at = locate(path)
     return `${file}${at === undefined ? '' : `:${at.line}:${at.column}`} ${formatPath(path)}`
   }
-  const parsed = fleetSchema.safeParse(doc.toJS())
+  const rawFile = doc.toJS() as unknown
+  const parsed = fleetSchema.safeParse(rawFile)
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const path = i.path.filter((p): p is string | number => typeof p !== 'symbol')
@@ -209,12 +232,23 @@ export async function parseFleet(
         throw located(code, ['backends', i, 'region'], messageOf(cause), cause)
       }
     }
+    const rawBackend = (rawFile as { backends?: unknown[] }).backends?.[i]
+    for (const p of checkPlacement({
+      placement: b.placement,
+      hardware: b.hardware,
+      raw: rawBackend,
+    })) {
+      throw located('WL_CONFIG_INVALID', ['backends', i, p.field], p.message)
+    }
+    const edge = b.placement === 'edge'
+    const precision =
+      b.precision ?? (edge ? edgeDefaultPrecision(b.hardware, [b.model], 'bf16') : undefined)
     let profile: EnergyProfile
     try {
       profile = resolveProfile({
         model: b.model,
         hardware: b.hardware,
-        ...(b.precision === undefined ? {} : { precision: b.precision }),
+        ...(precision === undefined ? {} : { precision }),
         ...(b.active_params_b === undefined ? {} : { activeParamsB: b.active_params_b }),
       })
     } catch (cause) {
@@ -237,11 +271,12 @@ export async function parseFleet(
       models: [b.model],
       profiles: new Map([[b.model, profile]]),
       replicas: b.replicas,
-      maxConcurrency: b.max_concurrency,
-      pue: b.pue,
+      maxConcurrency: edge ? EDGE_RUNTIME.maxConcurrency : b.max_concurrency,
+      pue: edge ? EDGE_RUNTIME.pue : b.pue,
       weight: b.weight,
       location: b.latency_location ?? zone,
       profile,
+      placement: b.placement,
       ...(b.min_replicas === undefined &&
       b.max_replicas === undefined &&
       b.cold_start_s === undefined
@@ -336,6 +371,31 @@ export async function parseFleet(
       networkRttMs[ci * backends.length + bi] = v
     })
   })
+  // 5. Network energy: settings, and the client × backend distances the file gives.
+  const net = fleet.network
+  let network: FleetNetwork | undefined
+  if (net !== undefined) {
+    let distanceKm: Float64Array | undefined
+    if (net.distance_km !== undefined) {
+      const d = net.distance_km
+      const km = new Float64Array(clients.length * backends.length).fill(Number.NaN)
+      clients.forEach((c, ci) => {
+        backends.forEach((b, bi) => {
+          const v =
+            d[c.location]?.[b.location] ?? d[c.location]?.[b.id] ?? d[b.location]?.[c.location]
+          if (v !== undefined) km[ci * backends.length + bi] = v
+        })
+      })
+      distanceKm = km
+    }
+    network = {
+      enabled: net.enabled,
+      ...(net.kwh_per_gb === undefined ? {} : { kwhPerGb: net.kwh_per_gb }),
+      ...(net.source === undefined ? {} : { source: net.source }),
+      streamedShare: net.streamed_share,
+      ...(distanceKm === undefined ? {} : { distanceKm }),
+    }
+  }
   return {
     file,
     name: fleet.name ?? file,
@@ -343,6 +403,7 @@ export async function parseFleet(
     clients,
     backends,
     networkRttMs,
+    ...(network === undefined ? {} : { network }),
     locate,
   }
 }

@@ -97,6 +97,38 @@ export function toReplayJson(report: ReplayReport): unknown {
               })),
             },
           }),
+      placements: p.placements.map((x) => ({
+        placement: x.placement,
+        backends: x.backends,
+        devices: x.devices,
+        requests: x.requests,
+        energy_kwh: round(x.energyKwh),
+        idle_energy_kwh: round(x.idleEnergyKwh),
+        carbon_kg: round(x.carbonKg),
+        energy_per_device_kwh: round(x.energyPerDeviceKwh),
+        energy_per_1k_requests_wh: nullable(x.energyPer1kRequestsWh),
+      })),
+      ...(p.network === undefined
+        ? {}
+        : {
+            network: {
+              bytes: Math.round(p.network.bytes),
+              energy_kwh: round(p.network.energyKwh),
+              carbon_kg: round(p.network.carbonKg),
+              kwh_per_gb: round(p.network.kwhPerGb),
+              source: p.network.source,
+              bytes_source: p.network.bytesSource,
+              streamed_share: p.network.streamedShare,
+              same_premises_requests: p.network.samePremisesRequests,
+              gb_km: nullable(p.network.gbKm),
+              by_placement: p.network.byPlacement.map((x) => ({
+                placement: x.placement,
+                bytes: Math.round(x.bytes),
+                energy_kwh: round(x.energyKwh),
+              })),
+              method: p.network.method,
+            },
+          }),
       method: 'modelled',
     })),
     baseline,
@@ -118,6 +150,59 @@ export function toReplayJson(report: ReplayReport): unknown {
           },
         }),
   }
+}
+
+/**
+ * Energy by placement, one row per policy × placement — only when the fleet has edge backends (a
+ * cloud-only fleet's row would repeat the main table).
+ */
+export function renderPlacementTable(report: ReplayReport): string {
+  if (!report.policies.some((p) => p.placements.some((x) => x.placement === 'edge'))) return ''
+  const table = new Table({
+    head: [
+      'policy',
+      'placement',
+      'devices',
+      'requests',
+      'energy kWh',
+      'kWh / device',
+      'Wh / 1k req',
+      'idle',
+      'carbon kg',
+      'network kWh',
+    ],
+    style: { head: [], border: [] },
+    colAligns: [
+      'left',
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+    ],
+  })
+  for (const p of report.policies) {
+    for (const x of p.placements) {
+      const net = p.network?.byPlacement.find((y) => y.placement === x.placement)
+      table.push([
+        p.name,
+        x.placement,
+        String(x.devices),
+        String(x.requests),
+        sig(x.energyKwh),
+        sig(x.energyPerDeviceKwh),
+        x.energyPer1kRequestsWh === null ? '–' : sig(x.energyPer1kRequestsWh),
+        `${((x.energyKwh > 0 ? x.idleEnergyKwh / x.energyKwh : 0) * 100).toFixed(1)} %`,
+        sig(x.carbonKg),
+        net === undefined ? '–' : sig(net.energyKwh),
+      ])
+    }
+  }
+  return `energy by placement (cloud: facility energy, IT × PUE, devices = GPUs; edge: module energy, no PUE, devices = modules, one request at a time):\n${table.toString()}`
 }
 
 function nullable(x: number | null): number | null {
@@ -209,6 +294,22 @@ export function renderReplayTable(report: ReplayReport): string {
             `${l.lever} ${sig(l.energySavedKwh)} kWh (${none !== undefined && none.energyJ > 0 ? ((l.energySavedKwh * 3.6e8) / none.energyJ).toFixed(1) : '–'} %, ${l.detail})`,
         )
         .join('; ')}; SLO misses by stage ${stages.map((st) => st.sloViolations).join(' → ')}.`,
+    )
+  }
+  const placementTable = renderPlacementTable(report)
+  if (placementTable !== '') lines.push(placementTable)
+  const net = report.policies.find((p) => p.network !== undefined)?.network
+  if (net !== undefined) {
+    lines.push(
+      `network energy (apart from compute, not in the energy column): ${report.policies
+        .map((p) =>
+          p.network === undefined
+            ? `${p.name} –`
+            : `${p.name} ${sig(p.network.energyKwh)} kWh, ${sig(p.network.carbonKg)} kg (${sig(p.network.bytes / 1e9)} GB)`,
+        )
+        .join(
+          '; ',
+        )} — ${sig(net.kwhPerGb)} kWh/GB (${net.source}); bytes ${net.bytesSource}${net.samePremisesRequests > 0 ? `; ${net.samePremisesRequests} same-premises requests (0 km) not charged` : ''}.`,
     )
   }
   if (report.trace.skipped > 0)

@@ -21,6 +21,7 @@ import {
   WattlineError,
   type BudgetMetricName,
   type ChooseBackend,
+  type IntensityLookup,
   type RoutingLever,
   type RoutingPolicyName,
   type SimulationResult,
@@ -36,6 +37,8 @@ import {
   type StageRequests,
 } from './replay-levers.ts'
 import type { LoadedTrace } from './trace-reader.ts'
+import { networkOutcome, type NetworkOutcome, type NetworkRequests } from './replay-network.ts'
+import { placementOutcomes, type PlacementOutcome } from './replay-placement.ts'
 
 /**
  * Names `--policies` accepts: the gateway's policies, `do-nothing` (round-robin with no lever, the
@@ -82,6 +85,10 @@ export interface PolicyOutcome {
   readonly planCarbonKg?: number
   /** Per service with a budget: the budget metric under this policy against its target. */
   readonly budgets: readonly BudgetOutcome[]
+  /** Energy by placement (cloud / edge): both sides of moving work to the edge. */
+  readonly placements: readonly PlacementOutcome[]
+  /** Network energy at the service boundary, apart from compute; absent when turned off. */
+  readonly network?: NetworkOutcome
   /** With `--levers`: each lever's measured saving, and the totals of each stage. */
   readonly levers?: {
     readonly savings: readonly LeverSavings[]
@@ -249,7 +256,10 @@ export async function runReplay(
       if (result.status !== 'optimal') continue
       const sim = simulate(name, createPlanChooser(result, fleet.backends.length))
       end = Math.max(end, sim.end)
-      const base = summarise(name, sim, fleet, requests.service, trace.outputTokens, 0)
+      const base = summarise(name, sim, fleet, requests.service, trace.outputTokens, 0, {
+        stage: requests,
+        intensity: intensity.lookup,
+      })
       outcomes.push({
         ...base,
         energyKwh: result.energyJ / 3.6e6,
@@ -298,7 +308,12 @@ export async function runReplay(
     if (levers === undefined || levers.levers.length === 0) {
       const r = runStage(requests, [], (c) => c)
       end = Math.max(end, r.sim.end)
-      outcomes.push(summarise(name, r.sim, fleet, requests.service, trace.outputTokens, r.overflow))
+      outcomes.push(
+        summarise(name, r.sim, fleet, requests.service, trace.outputTokens, r.overflow, {
+          stage: requests,
+          intensity: intensity.lookup,
+        }),
+      )
       continue
     }
     const staged = runLeverStages(
@@ -326,7 +341,10 @@ export async function runReplay(
     const f = staged.final
     end = Math.max(end, f.sim.end)
     outcomes.push({
-      ...summarise(name, f.sim, fleet, f.requests.service, f.requests.outputTokens, f.overflow),
+      ...summarise(name, f.sim, fleet, f.requests.service, f.requests.outputTokens, f.overflow, {
+        stage: f.requests,
+        intensity: intensity.lookup,
+      }),
       requests: trace.count,
       levers: { savings: staged.savings, stages: staged.stages },
     })
@@ -357,6 +375,7 @@ function summarise(
   service: Int32Array,
   outputTokens: ArrayLike<number>,
   overflow: number,
+  boundary: { readonly stage: NetworkRequests; readonly intensity: IntensityLookup },
 ): PolicyOutcome {
   const n = sim.latencyMs.length
   let energyJ = 0
@@ -415,7 +434,13 @@ function summarise(
     requestSeries: byZone.map((z) => ({ zone: z.zone, requests: z.reqs })),
     latencyCdf: latencyQuantiles(sim.latencyMs, cdfQs),
     budgets: budgetsOf(sim, fleet, service, outputTokens),
+    placements: placementOutcomes(sim, fleet),
+    ...optionalNetwork(networkOutcome(sim, fleet, boundary.stage, boundary.intensity)),
   }
+}
+
+function optionalNetwork(n: NetworkOutcome | undefined): { network?: NetworkOutcome } {
+  return n === undefined ? {} : { network: n }
 }
 
 /** Each budgeted service's metric over the requests it sent in this replay. */
