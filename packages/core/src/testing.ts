@@ -9,3 +9,10 @@ export { requestRecord } from './ledger/test-records.ts'
 
 // shared load counters (scale-out)
 export { testLoadCounters, type LoadCountersFixture } from './ports/load-counters.contract.ts'
+
+// carbon intensity sources (every kind, through openCarbonSource too)
+export {
+  testCarbonIntensitySource,
+  type CarbonSourceFixture,
+  type CarbonSourceScenarios,
+} from './ports/carbon-intensity-source.contract.ts'

@@ -1,8 +1,10 @@
 /**
  * @module ports/carbon-intensity-source.contract
  * The contract every `CarbonIntensitySource` adapter's test runs: ordering, window bounds, value
- * sanity, error translation. Each adapter supplies fixtures: a healthy source with a zone and a
- * window it has data for, and (where the adapter can fail) an unavailable one.
+ * sanity, the value in force for a known zone, forecast and staleness flags, error translation. Each
+ * adapter supplies fixtures: a healthy source with a zone and a window it has data for (and what it
+ * knows of them: a value, where forecasts start, whether values are stale), and (where the adapter
+ * can fail) an unavailable one. `openCarbonSource`'s suite runs it for every kind of source.
  */
 import { describe, expect, it } from 'vitest'
 import { hasCode, type ErrorCode } from '../errors.ts'
@@ -22,6 +24,15 @@ export interface CarbonSourceFixture {
   readonly to: Instant
   /** A zone the source must reject with `WL_UNKNOWN_ZONE`, where it can tell. */
   readonly unknownZone?: string
+  /** A value the data holds: `intensityAt(zone, at)` must give this intensity (gCO2e/kWh). */
+  readonly known?: { readonly at: Instant; readonly intensity: number }
+  /**
+   * Where forecasts start in the window: points at or after it must be `forecast`, points before it
+   * measured; `'never'` when the source has no forecasts. Omit when the data mixes them otherwise.
+   */
+  readonly forecastFrom?: Instant | 'never'
+  /** What `stale` every value in the window must carry (a source's own fresh values: false). */
+  readonly stale?: boolean
 }
 
 export interface CarbonSourceScenarios {
@@ -50,6 +61,33 @@ export function testCarbonIntensitySource(name: string, scenarios: CarbonSourceS
       const point = await f.source.intensityAt(f.zone, at)
       expectWellFormed(point, f.canonicalZone ?? f.zone)
       expect(point.at).toBeLessThanOrEqual(at)
+    })
+
+    it('gives the value the data holds for a known zone and instant', async () => {
+      const f = await scenarios.healthy()
+      if (f.known === undefined) return
+      const point = await f.source.intensityAt(f.zone, f.known.at)
+      expect(point.intensity).toBeCloseTo(f.known.intensity, 6)
+      expect(point.zone).toBe(f.canonicalZone ?? f.zone)
+    })
+
+    it('flags forecasts: from forecastFrom on, and only there', async () => {
+      const f = await scenarios.healthy()
+      const start = f.forecastFrom
+      if (start === undefined) return
+      const points = await f.source.series(f.zone, f.from, f.to)
+      const flags = points.map((p) => [p.at, p.forecast])
+      expect(flags).toEqual(points.map((p) => [p.at, start !== 'never' && p.at >= start]))
+      if (start !== 'never' && start < f.to) expect(points.some((p) => p.forecast)).toBe(true)
+    })
+
+    it('flags staleness as the fixture states, in series and intensityAt alike', async () => {
+      const f = await scenarios.healthy()
+      if (f.stale === undefined) return
+      const points = await f.source.series(f.zone, f.from, f.to)
+      expect(points.map((p) => p.stale)).toEqual(points.map(() => f.stale))
+      const at = (f.from + Math.floor((f.to - f.from) / 2)) as Instant
+      expect((await f.source.intensityAt(f.zone, at)).stale).toBe(f.stale)
     })
 
     it('returns no points for an empty window', async () => {

@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { request as undiciRequest } from 'undici'
+import { openCarbonSource } from '../adapters/carbon/open-carbon-source.ts'
 import { createSystemClock } from '../adapters/clock/system-clock.ts'
 import { createRequestTracing, tracingSink } from '../adapters/telemetry/request-tracing.ts'
 import { createNvidiaSmiMeter } from '../adapters/power/nvidia-smi-meter.ts'
@@ -30,9 +31,9 @@ import {
   type Ledger,
 } from '../adapters/storage/open-ledger.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { createLinePlacements } from '../batch/line-placements.ts'
 import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
-import { createCarbonSourceFromConfig } from '../config/carbon.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
@@ -123,7 +124,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const metrics = createGatewayMetrics(registry)
   // grid time: the caller's (the demo's), else the batch scheduler's (sped up only in tests/demos)
   const gridClock = options.intensityClock ?? batchClock(config, clock)
-  const source = createCarbonSourceFromConfig(config.carbon, {
+  const source = openCarbonSource(config.carbon, {
+    mode: 'live',
     clock: gridClock,
     env: options.env,
     baseDir,
@@ -225,9 +227,13 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     random: createCryptoRandom(),
     logger,
     ...(cluster === undefined ? {} : { cluster }),
+    // Quality tiers' budget_pressure: the watch's verdict on its rolling window (over its limit).
+    budgetPressure: (service) => budgetWatch.breached(service),
   })
   const liveState = gatewayLiveState(gateway, intensity)
-  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database.
+  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database. Lines
+  // reach routing with their placement (zones, time-shift baseline) through the proxy route.
+  const placements = createLinePlacements()
   const batch = await startBatchApi({
     config,
     baseDir,
@@ -236,6 +242,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     wallNow: () => clock.now(),
     logger,
     inflight: () => gateway.inflight(),
+    placements,
+    backendUp: (id) => gateway.backends.get(id)?.breaker.kind !== 'open',
+    registry,
   })
   let draining = false
   // Carbon sources are loaded above (the first intensity refresh is awaited); backends get their
@@ -248,6 +257,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     metrics,
     warmup,
     ...(cache === undefined ? {} : { cache }),
+    placements,
     draining: () => draining,
     plugins: [
       (a: FastifyInstance) =>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { hasCode, instant, type Clock } from '@wattline/core'
-import { carbonConfigSchema, createCarbonSourceFromConfig } from './carbon.ts'
+import { openCarbonSource } from '../adapters/carbon/open-carbon-source.ts'
+import { carbonConfigSchema } from './carbon.ts'
 
 const clock: Clock = { now: () => instant(Date.UTC(2025, 0, 1)), setTimer: () => () => undefined }
 
@@ -54,7 +55,8 @@ describe('carbon config', () => {
   it('builds a chain that falls back to the static table when a file source is missing', async () => {
     const config = carbonConfigSchema.parse({ sources: [{ type: 'csv', path: 'missing.csv' }] })
     const warnings: string[] = []
-    const source = createCarbonSourceFromConfig(config, {
+    const source = openCarbonSource(config, {
+      mode: 'live',
       clock,
       env: {},
       baseDir: '/nonexistent-dir',
@@ -72,7 +74,7 @@ describe('carbon config', () => {
     })
     let error: unknown
     try {
-      createCarbonSourceFromConfig(config, { clock, env: {}, baseDir: '.' })
+      openCarbonSource(config, { mode: 'live', clock, env: {}, baseDir: '.' })
     } catch (e) {
       error = e
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BUILTIN_INTENSITY, hasCode, instant } from '@wattline/core'
-import { testCarbonIntensitySource } from '../../../../core/src/ports/carbon-intensity-source.contract.ts'
+import { testCarbonIntensitySource } from '@wattline/core/testing'
 import { createBuiltinSource } from './builtin-source.ts'
 
 const JAN_1 = Date.UTC(2025, 0, 1)

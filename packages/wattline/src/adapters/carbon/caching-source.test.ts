@@ -10,7 +10,7 @@ import {
   type Instant,
   type IntensityPoint,
 } from '@wattline/core'
-import { testCarbonIntensitySource } from '../../../../core/src/ports/carbon-intensity-source.contract.ts'
+import { testCarbonIntensitySource } from '@wattline/core/testing'
 import { createBuiltinSource } from './builtin-source.ts'
 import { createCachingSource, type CarbonWarning } from './caching-source.ts'
 

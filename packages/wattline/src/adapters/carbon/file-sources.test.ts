@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { hasCode, instant } from '@wattline/core'
-import { testCarbonIntensitySource } from '../../../../core/src/ports/carbon-intensity-source.contract.ts'
+import { testCarbonIntensitySource } from '@wattline/core/testing'
 import { createElectricityMapsCsvSource } from './electricitymaps-csv-source.ts'
 import { createGenericFileSource } from './generic-file-source.ts'
 import { createWattTimeCsvSource, G_PER_KWH_PER_LBS_PER_MWH } from './watttime-csv-source.ts'

@@ -230,9 +230,16 @@ describe('wattline intensity --config', () => {
     const unconfigured = await run([...args, '--config', 'wattline.yaml', '--source', 'watttime'])
     expect(unconfigured.code).toBe(2)
     expect(unconfigured.err).toContain('carbon.sources: csv, json, static')
+    // Without --config an API kind is opened as a spec: its key comes from the documented variable.
     const noConfig = await run([...args, '--source', 'electricitymaps'])
     expect(noConfig.code).toBe(2)
-    expect(noConfig.err).toContain('pass --config wattline.yaml')
+    expect(noConfig.err).toContain('WL_CONFIG_INVALID')
+    expect(noConfig.err).toContain('ELECTRICITYMAPS_API_KEY')
+    const badSpec = await run([...args, '--source', 'nope'])
+    expect(badSpec.code).toBe(2)
+    expect(badSpec.err).toMatch(
+      /WL_INVALID_INPUT: --source nope: .*valid kinds: builtin, static, csv/,
+    )
     const secret = await run([...args, '--config', 'em.yaml'])
     expect(secret.code).toBe(2)
     expect(secret.err).toContain('WL_CONFIG_INVALID')

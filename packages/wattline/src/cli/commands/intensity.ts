@@ -4,15 +4,16 @@
  * [--config wattline.yaml] [--json]`: grid carbon intensity at an instant, or over a window with
  * its mean and greenest hour.
  *
- * Without `--config`, `--source` is `static` (the built-in table, default) or a data file / folder
- * whose format is detected from its content (Electricity Maps CSV, WattTime CSV, generic CSV or
- * JSON). With `--config`, the lookup goes through the configured `carbon:` section exactly as the
- * gateway's does (its sources in order, cache, stale window, the static table last; fallback values
- * say so in `stale` and `provenance`), and `--source NAME` narrows it to the configured sources of
- * type NAME (e.g. `electricitymaps`, `uk-carbon-intensity`, `csv`).
+ * Without `--config`, `--source` is a carbon source spec opened by `openCarbonSource` exactly as
+ * `replay --carbon` opens it (`builtin` by default; `static:FR=50`, `csv:PATH` or a bare data file or
+ * folder, `electricitymaps`, `watttime`, `uk-carbon-intensity`, `carbon-aware-sdk:URL`…): that
+ * source's own answer, no cache or fallback. With `--config`, the lookup goes through the configured
+ * `carbon:` section exactly as the gateway's does (its sources in order, cache, stale window, the
+ * static table last; fallback values say so in `stale` and `provenance`), and `--source KIND`
+ * narrows it to the configured sources of that type (e.g. `electricitymaps`, `csv`).
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
   buildSeries,
@@ -26,17 +27,9 @@ import {
   type Instant,
   type IntensityPoint,
 } from '@wattline/core'
-import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
-import { dataFormatError } from '../../adapters/carbon/csv.ts'
-import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
-import { createGenericFileSource } from '../../adapters/carbon/generic-file-source.ts'
-import { createWattTimeCsvSource } from '../../adapters/carbon/watttime-csv-source.ts'
+import { CARBON_SPEC_KINDS, CARBON_SPEC_SYNTAX } from '../../adapters/carbon/carbon-spec.ts'
+import { openCarbonSource } from '../../adapters/carbon/open-carbon-source.ts'
 import { createSystemClock } from '../../adapters/clock/system-clock.ts'
-import {
-  carbonSourceConfigSchema,
-  createCarbonSourceFromConfig,
-  type CarbonSourceConfig,
-} from '../../config/carbon.ts'
 import { createConfigCatalog } from '../../config/catalog.ts'
 import { loadConfig } from '../../config/load-config.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
@@ -73,8 +66,8 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .option('--from <iso>', 'window start (ISO 8601), with --to')
     .option('--to <iso>', 'window end (ISO 8601, exclusive), with --from')
     .option(
-      '--source <name|file>',
-      '"static" (built-in table; the default without --config), a CSV/JSON data file or folder, or with --config the type of a configured carbon source',
+      '--source <spec>',
+      `carbon source spec (${CARBON_SPEC_SYNTAX}; default builtin), or a data file or folder; with --config, a bare kind narrows to the configured sources of that type`,
     )
     .option(
       '--config <file>',
@@ -100,7 +93,7 @@ async function runIntensity(opts: IntensityOptions, io: CliIo): Promise<ExitCode
   const zone = region?.zone ?? (opts.zone as string)
   const source =
     opts.config === undefined
-      ? await openSource(opts.source ?? 'static', io.cwd)
+      ? openSpec(opts.source ?? 'builtin', io)
       : await openConfiguredSource(opts.config, opts.source, io)
   const regionFields =
     region === undefined
@@ -211,15 +204,9 @@ function renderRange(zone: string, points: readonly IntensityPoint[], s: RangeSu
   ].join('\n')
 }
 
-/** Source types of the config's `carbon.sources` entries. */
-const SOURCE_TYPES: readonly string[] = carbonSourceConfigSchema.options.map(
-  (o) => o.shape.type.value,
-)
-
 /**
- * The configured carbon sources of `configPath` (all of them, or those of type `name`), behind the
- * same caching/fallback chain the gateway builds; `name` that no configured source has may still be
- * `static` or a data file.
+ * The configured carbon sources of `configPath` (all of them, or with `name` a bare kind, those of
+ * that type) behind the gateway's caching/fallback chain; any other `name` is a spec of its own.
  */
 async function openConfiguredSource(
   configPath: string,
@@ -229,85 +216,40 @@ async function openConfiguredSource(
   const path = resolve(io.cwd, configPath)
   const config = await loadConfig(path, { readFile, env: io.env, catalog: createConfigCatalog() })
   const configured = config.carbon.sources
-  let sources: CarbonSourceConfig[] = [...configured]
+  let sources = [...configured]
   if (name !== undefined) {
+    if (!(CARBON_SPEC_KINDS as readonly string[]).includes(name)) return openSpec(name, io)
     sources = configured.filter((s) => s.type === name)
     if (sources.length === 0) {
-      if (name === 'static' || (await stat(resolve(io.cwd, name)).catch(() => undefined)))
-        return openSource(name, io.cwd)
       const types = [...new Set(configured.map((s) => s.type))]
       throw new ExitError(
         EXIT.badInput,
-        `--source "${name}" is not a source type configured in ${configPath} (carbon.sources: ${types.join(', ') || 'none'}), "static", or an existing file or folder`,
+        `--source "${name}" is not a source type configured in ${configPath} (carbon.sources: ${types.join(', ') || 'none'}); give a spec with its argument (e.g. csv:PATH) or drop --config`,
       )
     }
   }
-  return createCarbonSourceFromConfig(
+  return openCarbonSource(
     { ...config.carbon, sources },
     {
+      mode: 'live',
       clock: createSystemClock(),
       env: io.env,
       baseDir: dirname(path),
+      flag: '--source',
       onWarning: (w) => io.stderr.write(`warning: ${w.code}: ${w.message}\n`),
     },
   )
 }
 
-/** `static`, or a file/folder whose format is detected from its first bytes. */
-async function openSource(spec: string, cwd: string): Promise<CarbonIntensitySource> {
-  if (spec === 'static') return createBuiltinSource()
-  const path = resolve(cwd, spec)
-  const info = await stat(path).catch(() => undefined)
-  if (info === undefined) {
-    const hint = SOURCE_TYPES.includes(spec)
-      ? `; "${spec}" is a carbon source type: configure it under carbon.sources and pass --config wattline.yaml`
-      : ''
-    throw new ExitError(
-      EXIT.badInput,
-      `--source "${spec}" is neither a built-in source (static) nor an existing file or folder${hint}`,
-    )
-  }
-  const sample = info.isDirectory() ? await firstDataFile(path) : path
-  const head = await readHead(sample)
-  const firstLine =
-    head
-      .replace(/^\uFEFF/, '')
-      .split(/\r?\n/)[0]
-      ?.toLowerCase() ?? ''
-  if (/^\s*[[{]/.test(head)) return createGenericFileSource({ path, format: 'json' })
-  if (firstLine.includes('zone id') && firstLine.includes('carbon intensity'))
-    return createElectricityMapsCsvSource({ path })
-  if (firstLine.startsWith('request_time,') || /^time,[^,]+$/.test(firstLine.trim()))
-    return createWattTimeCsvSource({ path })
-  if (firstLine.includes('intensity_g_per_kwh'))
-    return createGenericFileSource({ path, format: 'csv' })
-  throw dataFormatError(
-    sample,
-    1,
-    1,
-    'unrecognised intensity file: expected an Electricity Maps export, a WattTime MOER CSV, or a CSV/JSON with zone, datetime, intensity_g_per_kwh',
-  )
-}
-
-async function firstDataFile(dir: string): Promise<string> {
-  const entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile() && /\.(csv|json)$/i.test(e.name))
-    .map((e) => join(e.parentPath, e.name))
-    .sort()
-  const first = entries[0]
-  if (first === undefined) throw new ExitError(EXIT.badInput, `no .csv or .json files in ${dir}`)
-  return first
-}
-
-async function readHead(path: string): Promise<string> {
-  const handle = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(4096)
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
-    return buffer.subarray(0, bytesRead).toString('utf8')
-  } finally {
-    await handle.close()
-  }
+/** A `--source` spec opened as given (no cache, no silent fallback): what that source says. */
+function openSpec(spec: string, io: CliIo): CarbonIntensitySource {
+  return openCarbonSource(spec, {
+    mode: 'direct',
+    clock: createSystemClock(),
+    env: io.env,
+    baseDir: io.cwd,
+    flag: '--source',
+  })
 }
 
 function round(x: number): number {

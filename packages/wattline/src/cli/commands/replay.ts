@@ -1,6 +1,6 @@
 /**
  * @module cli/commands/replay
- * `wattline replay --trace F (--fleet F | --config wattline.yaml) --carbon DIR|SOURCE
+ * `wattline replay --trace F (--fleet F | --config wattline.yaml) --carbon SPEC
  *  --policies round-robin,least-loaded,carbon-aware,oracle [--start ISO] [--seed N] [--json F]
  *  [--html F] [--lenient] [--scaling static-peak,reactive,predictive,energy-optimal]`: the routing policies side by side on a recorded trace, a fleet (a fleet
  * file, or the user's own gateway config) and real grid data, with the exact oracle bound. Prints one table; writes
@@ -8,7 +8,7 @@
  * policies on the fleet's backend pools (sim/replay-scaling.ts): a second table, `scaling` in the
  * JSON and a replicas-over-time chart in the HTML.
  */
-import { stat, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
@@ -18,8 +18,9 @@ import {
   type CarbonIntensitySource,
   type ScalingPolicyName,
 } from '@wattline/core'
-import { createBuiltinSource } from '../../adapters/carbon/builtin-source.ts'
-import { createElectricityMapsCsvSource } from '../../adapters/carbon/electricitymaps-csv-source.ts'
+import { CARBON_SPEC_SYNTAX } from '../../adapters/carbon/carbon-spec.ts'
+import { openCarbonSource } from '../../adapters/carbon/open-carbon-source.ts'
+import { createSystemClock } from '../../adapters/clock/system-clock.ts'
 import { loadIntensitySteps } from '../../sim/intensity-steps.ts'
 import { loadReplayFleet } from '../../sim/config-fleet.ts'
 import { checkFleetZones, type Fleet } from '../../sim/load-fleet.ts'
@@ -100,8 +101,8 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       "a gateway config (wattline.yaml): replay the gateway's own backends, services, SLOs, weights and tolerances",
     )
     .option(
-      '--carbon <dir|source>',
-      'folder(s) or file(s) of Electricity Maps CSV exports (comma-separated), or a source name: static',
+      '--carbon <spec>',
+      `carbon source spec (${CARBON_SPEC_SYNTAX}), or data folders/files (comma-separated); it must serve the trace's window`,
       'static',
     )
     .option(
@@ -206,7 +207,14 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
   })
   if (trace.count === 0)
     throw new WattlineError('WL_INVALID_INPUT', `${flags.trace}: no requests to replay`)
-  const { source, zones } = await openCarbon(flags.carbon, io.cwd)
+  const source = openCarbonSource(flags.carbon, {
+    mode: 'direct',
+    clock: createSystemClock(),
+    env: io.env,
+    baseDir: io.cwd,
+    flag: '--carbon',
+  })
+  const zones = await source.preload()
   if (zones !== undefined) checkFleetZones(fleet, zones, source.name)
   const first = trace.arrival[0] as number
   const last = trace.arrival[trace.count - 1] as number
@@ -279,43 +287,6 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
       renderReplayHtml(report, scaling === undefined ? '' : renderScalingHtml(scaling)),
     )
   return EXIT.ok
-}
-
-/** `--carbon`: a folder or file of Electricity Maps CSV exports, or a source name. */
-async function openCarbon(
-  value: string,
-  cwd: string,
-): Promise<{ source: CarbonIntensitySource; zones?: readonly string[] }> {
-  const paths = value.split(',').map((p) => resolve(cwd, p.trim()))
-  const infos = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)))
-  if (infos.every((i) => i !== undefined)) {
-    const sources = paths.map((path) => createElectricityMapsCsvSource({ path }))
-    const zoneLists = await Promise.all(sources.map((s) => s.preload()))
-    if (sources.length === 1) return { source: sources[0]!, zones: zoneLists[0]! }
-    // Several folders: each zone is read from the first that has it.
-    const owner = (zone: string): CarbonIntensitySource => {
-      const i = zoneLists.findIndex((zs) => zs.includes(zone))
-      return sources[Math.max(0, i)]!
-    }
-    const zones = [...new Set(zoneLists.flat())].sort()
-    const source: CarbonIntensitySource = {
-      name: `electricitymaps-csv:${value}`,
-      signal: 'average',
-      intensityAt: (zone, at) => owner(zone).intensityAt(zone, at),
-      series: (zone, from, to) => owner(zone).series(zone, from, to),
-      zones: () => zones,
-    }
-    return { source, zones }
-  }
-  if (value === 'static') {
-    const source = createBuiltinSource()
-    return { source, ...(source.zones === undefined ? {} : { zones: source.zones() }) }
-  }
-  throw new WattlineError(
-    'WL_INVALID_INPUT',
-    `--carbon ${value}: neither a folder/file of Electricity Maps CSV exports nor a source name (static)`,
-    { details: { field: '--carbon' } },
-  )
 }
 
 /** `--scaling`: right-sizing on the fleet's pools over the (optionally stretched) trace. */
