@@ -10,7 +10,13 @@
  */
 import { open, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { CarbonIntensitySource, Instant, IntensityPoint, Signal } from '@wattline/core'
+import {
+  WattlineError,
+  type CarbonIntensitySource,
+  type Instant,
+  type IntensityPoint,
+  type Signal,
+} from '@wattline/core'
 import { dataFormatError } from './csv.ts'
 import { createElectricityMapsCsvSource } from './electricitymaps-csv-source.ts'
 import { unavailable } from './http-json.ts'
@@ -24,6 +30,12 @@ export interface DetectedFileOptions {
   readonly path: string
   /** Signal of generic files' rows that do not state one (the config's `carbon.signal`). */
   readonly signal?: Signal
+  /**
+   * When true, data whose signal is fixed by its format (Electricity Maps: average, WattTime MOER:
+   * marginal) and differs from `signal` is refused (`WL_CONFIG_INVALID`) rather than mixed in: the
+   * gateway's chain answers in one signal.
+   */
+  readonly requireSignal?: boolean
 }
 
 /** A file source of the format found at `path`; `name` is `csv:<path>`. */
@@ -74,9 +86,9 @@ async function detect(options: DetectedFileOptions, name: string): Promise<Loade
   if (/^\s*[[{]/.test(head))
     return createGenericFileSource({ path, format: 'json', ...signalOf(options) })
   if (firstLine.includes('zone id') && firstLine.includes('carbon intensity'))
-    return createElectricityMapsCsvSource({ path })
+    return checked(createElectricityMapsCsvSource({ path }), 'an Electricity Maps export', options)
   if (firstLine.startsWith('request_time,') || /^time,[^,]+$/.test(firstLine.trim()))
-    return createWattTimeCsvSource({ path })
+    return checked(createWattTimeCsvSource({ path }), 'WattTime MOER data', options)
   if (firstLine.includes('intensity_g_per_kwh'))
     return createGenericFileSource({ path, format: 'csv', ...signalOf(options) })
   throw dataFormatError(
@@ -85,6 +97,20 @@ async function detect(options: DetectedFileOptions, name: string): Promise<Loade
     1,
     'unrecognised intensity file: expected an Electricity Maps export, a WattTime MOER CSV, or a CSV/JSON with zone, datetime, intensity_g_per_kwh',
   )
+}
+
+function checked(source: Loaded, what: string, options: DetectedFileOptions): Loaded {
+  if (
+    options.requireSignal === true &&
+    options.signal !== undefined &&
+    source.signal !== options.signal
+  )
+    throw new WattlineError(
+      'WL_CONFIG_INVALID',
+      `csv:${options.path} holds ${what} (${source.signal} intensity) but carbon.signal is ${options.signal}`,
+      { details: { path: options.path, signal: source.signal, expected: options.signal } },
+    )
+  return source
 }
 
 const signalOf = (o: DetectedFileOptions): { signal?: Signal } =>

@@ -217,6 +217,29 @@ testCarbonIntensitySource('openCarbonSource live chain, provider down', {
   },
 })
 
+describe('openCarbonSource live mode', () => {
+  it('refuses csv data whose signal differs from carbon.signal, and says why', async () => {
+    const warnings: string[] = []
+    const chain = openCarbonSource(
+      carbonConfigSchema.parse({ signal: 'average', sources: [{ type: 'csv', path: 'wt' }] }),
+      deps({ mode: 'live', onWarning: (w) => warnings.push(w.message) }),
+    )
+    const p = await chain.intensityAt('US-CAL-CISO', instant(Date.UTC(2023, 5, 8, 0, 5)))
+    expect(p).toMatchObject({ signal: 'average', provenance: 'static' })
+    expect(warnings.join('\n')).toContain(
+      'holds WattTime MOER data (marginal intensity) but carbon.signal is average',
+    )
+    // the same file under the marginal signal is served live
+    const marginal = openCarbonSource(
+      carbonConfigSchema.parse({ signal: 'marginal', sources: [{ type: 'csv', path: 'wt' }] }),
+      deps({ mode: 'live' }),
+    )
+    expect(
+      await marginal.intensityAt('US-CAL-CISO', instant(Date.UTC(2023, 5, 8, 0, 5))),
+    ).toMatchObject({ intensity: 410, signal: 'marginal', provenance: 'live' })
+  })
+})
+
 // ---- the spec grammar ----
 
 describe('parseCarbonSpec', () => {

@@ -256,7 +256,11 @@ function openOne(s: CarbonSourceConfig, config: CarbonConfig, deps: OpenCarbonDe
     case 'watttime-csv':
       return createWattTimeCsvSource({ path: path(s.path), ...opt('zone', s.zone) })
     case 'csv':
-      return createDetectedFileSource({ path: path(s.path), signal: config.signal })
+      return createDetectedFileSource({
+        path: path(s.path),
+        signal: config.signal,
+        requireSignal: deps.mode === 'live',
+      })
     case 'json':
       return createGenericFileSource({ path: path(s.path), format: 'json', signal: config.signal })
     case 'electricitymaps':
