@@ -31,7 +31,6 @@ import {
   type Ledger,
 } from '../adapters/storage/open-ledger.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
-import { createLinePlacements } from '../batch/line-placements.ts'
 import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
@@ -227,13 +226,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     random: createCryptoRandom(),
     logger,
     ...(cluster === undefined ? {} : { cluster }),
-    // Quality tiers' budget_pressure: the watch's verdict on its rolling window (over its limit).
-    budgetPressure: (service) => budgetWatch.breached(service),
   })
   const liveState = gatewayLiveState(gateway, intensity)
-  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database. Lines
-  // reach routing with their placement (zones, time-shift baseline) through the proxy route.
-  const placements = createLinePlacements()
+  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database.
   const batch = await startBatchApi({
     config,
     baseDir,
@@ -242,9 +237,6 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     wallNow: () => clock.now(),
     logger,
     inflight: () => gateway.inflight(),
-    placements,
-    backendUp: (id) => gateway.backends.get(id)?.breaker.kind !== 'open',
-    registry,
   })
   let draining = false
   // Carbon sources are loaded above (the first intensity refresh is awaited); backends get their
@@ -257,7 +249,6 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     metrics,
     warmup,
     ...(cache === undefined ? {} : { cache }),
-    placements,
     draining: () => draining,
     plugins: [
       (a: FastifyInstance) =>
