@@ -9,7 +9,8 @@ import { findFittedEntry, fittedProfile, resolveProfile } from '../energy/resolv
 import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
 import type { ProfileTable } from '../energy/profile-table.ts'
 import type { Precision } from '../energy/profile.ts'
-import { adviseCandidates, type AdviseCandidate } from './candidates.ts'
+import { adviseCandidates, type AdviseCandidate, type AdvisePlacement } from './candidates.ts'
+import { findEdgeMeasurement } from '../energy/edge-profile.ts'
 import { evaluateOption, rankOptions, type AdviseOption, type ZoneDay } from './rank.ts'
 import type { WorkloadMix } from './workload-mix.ts'
 
@@ -26,6 +27,8 @@ export interface CurrentDeployment {
   readonly zone: string
   /** Where it was read, e.g. `wattline.yaml backends chat-a, chat-b`. */
   readonly source: string
+  /** `edge` for Jetson-class backends (batch 1, no PUE); default `cloud`. */
+  readonly placement?: AdvisePlacement
 }
 
 export interface AdviseRequest {
@@ -36,6 +39,8 @@ export interface AdviseRequest {
   readonly sloP95Ms?: number
   readonly zones: readonly ZoneDay[]
   readonly pue: number
+  /** Where deployments may run (default `cloud`); see {@link CandidateQuery.placements}. */
+  readonly placements?: readonly AdvisePlacement[]
   readonly current?: CurrentDeployment
   /** The zone day of the current deployment's zone (carbon comparison). */
   readonly currentZone?: ZoneDay
@@ -69,6 +74,7 @@ export function advise(req: AdviseRequest): AdviseResult {
     models: req.models,
     ...(req.hardware === undefined ? {} : { hardware: req.hardware }),
     ...(req.precisions === undefined ? {} : { precisions: req.precisions }),
+    ...(req.placements === undefined ? {} : { placements: req.placements }),
     outputTokens: req.mix.outputTokens.mean,
     table,
   })
@@ -128,6 +134,25 @@ function currentCandidate(
 ): AdviseCandidate {
   const spec = getModel(cur.model)
   const hw = getHardware(cur.hardware)
+  if (cur.placement === 'edge' || hw.kind === 'edge') {
+    const m = findEdgeMeasurement(spec, hw, cur.precision)
+    const profile = resolveProfile({
+      model: spec.id,
+      hardware: hw.id,
+      precision: cur.precision,
+      outputTokens,
+      table,
+    })
+    return {
+      model: profile.model,
+      precision: profile.precision,
+      hardware: hw.id,
+      gpus: 1,
+      profile,
+      placement: 'edge',
+      ...(m === undefined ? {} : { edge: m }),
+    }
+  }
   const entry = findFittedEntry(table, spec, hw, cur.precision)
   if (entry !== undefined) {
     return {

@@ -5,13 +5,21 @@
  * ML.ENERGY measured that configuration, else the parametric extrapolation — never silently.
  */
 import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
-import { getHardware, type HardwareSpec } from '../catalog/hardware.ts'
+import { getHardware, HARDWARE, type HardwareSpec } from '../catalog/hardware.ts'
 import { findModel, MODELS, type ModelSpec } from '../catalog/models.ts'
 import { WattlineError } from '../errors.ts'
 import { replicaGpus } from '../energy/parametric.ts'
 import type { FittedProfileEntry, ProfileTable } from '../energy/profile-table.ts'
 import { PRECISIONS, type EnergyProfile, type Precision } from '../energy/profile.ts'
-import { fittedProfile, parametricProfile } from '../energy/resolve.ts'
+import { fittedProfile, parametricProfile, resolveProfile } from '../energy/resolve.ts'
+import {
+  EDGE_MEASUREMENTS,
+  EDGE_PRECISIONS,
+  edgeProfile,
+  findEdgeMeasurement,
+  type EdgeMeasurement,
+} from '../energy/edge-profile.ts'
+import { hasCode } from '../errors.ts'
 
 export interface AdviseCandidate {
   /** Canonical model id of the variant. */
@@ -23,7 +31,17 @@ export interface AdviseCandidate {
   readonly profile: EnergyProfile
   /** The measured configuration behind a fitted profile; absent for an extrapolation. */
   readonly entry?: FittedProfileEntry
+  /** `edge`: one module per replica, batch 1, no PUE. Absent: `cloud`. */
+  readonly placement?: AdvisePlacement
+  /** The published edge measurement behind an edge profile (rates measured, power not). */
+  readonly edge?: EdgeMeasurement
 }
+
+export const ADVISE_PLACEMENTS = ['cloud', 'edge'] as const
+export type AdvisePlacement = (typeof ADVISE_PLACEMENTS)[number]
+
+/** Precisions tried on an edge module when none are given. */
+const EDGE_DEFAULT_PRECISIONS = ['int4', 'int8', 'fp16'] as const
 
 export interface CandidateQuery {
   /** Models the user accepts (ids or aliases); their quantised siblings are added. */
@@ -34,6 +52,11 @@ export interface CandidateQuery {
   readonly precisions?: readonly string[]
   /** Mean output tokens per request of the workload (measured profiles are carried to it). */
   readonly outputTokens: number
+  /**
+   * Where deployments may run; default `cloud` only. Naming an edge module in `hardware` adds
+   * `edge`; naming only edge modules there leaves the cloud out.
+   */
+  readonly placements?: readonly AdvisePlacement[]
   readonly table?: ProfileTable
 }
 
@@ -56,24 +79,33 @@ export function measuredModels(table: ProfileTable = FITTED_PROFILE_TABLE): stri
 export function adviseCandidates(query: CandidateQuery): AdviseCandidate[] {
   const table = query.table ?? FITTED_PROFILE_TABLE
   const specs = query.models.map((m) => modelOrThrow(m, table))
-  const hwFilter = query.hardware?.map(getHardware)
+  const hwAll = query.hardware?.map(getHardware)
+  const edgeHw = hwAll?.filter((h) => h.kind === 'edge') ?? []
+  const cloudHw = hwAll?.filter((h) => h.kind !== 'edge')
+  const hwFilter = cloudHw !== undefined && cloudHw.length > 0 ? cloudHw : undefined
+  const placements = query.placements ?? ['cloud']
+  const withCloud = placements.includes('cloud') && (hwAll === undefined || hwFilter !== undefined)
+  const withEdge = placements.includes('edge') || edgeHw.length > 0
   const precFilter = query.precisions?.map(parseAdvisePrecision)
   const family = new Map<string, ModelSpec>()
   for (const spec of specs) for (const m of familyOf(spec)) family.set(m.id, m)
 
   const measured = new Map<string, FittedProfileEntry>()
   for (const e of table.profiles) {
-    if (!family.has(e.model)) continue
+    if (!withCloud || !family.has(e.model)) continue
     if (hwFilter !== undefined && !hwFilter.some((h) => h.id === e.hardware)) continue
     if (precFilter !== undefined && !precFilter.includes(e.precision)) continue
     const key = [e.model, e.hardware, e.precision, e.gpus].join('|')
     const prev = measured.get(key)
     if (prev === undefined || better(e, prev)) measured.set(key, e)
   }
-  if (measured.size === 0) {
+  const edgeOut = withEdge
+    ? edgeCandidates(specs, edgeHw.length > 0 ? edgeHw : undefined, precFilter, query, table)
+    : []
+  if (measured.size === 0 && !edgeOut.some((c) => c.edge !== undefined)) {
     const names = specs.map((s) => s.id).join(', ')
     const where = [
-      hwFilter === undefined ? '' : ` on ${hwFilter.map((h) => h.id).join(', ')}`,
+      hwAll === undefined ? '' : ` on ${hwAll.map((h) => h.id).join(', ')}`,
       precFilter === undefined ? '' : ` in ${precFilter.join(', ')}`,
     ].join('')
     throw new WattlineError(
@@ -95,8 +127,9 @@ export function adviseCandidates(query: CandidateQuery): AdviseCandidate[] {
       entry: e,
     })
   }
-  const hwSet: HardwareSpec[] =
-    hwFilter ?? [...new Set([...measured.values()].map((e) => e.hardware))].map(getHardware)
+  const hwSet: HardwareSpec[] = !withCloud
+    ? []
+    : (hwFilter ?? [...new Set([...measured.values()].map((e) => e.hardware))].map(getHardware))
   for (const spec of specs) {
     const precSet = precFilter ?? [
       ...new Set([
@@ -129,6 +162,75 @@ export function adviseCandidates(query: CandidateQuery): AdviseCandidate[] {
             outputTokens: query.outputTokens,
           }),
         })
+      }
+    }
+  }
+  return [...out, ...edgeOut]
+}
+
+/**
+ * Edge configurations: every variant of the models × edge module (`hardware`, else every edge
+ * module in the catalogue) × precision the module runs that fits its memory — the published
+ * measurement where there is one, else the parametric extrapolation held to batch 1.
+ */
+function edgeCandidates(
+  specs: readonly ModelSpec[],
+  hardware: readonly HardwareSpec[] | undefined,
+  precisions: readonly Precision[] | undefined,
+  query: CandidateQuery,
+  table: ProfileTable,
+): AdviseCandidate[] {
+  const devices = hardware ?? HARDWARE.filter((h) => h.kind === 'edge')
+  const out: AdviseCandidate[] = []
+  const seen = new Set<string>()
+  for (const spec of specs) {
+    for (const variant of familyOf(spec)) {
+      for (const hw of devices) {
+        const measuredPrecisions = EDGE_MEASUREMENTS.filter(
+          (m) => m.hardware === hw.id && m.model === variant.id,
+        ).map((m) => m.precision)
+        const precs = precisions ?? [
+          ...new Set([...measuredPrecisions, ...EDGE_DEFAULT_PRECISIONS]),
+        ]
+        for (const precision of precs) {
+          if (!EDGE_PRECISIONS.includes(precision)) continue
+          const key = [variant.id, hw.id, precision].join('|')
+          if (seen.has(key)) continue
+          seen.add(key)
+          const m = findEdgeMeasurement(variant, hw, precision)
+          if (m !== undefined) {
+            out.push({
+              model: variant.id,
+              precision,
+              hardware: hw.id,
+              gpus: 1,
+              profile: edgeProfile(m, hw),
+              placement: 'edge',
+              edge: m,
+            })
+            continue
+          }
+          try {
+            const profile = resolveProfile({
+              model: variant.id,
+              hardware: hw.id,
+              precision,
+              outputTokens: query.outputTokens,
+              table,
+            })
+            out.push({
+              model: variant.id,
+              precision,
+              hardware: hw.id,
+              gpus: 1,
+              profile,
+              placement: 'edge',
+            })
+          } catch (e) {
+            // A variant that does not fit the module's memory is not a configuration.
+            if (!hasCode(e, 'WL_INVALID_INPUT')) throw e
+          }
+        }
       }
     }
   }

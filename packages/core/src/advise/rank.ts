@@ -13,11 +13,14 @@
  *   hourly intensity (UTC hour of day);
  * - p95 latency = prefill of the p95 prompt + p95 output tokens × tpot(b) at the busiest hour's
  *   batch (queueing not modelled).
+ * Edge candidates (placement `edge`): a batch cap of 1, replicas = modules needed for the peak hour,
+ * no PUE, idle power of the powered modules between requests; basis `measured-extrapolated` where
+ * the decode/prefill rates were measured (power was not), `extrapolated` otherwise.
  * Figures are `modelled`; each option says whether its profile was measured (ML.ENERGY, with the
  * batch inside or outside the measured range) or extrapolated (parametric regression).
  */
 import type { Precision } from '../energy/profile.ts'
-import type { AdviseCandidate } from './candidates.ts'
+import type { AdviseCandidate, AdvisePlacement } from './candidates.ts'
 import type { WorkloadMix } from './workload-mix.ts'
 
 export interface ZoneDay {
@@ -40,6 +43,10 @@ export interface AdviseOption {
   readonly model: string
   readonly precision: Precision
   readonly hardware: string
+  /** `cloud` (data centre, × PUE) or `edge` (one module per replica, batch 1, no PUE). */
+  readonly placement: AdvisePlacement
+  /** Devices powered: data-centre GPUs (cloud) or edge modules (edge). */
+  readonly devices: number
   readonly gpus_per_replica: number
   readonly replicas: number
   readonly gpus: number
@@ -94,7 +101,10 @@ export function evaluateOption(
   cap: number,
   replicas?: number,
 ): AdviseOption {
-  const { mix, pue } = input
+  const { mix } = input
+  const edge = c.placement === 'edge'
+  // Edge modules run outside a data centre: no PUE.
+  const pue = edge ? 1 : input.pue
   const p = c.profile
   const outMean = mix.outputTokens.mean
   const inMean = mix.inputTokens.mean
@@ -171,9 +181,11 @@ export function evaluateOption(
     model: c.model,
     precision: c.precision,
     hardware: c.hardware,
+    placement: edge ? 'edge' : 'cloud',
+    devices: R * c.gpus,
     gpus_per_replica: c.gpus,
     replicas: R,
-    gpus: R * c.gpus,
+    gpus: edge ? 0 : R * c.gpus,
     batch_cap: cap,
     mean_batch: meanBatch,
     energy_per_1k_requests_wh: {
@@ -200,6 +212,12 @@ function describe(
   lowBatch: number,
   highBatch: number,
 ): { basis: AdviseBasis; source: string } {
+  if (c.edge !== undefined) {
+    return {
+      basis: 'measured-extrapolated',
+      source: `edge: decode/prefill rates measured at batch 1, power not measured (module maximum, interval half to full) — ${c.profile.source}`,
+    }
+  }
   if (c.entry === undefined) {
     return { basis: 'extrapolated', source: `extrapolation — ${c.profile.source}` }
   }
@@ -224,7 +242,7 @@ export function compareOptions(a: AdviseOption, b: AdviseOption): number {
   return (
     ok(a) - ok(b) ||
     a.energy_per_1k_requests_wh.value - b.energy_per_1k_requests_wh.value ||
-    a.gpus - b.gpus
+    a.devices - b.devices
   )
 }
 

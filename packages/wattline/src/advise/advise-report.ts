@@ -21,7 +21,7 @@ export interface AdviseReport {
   readonly zones: readonly { readonly zone: string; readonly source: string }[]
   readonly method: 'modelled'
   readonly units: {
-    readonly energy: 'Wh per 1,000 requests (IT energy × PUE)'
+    readonly energy: 'Wh per 1,000 requests (IT energy × PUE; edge: module energy, no PUE)'
     readonly carbon: 'gCO2e per 1,000 requests'
     readonly latency: 'ms'
   }
@@ -58,7 +58,7 @@ export function buildAdviseReport(
     zones: zones.map((z) => ({ zone: z.zone, source: z.source })),
     method: 'modelled',
     units: {
-      energy: 'Wh per 1,000 requests (IT energy × PUE)',
+      energy: 'Wh per 1,000 requests (IT energy × PUE; edge: module energy, no PUE)',
       carbon: 'gCO2e per 1,000 requests',
       latency: 'ms',
     },
@@ -76,6 +76,20 @@ const BASIS_LABEL: Readonly<Record<AdviseOption['basis'], string>> = {
   measured: 'measured',
   'measured-extrapolated': 'measured, batch extrapolated',
   extrapolated: 'extrapolated',
+}
+
+/** The basis as the table says it: an edge measurement has its rates measured, not its power. */
+function basisLabel(o: AdviseOption): string {
+  return o.placement === 'edge' && o.basis === 'measured-extrapolated'
+    ? 'rates measured, power not'
+    : BASIS_LABEL[o.basis]
+}
+
+/** Devices powered: `R×per = N` GPUs in the cloud, `N modules` at the edge. */
+function devicesCell(o: AdviseOption): string {
+  return o.placement === 'edge'
+    ? `${o.devices} module${o.devices === 1 ? '' : 's'}`
+    : `${o.replicas}×${o.gpus_per_replica} = ${o.gpus}`
 }
 
 function sig(v: number): string {
@@ -102,14 +116,15 @@ function row(o: AdviseOption, rank: string): string[] {
     shortModel(o.model),
     o.precision,
     o.hardware,
-    `${o.replicas}×${o.gpus_per_replica} = ${o.gpus}`,
+    o.placement,
+    devicesCell(o),
     String(o.batch_cap),
     `${sig(e.value)} (${sig(e.low)}–${sig(e.high)})`,
     carbonCell(o),
     sig(o.capacity_rps),
     sig(o.latency_p95_ms),
     o.meets_slo === null ? '–' : o.meets_slo ? 'yes' : 'no',
-    o.carries_peak ? BASIS_LABEL[o.basis] : `${BASIS_LABEL[o.basis]}; peak NOT carried`,
+    o.carries_peak ? basisLabel(o) : `${basisLabel(o)}; peak NOT carried`,
   ]
 }
 
@@ -121,7 +136,7 @@ export function renderAdviseText(r: AdviseReport): string {
     `workload  ${w.source}: input ${sig(w.input_tokens.mean)} mean / ${sig(w.input_tokens.p95)} p95 tokens, output ${sig(w.output_tokens.mean)} mean / ${sig(w.output_tokens.p95)} p95 tokens, ${sig(Math.min(...w.requests_per_s_by_hour))}–${sig(Math.max(...w.requests_per_s_by_hour))} requests/s over the day (${w.covered_hours} of 24 hours observed)`,
   )
   lines.push(
-    `figures   modelled; energy = IT × PUE ${r.pue}, Wh per 1,000 requests (interval); carbon gCO2e per 1,000 requests in the best of the given zones; p95 latency without queueing${r.slo_p95_ms === null ? '' : ` vs SLO ${r.slo_p95_ms} ms`}`,
+    `figures   modelled; energy = IT × PUE ${r.pue} (edge modules: no PUE), Wh per 1,000 requests (interval); carbon gCO2e per 1,000 requests in the best of the given zones; p95 latency without queueing${r.slo_p95_ms === null ? '' : ` vs SLO ${r.slo_p95_ms} ms`}`,
   )
   lines.push('')
   const header = [
@@ -129,7 +144,8 @@ export function renderAdviseText(r: AdviseReport): string {
     'model',
     'prec',
     'hardware',
-    'GPUs (replicas×per)',
+    'place',
+    'devices (GPUs: replicas×per)',
     'batch cap',
     'Wh/1k req',
     'gCO2e/1k req',
@@ -155,7 +171,7 @@ export function renderAdviseText(r: AdviseReport): string {
     lines.push('no configuration to recommend')
   } else {
     lines.push(
-      `recommended  ${rec.model} ${rec.precision} on ${rec.replicas} × ${rec.gpus_per_replica} ${rec.hardware}, batch cap ${rec.batch_cap}: ${sig(rec.energy_per_1k_requests_wh.value)} Wh per 1,000 requests (${BASIS_LABEL[rec.basis]})`,
+      `recommended  ${rec.model} ${rec.precision} on ${rec.replicas} × ${rec.gpus_per_replica} ${rec.hardware}${rec.placement === 'edge' ? ' (edge)' : ''}, batch cap ${rec.batch_cap}: ${sig(rec.energy_per_1k_requests_wh.value)} Wh per 1,000 requests (${basisLabel(rec)})`,
     )
     if (rec.meets_slo === false || !rec.carries_peak) {
       lines.push(
@@ -282,7 +298,8 @@ export function renderAdviseHtml(r: AdviseReport, all: readonly AdviseOption[]):
     'model',
     'precision',
     'hardware',
-    'GPUs (replicas×per)',
+    'place',
+    'devices (GPUs: replicas×per)',
     'batch cap',
     'Wh / 1k requests',
     'gCO2e / 1k requests',

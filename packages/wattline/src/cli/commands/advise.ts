@@ -10,6 +10,7 @@ import { extname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import {
+  ADVISE_PLACEMENTS,
   advise,
   findModel,
   FITTED_PROFILE_TABLE,
@@ -17,6 +18,7 @@ import {
   mixFromTrace,
   typicalZoneDay,
   WattlineError,
+  type AdvisePlacement,
   type CurrentDeployment,
   type WorkloadMix,
   type ZoneDay,
@@ -39,6 +41,7 @@ interface AdviseOptions {
   variants?: string
   hardware?: string
   precision?: string
+  placement?: string
   sloP95Ms?: number
   zones?: string
   config?: string
@@ -67,6 +70,10 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       'only these hardware ids, comma-separated (unmeasured ones are extrapolated)',
     )
     .option('--precision <ps>', 'only these precisions, comma-separated (e.g. bf16,fp8)')
+    .option(
+      '--placement <where>',
+      'cloud, edge or cloud,edge (default cloud; edge: Jetson-class modules, one request at a time, no PUE)',
+    )
     .option('--slo-p95-ms <n>', 'p95 end-to-end latency objective, ms', positive('--slo-p95-ms'))
     .option(
       '--zones <zones>',
@@ -114,6 +121,7 @@ export async function runAdvise(opts: AdviseOptions, cwd: string) {
     models: [model, ...(list(opts.variants) ?? [])],
     ...(opts.hardware === undefined ? {} : { hardware: list(opts.hardware) ?? [] }),
     ...(opts.precision === undefined ? {} : { precisions: list(opts.precision) ?? [] }),
+    ...(opts.placement === undefined ? {} : { placements: placements(opts.placement) }),
     ...(opts.sloP95Ms === undefined ? {} : { sloP95Ms: opts.sloP95Ms }),
     zones,
     pue,
@@ -218,10 +226,24 @@ function currentDeployment(
         (b) => b.hardware === first.hardware && b.precision === first.precision,
       ).length,
       zone: first.zone,
-      source: `${file} backend${serving.length > 1 ? 's' : ''} ${serving.map((b) => b.id).join(', ')} (${first.hardware}, ${first.precision}, max_concurrency ${first.max_concurrency})`,
+      placement: first.placement,
+      source: `${file} backend${serving.length > 1 ? 's' : ''} ${serving.map((b) => b.id).join(', ')} (${first.hardware}, ${first.placement}, ${first.precision}, max_concurrency ${first.max_concurrency})`,
     },
     pue: first.pue,
   }
+}
+
+function placements(v: string): AdvisePlacement[] {
+  const items = list(v) ?? []
+  const bad = items.filter((p) => !(ADVISE_PLACEMENTS as readonly string[]).includes(p))
+  if (items.length === 0 || bad.length > 0) {
+    throw new WattlineError(
+      'WL_INVALID_INPUT',
+      `--placement: unknown placement "${bad[0] ?? v}" (known: ${ADVISE_PLACEMENTS.join(', ')})`,
+      { details: { field: 'placement', allowed: ADVISE_PLACEMENTS } },
+    )
+  }
+  return items as AdvisePlacement[]
 }
 
 function list(v: string | undefined): string[] | undefined {
