@@ -50,6 +50,7 @@ export function createFixedSource(options: FixedSourceOptions): CarbonIntensityS
       source: `${name} (fixed value)`,
       forecast: false,
       stale: false,
+      provenance: 'static',
     }
   }
 
