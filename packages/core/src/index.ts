@@ -156,6 +156,9 @@ export * from './budget/confidence.ts'
 export * from './budget/gate-verdict.ts'
 export * from './budget/rolling-totals.ts'
 export * from './budget/watch-verdict.ts'
+export * from './budget/tenant-budget.ts'
+// per-tenant accounting (issue 12)
+export * from './accounting/tenant-idle.ts'
 
 // engine (replay simulator: virtual clock, event queue, continuous-batching backends)
 export { VirtualClock } from './engine/virtual-clock.ts'
@@ -283,3 +286,4 @@ export * from './levers/prefix-affinity.ts'
 export * from './levers/occupancy.ts'
 export * from './levers/exact-cache.ts'
 export * from './levers/tiers.ts'
+export * from './levers/microbatch.ts'

@@ -30,9 +30,17 @@ import {
   ledgerOptionsFromConfig,
   type Ledger,
 } from '../adapters/storage/open-ledger.ts'
+import { openDatabase } from '../adapters/storage/open-database.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
+import { createLinePlacements } from '../batch/line-placements.ts'
 import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
+import { readTenantTotals } from '../tenant-usage/ledger-totals.ts'
+import {
+  createTenantUsage,
+  tenantSink,
+  type TenantUsage,
+} from '../tenant-usage/tenant-usage.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
@@ -44,7 +52,7 @@ import { createIntensityBoard } from '../http/intensity-board.ts'
 import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
 import { WATTLINE_VERSION } from '../version.ts'
-import { startClusterLoad } from './cluster.ts'
+import { startClusterLoad, startSharedScalingLoad } from './cluster.ts'
 import { startResponseCache } from './response-cache.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
@@ -149,8 +157,17 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     env: options.env,
     log: logger,
   })
-  // The one sink of the gateway: request records feed the budget watch, everything is written.
-  const watched = watchingSink(ledger.sink, budgetWatch)
+  // Per-tenant counters and budgets (docs/budgets.md "Tenant budgets"), seeded from the ledger.
+  const tenants = createTenantUsage({
+    services: config.services,
+    registry,
+    now: () => clock.now(),
+    log: logger,
+  })
+  await seedTenantUsage(tenants, config, baseDir)
+  // The one sink of the gateway: request records feed the budget watch and the tenant totals,
+  // everything is written.
+  const watched = tenantSink(watchingSink(ledger.sink, budgetWatch), tenants)
   // With a `telemetry:` section, each request record is also exported as OpenTelemetry spans.
   const tracing =
     config.telemetry === undefined
@@ -164,10 +181,26 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           version: WATTLINE_VERSION,
         })
   const traced = tracing === undefined ? watched : tracingSink(watched, tracing)
-  // Backends with `scaling:` get a live replica recommendation from the load and intensity records.
+  // Backends with `scaling:` get a live replica recommendation from the load and intensity records
+  // (with the cluster Redis: from every gateway replica's load, the same answer on each).
+  const scalingShared = await startSharedScalingLoad(config, { logger })
+  let scalingSharedDown = false
   const scaler = createLiveScaler({
     config,
     registry,
+    ...(scalingShared === undefined
+      ? {}
+      : {
+          shared: scalingShared,
+          onSharedError: (err: unknown) => {
+            if (!scalingSharedDown)
+              logger.warn(
+                { err },
+                'scaling: shared load unavailable, deciding on this replica alone',
+              )
+            scalingSharedDown = true
+          },
+        }),
     nowMs: clock.now(),
     now: () => clock.now(),
     profileFor: (b) =>
@@ -226,9 +259,13 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     random: createCryptoRandom(),
     logger,
     ...(cluster === undefined ? {} : { cluster }),
+    // Quality tiers' budget_pressure: the watch's verdict on its rolling window (over its limit).
+    budgetPressure: (service) => budgetWatch.breached(service),
   })
   const liveState = gatewayLiveState(gateway, intensity)
-  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database.
+  // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database. Lines
+  // reach routing with their placement (zones, time-shift baseline) through the proxy route.
+  const placements = createLinePlacements()
   const batch = await startBatchApi({
     config,
     baseDir,
@@ -237,6 +274,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     wallNow: () => clock.now(),
     logger,
     inflight: () => gateway.inflight(),
+    placements,
+    backendUp: (id) => gateway.backends.get(id)?.breaker.kind !== 'open',
+    registry,
   })
   let draining = false
   // Carbon sources are loaded above (the first intensity refresh is awaited); backends get their
@@ -248,7 +288,9 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     logger,
     metrics,
     warmup,
+    tenants,
     ...(cache === undefined ? {} : { cache }),
+    placements,
     draining: () => draining,
     plugins: [
       (a: FastifyInstance) =>
@@ -384,6 +426,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           await tracing?.close()
           await Promise.all([...upstreams.values()].map((u) => u.close()))
           await cluster?.close()
+          await scalingShared?.close()
           await cache?.close()
         }
       })()),
@@ -456,4 +499,20 @@ function meterOf(b: BackendConfig, now: () => number): PowerMeter | undefined {
     })
   }
   return undefined
+}
+
+/** Adds what the ledger already holds for each tenant budget's current period (none: no-op). */
+async function seedTenantUsage(
+  tenants: TenantUsage,
+  config: WattlineConfig,
+  baseDir: string,
+): Promise<void> {
+  const periods = tenants.periods()
+  if (periods.length === 0) return
+  const opened = await openDatabase(config.ledger.url, { baseDir, poolSize: 1 })
+  try {
+    tenants.seed(await readTenantTotals(opened, periods))
+  } finally {
+    await opened.db.destroy()
+  }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as z from 'zod'
@@ -138,7 +139,12 @@ describe('config', () => {
     )
     expect(r.ok && r.value.backends[0]?.zone).toBe('DE')
     expect(r.ok && r.value.secrets.tenantKeys).toEqual([
-      { service: 'a', tenant: 'acme', key: 'sk-acme' },
+      {
+        service: 'a',
+        tenant: 'acme',
+        key: 'sk-acme',
+        sha256: createHash('sha256').update('sk-acme').digest('hex'),
+      },
     ])
     expect(r.ok && r.value.secrets.backendKeys.get('x')).toBe('sk-up')
   })

@@ -4,7 +4,7 @@
  * (hardware, zones, regions, models) and the environment arrive as arguments. Every problem is
  * collected with its path; nothing is thrown.
  */
-import type { Result } from '@wattline/core'
+import { checkTiers, type Result } from '@wattline/core'
 import type * as z from 'zod'
 import {
   configSchema,
@@ -12,6 +12,8 @@ import {
   type RawWattlineConfig,
   type ServiceConfig,
 } from './schema.ts'
+import { coreTiers } from './tiers.ts'
+import { checkTenants, readTenantKeys, type TenantKey } from './tenants.ts'
 import { checkPlacement, EDGE_RUNTIME, edgeDefaultPrecision } from './placement.ts'
 
 /** One problem in the config, at a path such as `['backends', 1, 'zone']`. */
@@ -53,11 +55,8 @@ export interface BackendConfig extends RawBackendConfig {
 export interface ConfigSecrets {
   /** Backend id → upstream bearer key. */
   readonly backendKeys: ReadonlyMap<string, string>
-  readonly tenantKeys: readonly {
-    readonly service: string
-    readonly tenant: string
-    readonly key: string
-  }[]
+  /** Tenant keys as SHA-256 digests (config/tenants.ts). */
+  readonly tenantKeys: readonly TenantKey[]
   readonly metricsToken?: string
   readonly adminToken?: string
   /** The Redis URL of `cluster.redis_url_env` (it may hold a password). */
@@ -112,6 +111,7 @@ export function parseConfig(input: unknown, deps: ParseDeps): Result<WattlineCon
   )
   const defaultService = pickDefault(raw.services, issues)
   checkServices(raw.services, raw.backends, issues)
+  checkTenants(raw.services, issues)
   const secrets = readSecrets(raw, deps.env, issues)
   if (issues.length > 0) return { ok: false, issues }
   return {
@@ -284,7 +284,45 @@ function checkServices(
         })
       }
     })
+    if (s.tiers !== undefined) checkServiceTiers(s, i, usable, issues)
   })
+}
+
+/** A service's `tiers`: served models, conditions present and usable (docs/gateway.md "Quality tiers"). */
+function checkServiceTiers(
+  s: ServiceConfig,
+  i: number,
+  usable: readonly RawBackendConfig[],
+  issues: ConfigIssue[],
+): void {
+  const tiers = s.tiers ?? []
+  const served = [...new Set(usable.flatMap((b) => b.models))]
+  tiers.forEach((t, j) => {
+    if (!served.includes(t.model)) {
+      issues.push({
+        path: ['services', i, 'tiers', j, 'model'],
+        message: `unknown model '${t.model}' for service '${s.name}'; known (served by its backends): ${served.join(', ')}`,
+      })
+    } else if (s.models !== undefined && !s.models.includes(t.model)) {
+      issues.push({
+        path: ['services', i, 'tiers', j, 'model'],
+        message: `model '${t.model}' is not in this service's models (${s.models.join(', ')})`,
+      })
+    }
+    if (t.when?.budget_pressure === true && s.budget?.watch.enabled !== true) {
+      issues.push({
+        path: ['services', i, 'tiers', j, 'when', 'budget_pressure'],
+        message:
+          'budget_pressure needs a budget with its watch enabled on this service (budget.watch): pressure is what the watch projects',
+      })
+    }
+  })
+  for (const problem of checkTiers(coreTiers(tiers))) {
+    issues.push({
+      path: ['services', i, 'tiers', problem.index, problem.field],
+      message: problem.message,
+    })
+  }
 }
 
 function readSecrets(
@@ -305,19 +343,7 @@ function readSecrets(
     if (b.api_key_env !== undefined)
       backendKeys.set(b.id, need(b.api_key_env, ['backends', i, 'api_key_env']))
   })
-  const tenantKeys: { service: string; tenant: string; key: string }[] = []
-  raw.services.forEach((s, i) => {
-    s.api_keys.forEach((k, j) => {
-      const key = need(k.key_env, ['services', i, 'api_keys', j, 'key_env'])
-      if (key !== '' && tenantKeys.some((t) => t.key === key)) {
-        issues.push({
-          path: ['services', i, 'api_keys', j],
-          message: 'this key is already used by another tenant',
-        })
-      }
-      tenantKeys.push({ service: s.name, tenant: k.tenant, key })
-    })
-  })
+  const tenantKeys = readTenantKeys(raw.services, need, issues)
   const g = raw.gateway
   const redisUrlEnv = raw.cluster?.redis_url_env
   const redisUrl =

@@ -11,6 +11,9 @@ import { budgetConfigSchema, ledgerConfigSchema } from './budget.ts'
 import { carbonConfigSchema } from './carbon.ts'
 import * as D from './defaults.ts'
 import { PLACEMENTS } from './placement.ts'
+import { serviceLeversSchema } from './levers.ts'
+import { embeddingsBatchingSchema } from './embeddings-batching.ts'
+import { tenantKeySchema, tenantSchema } from './tenants.ts'
 
 const envName = z
   .string()
@@ -19,13 +22,25 @@ const envName = z
 const posInt = z.int().positive()
 const nonNegInt = z.int().min(0)
 
-/** A tenant's bearer API key, read from an environment variable at load. */
-export const tenantKeySchema = z.strictObject({
-  /** Tenant name recorded in the ledger (never the key). */
-  tenant: z.string().min(1),
-  /** Environment variable holding the key. */
-  key_env: envName,
+/** A tenant's bearer API key: `key_env` or `key_sha256` (config/tenants.ts). */
+export { tenantKeySchema }
+
+/** One quality tier of a service: a model as clients name it, and when it may serve (below the first). */
+export const tierSchema = z.strictObject({
+  model: z.string().min(1),
+  /** Any condition that holds lets a request for a heavier tier be served by this one. */
+  when: z
+    .strictObject({
+      /** Grid intensity of the cleanest backend serving the requested model above this, gCO2e/kWh. */
+      intensity_above_g_per_kwh: z.number().min(0).optional(),
+      /** The service's budget watch projects its budget to be exceeded (needs `budget.watch`). */
+      budget_pressure: z.boolean().optional(),
+      /** The client sent `x-wattline-tier: eco`. */
+      opt_in: z.boolean().optional(),
+    })
+    .optional(),
 })
+export type TierConfig = z.infer<typeof tierSchema>
 
 export const serviceSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, {
@@ -51,6 +66,11 @@ export const serviceSchema = z.strictObject({
   backends: z.array(z.string().min(1)).optional(),
   /** Bearer keys of this service's tenants; a request with such a key goes to this service. */
   api_keys: z.array(tenantKeySchema).default([]),
+  /**
+   * The service's tenants (named as in `api_keys[].tenant`) and their budgets per calendar period
+   * (docs/budgets.md "Tenant budgets"). Omitted = no tenant budget.
+   */
+  tenants: z.array(tenantSchema).optional(),
   /** Output tokens assumed for routing when a request sets no `max_tokens` (tokens). */
   typical_output_tokens: posInt.default(D.DEFAULT_TYPICAL_OUTPUT_TOKENS),
   /** Carbon-aware hysteresis band (percent). */
@@ -64,6 +84,21 @@ export const serviceSchema = z.strictObject({
     })
     .prefault({}),
   budget: budgetConfigSchema.optional(),
+  /**
+   * Quality tiers (docs/gateway.md "Quality tiers"): model variants heaviest first; a request for
+   * one may be served by a lighter one below it when that tier's `when` holds. Omitted = never.
+   */
+  tiers: z.array(tierSchema).optional(),
+  /**
+   * Prefix-affinity routing and occupancy shaping (docs/gateway.md "Prefix affinity and occupancy
+   * shaping"); both off by default.
+   */
+  levers: serviceLeversSchema.prefault({}),
+  /**
+   * Embeddings micro-batching (docs/gateway.md "Embeddings micro-batching"): concurrent
+   * `/v1/embeddings` requests merged into one upstream call; off by default.
+   */
+  embeddings_batching: embeddingsBatchingSchema.prefault({}),
   /** Exact-match response cache of this service (docs/gateway.md "Response cache"); off by default. */
   cache: z
     .strictObject({

@@ -30,7 +30,10 @@ import type { GatewayMetrics } from './metrics.ts'
 import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
 import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
 import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
+import { createEmbeddingsBatcher } from './embeddings-batcher.ts'
 import type { ResponseCache } from './response-cache.ts'
+import type { LinePlacements } from '../batch/line-placements.ts'
+import type { TenantUsage } from '../tenant-usage/tenant-usage.ts'
 
 export interface GatewayAppDeps {
   readonly gateway: Gateway
@@ -39,6 +42,10 @@ export interface GatewayAppDeps {
   readonly metrics: GatewayMetrics
   /** The response cache (compose/response-cache.ts); omitted = no request is cached. */
   readonly cache?: ResponseCache
+  /** Batch lines' placements (batch/line-placements.ts); omitted = no request is placed. */
+  readonly placements?: LinePlacements
+  /** Per-tenant accounting and budgets (tenant-usage/); omitted = no tenant budget is judged. */
+  readonly tenants?: TenantUsage
   /** Registered after the core routes, e.g. `(app) => registerDashboardApi(app, deps)`. */
   readonly plugins?: readonly ((app: FastifyInstance) => void | Promise<void>)[]
   /** True once shutdown started: `/readyz` answers 503 so load balancers stop sending. */
@@ -279,6 +286,18 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     clock: deps.clock,
     logger,
     ...(deps.cache === undefined ? {} : { cache: deps.cache }),
+    ...(deps.placements === undefined ? {} : { placements: deps.placements }),
+    ...(gateway.config.services.some((s) => s.embeddings_batching.enabled)
+      ? {
+          batcher: createEmbeddingsBatcher({
+            gateway,
+            clock: deps.clock,
+            logger,
+            registry: deps.metrics.registry,
+          }),
+        }
+      : {}),
+    ...(deps.tenants === undefined ? {} : { tenants: deps.tenants }),
   })
 
   app.get('/v1/models', async (req) => {

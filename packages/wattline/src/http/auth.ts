@@ -1,7 +1,7 @@
 /**
  * @module http/auth
- * Who is calling and for which service: a tenant's bearer key (compared in constant time, never
- * logged), the `x-wattline-service` header, or the default service. Also guards `/metrics` and the
+ * Who is calling and for which service: a tenant's bearer key (its SHA-256 digest compared in
+ * constant time with the configured digests; never logged), the `x-wattline-service` header, or the default service. Also guards `/metrics` and the
  * admin routes with their own tokens.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
@@ -67,9 +67,25 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b))
 }
 
-function findKey<K extends { key: string }>(token: string, keys: readonly K[]): K | undefined {
+/** The configured digests as bytes, built once per (frozen) key list. */
+const digestBytes = new WeakMap<readonly { sha256: string }[], readonly Buffer[]>()
+
+/**
+ * The tenant key whose SHA-256 digest is the token's: the token is hashed once and compared with
+ * every configured digest in constant time (no early exit, so the time does not tell which key or
+ * how many matched). Only digests are compared; `key_sha256` entries have no key at all.
+ */
+function findKey<K extends { sha256: string }>(token: string, keys: readonly K[]): K | undefined {
+  let bytes = digestBytes.get(keys)
+  if (bytes === undefined) {
+    bytes = keys.map((k) => Buffer.from(k.sha256, 'hex'))
+    digestBytes.set(keys, bytes)
+  }
+  const d = digest(token)
   let found: K | undefined
-  for (const k of keys) if (safeEqual(token, k.key) && found === undefined) found = k
+  keys.forEach((k, i) => {
+    if (timingSafeEqual(d, bytes[i] as Buffer) && found === undefined) found = k
+  })
   return found
 }
 

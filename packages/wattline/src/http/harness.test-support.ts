@@ -26,6 +26,11 @@ import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.ts'
 import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
+import {
+  createTenantUsage,
+  tenantSink,
+  type TenantUsage,
+} from '../tenant-usage/tenant-usage.ts'
 
 export interface StubOptions {
   /**
@@ -33,11 +38,38 @@ export interface StubOptions {
    * millisecond, and the live clock's resolution is 1 ms: an instant answer would be accounted 0 J.
    */
   delayMs?: number
-  /** `ok`, answer 500, or destroy the socket. */
-  mode?: 'ok' | '500' | 'reset'
+  /** `ok`, answer 500 (or 400, an OpenAI-shaped refusal), or destroy the socket. */
+  mode?: 'ok' | '500' | '400' | 'reset'
   /** Milliseconds between SSE events. */
   eventGapMs?: number
   model?: string
+  /**
+   * Embeddings: one deterministic vector per input item (`stubEmbedding`) and
+   * `usage.prompt_tokens` = Σ `stubTokens`, instead of the one fixed vector [0.1, 0.2, 0.3].
+   */
+  perInputEmbeddings?: boolean
+}
+
+/** Dimensions of `stubEmbedding` vectors. */
+export const STUB_EMBEDDING_DIMENSIONS = 8
+
+/**
+ * The stub's embedding of one input item (a string or a token array): 8 multiples of 1/256 in
+ * [-1, 1) from an FNV-1a hash of the item (exact in float32, so base64 round trips are exact).
+ */
+export function stubEmbedding(item: string | readonly number[]): number[] {
+  let h = 0x811c9dc5
+  const text = typeof item === 'string' ? `s:${item}` : `t:${item.join(',')}`
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return Array.from({ length: STUB_EMBEDDING_DIMENSIONS }, (_, k) => {
+    h = Math.imul(h ^ (k + 1), 0x01000193) >>> 0
+    return ((h >>> 8) % 512) / 256 - 1
+  })
+}
+
+/** The stub's token count of one input item: ⌈characters / 4⌉ (at least 1), or the array length. */
+export function stubTokens(item: string | readonly number[]): number {
+  return typeof item === 'string' ? Math.max(1, Math.ceil(item.length / 4)) : item.length
 }
 
 export interface StubBackend {
@@ -91,6 +123,11 @@ export async function startStub(options: StubOptions = {}): Promise<StubBackend>
         res.writeHead(500, { 'content-type': 'application/json' })
         return res.end('{"error":{"message":"boom"}}')
       }
+      if (o.mode === '400') {
+        res.writeHead(400, { 'content-type': 'application/json' })
+        const error = { message: 'input is too long', type: 'invalid_request_error', param: null }
+        return res.end(JSON.stringify({ error }))
+      }
       let done = false
       res.on('close', () => {
         if (!done) stub.aborted += 1
@@ -116,6 +153,31 @@ async function answer(
 ): Promise<void> {
   const model = body['model']
   const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }
+  if (path.endsWith('/embeddings') && o.perInputEmbeddings === true) {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    const input = body['input']
+    const items: (string | number[])[] =
+      typeof input === 'string'
+        ? [input]
+        : Array.isArray(input) && input.every((x) => typeof x === 'number')
+          ? [input as number[]]
+          : (input as (string | number[])[])
+    const base64 = body['encoding_format'] === 'base64'
+    const tokens = items.reduce((n, item) => n + stubTokens(item), 0)
+    res.end(
+      JSON.stringify({
+        object: 'list',
+        model,
+        data: items.map((item, index) => {
+          const v = stubEmbedding(item)
+          const embedding = base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v
+          return { object: 'embedding', index, embedding }
+        }),
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      }),
+    )
+    return
+  }
   if (path.endsWith('/embeddings')) {
     res.writeHead(200, { 'content-type': 'application/json' })
     const vector = [0.1, 0.2, 0.3]
@@ -242,6 +304,8 @@ export interface Harness {
   readonly baseUrl: string
   /** The gateway's intensity board (`refresh()` after changing the values given). */
   readonly intensity: IntensityBoard
+  /** Per-tenant counters and budgets (fed by every request row the gateway writes). */
+  readonly tenants: TenantUsage
   close(): Promise<void>
 }
 
@@ -298,6 +362,12 @@ export async function startGateway(
   const metrics = createGatewayMetrics()
   const ledger = memorySink()
   const logger = options.logger ?? pino({ level: 'silent' })
+  const tenants = createTenantUsage({
+    services: config.services,
+    registry: metrics.registry,
+    now: () => clock.now(),
+    log: logger,
+  })
   const intensity = createIntensityBoard({
     source: fixedIntensity(intensities),
     clock: realClock,
@@ -317,7 +387,7 @@ export async function startGateway(
           : testProfile()),
     ...(options.budgetPressure === undefined ? {} : { budgetPressure: options.budgetPressure }),
     intensity,
-    ledger,
+    ledger: tenantSink(ledger, tenants),
     metrics,
     random: seededRandom(1),
     logger,
@@ -329,6 +399,7 @@ export async function startGateway(
     clock,
     logger,
     metrics,
+    tenants,
     ...(cache === undefined ? {} : { cache }),
     ...(options.plugins === undefined ? {} : { plugins: options.plugins }),
     ...(options.refusalLogWindowMs === undefined
@@ -345,6 +416,7 @@ export async function startGateway(
     config,
     baseUrl: `http://127.0.0.1:${port}/v1`,
     intensity,
+    tenants,
     close: async () => {
       await app.close()
       await cache?.close()

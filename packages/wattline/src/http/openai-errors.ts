@@ -35,6 +35,7 @@ const BY_CODE: Readonly<Partial<Record<ErrorCode, { status: number; type: string
   WL_UNAUTHORIZED: { status: 401, type: 'authentication_error' },
   WL_FORBIDDEN: { status: 403, type: 'permission_error' },
   WL_OVERLOADED: { status: 429, type: 'rate_limit_error' },
+  WL_BUDGET_EXCEEDED: { status: 429, type: 'insufficient_quota' },
   WL_NO_BACKEND: { status: 404, type: 'invalid_request_error' },
   WL_REQUEST_TOO_LARGE: { status: 413, type: 'invalid_request_error' },
   WL_REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error' },

@@ -4,13 +4,13 @@
  * `/v1/embeddings`): validate, resolve the caller, dispatch through the gateway, then relay the
  * answer — buffered with `x-wattline-*` headers for JSON, event by event for SSE — and account it.
  */
-import { WattlineError, type Clock } from '@wattline/core'
+import { parseTierPreference, WattlineError, type Clock } from '@wattline/core'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { BackendConfig } from '../config/parse-config.ts'
 import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
 import { resolveCaller, type Caller } from './auth.ts'
-import type { Dispatched, FinishInput, Gateway } from './gateway.ts'
+import { timeShiftOf, type Dispatched, type FinishInput, type Gateway } from './gateway.ts'
 import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
 import {
@@ -21,6 +21,9 @@ import {
   type ResponseCache,
 } from './response-cache.ts'
 import { createSseRelay, readUsage } from './sse-relay.ts'
+import { BATCHED_HEADER, type EmbeddingsBatcher } from './embeddings-batcher.ts'
+import { PLACEMENT_HEADER, type LinePlacements } from '../batch/line-placements.ts'
+import type { TenantUsage } from '../tenant-usage/tenant-usage.ts'
 
 export interface ProxyContext {
   readonly gateway: Gateway
@@ -28,6 +31,12 @@ export interface ProxyContext {
   readonly logger: Logger
   /** The response cache (docs/gateway.md); omitted = every request bypasses it. */
   readonly cache?: ResponseCache
+  /** Batch lines' placements, taken by the token in `x-wattline-batch-placement` (docs/batch.md). */
+  readonly placements?: LinePlacements
+  /** Embeddings micro-batching (docs/gateway.md); omitted = every request goes alone. */
+  readonly batcher?: EmbeddingsBatcher
+  /** Tenant budgets, judged before the cache and the backends (docs/budgets.md "Tenant budgets"). */
+  readonly tenants?: TenantUsage
 }
 
 /** Where a request's answer goes into the cache (a `miss` with a key). */
@@ -81,6 +90,8 @@ async function proxy(
   // Refusals before the cache decides (bad body, unknown model) say `bypass` too.
   reply.header('x-wattline-cache', 'bypass')
   const facts = readRequest(endpoint, req.body)
+  const tierHeader = req.headers['x-wattline-tier']
+  const tier = parseTierPreference(typeof tierHeader === 'string' ? tierHeader : undefined)
   if (caller.service.models !== undefined && !caller.service.models.includes(facts.model)) {
     throw new WattlineError(
       'WL_UNKNOWN_MODEL',
@@ -90,6 +101,9 @@ async function proxy(
       },
     )
   }
+  // The tenant budget before any work (cache included): headers, or 429 WL_BUDGET_EXCEEDED.
+  if (ctx.tenants !== undefined)
+    reply.headers(ctx.tenants.admit(caller.service.name, caller.tenant).headers)
   const body = req.body as Record<string, unknown>
   const raw = (req as FastifyRequest & WithRawBody).rawBody
   /** Request bytes at the service boundary (the body as the client sent it). */
@@ -127,6 +141,8 @@ async function proxy(
         saving: cacheSaving(entry),
         networkBytes: requestBytes + responseBytes,
       })
+      // Only answers of the requested model are stored (a lighter tier's never is).
+      reply.header('x-wattline-model-served', facts.model)
       return serveHit(entry, req, reply, ctx, caller.service.name, facts.model)
     }
     reply.header('x-wattline-cache', c.outcome)
@@ -137,8 +153,9 @@ async function proxy(
     if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
   })
   const injectUsage = facts.stream && !facts.clientWantsUsage
-  const bodyFor = (b: BackendConfig): string | Buffer => {
-    const upstreamModel = b.model_names[facts.model]
+  // The model served may be a lighter quality tier's: the upstream body names that one.
+  const bodyFor = (b: BackendConfig, served: string = facts.model): string | Buffer => {
+    const upstreamModel = b.model_names[served] ?? (served === facts.model ? undefined : served)
     if (!injectUsage && upstreamModel === undefined && raw !== undefined) return raw
     const copy: Record<string, unknown> = { ...body }
     if (upstreamModel !== undefined) copy['model'] = upstreamModel
@@ -159,9 +176,40 @@ async function proxy(
   const auth = req.headers['authorization']
   if (gateway.config.secrets.tenantKeys.length === 0 && typeof auth === 'string')
     headers['authorization'] = auth
+  // A batch line's placement (zones, time-shift baseline): only the scheduler holds a valid token.
+  const placement = ctx.placements?.take(req.headers[PLACEMENT_HEADER])
+  // Embeddings micro-batching: merged with concurrent callers into one upstream call.
+  if (placement === undefined && ctx.batcher?.accepts(endpoint, caller.service, body) === true) {
+    const answer = await ctx.batcher.submit({
+      service: caller.service,
+      model: facts.model,
+      body,
+      ...(tier === undefined ? {} : { tier }),
+      ...(headers['authorization'] === undefined
+        ? {}
+        : { authorization: headers['authorization'] }),
+      signal: controller.signal,
+      requestId: req.id,
+      tenant: caller.tenant,
+      arrivedMs,
+      requestBytes,
+      onDispatch: (n) => void reply.header(BATCHED_HEADER, String(n)),
+    })
+    if (slot !== undefined && answer.model === facts.model)
+      slot.cache.store(caller.service, slot.key, {
+        kind: 'json',
+        content_type: answer.contentType,
+        body: answer.body,
+        chunks: [],
+        ...entryCost(answer.backend, answer.accounting),
+      })
+    return reply.code(answer.status).headers(answer.headers).send(answer.body)
+  }
   const d = await gateway.dispatch({
     service: caller.service,
+    ...(placement === undefined ? {} : placement),
     model: facts.model,
+    ...(tier === undefined ? {} : { tier }),
     inputTokens: facts.estimatedInputTokens,
     outputTokens: facts.maxTokens ?? caller.service.typical_output_tokens,
     decodes: endpoint !== '/v1/embeddings',
@@ -170,12 +218,17 @@ async function proxy(
     headers,
     signal: controller.signal,
     requestId: req.id,
+    // Prefix identity for prefix-affinity routing (embeddings have no KV cache to reuse).
+    ...(endpoint === '/v1/embeddings' ? {} : { prompt: body[ENDPOINTS[endpoint].input] }),
   })
   const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs, requestBytes }
   const contentType = String(d.response.headers['content-type'] ?? 'application/json')
-  const upstreamModel = d.backend.config.model_names[facts.model]
-  const modelBack =
-    upstreamModel === undefined ? undefined : { from: upstreamModel, to: facts.model }
+  // Never silently: every answer names the model that served it (docs/gateway.md "Quality tiers").
+  reply.header('x-wattline-model-served', d.model)
+  // A lighter tier's answer is not the requested model's: it never enters the cache.
+  if (d.model !== facts.model) slot = undefined
+  const upstreamModel = d.backend.config.model_names[d.model]
+  const modelBack = upstreamModel === undefined ? undefined : { from: upstreamModel, to: d.model }
   if (facts.stream && d.response.status === 200 && contentType.includes('text/event-stream')) {
     const keep =
       slot === undefined
@@ -245,7 +298,14 @@ async function proxy(
     .code(status)
     .header('content-type', contentType)
     .headers(accountingHeaders(d.backend.config.id, a))
+    .headers(timeShiftHeaders(d, a))
     .send(out)
+}
+
+/** A deferred request's time-shift saving (exactly the ledger row's), for the batch scheduler. */
+function timeShiftHeaders(d: Dispatched, a: Accounting): Record<string, string> {
+  const saving = timeShiftOf(d, a)
+  return saving === undefined ? {} : { 'x-wattline-carbon-saved-g': String(saving.carbon_saved_g) }
 }
 
 /** What every accounted request of a proxy route shares. */
@@ -477,3 +537,4 @@ function logDone(
     'request done',
   )
 }
+
