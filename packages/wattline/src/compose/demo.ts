@@ -155,6 +155,9 @@ export function demoConfigText(
     '    routing: carbon-aware',
     '    slo:',
     '      p95_latency_ms: 20000',
+    '    # concurrent /v1/embeddings requests merged into one upstream call (docs/gateway.md)',
+    '    embeddings_batching:',
+    '      enabled: true',
     'backends:',
   ]
   for (const { spec, url } of backends) {

@@ -1,0 +1,547 @@
+/**
+ * @module http/embeddings-batcher
+ * Embeddings micro-batching (issue 11, lever 4; docs/gateway.md "Embeddings micro-batching").
+ * Concurrent `/v1/embeddings` requests of a service that ask for the same output — same model,
+ * same body fields besides `input` (encoding_format, dimensions, user, …), same kind of input
+ * (text or token arrays), same tier preference and forwarded credentials — are merged into ONE
+ * routed upstream call: the first one waits `window_ms` for others (a batch that reaches
+ * `max_batch` inputs goes at once), the merged answer's `data[]` is split back so each caller gets
+ * exactly its own inputs' embeddings, `index` renumbered from 0 in its own order.
+ *
+ * Accounting: the one call is one dispatch (one backend slot); each caller gets its own ledger row
+ * charged its fraction of the call's energy by input tokens (`Gateway.finishShared`: the rows add
+ * up to what the call was attributed), its whole share of the upstream's `usage` (apportioned by
+ * input tokens: OpenAI-compatible servers report only a total), and — when the call served two or
+ * more callers — its `microbatch` saving: the estimator's energy for its input tokens alone at
+ * occupancy 1 minus its share, floored at 0 (basis `estimated-counterfactual`).
+ */
+import {
+  apportionWhole,
+  canonicalJson,
+  estimateRequest,
+  microbatchSaving,
+  WattlineError,
+  type Clock,
+  type JsonValue,
+  type LeverEnergySaving,
+  type TierPreference,
+} from '@wattline/core'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { BackendConfig } from '../config/parse-config.ts'
+import type { ServiceConfig } from '../config/schema.ts'
+import { accountingHeaders, type Accounting } from './accounting.ts'
+import { profileOf } from './backend-runtime.ts'
+import type { Dispatched, FinishInput, Gateway, SharedPart } from './gateway.ts'
+import { clipInput } from './openai-errors.ts'
+import { savingsCounters } from './response-cache.ts'
+
+/** Response header: how many callers the upstream call that answered this request served. */
+export const BATCHED_HEADER = 'x-wattline-batched'
+
+const ENDPOINT = '/v1/embeddings'
+const UPSTREAM_PATH = '/embeddings'
+
+export interface EmbeddingsBatcherDeps {
+  readonly gateway: Gateway
+  readonly clock: Clock
+  readonly logger: Logger
+  /** Where the savings counters live (`wattline_energy_saved_joules_total{lever="microbatch"}`). */
+  readonly registry: Registry
+}
+
+/** One caller's embeddings request, already validated and authenticated. */
+export interface EmbeddingsRequest {
+  readonly service: ServiceConfig
+  /** The model as the client named it. */
+  readonly model: string
+  /** The request body (its `input` is a string, strings, a token array or token arrays). */
+  readonly body: Readonly<Record<string, unknown>>
+  readonly tier?: TierPreference
+  /** The client's Authorization, when the gateway forwards it upstream (no tenant keys). */
+  readonly authorization?: string
+  /** Aborts when the client leaves. */
+  readonly signal: AbortSignal
+  readonly requestId: string
+  readonly tenant: string | null
+  readonly arrivedMs: number
+  /** Request body bytes as received (network accounting). */
+  readonly requestBytes: number
+  /** Called once the merged call is about to go upstream, with how many callers it serves. */
+  readonly onDispatch?: (callers: number) => void
+}
+
+/** A caller's own answer, cut from the merged one. */
+export interface EmbeddingsAnswer {
+  readonly status: number
+  readonly contentType: string
+  readonly body: string
+  /** content-type, `x-wattline-*` accounting of the caller's share, batched, model served. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The backend that served the merged call. */
+  readonly backend: string
+  /** The model served (a lighter quality tier's when downgraded). */
+  readonly model: string
+  /** The caller's share of the call's energy and carbon. */
+  readonly accounting: Accounting
+  /** Callers the upstream call served (1 = none joined). */
+  readonly batched: number
+}
+
+export interface EmbeddingsBatcher {
+  /**
+   * Whether the request joins a batch: its service has `embeddings_batching.enabled`, the endpoint
+   * is `/v1/embeddings`, and its input holds 1 to `max_batch` items (more, or none, goes alone).
+   */
+  accepts(
+    endpoint: string,
+    service: ServiceConfig,
+    body: Readonly<Record<string, unknown>>,
+  ): boolean
+  /** Queues the request into its batch; resolves with its own answer, rejects with a `WL_` error. */
+  submit(request: EmbeddingsRequest): Promise<EmbeddingsAnswer>
+  /** Batches waiting for their window now (tests, metrics). */
+  pending(): number
+}
+
+/** An embeddings input cut into items: text (one string each) or tokens (one token array each). */
+interface Items {
+  readonly kind: 'text' | 'tokens'
+  readonly items: readonly (string | readonly number[])[]
+  /** Input tokens per item: ⌈characters / 4⌉ for text (an estimate), the length of a token array. */
+  readonly tokens: number
+}
+
+/** A caller waiting in a batch. */
+interface Member {
+  readonly request: EmbeddingsRequest
+  readonly input: Items
+  resolve(answer: EmbeddingsAnswer): void
+  reject(error: unknown): void
+}
+
+/** A batch filling up during its window. */
+interface Batch {
+  readonly key: string
+  readonly service: ServiceConfig
+  readonly model: string
+  /** The body fields shared by every member (all but `input`). */
+  readonly params: Readonly<Record<string, unknown>>
+  readonly tier?: TierPreference
+  readonly authorization?: string
+  readonly members: Member[]
+  size: number
+  cancelTimer: () => void
+}
+
+/** Cuts `input` into items; undefined when it has none or is not an embeddings input. */
+export function itemsOf(input: unknown): Items | undefined {
+  if (typeof input === 'string') return { kind: 'text', items: [input], tokens: textTokens(input) }
+  if (!Array.isArray(input) || input.length === 0) return undefined
+  if (input.every((x) => typeof x === 'string'))
+    return {
+      kind: 'text',
+      items: input,
+      tokens: input.reduce((n: number, s: string) => n + textTokens(s), 0),
+    }
+  if (input.every((x) => typeof x === 'number')) {
+    return { kind: 'tokens', items: [input as number[]], tokens: input.length }
+  }
+  if (input.every((x) => Array.isArray(x) && x.every((t) => typeof t === 'number'))) {
+    const arrays = input as number[][]
+    return { kind: 'tokens', items: arrays, tokens: arrays.reduce((n, a) => n + a.length, 0) }
+  }
+  return undefined
+}
+
+function textTokens(s: string): number {
+  return Math.ceil(s.length / 4)
+}
+
+/** Creates the batcher (one per gateway; it keeps no state beyond the batches in their window). */
+export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): EmbeddingsBatcher {
+  const { gateway, clock, logger } = deps
+  const open = new Map<string, Batch>()
+  let counters: ReturnType<typeof savingsCounters> | undefined
+
+  function accepts(
+    endpoint: string,
+    service: ServiceConfig,
+    body: Readonly<Record<string, unknown>>,
+  ): boolean {
+    const cfg = service.embeddings_batching
+    if (endpoint !== ENDPOINT || !cfg.enabled || body['stream'] === true) return false
+    const input = itemsOf(body['input'])
+    return input !== undefined && input.items.length <= cfg.max_batch
+  }
+
+  function submit(request: EmbeddingsRequest): Promise<EmbeddingsAnswer> {
+    const input = itemsOf(request.body['input'])
+    if (input === undefined) {
+      return Promise.reject(
+        new WattlineError('WL_INVALID_INPUT', 'input must not be empty', {
+          details: { param: 'input' },
+        }),
+      )
+    }
+    const cfg = request.service.embeddings_batching
+    const params: Record<string, unknown> = { ...request.body }
+    delete params['input']
+    const key = JSON.stringify([
+      request.service.name,
+      input.kind,
+      request.tier ?? '',
+      request.authorization ?? '',
+      canonicalJson(params as JsonValue),
+    ])
+    return new Promise<EmbeddingsAnswer>((resolve, reject) => {
+      let batch = open.get(key)
+      if (batch !== undefined && batch.size + input.items.length > cfg.max_batch) {
+        flush(batch)
+        batch = undefined
+      }
+      if (batch === undefined) {
+        const b: Batch = {
+          key,
+          service: request.service,
+          model: request.model,
+          params,
+          ...(request.tier === undefined ? {} : { tier: request.tier }),
+          ...(request.authorization === undefined ? {} : { authorization: request.authorization }),
+          members: [],
+          size: 0,
+          cancelTimer: () => undefined,
+        }
+        open.set(key, b)
+        b.cancelTimer = clock.setTimer((clock.now() + cfg.window_ms) as never, () => flush(b))
+        batch = b
+      }
+      batch.members.push({ request, input, resolve, reject })
+      batch.size += input.items.length
+      if (batch.size >= cfg.max_batch) flush(batch)
+    })
+  }
+
+  /** Closes `batch` to newcomers and sends it. */
+  function flush(batch: Batch): void {
+    if (open.get(batch.key) === batch) open.delete(batch.key)
+    batch.cancelTimer()
+    run(batch).catch((error: unknown) => {
+      // A bug past the fan-out: every caller still gets an answer.
+      logger.error({ err: error }, 'embeddings batch failed')
+      for (const m of batch.members) m.reject(error)
+    })
+  }
+
+  async function run(batch: Batch): Promise<void> {
+    // Callers that left while the batch was filling are dropped before it goes upstream.
+    const members = batch.members.filter((m) => {
+      if (!m.request.signal.aborted) return true
+      m.reject(m.request.signal.reason)
+      return false
+    })
+    if (members.length === 0) return
+    // The merged call is aborted only when every caller left.
+    const controller = new AbortController()
+    let staying = members.length
+    for (const m of members) {
+      m.request.signal.addEventListener(
+        'abort',
+        () => {
+          if (--staying === 0) controller.abort(new Error('every caller of the batch left'))
+        },
+        { once: true },
+      )
+    }
+    const first = members[0] as Member
+    const inputs = members.flatMap((m) => m.input.items)
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'x-request-id': first.request.requestId,
+    }
+    if (batch.authorization !== undefined) headers['authorization'] = batch.authorization
+    for (const m of members) m.request.onDispatch?.(members.length)
+    let d: Dispatched
+    try {
+      d = await gateway.dispatch({
+        service: batch.service,
+        model: batch.model,
+        ...(batch.tier === undefined ? {} : { tier: batch.tier }),
+        inputTokens: members.reduce((n, m) => n + m.input.tokens, 0),
+        outputTokens: 0,
+        decodes: false,
+        path: UPSTREAM_PATH,
+        bodyFor: (b: BackendConfig, served: string = batch.model) =>
+          JSON.stringify({
+            ...batch.params,
+            model: b.model_names[served] ?? served,
+            input: inputs,
+          }),
+        headers,
+        signal: controller.signal,
+        requestId: first.request.requestId,
+      })
+    } catch (error) {
+      // No backend took it (overloaded, unknown model, every backend failed): each caller is told.
+      for (const m of members) m.reject(error)
+      return
+    }
+    logger.debug(
+      { reqId: first.request.requestId, callers: members.length, inputs: inputs.length },
+      'embeddings batch dispatched',
+    )
+    await answer(d, members, inputs.length)
+  }
+
+  /** Reads the merged answer, accounts every caller, and gives each its own part (or the error). */
+  async function answer(d: Dispatched, members: readonly Member[], inputs: number): Promise<void> {
+    const backend = d.backend.config
+    const contentType = String(d.response.headers['content-type'] ?? 'application/json')
+    let text: string | undefined
+    let readError: unknown
+    try {
+      text = await d.response.body.text()
+    } catch (error) {
+      readError = error
+    }
+    const status = d.response.status
+    const split =
+      text !== undefined && status === 200
+        ? splitAnswer(
+            text,
+            members.map((m) => m.input.items.length),
+            inputs,
+          )
+        : undefined
+    const weights = members.map((m) => m.input.tokens)
+    const usageTokens =
+      split?.ok === true && split.promptTokens !== undefined
+        ? apportionWhole(split.promptTokens, weights)
+        : undefined
+    const totalTokens =
+      split?.ok === true && split.totalTokens !== undefined
+        ? apportionWhole(split.totalTokens, weights)
+        : undefined
+    const upstreamModel = backend.model_names[d.model]
+    const bodies = members.map((m, i) => {
+      if (split?.ok !== true) return undefined
+      const own: Record<string, unknown> = { ...split.object }
+      own['data'] = (split.parts[i] ?? []).map((item, index) => ({ ...item, index }))
+      if (split.usage !== undefined) {
+        own['usage'] = {
+          ...split.usage,
+          ...(usageTokens === undefined ? {} : { prompt_tokens: usageTokens[i] }),
+          ...(totalTokens === undefined ? {} : { total_tokens: totalTokens[i] }),
+        }
+      }
+      if (upstreamModel !== undefined && own['model'] === upstreamModel) own['model'] = d.model
+      return JSON.stringify(own)
+    })
+    const failure: { status: number; code: string } | undefined =
+      readError !== undefined
+        ? { status: 502, code: 'WL_UPSTREAM_UNAVAILABLE' }
+        : status !== 200
+          ? { status, code: `upstream_${status}` }
+          : split?.ok !== true
+            ? { status: 502, code: 'WL_UPSTREAM_UNAVAILABLE' }
+            : undefined
+    const batched = members.length
+    const parts: SharedPart[] = members.map((m, i) => {
+      const left = m.request.signal.aborted
+      const input: FinishInput = {
+        status: left ? 499 : (failure?.status ?? 200),
+        inputTokens: usageTokens?.[i] ?? 0,
+        outputTokens: 0,
+        ttftMs: null,
+        streamed: false,
+        endpoint: ENDPOINT,
+        requestId: m.request.requestId,
+        tenant: m.request.tenant,
+        arrivedMs: m.request.arrivedMs,
+        errorCode: left ? 'client_closed' : (failure?.code ?? null),
+        completed: readError === undefined,
+        networkBytes: m.request.requestBytes + Buffer.byteLength(bodies[i] ?? ''),
+      }
+      return {
+        input,
+        weight: m.input.tokens,
+        ...(failure === undefined && !left && batched > 1
+          ? { levers: (a: Accounting) => savingOf(d, a, m.input.tokens) }
+          : {}),
+      }
+    })
+    const accountings = gateway.finishShared(d, parts)
+    members.forEach((m, i) => {
+      const a = accountings[i] as Accounting
+      logger.info(
+        {
+          reqId: m.request.requestId,
+          service: d.service,
+          model: d.model,
+          backend: backend.id,
+          status: parts[i]?.input.status,
+          batched,
+          energy_j: a.energyJ,
+          carbon_g: a.carbonG,
+          method: a.method,
+        },
+        'request done',
+      )
+      const body = bodies[i]
+      if (failure !== undefined || body === undefined) {
+        m.reject(batchError(failure?.status ?? 502, text, readError, split, backend.id, batched))
+        return
+      }
+      m.resolve({
+        status: 200,
+        contentType,
+        body,
+        headers: {
+          'content-type': contentType,
+          ...accountingHeaders(backend.id, a),
+          [BATCHED_HEADER]: String(batched),
+          'x-wattline-model-served': d.model,
+        },
+        backend: backend.id,
+        model: d.model,
+        accounting: a,
+        batched,
+      })
+    })
+  }
+
+  /** The `microbatch` saving of a caller (none when it is 0), counted in the savings metrics. */
+  function savingOf(d: Dispatched, a: Accounting, tokens: number): LeverEnergySaving[] {
+    const alone = estimateRequest(profileOf(d.backend, d.model), {
+      inputTokens: Math.max(0, Math.round(tokens)),
+      outputTokens: 0,
+      batch: 1,
+    })
+    const saving = microbatchSaving({
+      alone: { value: alone.value, low: alone.low, high: alone.high },
+      share: { value: a.energyJ, low: a.energyLowJ, high: a.energyHighJ },
+      pue: a.pue,
+      intensityGPerKwh: a.intensity.intensity,
+    })
+    if (!(saving.energy_saved_j > 0)) return []
+    counters ??= savingsCounters(deps.registry)
+    counters.energy.inc({ lever: 'microbatch', service: d.service }, saving.energy_saved_j)
+    counters.carbon.inc({ lever: 'microbatch', service: d.service }, saving.carbon_saved_g)
+    return [saving]
+  }
+
+  return { accepts, submit, pending: () => open.size }
+}
+
+/** The merged answer cut per caller, or why it cannot be. */
+type Split =
+  | {
+      readonly ok: true
+      /** The upstream's answer object (its `data` and `usage` are replaced per caller). */
+      readonly object: Readonly<Record<string, unknown>>
+      readonly parts: readonly (readonly Record<string, unknown>[])[]
+      readonly usage?: Readonly<Record<string, unknown>>
+      readonly promptTokens?: number
+      readonly totalTokens?: number
+    }
+  | { readonly ok: false; readonly why: string }
+
+/**
+ * Cuts the upstream's `data[]` into consecutive runs of `counts` items, in input order: by each
+ * item's `index` when the indices are exactly 0…n−1 (servers may list them in any order), else by
+ * position.
+ */
+export function splitAnswer(text: string, counts: readonly number[], inputs: number): Split {
+  let obj: unknown
+  try {
+    obj = JSON.parse(text)
+  } catch {
+    return { ok: false, why: 'the answer is not JSON' }
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+    return { ok: false, why: 'the answer is not a JSON object' }
+  const o = obj as Record<string, unknown>
+  const data = o['data']
+  if (!Array.isArray(data)) return { ok: false, why: 'the answer has no data list' }
+  if (data.length !== inputs)
+    return { ok: false, why: `the answer holds ${data.length} embeddings for ${inputs} inputs` }
+  if (!data.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x)))
+    return { ok: false, why: 'a data item is not an object' }
+  const items = data as Record<string, unknown>[]
+  const byIndex: (Record<string, unknown> | undefined)[] = new Array<undefined>(inputs)
+  let indexed = true
+  for (const item of items) {
+    const i = item['index']
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= inputs || byIndex[i]) {
+      indexed = false
+      break
+    }
+    byIndex[i] = item
+  }
+  const ordered = indexed ? (byIndex as Record<string, unknown>[]) : items
+  const parts: Record<string, unknown>[][] = []
+  let at = 0
+  for (const n of counts) {
+    parts.push(ordered.slice(at, at + n))
+    at += n
+  }
+  const usage = o['usage']
+  const u =
+    usage !== null && typeof usage === 'object' && !Array.isArray(usage)
+      ? (usage as Record<string, unknown>)
+      : undefined
+  const whole = (v: unknown): number | undefined =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined
+  const promptTokens = whole(u?.['prompt_tokens'])
+  const totalTokens = whole(u?.['total_tokens'])
+  return {
+    ok: true,
+    object: o,
+    parts,
+    ...(u === undefined ? {} : { usage: u }),
+    ...(promptTokens === undefined ? {} : { promptTokens }),
+    ...(totalTokens === undefined ? {} : { totalTokens }),
+  }
+}
+
+/** The OpenAI-shaped error every caller of a failed batch gets. */
+function batchError(
+  status: number,
+  text: string | undefined,
+  readError: unknown,
+  split: Split | undefined,
+  backend: string,
+  callers: number,
+): WattlineError {
+  const of = `the merged embeddings call (${callers} request${callers === 1 ? '' : 's'}) to backend ${backend}`
+  if (readError !== undefined)
+    return new WattlineError('WL_UPSTREAM_UNAVAILABLE', `${of} broke while its answer was read`, {
+      cause: readError,
+      details: { status: 502 },
+    })
+  if (status === 200 || status >= 500)
+    return new WattlineError(
+      'WL_UPSTREAM_UNAVAILABLE',
+      `${of} got an answer that cannot be split: ${split?.ok === false ? split.why : `status ${status}`}`,
+      { details: { status: 502 } },
+    )
+  const said = upstreamMessage(text)
+  const message = `${of} was refused with status ${status}${said === undefined ? '' : `: ${clipInput(said)}`}`
+  if (status === 429)
+    return new WattlineError('WL_OVERLOADED', message, { details: { status: 429 } })
+  return new WattlineError('WL_INVALID_INPUT', message, { details: { status, param: 'input' } })
+}
+
+/** The `error.message` of an OpenAI-shaped error body, if there is one. */
+function upstreamMessage(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined
+  try {
+    const o = JSON.parse(text) as { error?: { message?: unknown } | string }
+    if (typeof o.error === 'string') return o.error
+    if (typeof o.error?.message === 'string') return o.error.message
+  } catch {
+    // not JSON
+  }
+  return text === '' ? undefined : text.slice(0, 200)
+}
