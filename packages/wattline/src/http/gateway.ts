@@ -47,7 +47,9 @@ import {
 import type { ClusterLoad } from './cluster-load.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 import type { GatewayMetrics } from './metrics.ts'
+import { createLiveLevers, type LeverNote } from './live-levers.ts'
 import { clipInput } from './openai-errors.ts'
+import { savingsCounters } from './response-cache.ts'
 import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
 
 export interface GatewayDeps {
@@ -86,6 +88,11 @@ export interface DispatchInput {
   readonly signal: AbortSignal
   /** Recorded with the decision (dashboard, logs). */
   readonly requestId?: string
+  /**
+   * The request's prompt (chat `messages` or completion `prompt`, as sent): its prefix identity
+   * for prefix-affinity routing. Omitted = none (embeddings).
+   */
+  readonly prompt?: unknown
 }
 
 /** A routing decision kept for the dashboard. */
@@ -116,6 +123,8 @@ export interface Dispatched {
   readonly model: string
   /** The shared slot held on the backend (cluster mode, Redis up), given back by `finish`. */
   readonly lease?: LoadLease
+  /** What the prefix-affinity and occupancy levers did to this request (see live-levers.ts). */
+  readonly levers?: LeverNote
 }
 
 export interface FinishInput {
@@ -197,6 +206,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // The decision engine (core/engine/router), shared with `wattline replay`: this shell only feeds
   // it the live load (trackers, breakers, intensity board, cluster counts) and the wall clock.
   const runtimes = [...backends.values()]
+  // Prefix affinity and occupancy shaping (services[].levers): core's levers in the router.
+  const liveLevers = createLiveLevers(config, runtimes, metrics.registry)
+  const leverSaved = liveLevers.routing.length === 0 ? undefined : savingsCounters(metrics.registry)
+  const indexOfRuntime = new Map(runtimes.map((rt, j) => [rt, j] as const))
   const router = createRouter({
     backends: runtimes.map((rt) => ({
       id: rt.config.id,
@@ -215,6 +228,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     })),
     random: deps.random,
     maxAttempts: g.max_attempts,
+    levers: liveLevers.routing,
   })
   const load = {
     now: 0,
@@ -243,6 +257,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   )
   const setInflight = (rt: BackendRuntime): void => {
     metrics.inflight.set(whereOf.get(rt)!, rt.tracker.inflight)
+    liveLevers.occupancy(indexOfRuntime.get(rt)!, rt.tracker.inflight)
   }
   const requestLabels = new Map<string, RequestLabels>()
   const labelsFor = (service: string, model: string, rt: BackendRuntime): RequestLabels => {
@@ -261,6 +276,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write.
   const recent: RecentDecision[] = []
   let recentAt = 0
+  /** What the levers did in the latest `decide` (read right after it). */
+  let lastNote: LeverNote | undefined
 
   function wakeQueues(all: boolean): void {
     for (const q of queues.values()) {
@@ -299,6 +316,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const service = router.serviceIndex(input.service.name)
     if (service < 0) throw new Error(`no service ${input.service.name} in the gateway's config`)
+    liveLevers.begin(service, input.model, input.prompt, input.inputTokens, input.outputTokens)
     const decision = router.decide(
       {
         service,
@@ -309,6 +327,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       },
       load,
     )
+    lastNote = liveLevers.end(decision.kind === 'route' ? decision.backend : -1)
     if (decision.kind === 'reject' && decision.routing === undefined) return decision
     const entry: RecentDecision = {
       at_ms: t,
@@ -330,6 +349,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     for (;;) {
       input.signal.throwIfAborted()
       const decision = decide(input, tried)
+      const note = lastNote
       if (decision.kind === 'wait') {
         const hint = decision.retryHintMs
         try {
@@ -367,7 +387,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const startedMs = clock.now()
       const mark = rt.tracker.start(startedMs, {
         profile: profileOf(rt, input.model),
-        inputTokens: input.inputTokens,
+        // The prompt blocks this backend's prefix cache holds are not prefilled again.
+        inputTokens: liveLevers.prefillTokens(note, input.inputTokens),
         decodes: input.decodes ?? true,
       })
       setInflight(rt)
@@ -403,6 +424,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           service: input.service.name,
           model: input.model,
           ...(lease === undefined ? {} : { lease }),
+          ...(note === undefined ? {} : { levers: note }),
         }
       } catch (error) {
         release()
@@ -476,6 +498,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.duration.observe(labels, latencyMs / 1000)
     metrics.energy.inc(withMethod, a.energyJ)
     metrics.carbon.inc(labels, a.carbonG)
+    // What the levers that acted on this request saved (the ledger's `levers`).
+    const leverSavings: LeverEnergySaving[] = []
+    if (d.levers !== undefined && input.completed && input.status < 400) {
+      liveLevers.served(d.levers)
+      for (const saving of liveLevers.savings(d.levers, {
+        model,
+        inputTokens: input.inputTokens,
+        outputTokens: input.outputTokens,
+        pue: rt.config.pue,
+        intensityGPerKwh: intensity.intensity,
+      })) {
+        leverSavings.push(saving)
+        leverSaved?.energy.inc({ lever: saving.lever, service: d.service }, saving.energy_saved_j)
+        leverSaved?.carbon.inc({ lever: saving.lever, service: d.service }, saving.carbon_saved_g)
+      }
+    }
     const record: RequestRecord = {
       kind: 'request',
       id: input.requestId,
@@ -521,6 +559,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       attempts: d.attempts,
       error_code: input.errorCode,
       ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
+      ...(leverSavings.length === 0 ? {} : { levers: encodeLeverSavings(leverSavings) as string }),
     }
     appendSafely(deps, record)
     return a
