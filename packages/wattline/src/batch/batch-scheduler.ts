@@ -7,6 +7,12 @@
  * ordinary request through the gateway's own `/v1/chat/completions` (loopback HTTP): admission,
  * routing, accounting and the ledger row are exactly those of interactive traffic.
  *
+ * Where: each pass also orders the allowed zones for the current slot (`zoneOrder`: the plan's zone
+ * first, then the greenest) and each line carries that order to the gateway's routing (a placement
+ * token, `line-placements.ts`), so it runs in the planned zone, or the next one with a healthy
+ * backend (logged). Zones whose backends are all down are left out of the plan (re-planned), and a
+ * batch with no healthy backend at all waits. The line's ledger row records its time-shift saving.
+ *
  * Crash safety: a line's result is recorded once (guarded UPDATE); lines left `running` by a
  * scheduler that died go back to `pending` when the next one takes the lease, so a gateway killed
  * mid-batch resumes without re-running a completed line or losing one. A line in flight at the
@@ -18,21 +24,31 @@ import {
   batchLineBudget,
   planGreenestSlots,
   slotStart,
+  zoneOrder,
   type CarbonIntensitySource,
   type Clock,
   type SlotIntensity,
 } from '@wattline/core'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { request } from 'undici'
 import type { WattlineConfig } from '../config/parse-config.ts'
+import { savingsCounters } from '../http/response-cache.ts'
 import { forecastZone, type ZoneForecast } from './batch-forecast.ts'
 import { errorLine, outputLine } from './batch-objects.ts'
 import type { BatchStore } from './batch-store.ts'
 import type { BatchLineRow, BatchRow, BatchStatus } from './batch-tables.ts'
+import { PLACEMENT_HEADER, type LinePlacements } from './line-placements.ts'
 
 export const SCHEDULER_LEASE = 'batch-scheduler'
 export const CARBON_SAVED_BASIS = 'estimated-counterfactual'
 const EXPIRED_MESSAGE = 'batch_expired: the completion window ended before this line ran'
+/**
+ * Attempts after which a line the gateway could not serve (502/504: every backend tried failed)
+ * is recorded as failed rather than sent again: a line that makes every backend fail would
+ * otherwise be retried until its window ends. Refusals (429/503/408) never count against it.
+ */
+export const MAX_UPSTREAM_FAILED_ATTEMPTS = 5
 
 export interface BatchSchedulerDeps {
   readonly store: BatchStore
@@ -45,6 +61,12 @@ export interface BatchSchedulerDeps {
   readonly logger: Logger
   /** Requests in flight in this gateway (interactive + batch). */
   readonly inflight: () => number
+  /** Where lines' placements go to the gateway's routing; omitted = lines are not placed. */
+  readonly placements?: LinePlacements
+  /** Whether a backend is up now (its breaker admits requests); omitted = every backend is. */
+  readonly backendUp?: (backendId: string) => boolean
+  /** Counts `wattline_carbon_saved_grams_total{lever="time-shift"}`; omitted = not counted. */
+  readonly registry?: Registry
 }
 
 export interface BatchScheduler {
@@ -77,12 +99,21 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
 
   const own = (): number => [...inflight.values()].reduce((s, n) => s + n, 0)
 
-  const zonesOf = (service: string): string[] => {
+  const placed = new Map<string, readonly string[]>() // batch id → zones for now, preferred first
+  const waiting = new Set<string>() // batches with no backend up (logged once)
+  const carbonSaved =
+    deps.registry === undefined ? undefined : savingsCounters(deps.registry).carbon
+
+  /** The zones a service's backends are in; `up`: only those with a backend up now. */
+  const zonesOf = (service: string, up = false): string[] => {
     const svc = config.services.find((s) => s.name === service)
     const ids = svc?.backends
     return [
       ...new Set(
-        config.backends.filter((b) => ids === undefined || ids.includes(b.id)).map((b) => b.zone),
+        config.backends
+          .filter((b) => ids === undefined || ids.includes(b.id))
+          .filter((b) => !up || (deps.backendUp?.(b.id) ?? true))
+          .map((b) => b.zone),
       ),
     ]
   }
@@ -168,6 +199,8 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
         .where('status', '=', b.status)
         .execute()
     })
+    placed.delete(b.id)
+    waiting.delete(b.id)
     logger.info(
       { batch: b.id, status: to, completed: ok.length, failed: bad.length },
       'batch finished',
@@ -183,6 +216,13 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
     let status = 0
     let text = ''
     let headers: Record<string, string | string[] | undefined> = {}
+    const submit = JSON.parse(b.submit_intensity) as Record<string, number>
+    const submitMin = Math.min(...Object.values(submit).filter((v) => Number.isFinite(v)))
+    const zones = placed.get(b.id)
+    const token = deps.placements?.issue({
+      zones: zones ?? zonesOf(b.service),
+      ...(Number.isFinite(submitMin) ? { timeShiftFromGPerKwh: submitMin } : {}),
+    })
     try {
       const res = await request(`${baseUrl}${b.endpoint}`, {
         method: 'POST',
@@ -191,6 +231,7 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
           'x-request-id': requestId,
           'x-wattline-service': b.service,
           ...(key === undefined ? {} : { authorization: `Bearer ${key}` }),
+          ...(token === undefined ? {} : { [PLACEMENT_HEADER]: token }),
         },
         body: l.body ?? '{}',
       })
@@ -199,9 +240,20 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
       text = await res.body.text()
     } catch (err) {
       logger.warn({ batch: b.id, line: l.line_no, err }, 'batch line not sent; back to pending')
+    } finally {
+      if (token !== undefined) deps.placements?.drop(token)
     }
-    const transient = status === 0 || status === 429 || status === 503 || status === 408
-    if (transient) {
+    // Refused (queue full, draining, no healthy backend) or every backend tried failed: the line
+    // is sent again later, never lost (the latter at most MAX_UPSTREAM_FAILED_ATTEMPTS times).
+    const refused = status === 0 || status === 429 || status === 503 || status === 408
+    const upstreamFailed =
+      (status === 502 || status === 504) && l.attempts < MAX_UPSTREAM_FAILED_ATTEMPTS
+    if (refused || upstreamFailed) {
+      if (upstreamFailed)
+        logger.warn(
+          { batch: b.id, line: l.line_no, status, attempts: l.attempts },
+          'batch line: no backend could serve it; back to pending',
+        )
       await store.db
         .updateTable('batch_lines')
         .set({ status: 'pending', claimed_by: null })
@@ -220,14 +272,22 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
     }
     const carbon = num('x-wattline-carbon-g')
     const intensity = num('x-wattline-intensity-g-per-kwh')
-    const submit = JSON.parse(b.submit_intensity) as Record<string, number>
-    const submitMin = Math.min(...Object.values(submit).filter((v) => Number.isFinite(v)))
-    // counterfactual: the same facility energy at the intensity run-now would have met
+    // counterfactual: the same facility energy at the intensity run-now would have met. The
+    // gateway states it (the ledger row's time-shift saving, unrounded) for a placed line; else
+    // it is derived from the rounded headers.
+    const stated = num('x-wattline-carbon-saved-g')
     const saved =
-      carbon !== null && intensity !== null && intensity > 0 && Number.isFinite(submitMin)
-        ? (carbon / intensity) * submitMin - carbon
-        : null
+      stated !== null
+        ? stated
+        : carbon !== null && intensity !== null && intensity > 0 && Number.isFinite(submitMin)
+          ? (carbon / intensity) * submitMin - carbon
+          : null
     const zone = headers['x-wattline-zone']
+    if (zones !== undefined && typeof zone === 'string' && zone !== zones[0])
+      logger.warn(
+        { batch: b.id, line: l.line_no, planned_zone: zones[0], zone },
+        'batch line ran outside its planned zone (no healthy backend there)',
+      )
     const recorded = await store.finishLine(
       b.id,
       l.line_no,
@@ -249,6 +309,9 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
     )
     if (!recorded)
       logger.warn({ batch: b.id, line: l.line_no }, 'batch line result not recorded: lease lost')
+    // Counted once per recorded line; a dirtier run (negative saving) is in the ledger, not here.
+    else if (saved !== null && saved > 0 && stated !== null)
+      carbonSaved?.inc({ lever: 'time-shift', service: b.service }, saved)
   }
 
   // one fill at a time (claims are async: two at once would both see the same free budget)
@@ -339,7 +402,10 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
         continue
       }
       if (counts.pending === 0) continue
-      const zones = zonesOf(b.service)
+      // Zones with a backend up: a zone whose backends are all down is planned out (re-planned
+      // back in once one answers its health probe again).
+      const healthy = zonesOf(b.service, true)
+      const zones = healthy.length > 0 ? healthy : zonesOf(b.service)
       const fc = new Map<string, readonly SlotIntensity[]>()
       const bases: Record<string, string> = {}
       for (const z of zones) {
@@ -381,7 +447,18 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
       // charged the slot's intensity, not the previous hour's (unless the deadline forces)
       const grace = config.gateway.intensity_refresh_ms * cfg.clock_speed
       const settled = now - slotStart(now, cfg.slot_ms) >= Math.min(grace, cfg.slot_ms / 4)
-      if (plan.run_now && (settled || plan.forced)) next.push(b)
+      placed.set(
+        b.id,
+        zoneOrder({ planned: plan.zone_now, now_ms: now, slot_ms: cfg.slot_ms, forecast: fc }),
+      )
+      if (healthy.length === 0) {
+        // nothing to send lines to: wait (lines sent now would only be refused)
+        if (!waiting.has(b.id)) logger.warn({ batch: b.id }, 'batch waits: no backend is up')
+        waiting.add(b.id)
+      } else {
+        if (waiting.delete(b.id)) logger.info({ batch: b.id }, 'batch resumes: a backend is up')
+        if (plan.run_now && (settled || plan.forced)) next.push(b)
+      }
       if (plan.forced) forced.add(b.id)
       else forced.delete(b.id)
     }

@@ -8,6 +8,7 @@
 import { instant, type CarbonIntensitySource, type Clock } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import { KyselyLedgerStore } from '../adapters/storage/kysely-ledger-store.ts'
 import { openDatabase } from '../adapters/storage/open-database.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
@@ -15,6 +16,7 @@ import { registerBatchRoutes } from '../http/batch-routes.ts'
 import { createBatchScheduler, type BatchScheduler } from './batch-scheduler.ts'
 import { createBatchService } from './batch-service.ts'
 import { BatchStore } from './batch-store.ts'
+import type { LinePlacements } from './line-placements.ts'
 
 export interface BatchApi {
   readonly scheduler: BatchScheduler
@@ -47,6 +49,12 @@ export async function startBatchApi(deps: {
   readonly wallNow: () => number
   readonly logger: Logger
   readonly inflight: () => number
+  /** Lines' placements to the gateway's routing (the app's proxy route takes them). */
+  readonly placements?: LinePlacements
+  /** Whether a backend is up now (zones without one are planned out). */
+  readonly backendUp?: (backendId: string) => boolean
+  /** For `wattline_carbon_saved_grams_total{lever="time-shift"}`. */
+  readonly registry?: Registry
 }): Promise<BatchApi> {
   const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
   // the ledger has migrated the database (a no-op read here); a `sqlite::memory:` ledger is a
@@ -68,6 +76,9 @@ export async function startBatchApi(deps: {
     wallNow: deps.wallNow,
     logger: deps.logger.child({ component: 'batch' }),
     inflight: deps.inflight,
+    ...(deps.placements === undefined ? {} : { placements: deps.placements }),
+    ...(deps.backendUp === undefined ? {} : { backendUp: deps.backendUp }),
+    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
   })
   return {
     scheduler,

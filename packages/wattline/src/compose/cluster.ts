@@ -1,13 +1,16 @@
 /**
  * @module compose/cluster
  * Wires the shared load counters of the `cluster:` section: the Redis adapter under the gateway's
- * cluster view (cache, fallback, metrics). Used by `compose/live.ts`.
+ * cluster view (cache, fallback, metrics), and the live scaler's shared load. Used by
+ * `compose/live.ts`.
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { openRedisLoadCounters } from '../adapters/load/redis-load-counters.ts'
+import { openRedisScalingLoad } from '../adapters/load/redis-scaling-load.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { createClusterLoad, type ClusterLoad } from '../http/cluster-load.ts'
+import type { SharedScalingLoad } from '../scaling/shared-scaling-load.ts'
 
 /**
  * Connects to the configured Redis and reads the global counts once; undefined without a
@@ -49,4 +52,26 @@ export async function startClusterLoad(
     )
   }
   return cluster
+}
+
+/**
+ * The live scaler's shared load (docs/scaling.md "Several gateway replicas"): with a `cluster:`
+ * section and at least one backend with `scaling:`, every replica publishes its window counts to
+ * the cluster Redis and serves the leader's recommendation. Undefined otherwise.
+ */
+export async function startSharedScalingLoad(
+  config: WattlineConfig,
+  deps: { readonly logger: Logger },
+): Promise<SharedScalingLoad | undefined> {
+  const c = config.cluster
+  const url = config.secrets.redisUrl
+  if (c === undefined || url === undefined) return undefined
+  if (!config.backends.some((b) => b.scaling !== undefined)) return undefined
+  const logger = deps.logger.child({ component: 'scaling' })
+  return openRedisScalingLoad({
+    url,
+    keyPrefix: c.key_prefix,
+    commandTimeoutMs: c.command_timeout_ms,
+    onError: (err) => logger.debug({ err }, 'redis connection error (scaling)'),
+  })
 }

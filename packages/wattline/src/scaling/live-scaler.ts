@@ -10,6 +10,12 @@
  *
  * Requests are counted in the window in which their record is written (when they finish); the
  * replicas "serving" in a window are taken to be the last recommendation (KEDA follows it).
+ *
+ * Several gateway replicas (with the cluster Redis, `shared`): each replica publishes its counts of
+ * every closed window; a settle time later (two ticks) every replica reads all replicas' counts of
+ * that window and decides on their sum, and one replica (the leader) publishes its recommendation,
+ * which every replica serves: the same answer on every replica, from the whole fleet's load. When
+ * Redis fails, a replica decides and answers from its own load (`load_scope: replica`).
  */
 import { Gauge, type Registry } from 'prom-client'
 import {
@@ -28,6 +34,12 @@ import {
 } from '@wattline/core'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import { readActualReplicas, type ActualReplicasSource } from './actual-replicas.ts'
+import {
+  addWindows,
+  countWindow,
+  type SharedScalingLoad,
+  type WindowCounts,
+} from './shared-scaling-load.ts'
 
 const DAY_MS = 86_400_000
 
@@ -56,6 +68,13 @@ export interface PoolRecommendation {
   readonly intensity_day_median_g_per_kwh: number | null
   /** End of the last closed window (ISO 8601); null before the first. */
   readonly updated_at: string | null
+  /**
+   * Whose load the decision saw: `cluster` = every gateway replica's (shared through Redis),
+   * `replica` = this gateway's alone (no cluster Redis, or it failed).
+   */
+  readonly load_scope: 'cluster' | 'replica'
+  /** Gateway replicas whose counts the last window summed (1 with `load_scope: replica`). */
+  readonly replicas_reporting: number
   readonly basis: 'modelled'
 }
 
@@ -63,8 +82,11 @@ export interface LiveScaler {
   readonly pools: readonly string[]
   /** Feeds one ledger record (requests of the pools' backends, intensity values of their zones). */
   observe(record: LedgerRecord): void
-  /** Closes every window that ended by `nowMs` and decides the next. */
-  tick(nowMs: number): void
+  /**
+   * Closes every window that ended by `nowMs` and decides the next. With `shared` it returns a
+   * promise (Redis round trips); calls while one runs share it.
+   */
+  tick(nowMs: number): void | Promise<void>
   recommendation(pool: string): PoolRecommendation | undefined
   /** Reads the actual replica count of every pool that has `actual_replicas` (errors go to `onError`). */
   refreshActual(onError: (pool: string, error: unknown) => void): Promise<void>
@@ -82,6 +104,10 @@ export interface LiveScalerDeps {
   /** Clock for the time an actual count was read (default: the system's). */
   readonly now?: () => number
   readonly registry?: Registry
+  /** The load of every gateway replica (cluster Redis); omitted = this gateway's alone. */
+  readonly shared?: SharedScalingLoad
+  /** Shared-load failures (the scaler then counts this replica alone until Redis answers). */
+  readonly onSharedError?: (error: unknown) => void
 }
 
 interface PoolState {
@@ -100,6 +126,12 @@ interface PoolState {
   updatedAt: number | null
   actual: number | null
   actualAt: number | null
+  /** Shared mode: closed windows waiting for every replica's counts (own counts kept). */
+  readonly pending: { readonly startMs: number; readonly own: WindowCounts }[]
+  /** Shared mode: the leader's recommendation, served by every replica; null = none (own). */
+  served: PoolRecommendation | null
+  scope: 'cluster' | 'replica'
+  reporting: number
 }
 
 /** Longest history kept: a seasonal period plus the lead and a margin. */
@@ -149,6 +181,10 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
       updatedAt: null,
       actual: null,
       actualAt: null,
+      pending: [],
+      served: null,
+      scope: 'replica',
+      reporting: 1,
     }
     state.decision = decide(state, s.min_replicas)
     states.set(b.id, state)
@@ -173,10 +209,13 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
           registers: [deps.registry],
         })
   const publish = (s: PoolState): void => {
-    gauge?.set({ pool: s.pool.id, policy: s.policy.name }, s.decision.replicas)
-    if (Number.isFinite(s.decision.plannedRatePerS))
-      planned?.set({ pool: s.pool.id }, s.decision.plannedRatePerS)
+    gauge?.set({ pool: s.pool.id, policy: s.policy.name }, servedReplicas(s))
+    const rate = s.served?.planned_requests_per_s ?? s.decision.plannedRatePerS
+    if (rate !== null && Number.isFinite(rate)) planned?.set({ pool: s.pool.id }, rate)
   }
+  /** The replica count this gateway serves: the leader's (shared mode), else its own. */
+  const servedReplicas = (s: PoolState): number =>
+    s.served?.recommended_replicas ?? s.decision.replicas
   for (const s of states.values()) publish(s)
 
   function intensityNow(zone: string): { now: number; median: number } | undefined {
@@ -207,14 +246,15 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
     })
   }
 
-  function close(s: PoolState): void {
-    const arrivals = s.inputs.length
-    const mix = mixOf(s.inputs, s.outputs)
+  /** Adds the window starting at `startMs` to the history, with the load `counts`. */
+  function record(s: PoolState, startMs: number, counts: WindowCounts): void {
+    const arrivals = counts.arrivals
+    const mix = mixOf(counts)
     const rate = arrivals / (s.windowMs / 1000)
     // Serving replicas: the count read back when there is one, else the last recommendation.
-    const ready = s.actual ?? s.decision.replicas
+    const ready = s.actual ?? servedReplicas(s)
     s.history.push({
-      startMs: s.windowStart,
+      startMs,
       durationMs: s.windowMs,
       arrivals,
       mix,
@@ -223,17 +263,113 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
     })
     const keep = Math.ceil(HISTORY_MS / s.windowMs)
     if (s.history.length > keep) s.history.splice(0, s.history.length - keep)
+    s.lastRate = rate
+    s.updatedAt = startMs + s.windowMs
+  }
+
+  /** Ends the current local window: its counts, and the next window starts. */
+  function closeLocal(s: PoolState): { startMs: number; counts: WindowCounts } {
+    const closed = { startMs: s.windowStart, counts: countWindow(s.inputs, s.outputs) }
     s.inputs = []
     s.outputs = []
-    s.lastRate = rate
     s.windowStart += s.windowMs
-    s.updatedAt = s.windowStart
+    return closed
+  }
+
+  /** A gateway idle for longer than the history starts afresh at the current window. */
+  function restartIfIdle(s: PoolState, nowMs: number): void {
+    if (nowMs - s.windowStart <= HISTORY_MS) return
+    s.history.length = 0
+    s.pending.length = 0
+    s.windowStart = Math.floor(nowMs / s.windowMs) * s.windowMs - s.windowMs
+  }
+
+  const tickMs = Math.max(
+    100,
+    Math.min(...[...states.values()].map((s) => s.windowMs), 60_000) / 10,
+  )
+  // Shared mode: a window is decided two ticks after it ends (every replica has published it);
+  // counts, decisions and the leader lease live a few windows.
+  const settleMs = 2 * tickMs
+  const keepMs = (s: PoolState): number => 3 * s.windowMs + 2 * settleMs
+  const leaseMs = 3 * tickMs + 1000
+  let sharedTick: Promise<void> | undefined
+
+  async function tickShared(shared: SharedScalingLoad, nowMs: number): Promise<void> {
+    const fail = (error: unknown): void => deps.onSharedError?.(error)
+    const leader = await shared.lead(leaseMs).catch((e: unknown) => (fail(e), false))
+    for (const s of states.values()) {
+      restartIfIdle(s, nowMs)
+      while (nowMs >= s.windowStart + s.windowMs) {
+        const closed = closeLocal(s)
+        s.pending.push({ startMs: closed.startMs, own: closed.counts })
+        await shared.publish(s.pool.id, closed.startMs, closed.counts, keepMs(s)).catch(fail)
+      }
+      let decided = false
+      for (;;) {
+        const p = s.pending[0]
+        if (p === undefined || nowMs < p.startMs + s.windowMs + settleMs) break
+        s.pending.shift()
+        const parts = await shared.read(s.pool.id, p.startMs).catch((e: unknown) => {
+          fail(e)
+          return undefined
+        })
+        // Redis failed (or lost this replica's publish): this replica's own load.
+        const cluster = parts !== undefined && parts.length > 0
+        record(s, p.startMs, cluster ? addWindows(parts) : p.own)
+        s.scope = cluster ? 'cluster' : 'replica'
+        s.reporting = cluster ? parts.length : 1
+        decided = true
+      }
+      if (decided) {
+        s.decision = decide(s, s.actual ?? servedReplicas(s))
+        if (leader) {
+          const rec = own(s)
+          await shared.putDecision(s.pool.id, JSON.stringify(rec), keepMs(s)).catch(fail)
+        }
+      }
+      const json = await shared.getDecision(s.pool.id).catch((e: unknown) => {
+        fail(e)
+        return null
+      })
+      s.served = json === null ? null : (JSON.parse(json) as PoolRecommendation)
+      publish(s)
+    }
+  }
+
+  /** This gateway's own recommendation of a pool. */
+  function own(s: PoolState): PoolRecommendation {
+    const grid = intensityNow(s.pool.zone)
+    return {
+      pool: s.pool.id,
+      zone: s.pool.zone,
+      policy: s.policy.name,
+      recommended_replicas: s.decision.replicas,
+      reason: s.decision.reason,
+      min_replicas: s.pool.minReplicas,
+      max_replicas: s.pool.maxReplicas,
+      planned_requests_per_s: Number.isFinite(s.decision.plannedRatePerS)
+        ? round(s.decision.plannedRatePerS, 4)
+        : null,
+      observed_requests_per_s: round(s.lastRate, 4),
+      actual_replicas: s.actual,
+      actual_replicas_at: s.actualAt === null ? null : new Date(s.actualAt).toISOString(),
+      window_s: s.windowMs / 1000,
+      slo_p95_ms: s.sloP95Ms,
+      deferral_pct: s.deferralPct,
+      intensity_g_per_kwh: grid === undefined ? null : grid.now,
+      intensity_day_median_g_per_kwh: grid === undefined ? null : grid.median,
+      updated_at: s.updatedAt === null ? null : new Date(s.updatedAt).toISOString(),
+      load_scope: s.scope,
+      replicas_reporting: s.reporting,
+      basis: 'modelled',
+    }
   }
 
   return {
     pools: [...states.keys()],
     // A tenth of the shortest window, so a decision follows its window's end closely.
-    tickMs: Math.max(100, Math.min(...[...states.values()].map((s) => s.windowMs), 60_000) / 10),
+    tickMs,
     observe(record) {
       if (record.kind === 'request') {
         const s = states.get(record.backend)
@@ -248,17 +384,24 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
       }
     },
     tick(nowMs) {
+      const shared = deps.shared
+      if (shared !== undefined) {
+        sharedTick ??= tickShared(shared, nowMs).finally(() => {
+          sharedTick = undefined
+        })
+        return sharedTick
+      }
       for (const s of states.values()) {
         if (nowMs < s.windowStart + s.windowMs) continue
-        // A gateway idle for longer than the history: start afresh at the current window.
-        if (nowMs - s.windowStart > HISTORY_MS) {
-          s.history.length = 0
-          s.windowStart = Math.floor(nowMs / s.windowMs) * s.windowMs - s.windowMs
+        restartIfIdle(s, nowMs)
+        while (nowMs >= s.windowStart + s.windowMs) {
+          const closed = closeLocal(s)
+          record(s, closed.startMs, closed.counts)
         }
-        while (nowMs >= s.windowStart + s.windowMs) close(s)
         s.decision = decide(s, s.actual ?? s.decision.replicas)
         publish(s)
       }
+      return undefined
     },
     async refreshActual(onError) {
       await Promise.all(
@@ -279,29 +422,7 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
     recommendation(id) {
       const s = states.get(id)
       if (s === undefined) return undefined
-      const grid = intensityNow(s.pool.zone)
-      return {
-        pool: s.pool.id,
-        zone: s.pool.zone,
-        policy: s.policy.name,
-        recommended_replicas: s.decision.replicas,
-        reason: s.decision.reason,
-        min_replicas: s.pool.minReplicas,
-        max_replicas: s.pool.maxReplicas,
-        planned_requests_per_s: Number.isFinite(s.decision.plannedRatePerS)
-          ? round(s.decision.plannedRatePerS, 4)
-          : null,
-        observed_requests_per_s: round(s.lastRate, 4),
-        actual_replicas: s.actual,
-        actual_replicas_at: s.actualAt === null ? null : new Date(s.actualAt).toISOString(),
-        window_s: s.windowMs / 1000,
-        slo_p95_ms: s.sloP95Ms,
-        deferral_pct: s.deferralPct,
-        intensity_g_per_kwh: grid === undefined ? null : grid.now,
-        intensity_day_median_g_per_kwh: grid === undefined ? null : grid.median,
-        updated_at: s.updatedAt === null ? null : new Date(s.updatedAt).toISOString(),
-        basis: 'modelled',
-      }
+      return s.served ?? own(s)
     },
   }
 }
@@ -344,19 +465,14 @@ function poolSlo(
 /** p95 objective a pool plans for when no service using it states one, ms. */
 export const DEFAULT_SCALING_SLO_MS = 30_000
 
-function mixOf(ins: readonly number[], outs: readonly number[]): RequestMix {
-  if (ins.length === 0)
+function mixOf(c: WindowCounts): RequestMix {
+  if (c.arrivals === 0)
     return { meanInputTokens: 0, meanOutputTokens: 0, p95InputTokens: 0, p95OutputTokens: 0 }
-  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
-  const p95 = (xs: readonly number[]): number => {
-    const sorted = [...xs].sort((a, b) => a - b)
-    return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] as number
-  }
   return {
-    meanInputTokens: mean(ins),
-    meanOutputTokens: mean(outs),
-    p95InputTokens: p95(ins),
-    p95OutputTokens: p95(outs),
+    meanInputTokens: c.input_tokens_sum / c.arrivals,
+    meanOutputTokens: c.output_tokens_sum / c.arrivals,
+    p95InputTokens: c.input_tokens_p95,
+    p95OutputTokens: c.output_tokens_p95,
   }
 }
 
