@@ -108,6 +108,19 @@ const TRACE: readonly [number, number][] = [
 ]
 
 describe('replay with edge and cloud backends', () => {
+  it('replays the edge example fleet', async () => {
+    const text = readFileSync(
+      fileURLToPath(new URL('../../../../../examples/edge.fleet.yaml', import.meta.url)),
+      'utf8',
+    )
+    const r = await replay(text)
+    expect(r.err).toBe('')
+    expect(r.json?.[0]?.placements.map((x) => [x.placement, x.devices])).toEqual([
+      ['cloud', 1],
+      ['edge', 4],
+    ])
+  })
+
   it('reports energy per placement: less in the data centre, the modules on their own', async () => {
     const cloudOnly = await replay(fleet({ edge: false }))
     const mixed = await replay(fleet({ edge: true }))
