@@ -11,6 +11,7 @@ import {
   createRouter,
   encodeLeverSavings,
   networkEnergyJ,
+  shareFractions,
   trendCoefficient,
   utcYear,
   WattlineError,
@@ -21,6 +22,7 @@ import {
   type LedgerSink,
   type LeverEnergySaving,
   type LiveMark,
+  type LiveRequestEnergy,
   type LoadLease,
   type LoadSnapshot,
   type Random,
@@ -144,6 +146,15 @@ export interface FinishInput {
   readonly networkBytes?: number
 }
 
+/** One caller's part of a dispatch that served several (`Gateway.finishShared`). */
+export interface SharedPart {
+  readonly input: FinishInput
+  /** The part's work in the call (its input tokens): its energy share is weight / Σ weights. */
+  readonly weight: number
+  /** Savings of levers that acted on the part, given its accounting (added to its ledger row). */
+  readonly levers?: (a: Accounting) => readonly LeverEnergySaving[]
+}
+
 /** A request answered by the response cache: no backend, no work; what the original cost. */
 export interface CacheHitInput {
   readonly requestId: string
@@ -167,6 +178,12 @@ export interface Gateway {
   dispatch(input: DispatchInput): Promise<Dispatched>
   /** Ends the request's slot and accounts it; returns the accounting (for headers / usage chunk). */
   finish(d: Dispatched, input: FinishInput): Accounting
+  /**
+   * Ends one dispatch that served several callers (embeddings micro-batching) and accounts each
+   * caller: its own ledger row and metrics, charged its `weight`'s fraction of the call's energy
+   * (the rows add up to what the one call was attributed). Returns the parts' accountings in order.
+   */
+  finishShared(d: Dispatched, parts: readonly SharedPart[]): Accounting[]
   /** Records a request the response cache answered: a ledger row with 0 J and the cache saving. */
   recordCacheHit(input: CacheHitInput): void
   /** Health-probes every backend once (feeds the breakers). */
@@ -453,14 +470,53 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   function finish(d: Dispatched, input: FinishInput): Accounting {
+    return accountPart(d, input, endSlot(d, input.completed), true)
+  }
+
+  function finishShared(d: Dispatched, parts: readonly SharedPart[]): Accounting[] {
+    const ended = endSlot(
+      d,
+      parts.some((p) => p.input.completed),
+    )
+    // The latency model learns from the one call (all its tokens), not from each part.
+    const ok = parts.filter((p) => p.input.completed && p.input.status < 400)
+    if (ok.length > 0) {
+      const tokens = ok.reduce((n, p) => n + p.input.inputTokens, 0)
+      const { energy, endMs } = ended
+      observeLatency(d.backend, d.model, endMs - d.startedMs, tokens, 0, energy.meanOccupancy)
+    }
+    const fractions = shareFractions(parts.map((p) => p.weight))
+    return parts.map((p, i) =>
+      accountPart(d, p.input, scaled(ended, fractions[i] ?? 0), false, p.levers),
+    )
+  }
+
+  /** Ends `d`'s slot on its backend (tracker, shared lease, queues, breaker): its energy. */
+  function endSlot(d: Dispatched, completed: boolean): EndedSlot {
     const rt = d.backend
     const endMs = clock.now()
     const energy = rt.tracker.end(endMs, d.mark)
     cluster?.release(d.lease)
     setInflight(rt)
     wakeQueues(false)
-    if (input.completed) feedBreaker(rt, 'success')
+    if (completed) feedBreaker(rt, 'success')
     else if (rt.breaker.kind === 'half-open') feedBreaker(rt, 'trial-cancelled')
+    return { energy, endMs }
+  }
+
+  /**
+   * Accounts one request (or one part of a shared call) on an ended slot: metrics and its ledger
+   * row. `observe`: feed the latency model (false for parts: `finishShared` does it once).
+   */
+  function accountPart(
+    d: Dispatched,
+    input: FinishInput,
+    ended: EndedSlot,
+    observe: boolean,
+    partLevers?: SharedPart['levers'],
+  ): Accounting {
+    const rt = d.backend
+    const { energy, endMs } = ended
     const model = d.model
     const profile = profileOf(rt, model)
     const intensity = deps.intensity.current(rt.config.zone)
@@ -472,7 +528,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       intensity,
     })
     const latencyMs = endMs - input.arrivedMs
-    if (input.completed && input.status < 400) {
+    if (observe && input.completed && input.status < 400) {
       observeLatency(
         rt,
         model,
@@ -500,6 +556,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.carbon.inc(labels, a.carbonG)
     // What the levers that acted on this request saved (the ledger's `levers`).
     const leverSavings: LeverEnergySaving[] = []
+    if (partLevers !== undefined) leverSavings.push(...partLevers(a))
     if (d.levers !== undefined && input.completed && input.status < 400) {
       liveLevers.served(d.levers)
       for (const saving of liveLevers.savings(d.levers, {
@@ -628,6 +685,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     inflight: () => [...backends.values()].reduce((n, rt) => n + rt.tracker.inflight, 0),
     dispatch,
     finish,
+    finishShared,
     recordCacheHit,
     recentDecisions(limit) {
       const n = Math.min(recent.length, Math.max(0, limit))
@@ -690,6 +748,27 @@ export function createGateway(deps: GatewayDeps): Gateway {
           })
         }
       }
+    },
+  }
+}
+
+/** A dispatch's slot once ended: the energy attributed to it and when it ended. */
+interface EndedSlot {
+  readonly energy: LiveRequestEnergy
+  readonly endMs: number
+}
+
+/** `ended` with its energy (and work) scaled by `fraction`: one part's share of a shared call. */
+function scaled(ended: EndedSlot, fraction: number): EndedSlot {
+  const e = ended.energy
+  return {
+    endMs: ended.endMs,
+    energy: {
+      ...e,
+      energyJ: e.energyJ * fraction,
+      measuredJ: e.measuredJ * fraction,
+      modelledJ: e.modelledJ * fraction,
+      workTokens: e.workTokens * fraction,
     },
   }
 }
