@@ -20,8 +20,8 @@ export const embeddingsBatchingSchema = z.strictObject({
    * full batch goes at once). Every request of a batch waits at most this long.
    */
   window_ms: z
-    .int({ error: 'window_ms must be an integer number of milliseconds' })
-    .min(0)
+    .int()
+    .min(0, { error: 'window_ms must be 0 or more milliseconds' })
     .max(1000, { error: 'window_ms must be at most 1000 (a batch window is a few milliseconds)' })
     .default(DEFAULT_EMBEDDINGS_WINDOW_MS),
   /**
@@ -29,9 +29,9 @@ export const embeddingsBatchingSchema = z.strictObject({
    * `--max-client-batch-size`, 32 by default there). A request with more inputs goes alone.
    */
   max_batch: z
-    .int({ error: 'max_batch must be an integer' })
-    .min(1)
-    .max(8192)
+    .int()
+    .min(1, { error: 'max_batch must be at least 1 input' })
+    .max(8192, { error: 'max_batch must be at most 8192 inputs' })
     .default(DEFAULT_EMBEDDINGS_MAX_BATCH),
 })
 export type EmbeddingsBatchingConfig = z.infer<typeof embeddingsBatchingSchema>

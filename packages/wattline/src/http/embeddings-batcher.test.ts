@@ -230,6 +230,7 @@ describe('embeddings micro-batching (simulated backends, official openai client)
         code: 'WL_UPSTREAM_UNAVAILABLE',
         type: 'server_error',
       })
+      expect((e as APIError).headers?.get('x-wattline-batched')).toBe('3')
     }
     const four4 = await fail('err4')
     expect(calls(four)).toHaveLength(1)
@@ -387,8 +388,9 @@ backends:
     }
     expect(bad('{enabled: true, window_ms: -1}')).toMatchObject({ code: 'WL_CONFIG_INVALID' })
     expect(bad('{enabled: true, window_ms: -1}').message).toMatch(
-      /w\.yaml:\d+:\d+ services\[0\]\.embeddings_batching\.window_ms: /,
+      /w\.yaml:\d+:\d+ services\[0\]\.embeddings_batching\.window_ms: window_ms must be 0 or more/,
     )
+    expect(bad('{window_ms: 2.5}').message).toMatch(/embeddings_batching\.window_ms: .*int/)
     expect(bad('{max_batch: 0}').message).toMatch(/services\[0\]\.embeddings_batching\.max_batch: /)
     expect(bad('{enabled: "yes"}').message).toMatch(/services\[0\]\.embeddings_batching\.enabled: /)
     expect(bad('{windw_ms: 5}').message).toMatch(
