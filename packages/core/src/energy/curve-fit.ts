@@ -122,30 +122,55 @@ export function leastAbsoluteDeviations(
   floor = 0.02,
   weights?: readonly number[],
 ): number[] {
-  const w0 = (r: number): number => weights?.[r] ?? 1
-  const scaled = (w: (r: number) => number): [number[][], number[]] => {
-    const Xw: number[][] = []
-    const yw: number[] = []
-    X.forEach((row, r) => {
-      const s = Math.sqrt(w(r))
-      Xw.push(row.map((x) => x * s))
-      yw.push((y[r] ?? 0) * s)
-    })
-    return [Xw, yw]
-  }
-  let theta = leastSquares(...scaled(w0))
+  const n = X.length
+  const base = Float64Array.from({ length: n }, (_, r) => weights?.[r] ?? 1)
+  let theta = weightedLeastSquares(X, y, base)
+  const w = new Float64Array(n)
   for (let k = 0; k < iterations; k++) {
-    const current = theta
-    theta = leastSquares(
-      ...scaled((r) => {
-        const row = X[r] ?? []
-        let fit = 0
-        for (let i = 0; i < row.length; i++) fit += (current[i] ?? 0) * (row[i] ?? 0)
-        return w0(r) / Math.max(Math.abs((y[r] ?? 0) - fit), floor)
-      }),
-    )
+    for (let r = 0; r < n; r++) {
+      const row = X[r] ?? []
+      let fit = 0
+      for (let i = 0; i < row.length; i++) fit += (theta[i] ?? 0) * (row[i] ?? 0)
+      w[r] = (base[r] ?? 1) / Math.max(Math.abs((y[r] ?? 0) - fit), floor)
+    }
+    theta = weightedLeastSquares(X, y, w)
   }
   return theta
+}
+
+/**
+ * Weighted least squares `min Σ w·(y − X·θ)²` by the normal equations, with the same tiny ridge as
+ * {@link leastSquares} (identical to it on rows scaled by √w, without building them).
+ */
+function weightedLeastSquares(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+  w: Float64Array,
+): number[] {
+  const p = X[0]?.length ?? 0
+  const A = new Float64Array(p * p)
+  const v = new Float64Array(p)
+  for (let r = 0; r < X.length; r++) {
+    const row = X[r] ?? []
+    const wr = w[r] ?? 0
+    const wy = wr * (y[r] ?? 0)
+    for (let i = 0; i < p; i++) {
+      const xi = (row[i] ?? 0) * wr
+      v[i] = (v[i] ?? 0) + (row[i] ?? 0) * wy
+      // A is symmetric: fill the upper triangle, mirror below.
+      for (let j = i; j < p; j++) A[i * p + j] = (A[i * p + j] ?? 0) + xi * (row[j] ?? 0)
+    }
+  }
+  for (let i = 0; i < p; i++) for (let j = 0; j < i; j++) A[i * p + j] = A[j * p + i] ?? 0
+  let trace = 0
+  for (let i = 0; i < p; i++) trace += A[i * p + i] ?? 0
+  const ridge = (1e-9 * trace) / Math.max(1, p)
+  const M = Array.from({ length: p }, (_, i) => {
+    const out = new Array<number>(p)
+    for (let j = 0; j < p; j++) out[j] = (A[i * p + j] ?? 0) + (i === j ? ridge : 0)
+    return out
+  })
+  return solve(M, Array.from(v))
 }
 
 /** Quantile `q` ∈ [0, 1] of `values` (linear interpolation between order statistics). */

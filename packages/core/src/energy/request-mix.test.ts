@@ -36,7 +36,7 @@ const MODELS: readonly [string, number, number][] = [
   ['Qwen/Qwen3-235B-A22B-Instruct-2507', 235, 22],
 ]
 const HARDWARE = ['H100-SXM', 'A100-40GB', 'B200'] as const
-const BATCHES = [8, 16, 64, 256, 512, 1024]
+const BATCHES = [8, 32, 128, 512, 1024]
 /** Four request mixes: mean output tokens of each task. */
 const TASKS: readonly [string, number][] = [
   ['chat', 600],
@@ -142,7 +142,7 @@ describe('request-mix estimator on synthetic measurements', () => {
         if (Math.abs(Math.log(r.energyPerOutputTokenJ) - dot(coef.energy, x)) <= w) inside++
       }
       const share = inside / test.length
-      // q90 of held-out residuals; 108 rows of 18 correlated configurations per task.
+      // q90 of held-out residuals; 90 rows of 18 correlated configurations per task.
       expect(share).toBeGreaterThanOrEqual(0.8)
       expect(share).toBeLessThanOrEqual(1)
       // ... and not by being absurdly wide: under 3 noise standard deviations of the sum.
