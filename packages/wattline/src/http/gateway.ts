@@ -7,11 +7,15 @@
  */
 import {
   breakerAllows,
+  chooseTier,
   createPolicy,
   createRouter,
+  decodeLeverSavings,
   encodeLeverSavings,
-  networkEnergyJ,
+  estimateRequest,
   shareFractions,
+  networkEnergyJ,
+  timeShiftSaving,
   trendCoefficient,
   utcYear,
   WattlineError,
@@ -29,8 +33,13 @@ import {
   type RequestRecord,
   type RouterDecision,
   type RoutingDecision,
+  type Tier,
+  type TierChoice,
+  type TierPreference,
+  tierSaving,
 } from '@wattline/core'
 import type { Logger } from 'pino'
+import { Counter } from 'prom-client'
 import {
   UpstreamFailure,
   type Upstream,
@@ -38,6 +47,7 @@ import {
 } from '../adapters/upstream/openai-upstream.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
+import { coreTiers } from '../config/tiers.ts'
 import { account, type Accounting } from './accounting.ts'
 import {
   breakerEvent,
@@ -71,7 +81,15 @@ export interface GatewayDeps {
    * and each backend's `max_concurrency` holds for the fleet. Omitted = this replica counts alone.
    */
   readonly cluster?: ClusterLoad
+  /**
+   * Whether a service's budget is under pressure (the budget watch projects it over its limit):
+   * a condition of quality tiers. Omitted = never.
+   */
+  readonly budgetPressure?: (service: string) => boolean
 }
+
+/** Counts quality-tier downgrades (docs/metrics.md). */
+export const TIER_DOWNGRADES_METRIC = 'wattline_tier_downgrades_total'
 
 /** What `dispatch` needs to send one request. */
 export interface DispatchInput {
@@ -84,8 +102,11 @@ export interface DispatchInput {
   readonly decodes?: boolean
   /** Upstream path under the backend base URL. */
   readonly path: string
-  /** Builds the body for a backend (model-name mapping happens here). */
-  readonly bodyFor: (backend: BackendConfig) => string | Buffer
+  /**
+   * Builds the body for a backend (model-name mapping happens here); `model` is the model served
+   * (a lighter quality tier's, or `model` itself).
+   */
+  readonly bodyFor: (backend: BackendConfig, model?: string) => string | Buffer
   readonly headers: Readonly<Record<string, string>>
   readonly signal: AbortSignal
   /** Recorded with the decision (dashboard, logs). */
@@ -95,6 +116,20 @@ export interface DispatchInput {
    * for prefix-affinity routing. Omitted = none (embeddings).
    */
   readonly prompt?: unknown
+  /**
+   * Routing constraint (Batch API lines): zones in preference order. Only the backends of one zone
+   * are eligible at a time, the first zone first; a zone with no backend left to try (all down,
+   * open breakers, or failed on this request) is skipped, logged, for the next one, so the line
+   * runs elsewhere rather than failing. Omitted = every backend of the service.
+   */
+  readonly zones?: readonly string[]
+  /**
+   * Deferred work (Batch API lines): the intensity running at submission would have met,
+   * gCO2e/kWh. The ledger row records the `time-shift` saving against it (`timeShiftSaving`).
+   */
+  readonly timeShiftFromGPerKwh?: number
+  /** The client's `x-wattline-tier` header (quality tiers). */
+  readonly tier?: TierPreference
 }
 
 /** A routing decision kept for the dashboard. */
@@ -121,12 +156,18 @@ export interface Dispatched {
   readonly mark: LiveMark
   readonly startedMs: number
   readonly service: string
-  /** Client model name. */
+  /** Client model name of the model served (a lighter quality tier's when downgraded). */
   readonly model: string
+  /** The tier decision: `requested` is the client's model, `reason` set when downgraded. */
+  readonly tier: TierChoice
   /** The shared slot held on the backend (cluster mode, Redis up), given back by `finish`. */
   readonly lease?: LoadLease
   /** What the prefix-affinity and occupancy levers did to this request (see live-levers.ts). */
   readonly levers?: LeverNote
+  /** The zone constraint it was routed under (`DispatchInput.zones`: the zone it ran in). */
+  readonly pinnedZone?: string
+  /** `DispatchInput.timeShiftFromGPerKwh`, for the ledger's time-shift saving. */
+  readonly timeShiftFromGPerKwh?: number
 }
 
 export interface FinishInput {
@@ -295,6 +336,94 @@ export function createGateway(deps: GatewayDeps): Gateway {
   let recentAt = 0
   /** What the levers did in the latest `decide` (read right after it). */
   let lastNote: LeverNote | undefined
+  // Quality tiers (docs/gateway.md "Quality tiers"): core's shape per service that declares them.
+  const tiersOf = new Map<string, readonly Tier[]>()
+  for (const s of config.services)
+    if (s.tiers !== undefined) tiersOf.set(s.name, coreTiers(s.tiers))
+  const saved = tiersOf.size === 0 ? undefined : savingsCounters(metrics.registry)
+  const downgrades =
+    tiersOf.size === 0
+      ? undefined
+      : ((metrics.registry.getSingleMetric(TIER_DOWNGRADES_METRIC) as
+          Counter<'service' | 'from' | 'to' | 'reason'> | undefined) ??
+        new Counter({
+          name: TIER_DOWNGRADES_METRIC,
+          help: 'Requests served by a lighter quality tier than the model asked for, by service, requested model (from), served model (to) and reason (opt-in|intensity|budget-pressure).',
+          labelNames: ['service', 'from', 'to', 'reason'],
+          registers: [metrics.registry],
+        }))
+
+  /** Backends `service` may use that serve `model` (healthy ones only, when any is). */
+  function servingBackends(service: ServiceConfig, model: string): BackendRuntime[] {
+    const t = clock.now()
+    const serving = runtimes.filter(
+      (rt) =>
+        rt.config.models.includes(model) &&
+        (service.backends === undefined || service.backends.includes(rt.config.id)),
+    )
+    const healthy = serving.filter((rt) => breakerAllows(rt.breaker, t as never, breakerConfig))
+    return healthy.length > 0 ? healthy : serving
+  }
+
+  /** The cleanest backend of `servingBackends` (intensity now), or undefined when none serves it. */
+  function cleanestServing(service: ServiceConfig, model: string): BackendRuntime | undefined {
+    let best: BackendRuntime | undefined
+    let bestG = Number.POSITIVE_INFINITY
+    for (const rt of servingBackends(service, model)) {
+      const g = deps.intensity.current(rt.config.zone).intensity
+      if (g < bestG) {
+        best = rt
+        bestG = g
+      }
+    }
+    return best
+  }
+
+  /** The quality-tier decision of a request (the requested model for services without tiers). */
+  function tierFor(input: DispatchInput): TierChoice {
+    const tiers = tiersOf.get(input.service.name)
+    if (tiers === undefined) return { model: input.model, requested: input.model }
+    const ref = cleanestServing(input.service, input.model)
+    if (ref === undefined) return { model: input.model, requested: input.model }
+    return chooseTier(input.model, tiers, {
+      intensityGPerKwh: deps.intensity.current(ref.config.zone).intensity,
+      budgetPressure: deps.budgetPressure?.(input.service.name) ?? false,
+      ...(input.tier === undefined ? {} : { preference: input.tier }),
+    })
+  }
+
+  /**
+   * The `tier` saving of a downgraded request: the requested model's profile (on the backend that
+   * served, when it serves that model too; else on the cleanest one that does) for the same tokens
+   * at the observed occupancy, minus the energy charged.
+   */
+  function tierSavingOf(
+    d: Dispatched,
+    a: Accounting,
+    input: FinishInput,
+    occupancy: number,
+  ): LeverEnergySaving | undefined {
+    const requested = d.tier.requested
+    const service = config.services.find((s) => s.name === d.service)
+    const ref = d.backend.config.models.includes(requested)
+      ? d.backend
+      : service === undefined
+        ? undefined
+        : cleanestServing(service, requested)
+    if (ref === undefined) return undefined
+    const profile = profileOf(ref, requested)
+    const cf = estimateRequest(profile, {
+      inputTokens: Math.max(0, Math.round(input.inputTokens)),
+      outputTokens: Math.max(0, Math.round(input.outputTokens)),
+      batch: Math.min(profile.maxBatch, Math.max(1, occupancy)),
+    })
+    return tierSaving({
+      counterfactual: { value: cf.value, low: cf.low, high: cf.high },
+      actual: { value: a.energyJ, low: a.energyLowJ, high: a.energyHighJ },
+      pue: a.pue,
+      intensityGPerKwh: a.intensity.intensity,
+    })
+  }
 
   function wakeQueues(all: boolean): void {
     for (const q of queues.values()) {
@@ -320,14 +449,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   /** The router's decision for `input` on the live load now (`exclude`: backends tried). */
-  function decide(input: DispatchInput, exclude: readonly string[]): RouterDecision {
+  function decide(input: DispatchInput, exclude: readonly string[], zone?: string): RouterDecision {
     const t = clock.now()
     load.now = t
     for (let j = 0; j < runtimes.length; j++) {
       const rt = runtimes[j] as BackendRuntime
       const local = rt.tracker.inflight
       load.inflight[j] = cluster === undefined ? local : cluster.inflight(rt.config.id, local)
-      load.healthy[j] = breakerAllows(rt.breaker, t as never, breakerConfig)
+      // A zone constraint (batch placement) makes the other zones' backends ineligible.
+      load.healthy[j] =
+        breakerAllows(rt.breaker, t as never, breakerConfig) &&
+        (zone === undefined || rt.config.zone === zone)
       load.intensity[j] = deps.intensity.current(rt.config.zone)
       load.overheadMs[j] = rt.overheadMs ?? Number.NaN
     }
@@ -363,9 +495,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const tried: string[] = []
     let lastError: unknown
     const queue = queues.get(input.service.name)!
+    const zones = input.zones
+    let zoneAt = 0
+    // Quality tiers: decided once per request, before routing (the served model is routed).
+    const tier = tierFor(input)
+    const routed = tier.model === input.model ? input : { ...input, model: tier.model }
     for (;;) {
       input.signal.throwIfAborted()
-      const decision = decide(input, tried)
+      const zone = zones?.[zoneAt]
+      const decision = decide(routed, tried, zone)
       const note = lastNote
       if (decision.kind === 'wait') {
         const hint = decision.retryHintMs
@@ -379,8 +517,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
         continue
       }
       if (decision.kind === 'reject') {
-        if (decision.reason === 'unknown-model') throw unknownModel(input.model, input.service.name)
-        throw upstreamUnavailable(input.model, tried, lastError)
+        if (zones !== undefined && zoneAt + 1 < zones.length && decision.reason === 'no-backend') {
+          zoneAt++
+          deps.logger.warn(
+            { reqId: input.requestId, zone, next_zone: zones[zoneAt], tried },
+            'no healthy backend in the placed zone; routing to the next zone',
+          )
+          continue
+        }
+        if (decision.reason === 'unknown-model')
+          throw unknownModel(routed.model, input.service.name)
+        throw upstreamUnavailable(routed.model, tried, lastError)
       }
       const rt = runtimes[decision.backend] as BackendRuntime
       let lease: LoadLease | undefined
@@ -403,7 +550,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (halfOpen) feedBreaker(rt, 'trial-started')
       const startedMs = clock.now()
       const mark = rt.tracker.start(startedMs, {
-        profile: profileOf(rt, input.model),
+        profile: profileOf(rt, routed.model),
         // The prompt blocks this backend's prefix cache holds are not prefilled again.
         inputTokens: liveLevers.prefillTokens(note, input.inputTokens),
         decodes: input.decodes ?? true,
@@ -419,7 +566,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const response = await rt.upstream.request({
           method: 'POST',
           path: input.path,
-          body: input.bodyFor(rt.config),
+          body: input.bodyFor(rt.config, routed.model),
           headers: input.headers,
           signal: input.signal,
         })
@@ -431,6 +578,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
           metrics.retries.inc({ backend: rt.config.id, reason: `http_${response.status}` })
           continue
         }
+        if (tier.reason !== undefined)
+          downgrades?.inc({
+            service: input.service.name,
+            from: tier.requested,
+            to: tier.model,
+            reason: tier.reason,
+          })
         return {
           backend: rt,
           response,
@@ -439,9 +593,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
           mark,
           startedMs,
           service: input.service.name,
-          model: input.model,
-          ...(lease === undefined ? {} : { lease }),
+          model: routed.model,
+          tier,
           ...(note === undefined ? {} : { levers: note }),
+          ...(lease === undefined ? {} : { lease }),
+          ...(zone === undefined ? {} : { pinnedZone: zone }),
+          ...(input.timeShiftFromGPerKwh === undefined
+            ? {}
+            : { timeShiftFromGPerKwh: input.timeShiftFromGPerKwh }),
         }
       } catch (error) {
         release()
@@ -556,6 +715,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     metrics.carbon.inc(labels, a.carbonG)
     // What the levers that acted on this request saved (the ledger's `levers`).
     const leverSavings: LeverEnergySaving[] = []
+    const tier = tierPart(d, a, input, energy.meanOccupancy)
+    if (tier.saving !== undefined) leverSavings.push(tier.saving)
     if (partLevers !== undefined) leverSavings.push(...partLevers(a))
     if (d.levers !== undefined && input.completed && input.status < 400) {
       liveLevers.served(d.levers)
@@ -604,6 +765,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       routing_policy: d.decision.policy,
       routing_reason: JSON.stringify({
         reason: d.decision.reason,
+        // batch placement: the other zones' backends were ineligible (scored `unhealthy`)
+        ...(d.pinnedZone === undefined ? {} : { placed_in_zone: d.pinnedZone }),
         scores: d.decision.scores.map((s) => ({
           backend: s.backend,
           eligible: s.eligible,
@@ -616,10 +779,32 @@ export function createGateway(deps: GatewayDeps): Gateway {
       attempts: d.attempts,
       error_code: input.errorCode,
       ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
+      ...(tier.requested === undefined ? {} : { model_requested: tier.requested }),
       ...(leverSavings.length === 0 ? {} : { levers: encodeLeverSavings(leverSavings) as string }),
     }
-    appendSafely(deps, record)
+    // A deferred request (Batch API line): its time-shift saving joins the other levers'.
+    const shifted = timeShiftOf(d, a)
+    appendSafely(deps, shifted === undefined ? record : withLever(record, shifted))
     return a
+  }
+
+  /**
+   * A downgraded request's ledger part: the model asked for, and the `tier` saving (answered
+   * requests only), counted in the savings metrics.
+   */
+  function tierPart(
+    d: Dispatched,
+    a: Accounting,
+    input: FinishInput,
+    occupancy: number,
+  ): { readonly requested?: string; readonly saving?: LeverEnergySaving } {
+    if (d.tier.reason === undefined) return {}
+    const saving =
+      input.completed && input.status < 400 ? tierSavingOf(d, a, input, occupancy) : undefined
+    if (saving === undefined) return { requested: d.tier.requested }
+    saved?.energy.inc({ lever: 'tier', service: d.service }, saving.energy_saved_j)
+    saved?.carbon.inc({ lever: 'tier', service: d.service }, saving.carbon_saved_g)
+    return { requested: d.tier.requested, saving }
   }
 
   /** The ledger's network fields of a request (none when disabled or not counted). */
@@ -789,6 +974,26 @@ interface RequestLabels {
     string,
     Record<'service' | 'model' | 'backend' | 'zone' | 'method', string>
   >
+}
+
+/** The time-shift saving of a dispatched request, from its accounting (undefined: not deferred). */
+export function timeShiftOf(
+  d: Pick<Dispatched, 'timeShiftFromGPerKwh'>,
+  a: Accounting,
+): LeverEnergySaving | undefined {
+  if (d.timeShiftFromGPerKwh === undefined) return undefined
+  return timeShiftSaving({
+    facility_energy_j: a.facilityEnergyJ,
+    ran_intensity_g_per_kwh: a.intensity.intensity,
+    counterfactual_intensity_g_per_kwh: d.timeShiftFromGPerKwh,
+  })
+}
+
+/** `record` with `saving` added to its levers (beside any other lever's). */
+function withLever(record: RequestRecord, saving: LeverEnergySaving): RequestRecord {
+  const savings =
+    record.levers === undefined ? [saving] : [...decodeLeverSavings(record.levers), saving]
+  return { ...record, levers: encodeLeverSavings(savings) as string }
 }
 
 function idleSource(rt: BackendRuntime, method: 'measured' | 'modelled'): string {

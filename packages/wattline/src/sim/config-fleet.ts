@@ -27,7 +27,9 @@ import {
 import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
+import { coreTiers } from '../config/tiers.ts'
 import {
+  checkFleetTiers,
   parseFleet,
   yamlLocator,
   type Fleet,
@@ -145,10 +147,14 @@ export function fleetFromConfig(
       placement: b.placement,
     }
   })
-  const services: FleetService[] = config.services.map((s) => {
+  const services: FleetService[] = config.services.map((s, i) => {
     const own =
       s.backends === undefined ? backends : backends.filter((b) => s.backends?.includes(b.id))
-    const model = s.models?.[0] ?? (own[0]?.model as string)
+    // With quality tiers, requests ask for the first (heaviest) tier's model.
+    const model = s.tiers?.[0]?.model ?? s.models?.[0] ?? (own[0]?.model as string)
+    // The watch window budget pressure is judged on (replay --tiers): for services with tiers.
+    const watch =
+      s.tiers !== undefined && s.budget?.watch.enabled === true ? s.budget.watch : undefined
     return {
       name: s.name,
       model,
@@ -168,6 +174,25 @@ export function fleetFromConfig(
               variance_pct: s.budget.variance_pct,
               max_regression_pct: s.budget.max_regression_pct,
             },
+          }),
+      ...(watch === undefined
+        ? {}
+        : { budgetWatch: { windowMs: watch.window_s * 1000, minRequests: watch.min_requests } }),
+      ...(s.tiers === undefined
+        ? {}
+        : {
+            tiers: checkFleetTiers(
+              coreTiers(s.tiers),
+              model,
+              own,
+              (j, field, message) =>
+                new WattlineError(
+                  'WL_CONFIG_INVALID',
+                  `${file}: services[${i}].tiers[${j}].${field}: ${message}`,
+                  { details: { file, field: `services[${i}].tiers[${j}].${field}` } },
+                ),
+              watch !== undefined,
+            ),
           }),
     }
   })

@@ -11,6 +11,7 @@
 import * as z from 'zod'
 import { PRECISIONS } from '@wattline/core'
 import { DEFAULT_CARBON_TOLERANCE_PCT } from '../config/defaults.ts'
+import { tierSchema } from '../config/schema.ts'
 import { PLACEMENTS } from '../config/placement.ts'
 
 const name = z.string().trim().min(1)
@@ -90,6 +91,12 @@ export const fleetServiceSchema = z
       .min(1)
       .optional()
       .describe('Ids of the backends this service may use; default: all (as in wattline.yaml)'),
+    tiers: z
+      .array(tierSchema)
+      .optional()
+      .describe(
+        'Quality tiers (replay --tiers): model variants heaviest first, `model` among them; a lighter one serves when its `when` holds (intensity_above_g_per_kwh, opt_in; budget_pressure needs --config)',
+      ),
   })
   .strict()
 

@@ -13,13 +13,16 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
 import {
+  checkTiers,
   resolveProfile as coreResolveProfile,
   resolveRegion as coreResolveRegion,
   WattlineError,
   type BudgetSpec,
   type EnergyProfile,
   type Precision,
+  type Tier,
 } from '@wattline/core'
+import { coreTiers } from '../config/tiers.ts'
 import { fleetSchema, type FleetFile } from './fleet-schema.ts'
 import {
   checkPlacement,
@@ -42,6 +45,10 @@ export interface FleetService {
   readonly backends?: readonly string[]
   /** The service's energy / carbon budget (from a gateway config): the replay reports each policy against it. */
   readonly budget?: BudgetSpec
+  /** Quality tiers (replay --tiers): heaviest first, `model` among them. */
+  readonly tiers?: readonly Tier[]
+  /** The budget's production watch (from a gateway config): the window budget pressure is judged on. */
+  readonly budgetWatch?: { readonly windowMs: number; readonly minRequests: number }
 }
 
 /** A client region, resolved. */
@@ -332,6 +339,13 @@ export async function parseFleet(
         : { expectedOutputTokens: s.expected_output_tokens }),
       carbonTolerancePct: s.carbon_tolerance_pct,
       ...(s.backends === undefined ? {} : { backends: s.backends }),
+      ...(s.tiers === undefined
+        ? {}
+        : {
+            tiers: checkFleetTiers(coreTiers(s.tiers), s.model, own, (j, field, message) =>
+              located('WL_CONFIG_INVALID', ['services', i, 'tiers', j, field], message),
+            ),
+          }),
     }
   })
   const clientSum = fleet.clients.reduce((s, c) => s + c.share, 0)
@@ -409,6 +423,40 @@ export async function parseFleet(
 }
 
 /** True when `backend` serves `model` (by a name it lists or its profile's model id, any case). */
+/**
+ * A fleet service's tiers, checked: served by its backends, its `model` among them, no budget
+ * pressure (a fleet file has no budget: replay the gateway config with --config for that).
+ */
+export function checkFleetTiers(
+  tiers: readonly Tier[],
+  model: string,
+  own: readonly FleetBackend[],
+  fail: (index: number, field: string, message: string) => Error,
+  hasBudget = false,
+): readonly Tier[] {
+  const problem = checkTiers(tiers)[0]
+  if (problem !== undefined) throw fail(problem.index, problem.field, problem.message)
+  tiers.forEach((t, j) => {
+    if (!own.some((b) => servesModel(b, t.model))) {
+      const known = [...new Set(own.flatMap((b) => [...b.models, b.profile.model]))]
+      throw fail(
+        j,
+        'model',
+        `unknown model "${t.model}": no backend of this service serves it (known: ${known.join(', ')})`,
+      )
+    }
+    if (t.when?.budgetPressure === true && !hasBudget)
+      throw fail(
+        j,
+        'when',
+        'budget_pressure needs the service budget and watch of a gateway config: replay it with --config wattline.yaml',
+      )
+  })
+  if (!tiers.some((t) => t.model === model))
+    throw fail(0, 'model', `the service's model "${model}" must be one of its tiers`)
+  return tiers
+}
+
 export function servesModel(backend: FleetBackend, model: string): boolean {
   const m = model.toLowerCase()
   return (

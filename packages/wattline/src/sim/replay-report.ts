@@ -8,6 +8,7 @@
  */
 import Table from 'cli-table3'
 import type { PolicyOutcome, ReplayReport } from './replay.ts'
+import { renderTierLines, tierJson } from './replay-tiers.ts'
 
 /** 4 significant digits, without exponent noise for the table (0.0001615 rather than 0.000). */
 const sig = (x: number): string =>
@@ -75,6 +76,7 @@ export function toReplayJson(report: ReplayReport): unknown {
               within: b.within,
             })),
           }),
+      ...(p.tiers === undefined ? {} : { tiers: tierJson(p.tiers) }),
       ...(p.levers === undefined
         ? {}
         : {
@@ -296,6 +298,8 @@ export function renderReplayTable(report: ReplayReport): string {
         .join('; ')}; SLO misses by stage ${stages.map((st) => st.sloViolations).join(' → ')}.`,
     )
   }
+  const tierLines = renderTierLines(report.policies)
+  if (tierLines !== '') lines.push(tierLines.trimEnd())
   const placementTable = renderPlacementTable(report)
   if (placementTable !== '') lines.push(placementTable)
   const net = report.policies.find((p) => p.network !== undefined)?.network

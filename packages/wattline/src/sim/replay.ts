@@ -37,6 +37,14 @@ import {
   type StageRequests,
 } from './replay-levers.ts'
 import type { LoadedTrace } from './trace-reader.ts'
+import {
+  checkTierFleet,
+  planTiers,
+  routingServices,
+  tierOutcome,
+  type TierOutcome,
+  type TierSettings,
+} from './replay-tiers.ts'
 import { networkOutcome, type NetworkOutcome, type NetworkRequests } from './replay-network.ts'
 import { placementOutcomes, type PlacementOutcome } from './replay-placement.ts'
 
@@ -57,6 +65,8 @@ export interface ReplayOptions {
   readonly onProgress?: (policy: string, done: number, total: number) => void
   /** In-region energy levers applied to every policy but `do-nothing` and the oracle. */
   readonly levers?: LeverSettings
+  /** Quality tiers (the fleet's services[].tiers) on every policy but `do-nothing` and the oracle. */
+  readonly tiers?: TierSettings
 }
 
 /** One policy's figures. Energy is facility energy (IT × PUE); all figures are modelled. */
@@ -89,6 +99,8 @@ export interface PolicyOutcome {
   readonly placements: readonly PlacementOutcome[]
   /** Network energy at the service boundary, apart from compute; absent when turned off. */
   readonly network?: NetworkOutcome
+  /** With `--tiers`: the share of requests downgraded and the saving vs the requested models. */
+  readonly tiers?: TierOutcome
   /** With `--levers`: each lever's measured saving, and the totals of each stage. */
   readonly levers?: {
     readonly savings: readonly LeverSavings[]
@@ -148,6 +160,7 @@ export async function runReplay(
 ): Promise<ReplayReport> {
   if (trace.count === 0)
     throw new WattlineError('WL_INVALID_INPUT', `${trace.file} has no requests`)
+  if (options.tiers !== undefined) checkTierFleet(fleet)
   const service = assign(
     trace.service,
     trace.serviceNames,
@@ -191,6 +204,8 @@ export async function runReplay(
   const modelsOf = fleet.backends.map((b) => {
     const names = new Set([...b.models, b.profile.model])
     for (const s of fleet.services) if (servesModel(b, s.model)) names.add(s.model)
+    // Lighter quality tiers are routed by their own model name (replay-tiers.ts).
+    for (const r of routingServices(fleet)) if (servesModel(b, r.model)) names.add(r.model)
     return [...names]
   })
   // Routing predictions per name: the profile of the model a name stands for (memoized).
@@ -290,9 +305,11 @@ export async function runReplay(
           profile: profiles[j]!,
           profiles: routingProfiles[j]!,
         })),
-        services: services.map((s, i) => ({
-          ...s,
-          policy: policyFor(fleet.services[i]!.carbonTolerancePct),
+        // The fleet's services, then one per lighter quality tier (its parent's settings).
+        services: routingServices(fleet).map((r) => ({
+          ...services[r.parent]!,
+          model: r.model,
+          policy: policyFor(fleet.services[r.parent]!.carbonTolerancePct),
         })),
         clients: fleet.clients.length,
         networkRttMs: fleet.networkRttMs,
@@ -305,16 +322,49 @@ export async function runReplay(
       return { sim, overflow: chooser.overflow(), requests: stage }
     }
     const levers = name === 'do-nothing' ? undefined : options.levers
+    const tiers = name === 'do-nothing' ? undefined : options.tiers
     if (levers === undefined || levers.levers.length === 0) {
-      const r = runStage(requests, [], (c) => c)
-      end = Math.max(end, r.sim.end)
-      outcomes.push(
-        summarise(name, r.sim, fleet, requests.service, trace.outputTokens, r.overflow, {
-          stage: requests,
+      let r = runStage(requests, [], (c) => c)
+      let tiered: TierOutcome | undefined
+      if (tiers !== undefined) {
+        // Replayed again with each request served by the tier `chooseTier` picks (replay-tiers.ts).
+        const plan = planTiers({
+          fleet,
+          requests,
           intensity: intensity.lookup,
-        }),
+          baseline: r.sim,
+          settings: tiers,
+          seed: options.seed,
+        })
+        const withTiers = runStage(plan.requests, [], (c) => c)
+        tiered = tierOutcome({
+          fleet,
+          plan,
+          without: r.sim,
+          withTiers: withTiers.sim,
+          service: requests.service,
+        })
+        r = withTiers
+      }
+      end = Math.max(end, r.sim.end)
+      const outcome = summarise(
+        name,
+        r.sim,
+        fleet,
+        requests.service,
+        trace.outputTokens,
+        r.overflow,
+        { stage: requests, intensity: intensity.lookup },
       )
+      outcomes.push(tiered === undefined ? outcome : { ...outcome, tiers: tiered })
       continue
+    }
+    if (tiers !== undefined) {
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        '--tiers and --levers are replayed apart for now: run one replay with --tiers and one with --levers',
+        { details: { field: '--tiers' } },
+      )
     }
     const staged = runLeverStages(
       requests,

@@ -3,7 +3,7 @@
  * grid data (a daily cosine around 380 gCO2e/kWh), a 70B backend and an 8B backend in DE. The
  * saving is measured against the same policy replayed with every request on the model it asked for.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -75,7 +75,7 @@ interface PolicyJson {
 async function replay(
   fleet: string,
   extra: string[] = [],
-): Promise<{ code: number; out: string; err: string; json?: PolicyJson[] }> {
+): Promise<{ code: number; out: string; err: string; json: PolicyJson[] | undefined }> {
   const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`)
   const t = captureIo()
   const code = await runCli(
@@ -99,7 +99,6 @@ async function replay(
   )
   let json: PolicyJson[] | undefined
   if (code === 0) {
-    const { readFileSync } = await import('node:fs')
     json = (JSON.parse(readFileSync(out, 'utf8')) as { policies: PolicyJson[] }).policies
   }
   return { code, out: t.out(), err: t.err(), json }

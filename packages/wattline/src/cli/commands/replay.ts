@@ -78,6 +78,8 @@ interface ReplayFlags {
   cacheTtlS: string
   prefixCacheTokens: string
   prefixMaxCarbonPenaltyPct: string
+  tiers?: boolean
+  tierOptInPct: string
 }
 
 const DEFAULT_POLICIES = 'round-robin,least-loaded,carbon-aware,oracle'
@@ -154,6 +156,15 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       'levers: prefix affinity may pick a zone this much dirtier than the policy did, %',
       String(DEFAULT_LEVER_SETTINGS.maxCarbonPenaltyPct),
     )
+    .option(
+      '--tiers',
+      "quality tiers (the fleet's services[].tiers) on every policy but do-nothing and oracle: share downgraded and saving vs the requested models",
+    )
+    .option(
+      '--tier-opt-in-pct <p>',
+      'tiers: percent of requests whose client sends x-wattline-tier: eco (seeded draw)',
+      '0',
+    )
     .action(async (flags: ReplayFlags) => {
       setExit(await runReplayCommand(flags, io))
     })
@@ -179,6 +190,14 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
             flags.prefixMaxCarbonPenaltyPct,
           ),
         }
+  const tierOptInPct = pctFlag('--tier-opt-in-pct', flags.tierOptInPct)
+  if (tierOptInPct > 100)
+    throw badFlag('--tier-opt-in-pct', 'a percentage from 0 to 100', flags.tierOptInPct)
+  if (flags.tiers !== true && tierOptInPct > 0) {
+    throw new WattlineError('WL_INVALID_INPUT', '--tier-opt-in-pct needs --tiers', {
+      details: { field: '--tier-opt-in-pct' },
+    })
+  }
   const seed = intFlag('--seed', flags.seed, 0)
   const start = flags.start === undefined ? undefined : isoFlag('--start', flags.start)
   const format = flags.format === undefined ? undefined : formatFlag(flags.format)
@@ -242,6 +261,7 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
     seed,
     oracleBucketMs: numFlag('--oracle-bucket-min', flags.oracleBucketMin) * 60_000,
     ...(leverSettings === undefined ? {} : { levers: leverSettings }),
+    ...(flags.tiers === true ? { tiers: { optInPct: tierOptInPct } } : {}),
     ...(bar === undefined
       ? {}
       : {
