@@ -10,6 +10,7 @@ import { requestRecord } from '@wattline/core/testing'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
 import { createLiveScaler } from './live-scaler.ts'
+import type { SharedScalingLoad, WindowCounts } from './shared-scaling-load.ts'
 
 const T0 = Date.UTC(2026, 0, 1)
 
@@ -80,7 +81,7 @@ function run(deferralPct: number, intensityNow: number) {
       )
     // Requests of a backend without scaling: are not counted.
     scaler.observe(requestRecord(i++, { backend: 'other', at_ms: T0 + w * 60_000 }))
-    scaler.tick(T0 + (w + 1) * 60_000)
+    void scaler.tick(T0 + (w + 1) * 60_000) // no shared load: synchronous
   }
   return scaler.recommendation('paris')!
 }
@@ -103,5 +104,112 @@ describe('live scaler', () => {
     expect(deferred.reason).toMatch(/slack/)
     expect(clean.recommended_replicas).toBe(plain.recommended_replicas)
     expect(deferred.deferral_pct).toBe(100)
+  })
+})
+
+/** The shared-load port in memory (what the Redis adapter stores), with a switch to fail it. */
+function memoryShared(store: {
+  windows: Map<string, Map<string, WindowCounts>>
+  leader: string | undefined
+  decisions: Map<string, string>
+  down: boolean
+}): (id: string) => SharedScalingLoad {
+  const guard = (): void => {
+    if (store.down) throw new Error('redis down')
+  }
+  return (id) => ({
+    replicaId: id,
+    publish: async (pool, start, counts) => {
+      guard()
+      const k = `${pool}:${start}`
+      const m = store.windows.get(k) ?? new Map<string, WindowCounts>()
+      m.set(id, counts)
+      store.windows.set(k, m)
+    },
+    read: async (pool, start) => {
+      guard()
+      return [...(store.windows.get(`${pool}:${start}`)?.values() ?? [])]
+    },
+    lead: async () => {
+      guard()
+      store.leader ??= id
+      return store.leader === id
+    },
+    putDecision: async (pool, json) => {
+      guard()
+      store.decisions.set(pool, json)
+    },
+    getDecision: async (pool) => {
+      guard()
+      return store.decisions.get(pool) ?? null
+    },
+    close: async () => undefined,
+  })
+}
+
+describe('live scaler across gateway replicas (shared load port)', () => {
+  it('decides on the sum of the replicas’ windows and serves the leader’s answer on each; alone when the port fails', async () => {
+    const store = {
+      windows: new Map<string, Map<string, WindowCounts>>(),
+      leader: undefined as string | undefined,
+      decisions: new Map<string, string>(),
+      down: false,
+    }
+    const shared = memoryShared(store)
+    const make = (id: string) =>
+      createLiveScaler({
+        config: config(0),
+        nowMs: T0,
+        profileFor: (b) => resolveProfile({ model: b.models[0] as string, hardware: b.hardware }),
+        shared: shared(id),
+      })
+    const [a, b] = [make('a'), make('b')]
+    const feed = (s: ReturnType<typeof make>, n: number, atMs: number) => {
+      for (let i = 0; i < n; i++)
+        s.observe(
+          requestRecord(i, {
+            backend: 'paris',
+            at_ms: atMs,
+            input_tokens: 800,
+            output_tokens: 300,
+          }),
+        )
+    }
+    // window [T0, T0+60 s): 90 requests through a, 30 through b
+    feed(a, 90, T0 + 1000)
+    feed(b, 30, T0 + 1000)
+    // both close the window and publish; neither decides before the settle time
+    await a.tick(T0 + 60_000)
+    await b.tick(T0 + 60_000)
+    expect(a.recommendation('paris')?.updated_at).toBeNull()
+    const later = T0 + 60_000 + 2 * a.tickMs
+    await a.tick(later)
+    await b.tick(later)
+    await a.tick(later + 1) // a reads the leader's (its own) decision
+    const [ra, rb] = [a.recommendation('paris')!, b.recommendation('paris')!]
+    expect(rb).toEqual(ra)
+    expect(ra).toMatchObject({
+      observed_requests_per_s: 2, // 120 requests / 60 s
+      load_scope: 'cluster',
+      replicas_reporting: 2,
+    })
+    // Redis fails: each replica decides and answers from its own load
+    store.down = true
+    feed(a, 60, T0 + 61_000)
+    feed(b, 6, T0 + 61_000)
+    const next = T0 + 120_000 + 2 * a.tickMs
+    await a.tick(T0 + 120_000)
+    await a.tick(next)
+    await b.tick(T0 + 120_000)
+    await b.tick(next)
+    expect(a.recommendation('paris')).toMatchObject({
+      observed_requests_per_s: 1,
+      load_scope: 'replica',
+      replicas_reporting: 1,
+    })
+    expect(b.recommendation('paris')).toMatchObject({
+      observed_requests_per_s: 0.1,
+      load_scope: 'replica',
+    })
   })
 })
