@@ -21,6 +21,7 @@ import type {
 export const REPORT_REQUEST_FIELDS = [
   'at_ms',
   'service',
+  'tenant',
   'model',
   'backend',
   'zone',

@@ -20,6 +20,7 @@ import {
   type IdleEnergyRecord,
   type Method,
   type PowerSampleRecord,
+  type IdleAllocationRule,
 } from '@wattline/core'
 import {
   REPORT_SCHEMA_VERSION,
@@ -30,6 +31,7 @@ import {
   type HardwareRow,
   type RegionRow,
   type Report,
+  type TenantSection,
   type TimeBucket,
   type TrainingRow,
   type ZoneRow,
@@ -41,6 +43,12 @@ import {
   newSavingsAcc,
   type SavingsAcc,
 } from './lever-savings.ts'
+import {
+  addTenantIdle,
+  addTenantRequest,
+  newTenantAcc,
+  tenantSection,
+} from './tenant-section.ts'
 import type {
   BudgetView,
   ChainHeadView,
@@ -74,6 +82,8 @@ export interface ReportOptions {
    * handful of requests is noise). Default: core's `DEFAULT_MIN_REQUESTS_PER_BUCKET` (10).
    */
   readonly anomalyMinRequestsPerHour?: number
+  /** How shared-pool idle energy is allocated to tenants (default `proportional`). */
+  readonly idleAllocation?: IdleAllocationRule
 }
 
 const J_PER_WH = 3600
@@ -130,12 +140,14 @@ export async function buildReport(
   const energyMeans = new HourlyMeans()
   const powerMeans = new HourlyMeans()
   const savings = newSavingsAcc()
+  const tenants = newTenantAcc()
   for await (const r of source.requests(range)) {
     allBackendJ.set(r.backend, (allBackendJ.get(r.backend) ?? 0) + r.energy_j)
     allZoneJ.set(r.zone, (allZoneJ.get(r.zone) ?? 0) + r.energy_j)
     if (inScope(r.service)) {
       addRequest(acc, r, buckets)
       addSavings(savings, r)
+      addTenantRequest(tenants, r)
       if (r.status < 400) energyMeans.add(r.service, r.at_ms, r.energy_j)
     }
   }
@@ -146,6 +158,10 @@ export async function buildReport(
     allZoneJ.set(idle.zone, (allZoneJ.get(idle.zone) ?? 0) + inPeriodJ)
     const share = idleShare(idle, acc, allBackendJ, service)
     if (share > 0) addIdle(acc, idle, range, share, buckets)
+    if (share > 0) {
+      const f = overlapFraction(idle, range) * share
+      addTenantIdle(tenants, idle.backend, idle.energy_j * f, idle.carbon_g * f)
+    }
   }
 
   // 3. Power samples of the backends in scope.
@@ -228,6 +244,7 @@ export async function buildReport(
     options,
     acc,
     savings,
+    tenants: tenantSection(tenants, options.idleAllocation),
     buckets,
     peak,
     backendPeak,
@@ -679,6 +696,7 @@ interface Parts {
   options: ReportOptions
   acc: ScopeAcc
   savings: SavingsAcc
+  tenants: TenantSection
   buckets: Buckets
   peak: Peak
   backendPeak: ReadonlyMap<string, number>
@@ -955,6 +973,7 @@ function assemble(p: Parts): Report {
       notes: methodologyNotes(acc, p, measuredShare),
     },
     savings_by_lever: leverSavingsSection(p.savings),
+    tenants: p.tenants,
     network: networkSection(p.savings),
     budgets: budgetRows,
     gate_decisions: p.gates.map((g) => ({

@@ -72,6 +72,7 @@ ${regionTable(report)}
 ${backendTable(report)}
 ${sciSection(report)}
 ${savingsSection(report)}
+${tenantsSection(report)}
 ${budgetSection(report)}
 ${lifecycleSection(report)}
 ${anomalySection(report)}
@@ -412,4 +413,44 @@ export function esc(text: string): string {
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;')
+}
+
+/** Per-tenant energy, carbon and requests, with the shared-pool idle energy allocated to each. */
+function tenantsSection(r: Report): string {
+  const t = r.tenants
+  if (t.tenants.length === 0) return ''
+  const rows = t.tenants.map((x) => [
+    x.tenant === null ? '<em>no tenant key</em>' : esc(x.tenant),
+    String(x.requests),
+    fmt(x.it_energy_wh.value),
+    interval(x.it_energy_wh),
+    fmt(x.carbon_g.value),
+    `${fmt(x.share_of_it_energy_pct)} %`,
+    fmt(x.idle_allocated_it_energy_wh),
+    fmt(x.it_energy_with_idle_wh),
+    esc(x.it_energy_wh.method),
+  ])
+  const unallocated =
+    t.unallocated_idle_it_energy_wh > 0
+      ? ` ${fmt(t.unallocated_idle_it_energy_wh)} Wh of idle energy ran on backends no request used in the period and is not allocated.`
+      : ''
+  return `<section aria-labelledby="s-tenants"><h2 id="s-tenants">Tenants</h2>
+${table(
+  'Energy (IT, before PUE), carbon and requests per tenant, and the shared-pool idle energy allocated to each',
+  [
+    'Tenant',
+    'Requests',
+    'Energy (Wh)',
+    'Interval (Wh)',
+    'Carbon (gCO2e)',
+    'Share of energy',
+    'Idle allocated (Wh)',
+    'Energy with idle (Wh)',
+    'Method',
+  ],
+  rows,
+  [1, 2, 3, 4, 5, 6, 7],
+)}
+<p class="note">Idle allocation <code>${esc(t.idle_allocation)}</code>: ${esc(t.idle_allocation_basis)}. Pool idle energy ${fmt(t.pool_idle_it_energy_wh)} Wh.${esc(unallocated)}</p>
+</section>`
 }

@@ -102,6 +102,7 @@ export function renderMarkdown(report: Report): string {
       ...net.sources.map((x) => `- ${x}`),
     )
   }
+  tenantsSection(out, report)
   if (report.budgets.length > 0) {
     section(out, 'Budgets')
     out.push(
@@ -276,4 +277,44 @@ function cell(text: string): string {
 
 function esc(text: string): string {
   return text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('\n', ' ')
+}
+
+/** Per-tenant energy, carbon and requests, with the shared-pool idle energy allocated to each. */
+function tenantsSection(out: string[], report: Report): void {
+  const t = report.tenants
+  if (t.tenants.length === 0) return
+  section(out, 'Tenants')
+  out.push(
+    ...table(
+      [
+        'Tenant',
+        'Requests',
+        'Energy (Wh)',
+        'Interval (Wh)',
+        'Carbon (gCO2e)',
+        'Share of energy',
+        'Idle allocated (Wh)',
+        'Energy with idle (Wh)',
+        'Method',
+      ],
+      t.tenants.map((x) => [
+        x.tenant === null ? '_no tenant key_' : x.tenant,
+        String(x.requests),
+        fmt(x.it_energy_wh.value),
+        interval(x.it_energy_wh),
+        fmt(x.carbon_g.value),
+        pct(x.share_of_it_energy_pct),
+        fmt(x.idle_allocated_it_energy_wh),
+        fmt(x.it_energy_with_idle_wh),
+        x.it_energy_wh.method,
+      ]),
+      'lrrrrrrrl',
+    ),
+    '',
+    `Energy is IT energy (before PUE). Idle allocation \`${t.idle_allocation}\`: ${t.idle_allocation_basis}. ` +
+      `Pool idle energy ${fmt(t.pool_idle_it_energy_wh)} Wh` +
+      (t.unallocated_idle_it_energy_wh > 0
+        ? `, of which ${fmt(t.unallocated_idle_it_energy_wh)} Wh ran on backends no request used and is not allocated.`
+        : '.'),
+  )
 }

@@ -5,7 +5,7 @@
  * fails if the published file drifts. Every number carries its unit in its key; aggregate figures
  * carry an interval (`low`, `high`) and the method that produced them.
  */
-import { LEVER_NAMES, SAVING_BASES } from '@wattline/core'
+import { IDLE_ALLOCATION_RULES, LEVER_NAMES, SAVING_BASES } from '@wattline/core'
 import * as z from 'zod'
 
 /** Version of the report format; bumped on any incompatible change to the keys below. */
@@ -211,6 +211,33 @@ const networkSchema = z
   })
   .describe('network energy, apart from compute: not included in the totals')
 
+const tenantRowSchema = z.object({
+  tenant: z.string().nullable().describe('the tenant of the API key; null: requests without one'),
+  requests: z.number().int().min(0),
+  failed_requests: z.number().int().min(0),
+  it_energy_wh: figureSchema.describe('IT energy attributed to its requests (before PUE)'),
+  carbon_g: figureSchema,
+  share_of_it_energy_pct: nonNeg.describe("share of the scope's request IT energy"),
+  share_of_requests_pct: nonNeg,
+  idle_allocated_it_energy_wh: nonNeg.describe('shared-pool idle IT energy allocated by the rule'),
+  idle_allocated_carbon_g: nonNeg,
+  it_energy_with_idle_wh: nonNeg.describe('it_energy_wh.value + idle_allocated_it_energy_wh'),
+})
+
+const tenantSectionSchema = z
+  .object({
+    idle_allocation: z.enum(IDLE_ALLOCATION_RULES),
+    idle_allocation_basis: z.string(),
+    pool_idle_it_energy_wh: nonNeg.describe("the scope's idle IT energy in the period"),
+    unallocated_idle_it_energy_wh: nonNeg.describe(
+      'idle IT energy of backends no request used in the period (no tenant to charge)',
+    ),
+    tenants: z.array(tenantRowSchema),
+  })
+  .describe(
+    'per-tenant energy, carbon and requests; allocated + unallocated idle = pool_idle_it_energy_wh',
+  )
+
 export const reportSchema = z
   .object({
     $schema: z.string().optional(),
@@ -286,6 +313,7 @@ export const reportSchema = z
       notes: z.array(z.string()),
     }),
     savings_by_lever: leverSavingsSchema,
+    tenants: tenantSectionSchema,
     network: networkSchema,
     budgets: z.array(budgetRowSchema),
     gate_decisions: z.array(gateRowSchema),
@@ -353,3 +381,4 @@ export type NetworkSection = z.infer<typeof networkSchema>
 export function reportJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(reportSchema, { target: 'draft-2020-12' }) as Record<string, unknown>
 }
+export type TenantSection = z.infer<typeof tenantSectionSchema>
