@@ -10,6 +10,11 @@
  * weights, network round trips, intensity changes between requests (carbon-aware hysteresis), and
  * enough load that every backend fills and requests are refused (queue of size 0 → 429).
  *
+ * With levers (issue 11), the `chat` service also runs prefix affinity and occupancy shaping: the
+ * gateway from its config, the replay chooser with core's lever objects built as `replay --levers`
+ * builds them, fed the same prompt blocks (`http/prompt-blocks.ts`), learnt when each answer is
+ * released; a fifth backend shares Paris' zone so that occupancy shaping has a choice to make.
+ *
  * What the replay does not model is kept out of the snapshot on purpose: the simulated servers
  * report usage that the energy profile fully explains, so the gateway's measured overhead stays 0
  * (the replay has none); the test checks that it did.
@@ -18,23 +23,28 @@ import { testProfile } from '@wattline/core/test-profile'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
+  createOccupancyLever,
   createPolicy,
   createPolicyChooser,
+  createPrefixAffinityLever,
+  createPrefixCacheTable,
   instant,
   ROUTING_POLICIES,
   seededRandom,
   VirtualClock,
   type EngineView,
   type RoutingDecision,
+  type RoutingLever,
   type RoutingPolicyName,
 } from '@wattline/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startGateway } from '../http/harness.test-support.ts'
 import { readRequest } from '../http/openai-request.ts'
+import { promptBlocks } from '../http/prompt-blocks.ts'
 
 const M1 = 'llama-3.1-8b-instruct'
 const M2 = 'llama-3.2-1b-instruct'
-const BACKENDS = [
+const BACKENDS_BASE = [
   { id: 'paris', zone: 'FR', hardware: 'H100-SXM', models: [M1], weight: 1, rtt_ms: 4, pue: 1.1 },
   {
     id: 'frankfurt',
@@ -64,6 +74,21 @@ const BACKENDS = [
     pue: 1.5,
   },
 ] as const
+/** With levers: a second Paris backend, so occupancy shaping has a same-zone choice to make. */
+const PARIS_2 = {
+  id: 'paris-2',
+  zone: 'FR',
+  hardware: 'H100-SXM',
+  models: [M1, M2],
+  weight: 1,
+  rtt_ms: 5,
+  pue: 1.1,
+} as const
+/** Lever settings of the `chat` service on both sides (gateway config and replay levers). */
+const OCCUPANCY_TARGET = 2
+const PREFIX_BLOCK_CHARS = 2048
+const PREFIX_MAX_BLOCKS = 781
+const PREFIX_MAX_CARBON_PENALTY_PCT = 20
 const MAX_CONCURRENCY = 3
 const SLO_MS = 15_000
 const TOLERANCE_PCT = 10
@@ -141,6 +166,8 @@ interface Tally {
   waits: number
   kept: number
   slo: number
+  /** Decisions a lever changed, by lever. */
+  levers: Map<string, number>
 }
 
 const cleanup: (() => Promise<void>)[] = []
@@ -148,7 +175,8 @@ afterAll(async () => {
   for (const c of cleanup.reverse()) await c()
 })
 
-async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
+async function runScenario(policy: RoutingPolicyName, withLevers = false): Promise<Tally> {
+  const BACKENDS = withLevers ? [...BACKENDS_BASE, PARIS_2] : BACKENDS_BASE
   const rng = seededRandom(20261205)
   const start = instant(Date.UTC(2026, 11, 5, 12))
   const clock = new VirtualClock(start)
@@ -166,6 +194,19 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
           slo: { p95_latency_ms: SLO_MS },
           carbon_tolerance_pct: TOLERANCE_PCT,
           queue: { max_size: 0 },
+          ...(withLevers
+            ? {
+                levers: {
+                  prefix_affinity: {
+                    enabled: true,
+                    block_chars: PREFIX_BLOCK_CHARS,
+                    max_blocks_per_backend: PREFIX_MAX_BLOCKS,
+                    max_carbon_penalty_pct: PREFIX_MAX_CARBON_PENALTY_PCT,
+                  },
+                  occupancy: { enabled: true, target: OCCUPANCY_TARGET },
+                },
+              }
+            : {}),
         },
         {
           name: 'batch',
@@ -206,6 +247,33 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
     service: new Int32Array(STEPS),
   }
   const policyOf = () => createPolicy(policy, { carbonAware: { tolerance: TOLERANCE_PCT / 100 } })
+  // The replay's levers: core's lever objects, as `replay --levers prefix,occupancy` builds them,
+  // acting on the `chat` pairs only (as the gateway's config says); the prefix table learns a
+  // request's blocks when its answer is released (when the gateway records them).
+  const ids = BACKENDS.map((b) => b.id)
+  const table = createPrefixCacheTable(BACKENDS.map(() => PREFIX_MAX_BLOCKS))
+  let current: readonly number[] | undefined
+  const chatOnly = (lever: RoutingLever): RoutingLever => ({
+    name: lever.name,
+    review: (context) =>
+      pairs[context.service]?.service === 'chat' ? lever.review(context) : undefined,
+  })
+  const levers = withLevers
+    ? [
+        chatOnly(
+          createPrefixAffinityLever({
+            table,
+            backendIds: ids,
+            blocksOf: () => current,
+            maxCarbonPenaltyPct: PREFIX_MAX_CARBON_PENALTY_PCT,
+          }),
+        ),
+        chatOnly(
+          createOccupancyLever({ backendIds: ids, targets: ids.map(() => OCCUPANCY_TARGET) }),
+        ),
+      ]
+    : undefined
+  const heldBlocks: (readonly number[])[][] = BACKENDS.map(() => [])
   const chooser = createPolicyChooser({
     policy: policyOf(),
     backends: BACKENDS.map((b) => ({
@@ -228,6 +296,7 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
     requests,
     random: seededRandom(1), // the harness gives the gateway seededRandom(1) too
     intensitySource: 'test-fixed',
+    ...(levers === undefined ? {} : { levers }),
   })
   const view: EngineView = {
     now: start,
@@ -237,7 +306,7 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
     capacity: new Int32Array(BACKENDS.length).fill(MAX_CONCURRENCY),
   }
 
-  const tally: Tally = { routes: new Map(), waits: 0, kept: 0, slo: 0 }
+  const tally: Tally = { routes: new Map(), waits: 0, kept: 0, slo: 0, levers: new Map() }
   const pending: Promise<unknown>[][] = BACKENDS.map(() => [])
   for (let id = 0; id < STEPS; id++) {
     // 1. Time passes; now and then a zone's intensity changes.
@@ -257,6 +326,8 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
       servers[j]!.release()
       await pending[j]!.shift()
       view.inflight[j] = (view.inflight[j] as number) - 1
+      const blocks = heldBlocks[j]!.shift()
+      if (blocks !== undefined && blocks.length > 0) table.admit(j, blocks)
     }
     // 3. One request, sent to the gateway and decided by the replay chooser on the same snapshot.
     const k = rng.next() < 0.6 ? 0 : rng.next() < 0.5 ? 1 : 2
@@ -273,8 +344,11 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
     for (let j = 0; j < BACKENDS.length; j++) {
       view.intensity[j] = intensities[BACKENDS[j]!.zone]!
     }
+    current = promptBlocks(body.messages, pair.model, PREFIX_BLOCK_CHARS).blocks
     const replayIndex = chooser.choose(id, view)
+    current = undefined
     const replay = chooser.last()!
+    for (const a of replay.levers) tally.levers.set(a.lever, (tally.levers.get(a.lever) ?? 0) + 1)
 
     const arrived = new Promise<number>((r) => (received = r))
     const response = fetch(`${gw.baseUrl}/chat/completions`, {
@@ -296,6 +370,11 @@ async function runScenario(policy: RoutingPolicyName): Promise<Tally> {
       expect(replayIndex).toBe(j)
       view.inflight[j] = (view.inflight[j] as number) + 1
       pending[j]!.push(response.then((r) => r.text()))
+      heldBlocks[j]!.push(
+        pair.service === 'chat'
+          ? promptBlocks(body.messages, pair.model, PREFIX_BLOCK_CHARS).blocks
+          : [],
+      )
       tally.routes.set(BACKENDS[j]!.id, (tally.routes.get(BACKENDS[j]!.id) ?? 0) + 1)
       if (gateway.kind === 'route' && gateway.reason.startsWith('kept')) tally.kept++
     } else {
@@ -329,6 +408,17 @@ describe('gateway and replay decide the same (one engine)', () => {
         expect(tally.kept).toBeGreaterThan(0)
         expect(tally.slo).toBeGreaterThan(0)
       }
+    }, 30_000)
+  }
+  for (const policy of ['carbon-aware', 'round-robin'] as const) {
+    it(`${policy} with prefix affinity and occupancy shaping: the gateway's levers decide as the replay's (core's lever objects)`, async () => {
+      const tally = await runScenario(policy, true)
+      expect(tally.routes.size).toBeGreaterThanOrEqual(2)
+      // Both levers changed decisions, identically on both sides (checked request by request).
+      expect(tally.levers.get('prefix') ?? 0, JSON.stringify([...tally.levers])).toBeGreaterThan(0)
+      expect(tally.levers.get('occupancy') ?? 0, JSON.stringify([...tally.levers])).toBeGreaterThan(
+        0,
+      )
     }, 30_000)
   }
 })
