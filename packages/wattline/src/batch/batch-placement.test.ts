@@ -265,8 +265,17 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
   it('runs every line in the greener zone at its clean hour; each ledger row decodes to the time-shift saving batch_lines holds', async () => {
     const s = await start()
     const id = await runBatch(s.client, 8)
+    const metrics = await (await fetch(`${s.live.url}/metrics`)).text()
     await s.live.close() // flushes the ledger
     const rows = await ledgerLines(s.dir, id)
+    // the lines' savings are counted once each in the savings counter, lever time-shift
+    const counted =
+      /^wattline_carbon_saved_grams_total\{lever="time-shift",service="chat"\} (\S+)$/m.exec(
+        metrics,
+      )
+    expect(counted).not.toBeNull()
+    const positive = rows.reduce((sum, r) => sum + Math.max(0, r.carbon_saved_g), 0)
+    expect(Number(counted![1]) / positive).toBeCloseTo(1, 9)
     expect(rows).toHaveLength(8)
     expect(s.frankfurt.received.filter((r) => r.path.includes('chat')).length).toBe(0)
     for (const r of rows) {
