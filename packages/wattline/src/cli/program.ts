@@ -37,6 +37,7 @@ const COMMANDS = {
   replay: () => import('./commands/replay.ts'),
   report: () => import('./commands/report.ts'),
   lifecycle: () => import('./commands/lifecycle.ts'),
+  keys: () => import('./commands/keys.ts'),
 } satisfies Record<string, () => Promise<{ register: RegisterCommand }>>
 
 /** The names of every command, in help order. */

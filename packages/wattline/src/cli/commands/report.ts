@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { hasCode } from '@wattline/core'
+import { hasCode, IDLE_ALLOCATION_RULES, type IdleAllocationRule } from '@wattline/core'
 import { openLedgerReportSource } from '../../adapters/storage/ledger-report-source.ts'
 import { buildReport } from '../../report/build-report.ts'
 import { fmt, shortHash } from '../../report/format.ts'
@@ -37,6 +37,7 @@ interface ReportOptions {
   historyDays: number
   anomalyMinRequests?: number
   atHeight?: number
+  idleAllocation: IdleAllocationRule
 }
 
 /** What the command reads besides its flags; tests pass a fixed clock. */
@@ -81,6 +82,14 @@ export function register(
       'skip service hours with fewer successful requests in anomaly detection (default 10)',
       nonNegativeInt('--anomaly-min-requests'),
     )
+    .addOption(
+      new Option(
+        '--idle-allocation <rule>',
+        "how the Tenants section shares each backend's idle energy: by active energy, equally, or by requests",
+      )
+        .choices(IDLE_ALLOCATION_RULES)
+        .default('proportional'),
+    )
     .option(
       '--at-height <n>',
       'read the ledger as of this many sealed blocks (a past report’s chain_head.height)',
@@ -116,6 +125,7 @@ export function register(
             generatedAtMs,
             generator: 'wattline 0.1.0',
             anomalyHistoryDays: opts.historyDays,
+            idleAllocation: opts.idleAllocation,
             ...(opts.anomalyMinRequests === undefined
               ? {}
               : { anomalyMinRequestsPerHour: opts.anomalyMinRequests }),
