@@ -31,14 +31,16 @@ describe('embeddings micro-batching (simulated backends, official openai client)
   let alone: StubBackend
   let five: StubBackend
   let four: StubBackend
+  let picky: StubBackend
   let gw: Harness
 
   beforeAll(async () => {
-    ;[ok, alone, five, four] = await Promise.all([
+    ;[ok, alone, five, four, picky] = await Promise.all([
       startStub({ perInputEmbeddings: true }),
       startStub({ perInputEmbeddings: true }),
       startStub({ perInputEmbeddings: true, mode: '500' }),
       startStub({ perInputEmbeddings: true, mode: '400' }),
+      startStub({ perInputEmbeddings: true, refuseInput: 'TOO-LONG' }),
     ])
     const backend = (id: string, stub: StubBackend) => ({
       id,
@@ -68,15 +70,22 @@ describe('embeddings micro-batching (simulated backends, official openai client)
           { name: 'ledger', backends: ['l'], embeddings_batching: batching(200, 1000) },
           { name: 'err5', backends: ['e5'], embeddings_batching: batching(200, 64) },
           { name: 'err4', backends: ['e4'], embeddings_batching: batching(200, 64) },
+          { name: 'picky', backends: ['p'], embeddings_batching: batching(200, 64) },
         ],
-        backends: [backend('a', ok), backend('l', alone), backend('e5', five), backend('e4', four)],
+        backends: [
+          backend('a', ok),
+          backend('l', alone),
+          backend('e5', five),
+          backend('e4', four),
+          backend('p', picky),
+        ],
       },
       { FR: 50 },
     )
   })
   afterAll(async () => {
     await gw.close()
-    await Promise.all([ok, alone, five, four].map((s) => s.close()))
+    await Promise.all([ok, alone, five, four, picky].map((s) => s.close()))
   })
 
   const client = (service: string) =>
@@ -233,7 +242,8 @@ describe('embeddings micro-batching (simulated backends, official openai client)
       expect((e as APIError).headers?.get('x-wattline-batched')).toBe('3')
     }
     const four4 = await fail('err4')
-    expect(calls(four)).toHaveLength(1)
+    // Refused as input: the merged call, then each caller alone (refused again).
+    expect(calls(four)).toHaveLength(4)
     for (const e of four4) {
       expect(e).toBeInstanceOf(APIError)
       expect(e).toMatchObject({
@@ -242,17 +252,46 @@ describe('embeddings micro-batching (simulated backends, official openai client)
         type: 'invalid_request_error',
         param: 'input',
       })
-      expect((e as APIError).message).toMatch(/merged embeddings call \(3 requests\).*too long/)
+      expect((e as APIError).message).toMatch(
+        /embeddings call to backend e4 .*400: input is too long/,
+      )
+      expect((e as APIError).headers?.get('x-wattline-batched')).toBe('1')
     }
-    // The refused call is still accounted: one failed row per caller.
+    // Every upstream call is accounted: the refused merged call's own row, then one per caller.
     const rows = gw.ledger.records.filter(
       (r): r is RequestRecord => r.kind === 'request' && r.backend === 'e4',
     )
-    expect(rows.map((r) => [r.status, r.error_code])).toEqual([
-      [400, 'upstream_400'],
-      [400, 'upstream_400'],
-      [400, 'upstream_400'],
+    expect(rows.map((r) => [r.status, r.error_code, r.id.endsWith(':merged')])).toEqual([
+      [400, 'upstream_400', true],
+      [400, 'upstream_400', false],
+      [400, 'upstream_400', false],
+      [400, 'upstream_400', false],
     ])
+  })
+
+  it('refuses only the caller whose input the upstream refuses, not the others merged with it', async () => {
+    const c = client('picky')
+    const inputs = ['fine', ['also fine', 'TOO-LONG here'], ['ok', 'ok']]
+    const out = await Promise.all(
+      inputs.map((input) =>
+        c.embeddings.create({ model: MODEL, input }).then(
+          (r) => r,
+          (e: unknown) => e,
+        ),
+      ),
+    )
+    // One merged call (refused), then one call per caller.
+    const sizes = calls(picky).map((r) => (r.body['input'] as unknown[]).length)
+    expect(sizes[0]).toBe(5)
+    expect(sizes.slice(1).sort()).toEqual([1, 2, 2])
+    expect(out[1]).toBeInstanceOf(APIError)
+    expect(out[1]).toMatchObject({ status: 400, code: 'WL_INVALID_INPUT', param: 'input' })
+    for (const k of [0, 2]) {
+      const own = items(inputs[k] as Input)
+      expect((out[k] as OpenAI.CreateEmbeddingResponse).data.map((d) => d.embedding)).toEqual(
+        own.map(stubEmbedding),
+      )
+    }
   })
 
   it('sends one upstream call per request on a service without batching', async () => {

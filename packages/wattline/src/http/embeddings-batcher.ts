@@ -40,6 +40,15 @@ import { savingsCounters } from './response-cache.ts'
 export const BATCHED_HEADER = 'x-wattline-batched'
 
 const ENDPOINT = '/v1/embeddings'
+
+/**
+ * Upstream statuses that judge the input (bad request, too large, unprocessable): a merged call
+ * refused with one is retried caller by caller rather than failing every caller.
+ */
+const INPUT_REFUSALS: ReadonlySet<number> = new Set([400, 413, 422])
+
+/** Ledger id suffix of a refused merged call's own row (`<first caller's request id>:merged`). */
+export const MERGED_ID_SUFFIX = ':merged'
 const UPSTREAM_PATH = '/embeddings'
 
 export interface EmbeddingsBatcherDeps {
@@ -291,11 +300,16 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
       { reqId: first.request.requestId, callers: members.length, inputs: inputs.length },
       'embeddings batch dispatched',
     )
-    await answer(d, members, inputs.length)
+    await answer(batch, d, members, inputs.length)
   }
 
   /** Reads the merged answer, accounts every caller, and gives each its own part (or the error). */
-  async function answer(d: Dispatched, members: readonly Member[], inputs: number): Promise<void> {
+  async function answer(
+    batch: Batch,
+    d: Dispatched,
+    members: readonly Member[],
+    inputs: number,
+  ): Promise<void> {
     const backend = d.backend.config
     const contentType = String(d.response.headers['content-type'] ?? 'application/json')
     let text: string | undefined
@@ -306,6 +320,10 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
       readError = error
     }
     const status = d.response.status
+    if (readError === undefined && members.length > 1 && INPUT_REFUSALS.has(status)) {
+      refusedMerged(batch, d, members, status, text)
+      return
+    }
     const split =
       text !== undefined && status === 200
         ? splitAnswer(
@@ -411,6 +429,50 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     })
   }
 
+  /**
+   * The upstream refused a merged list as bad input (400, 413, 422): one caller's input may be at
+   * fault (too long for the model, say), so no caller is told yet. The refused call is accounted as
+   * one failed ledger row of its own (id `<first request id>:merged`, no tenant: the work was
+   * spent), then each caller is sent alone, so only a caller whose own input is refused gets the
+   * error.
+   */
+  function refusedMerged(
+    batch: Batch,
+    d: Dispatched,
+    members: readonly Member[],
+    status: number,
+    text: string | undefined,
+  ): void {
+    const first = (members[0] as Member).request
+    gateway.finish(d, {
+      status,
+      inputTokens: 0,
+      outputTokens: 0,
+      ttftMs: null,
+      streamed: false,
+      endpoint: ENDPOINT,
+      requestId: `${first.requestId}${MERGED_ID_SUFFIX}`,
+      tenant: null,
+      arrivedMs: first.arrivedMs,
+      errorCode: `upstream_${status}`,
+      completed: true,
+    })
+    logger.warn(
+      {
+        reqId: first.requestId,
+        backend: d.backend.config.id,
+        status,
+        callers: members.length,
+        upstream: text === undefined ? undefined : clipInput(upstreamMessage(text) ?? ''),
+      },
+      'backend refused a merged embeddings call; sending its requests one by one',
+    )
+    for (const m of members) {
+      const single: Batch = { ...batch, members: [m], size: m.input.items.length }
+      flush(single)
+    }
+  }
+
   /** The `microbatch` saving of a caller (none when it is 0), counted in the savings metrics. */
   function savingOf(d: Dispatched, a: Accounting, tokens: number): LeverEnergySaving[] {
     const alone = estimateRequest(profileOf(d.backend, d.model), {
@@ -514,7 +576,10 @@ function batchError(
   backend: string,
   callers: number,
 ): WattlineError {
-  const of = `the merged embeddings call (${callers} request${callers === 1 ? '' : 's'}) to backend ${backend}`
+  const of =
+    callers === 1
+      ? `the embeddings call to backend ${backend}`
+      : `the merged embeddings call (${callers} requests) to backend ${backend}`
   if (readError !== undefined)
     return new WattlineError('WL_UPSTREAM_UNAVAILABLE', `${of} broke while its answer was read`, {
       cause: readError,

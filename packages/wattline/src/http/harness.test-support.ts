@@ -48,6 +48,8 @@ export interface StubOptions {
    * `usage.prompt_tokens` = Σ `stubTokens`, instead of the one fixed vector [0.1, 0.2, 0.3].
    */
   perInputEmbeddings?: boolean
+  /** Answer 400 (`input is too long`) to a request whose `input` contains this text. */
+  refuseInput?: string
 }
 
 /** Dimensions of `stubEmbedding` vectors. */
@@ -123,7 +125,9 @@ export async function startStub(options: StubOptions = {}): Promise<StubBackend>
         res.writeHead(500, { 'content-type': 'application/json' })
         return res.end('{"error":{"message":"boom"}}')
       }
-      if (o.mode === '400') {
+      const refused =
+        o.refuseInput !== undefined && JSON.stringify(body['input'] ?? '').includes(o.refuseInput)
+      if (o.mode === '400' || refused) {
         res.writeHead(400, { 'content-type': 'application/json' })
         const error = { message: 'input is too long', type: 'invalid_request_error', param: null }
         return res.end(JSON.stringify({ error }))
