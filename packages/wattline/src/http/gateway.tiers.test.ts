@@ -254,3 +254,47 @@ backends:
     expect(e.message).toMatch(/services\[0\]\.tiers\[1\]\.when.*intensity_above/)
   })
 })
+
+describe('a lighter tier whose backends are down', () => {
+  it('is not offered: the requested model serves once its breaker is open', async () => {
+    const big = await startStub()
+    const small = await startStub({ mode: '500' })
+    const gw = await startGateway(
+      {
+        gateway: { breaker: { failure_threshold: 1, cooldown_ms: 600_000 } },
+        services: [
+          {
+            name: 'chat',
+            tiers: [{ model: BIG }, { model: SMALL, when: { opt_in: true } }],
+          },
+        ],
+        backends: [
+          { id: 'big', url: big.url, zone: 'PL', hardware: 'H100-SXM', models: [BIG] },
+          { id: 'small', url: small.url, zone: 'SE', hardware: 'H100-SXM', models: [SMALL] },
+        ],
+      },
+      { PL: 200, SE: 30 },
+    )
+    try {
+      const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'k', maxRetries: 0 })
+      const eco = { headers: { 'x-wattline-tier': 'eco' } }
+      // The 8B server fails (500): its breaker opens on that first failure.
+      const first = await client.chat.completions
+        .create({ model: BIG, messages }, eco)
+        .catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(OpenAI.APIError)
+      expect(small.received).toHaveLength(1)
+      expect(gw.gateway.backends.get('small')?.breaker.kind).toBe('open')
+      const { response } = await client.chat.completions
+        .create({ model: BIG, messages }, eco)
+        .withResponse()
+      expect(response.headers.get('x-wattline-model-served')).toBe(BIG)
+      expect(big.received).toHaveLength(1)
+      expect(small.received).toHaveLength(1)
+    } finally {
+      await gw.close()
+      await big.close()
+      await small.close()
+    }
+  })
+})

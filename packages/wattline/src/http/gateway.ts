@@ -233,6 +233,8 @@ export interface Gateway {
   flushIdle(): void
   /** The most recent routing decisions, newest first. */
   recentDecisions(limit: number): readonly RecentDecision[]
+  /** Occupancy shaping's target running requests of a backend; undefined where none shapes it. */
+  occupancyTarget(backendId: string): number | undefined
   /**
    * Cluster mode: re-reads the global in-flight counts and wakes queued requests where slots
    * freed on other replicas (run every `cluster.sync_interval_ms`). No-op without `cluster:`.
@@ -385,7 +387,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (tiers === undefined) return { model: input.model, requested: input.model }
     const ref = cleanestServing(input.service, input.model)
     if (ref === undefined) return { model: input.model, requested: input.model }
-    return chooseTier(input.model, tiers, {
+    // A lighter tier none of whose backends admits requests now (breaker open) is not offered:
+    // the requested model still serves rather than the request failing.
+    const t = clock.now()
+    const open = tiers.filter(
+      (tier) =>
+        tier.model === input.model ||
+        servingBackends(input.service, tier.model).some((rt) =>
+          breakerAllows(rt.breaker, t as never, breakerConfig),
+        ),
+    )
+    return chooseTier(input.model, open, {
       intensityGPerKwh: deps.intensity.current(ref.config.zone).intensity,
       budgetPressure: deps.budgetPressure?.(input.service.name) ?? false,
       ...(input.tier === undefined ? {} : { preference: input.tier }),
@@ -872,6 +884,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
     finish,
     finishShared,
     recordCacheHit,
+    occupancyTarget(backendId) {
+      const j = runtimes.findIndex((rt) => rt.config.id === backendId)
+      return j < 0 ? undefined : liveLevers.target(j)
+    },
     recentDecisions(limit) {
       const n = Math.min(recent.length, Math.max(0, limit))
       const out: RecentDecision[] = []
