@@ -223,6 +223,11 @@ export interface BackendRow {
   readonly max_concurrency: number | null
   /** inflight / max_concurrency now (0–1). */
   readonly occupancy: number | null
+  /**
+   * Occupancy shaping's target running requests (all replicas), the batch the gateway fills the
+   * backend to before spreading (modelled); null without occupancy shaping.
+   */
+  readonly occupancy_target: number | null
   readonly pue: number | null
   /** Latest IT power reading (W). */
   readonly power_w: number | null

@@ -44,6 +44,8 @@ export interface LiveBackend {
   /** Requests in flight now. */
   readonly inflight: number
   readonly max_concurrency: number
+  /** Occupancy shaping's target running requests (all replicas); undefined without it. */
+  readonly occupancy_target?: number
   /** Power usage effectiveness of the site (dimensionless, ≥ 1). */
   readonly pue: number
   /** Latest IT power reading (W), null before the first one. */

@@ -55,6 +55,7 @@ export function BackendsView(view: ViewProps) {
                 <Ratio value={b.occupancy} label={`${b.id} occupancy`} />{' '}
                 <span class="muted">
                   {num(b.inflight)}/{num(b.max_concurrency)}
+                  {b.occupancy_target !== null && ` · target ${num(b.occupancy_target)}`}
                 </span>
               </td>
               <td>

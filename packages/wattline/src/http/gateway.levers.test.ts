@@ -11,6 +11,7 @@ import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfigText } from '../config/load-config.ts'
 import { startGateway, TEST_CATALOG, type Harness } from './harness.test-support.ts'
+import { gatewayLiveState } from './live-state.ts'
 import { promptBlocks } from './prompt-blocks.ts'
 
 const MODEL = 'llama-3.1-8b-instruct'
@@ -273,6 +274,12 @@ describe('occupancy shaping', () => {
       )
       await receivedAll(sims, 6)
       const counts = sims.map((s) => s.held.length)
+      // The dashboard's live backends (GET /api/backends) carry the target beside the occupancy.
+      expect(
+        gatewayLiveState(gw.gateway, gw.intensity)
+          .backends()
+          .map((b) => b.occupancy_target),
+      ).toEqual('levers' in levers ? [3, 3, 3] : [undefined, undefined, undefined])
       if ('levers' in levers) {
         for (let j = 0; j < 3; j++) {
           expect(

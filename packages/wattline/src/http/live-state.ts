@@ -19,6 +19,9 @@ export function gatewayLiveState(gateway: Gateway, intensity: IntensityBoard): D
         healthy: rt.breaker.kind !== 'open',
         inflight: rt.tracker.inflight,
         max_concurrency: rt.config.max_concurrency,
+        ...(gateway.occupancyTarget(rt.config.id) === undefined
+          ? {}
+          : { occupancy_target: gateway.occupancyTarget(rt.config.id) as number }),
         pue: rt.config.pue,
         power_w: rt.tracker.powerW,
         power_method: rt.tracker.method,

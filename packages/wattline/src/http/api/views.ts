@@ -189,6 +189,7 @@ export function backendsBody(facts: WindowFacts, live: readonly LiveBackend[]): 
       inflight: b?.inflight ?? null,
       max_concurrency: b?.max_concurrency ?? null,
       occupancy: b === undefined || b.max_concurrency <= 0 ? null : b.inflight / b.max_concurrency,
+      occupancy_target: b?.occupancy_target ?? null,
       pue: b?.pue ?? null,
       power_w: b?.power_w ?? null,
       power_method: b?.power_method ?? null,
