@@ -332,7 +332,7 @@ export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
         fail(e)
         return null
       })
-      s.served = json === null ? null : (JSON.parse(json) as PoolRecommendation)
+      s.served = json === null ? null : leaderRecommendation(json, s.pool.id)
       publish(s)
     }
   }
@@ -464,6 +464,22 @@ function poolSlo(
 
 /** p95 objective a pool plans for when no service using it states one, ms. */
 export const DEFAULT_SCALING_SLO_MS = 30_000
+
+/** The leader's recommendation as stored in Redis; null when it is not one for `pool` (ignored). */
+function leaderRecommendation(json: string, pool: string): PoolRecommendation | null {
+  try {
+    const r = JSON.parse(json) as Partial<PoolRecommendation> | null
+    return r !== null &&
+      r.pool === pool &&
+      typeof r.recommended_replicas === 'number' &&
+      Number.isInteger(r.recommended_replicas) &&
+      r.recommended_replicas >= 0
+      ? (r as PoolRecommendation)
+      : null
+  } catch {
+    return null
+  }
+}
 
 function mixOf(c: WindowCounts): RequestMix {
   if (c.arrivals === 0)
