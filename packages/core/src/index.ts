@@ -231,6 +231,8 @@ export type {
   DecisionsBody,
   AnomaliesBody,
   BudgetsBody,
+  TenantRowJson,
+  TenantsBody,
 } from './api/dashboard-api-types.ts'
 
 // shared load counters across gateway replicas (scale-out)

@@ -302,3 +302,34 @@ export interface BudgetsBody {
   /** Services whose watch is over budget. */
   readonly breached: readonly string[]
 }
+
+/** A tenant's row of `GET /api/tenants`. */
+export interface TenantRowJson {
+  /** The tenant of the API key; null: requests without one. */
+  readonly tenant: string | null
+  /** True when the tenant is named in the config (`api_keys` or `tenants`). */
+  readonly configured: boolean
+  readonly requests: number
+  readonly failed_requests: number
+  /** IT energy attributed to its requests (before PUE). */
+  readonly it_energy_j: EstimateJson
+  readonly carbon_g: EstimateJson
+  /** Its share of the window's request IT energy (0–1); null when there was none. */
+  readonly share_of_it_energy: number | null
+  readonly share_of_requests: number | null
+  /** Shared-pool idle IT energy allocated to it by `idle_allocation`, J. */
+  readonly idle_allocated_j: number
+  readonly idle_allocated_carbon_g: number
+}
+
+/** `GET /api/tenants`: per-tenant usage in the window, idle energy allocated by a stated rule. */
+export interface TenantsBody {
+  readonly window: WindowJson
+  readonly idle_allocation: 'proportional' | 'equal' | 'requests'
+  readonly idle_allocation_basis: string
+  /** Idle IT energy recorded in the window, J; allocated + unallocated = this. */
+  readonly pool_idle_energy_j: number
+  /** Idle IT energy of backends no request used in the window (no tenant to charge), J. */
+  readonly unallocated_idle_energy_j: number
+  readonly tenants: readonly TenantRowJson[]
+}

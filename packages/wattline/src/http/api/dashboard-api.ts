@@ -6,7 +6,7 @@
  * `param` set, an unknown service 404.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { hasCode, type AnomaliesBody, type BudgetsBody } from '@wattline/core'
+import { hasCode, WattlineError, type AnomaliesBody, type BudgetsBody } from '@wattline/core'
 import type { Registry } from 'prom-client'
 import { createAnomalyWatch, type AnomalyWatch } from './anomaly-watch.ts'
 import type {
@@ -17,6 +17,7 @@ import type {
   TimeWindow,
 } from './ports.ts'
 import { parseLimit, parseWindow, type QueryResult } from './query.ts'
+import { parseTenantScope, scopeToTenant, tenantsBody, type TenantScope } from './tenant-scope.ts'
 import {
   backendsBody,
   decisionsBody,
@@ -41,6 +42,8 @@ export interface DashboardApiDeps {
   readonly savings?: SavingsSource
   /** A shared anomaly watch (e.g. one also run on a timer); created here when omitted. */
   readonly anomalies?: AnomalyWatch
+  /** Tenants named in the config (listed by `/api/tenants` even without requests). */
+  readonly tenants?: readonly string[]
 }
 
 /** Paths served, for `GET /api` and the docs. */
@@ -53,6 +56,7 @@ export const DASHBOARD_API_ROUTES = [
   '/api/decisions',
   '/api/anomalies',
   '/api/budgets',
+  '/api/tenants',
 ] as const
 
 const DECISIONS_DEFAULT = 50
@@ -67,14 +71,31 @@ const DECISIONS_LOOKBACK_MS = 15 * 60_000
 export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDeps): void {
   const anomalies = deps.anomalies ?? createAnomalyWatch(deps)
 
-  async function load(window: TimeWindow): Promise<WindowFacts> {
+  /**
+   * The window's facts; with `tenant=` in `query`, one tenant's (its requests and its allocated
+   * share of idle energy, `idle_allocation` rule). A bad parameter throws `WL_INVALID_INPUT` naming
+   * it (400 through `guarded`).
+   */
+  async function load(window: TimeWindow, query?: unknown): Promise<WindowFacts> {
+    const scope = tenantScopeOf(query)
     const [requests, idle, power] = await Promise.all([
       deps.ledger.requests(window),
       deps.ledger.idleEnergy(window),
       deps.ledger.powerSamples(window),
     ])
-    return { window, requests, idle, power }
+    return scopeToTenant({ window, requests, idle, power }, scope)
   }
+
+  app.get(
+    '/api/tenants',
+    guarded(async (req, reply) => {
+      const window = windowOf(req.query, reply)
+      if (window === undefined) return reply
+      const scope = tenantScopeOf(req.query)
+      noStore(reply)
+      return tenantsBody(await load(window), scope.rule, new Set(deps.tenants ?? []))
+    }),
+  )
 
   function windowOf(query: unknown, reply: FastifyReply): TimeWindow | undefined {
     return unwrap(parseWindow(asQuery(query), deps.now()), reply)
@@ -91,7 +112,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       const window = windowOf(req.query, reply)
       if (window === undefined) return reply
       const [facts, extra] = await Promise.all([
-        load(window),
+        load(window, req.query),
         deps.savings?.savings(window) ?? Promise.resolve([]),
       ])
       noStore(reply)
@@ -105,7 +126,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       const window = windowOf(req.query, reply)
       if (window === undefined) return reply
       noStore(reply)
-      return servicesBody(await load(window), deps.budgets.budgets())
+      return servicesBody(await load(window, req.query), deps.budgets.budgets())
     }),
   )
 
@@ -114,7 +135,11 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
     guarded(async (req, reply) => {
       const window = windowOf(req.query, reply)
       if (window === undefined) return reply
-      const body = serviceDetailBody(await load(window), deps.budgets.budgets(), req.params.name)
+      const body = serviceDetailBody(
+        await load(window, req.query),
+        deps.budgets.budgets(),
+        req.params.name,
+      )
       if (body === undefined) {
         return sendError(reply, 404, {
           code: 'WL_NOT_FOUND',
@@ -133,7 +158,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       const window = windowOf(req.query, reply)
       if (window === undefined) return reply
       noStore(reply)
-      return zonesBody(await load(window), deps.live.zones())
+      return zonesBody(await load(window, req.query), deps.live.zones())
     }),
   )
 
@@ -143,7 +168,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       const window = windowOf(req.query, reply)
       if (window === undefined) return reply
       noStore(reply)
-      return backendsBody(await load(window), deps.live.backends())
+      return backendsBody(await load(window, req.query), deps.live.backends())
     }),
   )
 
@@ -207,6 +232,13 @@ function guarded<R extends FastifyRequest>(
       })
     }
   }
+}
+
+/** `tenant` and `idle_allocation` of a query; throws `WL_INVALID_INPUT` naming a bad one. */
+function tenantScopeOf(query: unknown): TenantScope {
+  const r = parseTenantScope(asQuery(query))
+  if (r.ok) return r.value
+  throw new WattlineError('WL_INVALID_INPUT', r.message, { details: { param: r.param } })
 }
 
 function asQuery(query: unknown): Readonly<Record<string, unknown>> {

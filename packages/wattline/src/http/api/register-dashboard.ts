@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { openDatabase } from '../../adapters/storage/open-database.ts'
 import type { WattlineConfig } from '../../config/parse-config.ts'
+import { configuredTenants } from '../../config/tenants.ts'
 import { registerDashboardStatic } from '../dashboard-static.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { registerDashboardApi } from './dashboard-api.ts'
@@ -60,6 +61,7 @@ export async function registerLiveDashboard(
     now: deps.now,
     registry: deps.registry,
     anomalies,
+    tenants: [...configuredTenants(deps.config.services)],
   })
   await registerDashboardStatic(app)
 }
