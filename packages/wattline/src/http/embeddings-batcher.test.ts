@@ -1,6 +1,6 @@
 import { decodeLeverSavings, type RequestRecord } from '@wattline/core'
 import fc from 'fast-check'
-import OpenAI, { APIError } from 'openai'
+import OpenAI, { APIError, APIUserAbortError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
@@ -292,6 +292,28 @@ describe('embeddings micro-batching (simulated backends, official openai client)
         own.map(stubEmbedding),
       )
     }
+  })
+
+  it('drops a caller that leaves while its batch fills; the others are still answered', async () => {
+    const c = client('emb')
+    const before = calls(ok).length
+    const leaving = new AbortController()
+    const left = c.embeddings
+      .create({ model: MODEL, input: 'leaving' }, { signal: leaving.signal })
+      .then(
+        () => 'answered',
+        (e: unknown) => (e instanceof APIUserAbortError ? 'aborted' : String(e)),
+      )
+    const stays = c.embeddings.create({ model: MODEL, input: ['staying', 'too'] })
+    // Abort once the gateway holds the request in its batch (window 200 ms).
+    await new Promise((r) => setTimeout(r, 60))
+    leaving.abort()
+    expect(await left).toBe('aborted')
+    expect((await stays).data.map((d) => d.embedding)).toEqual(
+      ['staying', 'too'].map(stubEmbedding),
+    )
+    const made = calls(ok).slice(before)
+    expect(made.map((r) => r.body['input'])).toEqual([['staying', 'too']])
   })
 
   it('sends one upstream call per request on a service without batching', async () => {
