@@ -301,18 +301,24 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
     expect(rows.some((r) => r.carbon_saved_g > 0)).toBe(true)
   })
 
-  it("fails over to the other zone when the planned zone's backend fails: no line lost", async () => {
-    const s = await start()
-    s.paris.options.mode = '500'
-    const id = await runBatch(s.client, 8)
-    await s.live.close()
-    const rows = await ledgerLines(s.dir, id)
-    expect(rows).toHaveLength(8)
-    for (const r of rows) {
-      expect(r.zone).toBe('DE')
-      expect(r.ledger_zone).toBe('DE')
-    }
-    // the planned zone was tried first (its backend answered 500 until its breaker opened)
-    expect(s.paris.received.length).toBeGreaterThan(0)
-  })
+  it.each(['answers 500', 'is killed'] as const)(
+    "fails over to the other zone when the planned zone's backend %s: no line lost",
+    async (how) => {
+      const s = await start()
+      if (how === 'answers 500') s.paris.options.mode = '500'
+      else s.paris.kill() // connections refused, health probes fail: its breaker opens
+      const id = await runBatch(s.client, 8)
+      await s.live.close()
+      const rows = await ledgerLines(s.dir, id)
+      expect(rows).toHaveLength(8)
+      for (const r of rows) {
+        expect(r.zone).toBe('DE')
+        expect(r.ledger_zone).toBe('DE')
+        // the line still saved (DE at its clean hour, 100, vs FR's 300 at submission)
+        expect(r.carbon_saved_g).toBeGreaterThanOrEqual(0)
+      }
+      // answering 500: the planned zone was tried first, until its breaker opened
+      if (how === 'answers 500') expect(s.paris.received.length).toBeGreaterThan(0)
+    },
+  )
 })
