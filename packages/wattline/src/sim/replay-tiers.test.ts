@@ -5,6 +5,7 @@
  */
 import { testProfile } from '@wattline/core/test-profile'
 import type { SimulationResult } from '@wattline/core'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   startGateway,
@@ -12,7 +13,7 @@ import {
   type Harness,
   type StubBackend,
 } from '../http/harness.test-support.ts'
-import { parseFleet, type Fleet } from './load-fleet.ts'
+import { loadFleet, parseFleet, type Fleet } from './load-fleet.ts'
 import { planTiers, routingServices } from './replay-tiers.ts'
 import type { StageRequests } from './replay-levers.ts'
 
@@ -145,5 +146,14 @@ describe('quality tiers: the gateway and the replay decide alike', () => {
   it('downgrades every opted-in request in both', async () => {
     expect(await served(true)).toEqual(replayed(fleet, 100))
     expect(replayed(fleet, 100)).toEqual(STEPS.map(() => SMALL))
+  })
+})
+
+describe('examples/tiers.fleet.yaml', () => {
+  it('loads with its two tiers', async () => {
+    const file = fileURLToPath(new URL('../../../../examples/tiers.fleet.yaml', import.meta.url))
+    const fleet = await loadFleet(file)
+    expect(fleet.services[0]?.tiers?.map((t) => t.model)).toEqual([BIG, SMALL])
+    expect(routingServices(fleet).map((r) => r.model)).toEqual([BIG, SMALL])
   })
 })
