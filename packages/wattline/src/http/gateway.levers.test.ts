@@ -87,7 +87,13 @@ async function fleet(
   n: number,
   service: Record<string, unknown>,
   maxConcurrency = 2,
-): Promise<{ gw: Harness; sims: SimServer[]; client: OpenAI }> {
+): Promise<{
+  gw: Harness
+  sims: SimServer[]
+  client: OpenAI
+  /** Calls still running when a test ends (a failed assertion) are settled before closing. */
+  track: <T>(calls: Promise<T>[]) => Promise<T>[]
+}> {
   const sims = await Promise.all(Array.from({ length: n }, () => startSim()))
   const gw = await startGateway(
     {
@@ -104,13 +110,20 @@ async function fleet(
     },
     { FR: 50 },
   )
+  const running: Promise<unknown>[] = []
   open.push(async () => {
+    for (const s of sims) s.hold = false
     for (const s of sims) s.release()
+    await Promise.allSettled(running)
     await gw.close()
     await Promise.all(sims.map((s) => s.close()))
   })
   const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'sk-local', maxRetries: 0 })
-  return { gw, sims, client }
+  const track = <T>(calls: Promise<T>[]): Promise<T>[] => {
+    running.push(...calls)
+    return calls
+  }
+  return { gw, sims, client, track }
 }
 
 /** A conversation with a long shared system prompt: each turn repeats the previous ones. */
@@ -215,14 +228,16 @@ describe('prefix-affinity routing', () => {
   })
 
   it('spills to another backend once the one holding the prefix is full', async () => {
-    const { gw, sims, client } = await fleet(2, PREFIX, 2)
+    const { gw, sims, client, track } = await fleet(2, PREFIX, 2)
     const a = conversation('ada')
     await client.chat.completions.create({ model: MODEL, messages: a.turn(0) })
     expect(sims[0]!.seen.length).toBe(1)
     for (const s of sims) s.hold = true
     // Three concurrent next turns: two fill b0 (max_concurrency 2), the third goes elsewhere.
-    const turns = [1, 2, 3].map((i) =>
-      client.chat.completions.create({ model: MODEL, messages: a.turn(1), user: `u${i}` }),
+    const turns = track(
+      [1, 2, 3].map((i) =>
+        client.chat.completions.create({ model: MODEL, messages: a.turn(1), user: `u${i}` }),
+      ),
     )
     await receivedAll(sims, 4)
     expect(sims[0]!.held.length).toBe(2)
@@ -263,14 +278,16 @@ describe('prefix-affinity routing', () => {
 describe('occupancy shaping', () => {
   it('fills one backend toward its target before waking the next (round-robin would spread)', async () => {
     const run = async (levers: Record<string, unknown>): Promise<number[]> => {
-      const { gw, sims, client } = await fleet(3, levers, 4)
+      const { gw, sims, client, track } = await fleet(3, levers, 4)
       for (const s of sims) s.hold = true
-      const calls = Array.from({ length: 6 }, (_, i) =>
-        client.chat.completions.create({
-          model: MODEL,
-          messages: [{ role: 'user', content: `q${i}` }],
-          max_tokens: 40,
-        }),
+      const calls = track(
+        Array.from({ length: 6 }, (_, i) =>
+          client.chat.completions.create({
+            model: MODEL,
+            messages: [{ role: 'user', content: `q${i}` }],
+            max_tokens: 40,
+          }),
+        ),
       )
       await receivedAll(sims, 6)
       const counts = sims.map((s) => s.held.length)
