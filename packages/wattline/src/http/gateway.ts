@@ -381,12 +381,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return best
   }
 
+  // "Served as requested" per model name, shared (no allocation per request on the hot path).
+  const requestedChoices = new Map<string, TierChoice>()
+  const asRequested = (model: string): TierChoice => {
+    let c = requestedChoices.get(model)
+    if (c === undefined) {
+      c = Object.freeze({ model, requested: model })
+      // Bounded: a client may send any name (an unknown one is refused after this).
+      if (requestedChoices.size < 4096) requestedChoices.set(model, c)
+    }
+    return c
+  }
+
   /** The quality-tier decision of a request (the requested model for services without tiers). */
   function tierFor(input: DispatchInput): TierChoice {
     const tiers = tiersOf.get(input.service.name)
-    if (tiers === undefined) return { model: input.model, requested: input.model }
+    if (tiers === undefined) return asRequested(input.model)
     const ref = cleanestServing(input.service, input.model)
-    if (ref === undefined) return { model: input.model, requested: input.model }
+    if (ref === undefined) return asRequested(input.model)
     // A lighter tier none of whose backends admits requests now (breaker open) is not offered:
     // the requested model still serves rather than the request failing.
     const t = clock.now()
