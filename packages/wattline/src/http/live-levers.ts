@@ -131,6 +131,8 @@ export function createLiveLevers(
   const anyOccupancy = config.services.some((s) => s.levers.occupancy.enabled)
 
   let current: { service: number; prompt: PromptBlocks | undefined } | undefined
+  /** The latest prompt hashed (a request's retries and queue waits decide again). */
+  let hashed: { prompt: unknown; key: string; blocks: PromptBlocks } | undefined
   let note: {
     policyBackend: number
     prefixActed: boolean
@@ -279,13 +281,16 @@ export function createLiveLevers(
         s.meanOut += (outputTokens - s.meanOut) / s.count
         if (moved(s.meanIn, s.targetedIn) || moved(s.meanOut, s.targetedOut)) retarget(s, model)
       }
-      current = {
-        service,
-        prompt:
-          s.prefix === undefined || prompt === undefined
-            ? undefined
-            : promptBlocks(prompt, model, s.blockChars),
+      let blocks: PromptBlocks | undefined
+      if (s.prefix !== undefined && prompt !== undefined) {
+        // A request deciding again (retry, queue wait) reuses its blocks: hashed once.
+        const key = `${model}\u0000${s.blockChars}`
+        if (hashed?.prompt !== prompt || hashed.key !== key) {
+          hashed = { prompt, key, blocks: promptBlocks(prompt, model, s.blockChars) }
+        }
+        blocks = hashed.blocks
       }
+      current = { service, prompt: blocks }
     },
     end(backend) {
       const c = current
