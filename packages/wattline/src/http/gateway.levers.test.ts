@@ -247,6 +247,56 @@ describe('prefix-affinity routing', () => {
     expect(requestRows(gw).length).toBe(4)
   })
 
+  it('composes with carbon-aware routing: affinity accepts a zone up to max_carbon_penalty_pct dirtier', async () => {
+    const run = async (penaltyPct: number): Promise<string[]> => {
+      const sims = await Promise.all([startSim(), startSim()])
+      const intensities: Record<string, number> = { FR: 100, DE: 60 }
+      const gw = await startGateway(
+        {
+          gateway: { health: { interval_ms: 600_000 } },
+          services: [
+            {
+              name: 'chat',
+              default: true,
+              routing: 'carbon-aware',
+              carbon_tolerance_pct: 0,
+              levers: {
+                prefix_affinity: { enabled: true, max_carbon_penalty_pct: penaltyPct },
+              },
+            },
+          ],
+          backends: sims.map((s, j) => ({
+            id: j === 0 ? 'paris' : 'frankfurt',
+            url: s.url,
+            zone: j === 0 ? 'FR' : 'DE',
+            hardware: 'H100-SXM',
+            models: [MODEL],
+          })),
+        },
+        intensities,
+      )
+      open.push(async () => {
+        await gw.close()
+        await Promise.all(sims.map((s) => s.close()))
+      })
+      const client = new OpenAI({ baseURL: gw.baseUrl, apiKey: 'sk-local', maxRetries: 0 })
+      const a = conversation('ada')
+      const served: string[] = []
+      // Turn 0 in the cleaner Frankfurt; then Frankfurt gets 15 %, then 50 % dirtier than Paris.
+      for (const [i, de] of [60, 115, 150].entries()) {
+        intensities['DE'] = de
+        await gw.intensity.refresh()
+        await client.chat.completions.create({ model: MODEL, messages: a.turn(i) })
+        served.push(requestRows(gw).at(-1)!.backend)
+      }
+      return served
+    }
+    // Weight 20 %: the cached prefix beats a zone 15 % greener, not one 50 % greener.
+    expect(await run(20)).toEqual(['frankfurt', 'frankfurt', 'paris'])
+    // Weight 0: carbon-aware routing wins every time.
+    expect(await run(0)).toEqual(['frankfurt', 'paris', 'paris'])
+  })
+
   it('does not move a request when the prefix cache is off (control)', async () => {
     const { sims, client } = await fleet(2, {})
     const a = conversation('ada')
