@@ -202,32 +202,38 @@ function profileRatio(
   return r > 0 ? estimateRequest(served.profile, shape).value / r : 1
 }
 
+/** Facility energy (IT × PUE) and carbon of a run, as the levers' stages count them. */
+export function facilityTotals(
+  fleet: Fleet,
+  sim: SimulationResult,
+): { readonly energyJ: number; readonly carbonG: number } {
+  let energyJ = 0
+  let carbonG = 0
+  sim.backends.forEach((b, j) => {
+    energyJ += b.energyJ * (fleet.backends[j]?.pue ?? 1)
+    carbonG += b.carbonG
+  })
+  return { energyJ, carbonG }
+}
+
 /** The outcome of a plan: counts, and the saving of the tiered replay against the one without. */
 export function tierOutcome(input: {
   readonly fleet: Fleet
   readonly plan: TierPlan
   readonly without: SimulationResult
-  readonly withTiers: SimulationResult
+  /** The tiered run's `facilityTotals` (with `--levers`: its stage without levers). */
+  readonly withTiers: { readonly energyJ: number; readonly carbonG: number }
   /** Fleet service index per request (SLO lookups). */
   readonly service: ArrayLike<number>
 }): TierOutcome {
-  const { fleet, plan, without, withTiers } = input
-  const totals = (sim: SimulationResult): { energyJ: number; carbonG: number } => {
-    let energyJ = 0
-    let carbonG = 0
-    sim.backends.forEach((b, j) => {
-      energyJ += b.energyJ * (fleet.backends[j]?.pue ?? 1)
-      carbonG += b.carbonG
-    })
-    return { energyJ, carbonG }
-  }
+  const { fleet, plan, without } = input
   let violations = 0
   for (let i = 0; i < without.latencyMs.length; i++) {
     const slo = fleet.services[input.service[i] as number]?.sloMs
     if (slo !== undefined && (without.latencyMs[i] as number) > slo) violations++
   }
-  const a = totals(without)
-  const b = totals(withTiers)
+  const a = facilityTotals(fleet, without)
+  const b = input.withTiers
   const routes = routingServices(fleet)
   const byModel: TierOutcome['byModel'][number][] = []
   plan.perRoute.forEach((n, r) => {

@@ -39,10 +39,12 @@ import {
 import type { LoadedTrace } from './trace-reader.ts'
 import {
   checkTierFleet,
+  facilityTotals,
   planTiers,
   routingServices,
   tierOutcome,
   type TierOutcome,
+  type TierPlan,
   type TierSettings,
 } from './replay-tiers.ts'
 import { networkOutcome, type NetworkOutcome, type NetworkRequests } from './replay-network.ts'
@@ -341,7 +343,7 @@ export async function runReplay(
           fleet,
           plan,
           without: r.sim,
-          withTiers: withTiers.sim,
+          withTiers: facilityTotals(fleet, withTiers.sim),
           service: requests.service,
         })
         r = withTiers
@@ -359,15 +361,25 @@ export async function runReplay(
       outcomes.push(tiered === undefined ? outcome : { ...outcome, tiers: tiered })
       continue
     }
+    // With tiers too: the tier plan first (against the policy without tiers or levers), then the
+    // levers' stages over the tiered requests; the tier saving is the levers' first stage (tiers,
+    // no lever) against the run without tiers.
+    const parentOf = routingServices(fleet).map((r) => r.parent)
+    let tierPlan: TierPlan | undefined
+    let withoutTiers: SimulationResult | undefined
     if (tiers !== undefined) {
-      throw new WattlineError(
-        'WL_INVALID_INPUT',
-        '--tiers and --levers are replayed apart for now: run one replay with --tiers and one with --levers',
-        { details: { field: '--tiers' } },
-      )
+      withoutTiers = runStage(requests, [], (c) => c).sim
+      tierPlan = planTiers({
+        fleet,
+        requests,
+        intensity: intensity.lookup,
+        baseline: withoutTiers,
+        settings: tiers,
+        seed: options.seed,
+      })
     }
     const staged = runLeverStages(
-      requests,
+      tierPlan?.requests ?? requests,
       {
         backendIds: fleet.backends.map((b) => b.id),
         zones: fleet.backends.map((b) => b.zone),
@@ -377,8 +389,10 @@ export async function runReplay(
         profiles,
         sloMs: fleet.backends.map((b, j) => {
           let slo: number | undefined
-          for (const s of fleet.services) {
-            if (!modelsOf[j]!.includes(s.model) || s.sloMs === undefined) continue
+          // A lighter tier's backends keep its service's objective.
+          for (const r of routingServices(fleet)) {
+            const s = fleet.services[r.parent]!
+            if (!modelsOf[j]!.includes(r.model) || s.sloMs === undefined) continue
             slo = Math.min(slo ?? Number.POSITIVE_INFINITY, s.sloMs)
           }
           return slo
@@ -386,17 +400,34 @@ export async function runReplay(
       },
       levers,
       runStage,
-      (k) => fleet.services[k]?.sloMs,
+      (k) => fleet.services[parentOf[k] ?? k]?.sloMs,
     )
     const f = staged.final
     end = Math.max(end, f.sim.end)
+    // Requests routed as a lighter tier count for their own service.
+    const fleetService =
+      tierPlan === undefined
+        ? f.requests.service
+        : Int32Array.from(f.requests.service, (k) => parentOf[k] ?? k)
+    const first = staged.stages[0]
     outcomes.push({
-      ...summarise(name, f.sim, fleet, f.requests.service, f.requests.outputTokens, f.overflow, {
+      ...summarise(name, f.sim, fleet, fleetService, f.requests.outputTokens, f.overflow, {
         stage: f.requests,
         intensity: intensity.lookup,
       }),
       requests: trace.count,
       levers: { savings: staged.savings, stages: staged.stages },
+      ...(tierPlan === undefined || withoutTiers === undefined || first === undefined
+        ? {}
+        : {
+            tiers: tierOutcome({
+              fleet,
+              plan: tierPlan,
+              without: withoutTiers,
+              withTiers: first,
+              service: requests.service,
+            }),
+          }),
     })
   }
   return {

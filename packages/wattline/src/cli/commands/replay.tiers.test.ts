@@ -151,6 +151,29 @@ describe('wattline replay --tiers', () => {
     expect(e.energy_saved_kwh).toBeGreaterThan(0)
   })
 
+  it('runs with --levers: the levers act on the tiered requests, each saving measured apart', async () => {
+    const r = await replay(writeFleet('hot-levers', '{ intensity_above_g_per_kwh: 380 }'), [
+      '--tiers',
+      '--levers',
+      'occupancy',
+    ])
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const p = r.json?.[1] as PolicyJson & {
+      levers: { stages: { levers: string[]; energy_kwh: number; carbon_kg: number }[] }
+    }
+    const t = p.tiers as TiersJson
+    expect(t.downgraded).toBeGreaterThan(20)
+    expect(t.downgraded).toBeLessThan(124)
+    const [tieredOnly, withOccupancy] = p.levers.stages
+    expect(tieredOnly?.levers).toEqual([])
+    expect(withOccupancy?.levers).toEqual(['occupancy'])
+    // The tier saving: the run without tiers against the levers' first stage (tiers, no lever).
+    expect(t.energy_saved_kwh).toBeCloseTo(t.without_tiers.energy_kwh - tieredOnly!.energy_kwh, 6)
+    expect(t.carbon_saved_kg).toBeCloseTo(t.without_tiers.carbon_kg - tieredOnly!.carbon_kg, 6)
+    expect(p.energy_kwh).toBeCloseTo(withOccupancy!.energy_kwh, 6)
+  })
+
   it('refuses --tiers on a fleet without tiers, a bad tier model, and opt-in without --tiers', async () => {
     const plain = await replay(writeFleet('plain', '', false), ['--tiers'])
     expect(plain.code).toBe(2)
