@@ -4,7 +4,7 @@
  * and bookmarks work, and Enter on a navigation link switches the view.
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { OverviewBody } from '@wattline/core'
+import type { OverviewBody, TenantsBody } from '@wattline/core'
 import { getJson, setAdminToken, UNAUTHORIZED_EVENT } from './api.ts'
 import { AnomaliesView } from './views/anomalies.tsx'
 import { BackendsView } from './views/backends.tsx'
@@ -12,12 +12,14 @@ import { DecisionsView } from './views/decisions.tsx'
 import { OverviewView } from './views/overview.tsx'
 import { ScalingView } from './views/scaling.tsx'
 import { ServicesView } from './views/services.tsx'
+import { TenantsView } from './views/tenants.tsx'
 import type { ViewProps } from './views/view-props.ts'
 import { ZonesView } from './views/zones.tsx'
 
 const VIEWS = [
   { id: 'overview', label: 'Overview', View: OverviewView },
   { id: 'services', label: 'Services', View: ServicesView },
+  { id: 'tenants', label: 'Tenants', View: TenantsView },
   { id: 'zones', label: 'Zones', View: ZonesView },
   { id: 'backends', label: 'Backends', View: BackendsView },
   { id: 'scaling', label: 'Right-sizing', View: ScalingView },
@@ -69,9 +71,21 @@ export function App() {
       .catch(() => undefined)
     return () => ctl.abort()
   }, [])
+  const [generation, setGeneration] = useState(0)
+  // The tenant filter ('' = every tenant), offered from the tenants the API knows in the window.
+  const [tenant, setTenant] = useState('')
+  const [tenantNames, setTenantNames] = useState<readonly string[]>([])
+  useEffect(() => {
+    const ctl = new AbortController()
+    getJson<TenantsBody>('tenants', { span }, ctl.signal)
+      .then((t) =>
+        setTenantNames(t.tenants.flatMap((x) => (x.tenant === null ? [] : [x.tenant])).sort()),
+      )
+      .catch(() => undefined)
+    return () => ctl.abort()
+  }, [span, generation])
   const [paused, setPaused] = useState(false)
   const [needsToken, setNeedsToken] = useState(false)
-  const [generation, setGeneration] = useState(0)
 
   useEffect(() => {
     const onUnauthorized = (): void => setNeedsToken(true)
@@ -133,6 +147,15 @@ export function App() {
               </option>
             ))}
           </select>
+          <label for="tenant">Tenant</label>
+          <select id="tenant" value={tenant} onChange={(e) => setTenant(e.currentTarget.value)}>
+            <option value="">All tenants</option>
+            {[...new Set([...tenantNames, ...(tenant === '' ? [] : [tenant])])].map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
           <button type="button" aria-pressed={paused} onClick={() => setPaused((p) => !p)}>
             {paused ? 'Resume live refresh' : 'Pause live refresh'}
           </button>
@@ -154,6 +177,7 @@ export function App() {
         <View
           key={`${view}:${generation}`}
           span={span}
+          tenant={tenant}
           paused={paused}
           intervalMs={REFRESH_MS}
           focusOnMount={switched}

@@ -5,7 +5,7 @@
 import type { ComponentChildren } from 'preact'
 import { getJson } from '../api.ts'
 import { usePoll } from '../use-poll.ts'
-import type { ViewProps } from '../views/view-props.ts'
+import { viewQuery, type ViewProps } from '../views/view-props.ts'
 import { ViewFrame } from './view-frame.tsx'
 
 export interface PolledViewProps<T> {
@@ -14,7 +14,7 @@ export interface PolledViewProps<T> {
   readonly intro: string
   /** Path relative to the API root, e.g. `zones`. */
   readonly path: string
-  /** Query parameters (default: the view's `span`); polling restarts when they or the path change. */
+  /** Query parameters (default: the view's `span` and `tenant`); polling restarts when they or the path change. */
   readonly params?: Readonly<Record<string, string>>
   /** What the shell passed to the view: window, refresh interval and pause, focus. */
   readonly view: ViewProps
@@ -22,7 +22,7 @@ export interface PolledViewProps<T> {
 }
 
 export function PolledView<T>(p: PolledViewProps<T>) {
-  const params = p.params ?? { span: p.view.span }
+  const params = p.params ?? viewQuery(p.view)
   const { data, error, updatedAt } = usePoll(
     (signal) => getJson<T>(p.path, params, signal),
     `${p.path}?${new URLSearchParams(params).toString()}`,

@@ -11,10 +11,10 @@ import { DataTable, Ratio } from '../components/table.tsx'
 import { PolledView } from '../components/polled-view.tsx'
 import { carbon, num, time } from '../format.ts'
 import { usePoll } from '../use-poll.ts'
-import type { ViewProps } from './view-props.ts'
+import { viewQuery, type ViewProps } from './view-props.ts'
 
 export function ServicesView(view: ViewProps) {
-  const { span, paused, intervalMs } = view
+  const { span, tenant, paused, intervalMs } = view
   const [chosen, setChosen] = useState<string | undefined>(undefined)
   return (
     <PolledView<ServicesBody>
@@ -94,6 +94,7 @@ export function ServicesView(view: ViewProps) {
               <ServiceDetailPanel
                 name={selected}
                 span={span}
+                tenant={tenant}
                 paused={paused}
                 intervalMs={intervalMs}
               />
@@ -108,17 +109,14 @@ export function ServicesView(view: ViewProps) {
 function ServiceDetailPanel(p: {
   readonly name: string
   readonly span: string
+  readonly tenant: string
   readonly paused: boolean
   readonly intervalMs: number
 }) {
   const { data, error } = usePoll(
     (signal) =>
-      getJson<ServiceDetailBody>(
-        `services/${encodeURIComponent(p.name)}`,
-        { span: p.span },
-        signal,
-      ),
-    `service:${p.name}:${p.span}`,
+      getJson<ServiceDetailBody>(`services/${encodeURIComponent(p.name)}`, viewQuery(p), signal),
+    `service:${p.name}:${p.span}:${p.tenant}`,
     p.intervalMs,
     p.paused,
   )
