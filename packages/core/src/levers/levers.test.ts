@@ -129,6 +129,31 @@ describe('occupancy', () => {
   })
 })
 
+describe('levers on a service limited to some backends', () => {
+  // The router's snapshot holds only the service's backends (here b and c of the fleet a, b, c):
+  // the levers find each backend's state by id, not by its fleet index.
+  const fleet = ['a', 'b', 'c']
+  it('prefix affinity reads the right backend state', () => {
+    const table = createPrefixCacheTable([100, 100, 100])
+    table.admit(2, [10, 11])
+    const lever = createPrefixAffinityLever({
+      table,
+      backendIds: fleet,
+      blocksOf: () => [10, 11],
+      maxCarbonPenaltyPct: 0,
+    })
+    const moved = lever.review(context([state('b', 0), state('c', 1)], 'b'))
+    expect(moved?.backend).toBe('c')
+    // c full: no move (its own state says so, not a's or b's).
+    expect(lever.review(context([state('b', 0), state('c', 8)], 'b'))).toBeUndefined()
+  })
+  it('occupancy shaping reads the right backend state', () => {
+    const lever = createOccupancyLever({ backendIds: fleet, targets: [4, 4, 4] })
+    expect(lever.review(context([state('b', 0), state('c', 2)], 'b'))?.backend).toBe('c')
+    expect(lever.review(context([state('b', 2), state('c', 0)], 'b'))).toBeUndefined()
+  })
+})
+
 describe('exact cache in a trace', () => {
   it('hits an identical prompt of the same service within the TTL only', () => {
     const hits = exactCacheHits({

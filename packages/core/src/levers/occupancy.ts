@@ -9,6 +9,7 @@
  */
 import type { EnergyProfile } from '../energy/profile.ts'
 import type { LeverContext, RoutingLever } from '../engine/router.ts'
+import { snapshotStateOf } from './prefix-affinity.ts'
 
 /**
  * Largest running batch (1..slots) at which a request of `inputTokens`/`outputTokens` finishes
@@ -51,7 +52,8 @@ export function createOccupancyLever(options: OccupancyOptions): RoutingLever {
     review(context: LeverContext) {
       const { decision, snapshot } = context
       const chosenIdx = index.get(decision.backend)
-      const chosen = chosenIdx === undefined ? undefined : snapshot.backends[chosenIdx]
+      const chosen =
+        chosenIdx === undefined ? undefined : snapshotStateOf(snapshot, chosenIdx, decision.backend)
       if (chosenIdx === undefined || chosen === undefined) return undefined
       // The fullest backend of the chosen zone still below its target.
       let best = -1
@@ -59,7 +61,7 @@ export function createOccupancyLever(options: OccupancyOptions): RoutingLever {
       for (const s of decision.scores) {
         if (!s.eligible) continue
         const j = index.get(s.backend)
-        const state = j === undefined ? undefined : snapshot.backends[j]
+        const state = j === undefined ? undefined : snapshotStateOf(snapshot, j, s.backend)
         if (j === undefined || state === undefined || state.zone !== chosen.zone) continue
         if (state.inflight >= (options.targets[j] as number)) continue
         if (state.inflight > bestInflight) {

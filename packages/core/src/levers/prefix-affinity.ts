@@ -29,14 +29,14 @@ export function createPrefixAffinityLever(options: PrefixAffinityOptions): Routi
       const { decision, snapshot } = context
       const chosenIdx = index.get(decision.backend)
       if (chosenIdx === undefined) return undefined
-      const chosenState = snapshot.backends[chosenIdx]
+      const chosenState = snapshotStateOf(snapshot, chosenIdx, decision.backend)
       const have = options.table.match(chosenIdx, blocks)
       let best = -1
       let bestMatch = have
       for (const s of decision.scores) {
         if (!s.eligible || s.backend === decision.backend) continue
         const j = index.get(s.backend)
-        const state = j === undefined ? undefined : snapshot.backends[j]
+        const state = j === undefined ? undefined : snapshotStateOf(snapshot, j, s.backend)
         if (j === undefined || state === undefined) continue
         if (state.inflight >= state.maxConcurrency) continue
         if (
@@ -64,6 +64,21 @@ export function createPrefixAffinityLever(options: PrefixAffinityOptions): Routi
       }
     },
   }
+}
+
+/**
+ * The state of backend `id` (index `j` in the lever's backend list) in a snapshot. A router
+ * snapshot holds only the service's own backends (a service limited by `backends:` sees fewer, so
+ * indices differ from the fleet's): the index is a fast path, the id decides.
+ */
+export function snapshotStateOf(
+  snapshot: LeverContext['snapshot'],
+  j: number,
+  id: string,
+): LeverContext['snapshot']['backends'][number] | undefined {
+  const at = snapshot.backends[j]
+  if (at !== undefined && at.id === id) return at
+  return snapshot.backends.find((b) => b.id === id)
 }
 
 /** Prompt tokens a backend holding `matchedBlocks` leading blocks need not prefill (one always runs). */
