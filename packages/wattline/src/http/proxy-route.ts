@@ -527,6 +527,9 @@ function logDone(
       reqId: req.id,
       service: d.service,
       model: d.model,
+      ...(d.tier.reason === undefined
+        ? {}
+        : { model_requested: d.tier.requested, tier_reason: d.tier.reason }),
       backend: d.backend.config.id,
       status,
       attempts: d.attempts,
