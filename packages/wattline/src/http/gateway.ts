@@ -489,7 +489,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     const service = router.serviceIndex(input.service.name)
     if (service < 0) throw new Error(`no service ${input.service.name} in the gateway's config`)
-    liveLevers.begin(service, input.model, input.prompt, input.inputTokens, input.outputTokens)
+    liveLevers.begin(
+      service,
+      input,
+      input.model,
+      input.prompt,
+      input.inputTokens,
+      input.outputTokens,
+    )
     const decision = router.decide(
       {
         service,

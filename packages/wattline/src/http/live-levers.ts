@@ -66,9 +66,13 @@ export interface LeverNote {
 export interface LiveLevers {
   /** The router's `levers` (empty when no service enables one). */
   readonly routing: readonly RoutingLever[]
-  /** Sets the request the router decides next (call right before `router.decide`). */
+  /**
+   * Sets the request the router decides next (call right before `router.decide`); `request`
+   * identifies it across its retries and queue waits (its tokens count once in the mean).
+   */
   begin(
     service: number,
+    request: object,
     model: string,
     prompt: unknown,
     inputTokens: number,
@@ -131,6 +135,8 @@ export function createLiveLevers(
   const anyOccupancy = config.services.some((s) => s.levers.occupancy.enabled)
 
   let current: { service: number; prompt: PromptBlocks | undefined } | undefined
+  /** Requests already counted in their service's mean request size. */
+  const observed = new WeakSet<object>()
   /** The latest prompt hashed (a request's retries and queue waits decide again). */
   let hashed: { prompt: unknown; key: string; blocks: PromptBlocks } | undefined
   let note: {
@@ -268,14 +274,15 @@ export function createLiveLevers(
 
   return {
     routing,
-    begin(service, model, prompt, inputTokens, outputTokens) {
+    begin(service, request, model, prompt, inputTokens, outputTokens) {
       const s = services[service]
       note = fresh()
       if (s === undefined) {
         current = undefined
         return
       }
-      if (s.occupancy !== undefined && s.auto) {
+      if (s.occupancy !== undefined && s.auto && !observed.has(request)) {
+        observed.add(request)
         s.count++
         s.meanIn += (inputTokens - s.meanIn) / s.count
         s.meanOut += (outputTokens - s.meanOut) / s.count
