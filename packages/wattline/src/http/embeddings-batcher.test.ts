@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
 import { DEMO_FLEET, demoConfigText } from '../compose/demo.ts'
-import { splitAnswer } from './embeddings-batcher.ts'
 import {
   startGateway,
   startStub,
@@ -379,26 +378,6 @@ describe('embeddings micro-batching (simulated backends, official openai client)
         (v) => v.labels['lever'] === 'microbatch' && v.labels['service'] === 'ledger',
       )?.value,
     ).toBeGreaterThan(0)
-  })
-})
-
-describe('splitAnswer', () => {
-  it('orders by index when the server lists items out of order, and refuses a count mismatch', () => {
-    const text = JSON.stringify({
-      object: 'list',
-      data: [
-        { index: 2, embedding: [2] },
-        { index: 0, embedding: [0] },
-        { index: 1, embedding: [1] },
-      ],
-    })
-    const s = splitAnswer(text, [1, 2], 3)
-    expect(s.ok && s.parts.map((p) => p.map((i) => i['embedding']))).toEqual([[[0]], [[1], [2]]])
-    expect(splitAnswer(text, [1, 3], 4)).toEqual({
-      ok: false,
-      why: 'the answer holds 3 embeddings for 4 inputs',
-    })
-    expect(splitAnswer('nope', [1], 1)).toMatchObject({ ok: false })
   })
 })
 

@@ -16,9 +16,9 @@
  * occupancy 1 minus its share, floored at 0 (basis `estimated-counterfactual`).
  */
 import {
-  apportionWhole,
   canonicalJson,
   estimateRequest,
+  instant,
   microbatchSaving,
   WattlineError,
   type Clock,
@@ -33,6 +33,15 @@ import type { ServiceConfig } from '../config/schema.ts'
 import { accountingHeaders, type Accounting } from './accounting.ts'
 import { profileOf } from './backend-runtime.ts'
 import type { Dispatched, FinishInput, Gateway, SharedPart } from './gateway.ts'
+import {
+  callerAnswers,
+  itemsOf,
+  mergedCallError,
+  splitAnswer,
+  upstreamMessage,
+  type Items,
+  type MergedFailure,
+} from './embeddings-split.ts'
 import { clipInput } from './openai-errors.ts'
 import { savingsCounters } from './response-cache.ts'
 
@@ -113,14 +122,6 @@ export interface EmbeddingsBatcher {
   pending(): number
 }
 
-/** An embeddings input cut into items: text (one string each) or tokens (one token array each). */
-interface Items {
-  readonly kind: 'text' | 'tokens'
-  readonly items: readonly (string | readonly number[])[]
-  /** Input tokens per item: ⌈characters / 4⌉ for text (an estimate), the length of a token array. */
-  readonly tokens: number
-}
-
 /** A caller waiting in a batch. */
 interface Member {
   readonly request: EmbeddingsRequest
@@ -141,30 +142,6 @@ interface Batch {
   readonly members: Member[]
   size: number
   cancelTimer: () => void
-}
-
-/** Cuts `input` into items; undefined when it has none or is not an embeddings input. */
-export function itemsOf(input: unknown): Items | undefined {
-  if (typeof input === 'string') return { kind: 'text', items: [input], tokens: textTokens(input) }
-  if (!Array.isArray(input) || input.length === 0) return undefined
-  if (input.every((x) => typeof x === 'string'))
-    return {
-      kind: 'text',
-      items: input,
-      tokens: input.reduce((n: number, s: string) => n + textTokens(s), 0),
-    }
-  if (input.every((x) => typeof x === 'number')) {
-    return { kind: 'tokens', items: [input as number[]], tokens: input.length }
-  }
-  if (input.every((x) => Array.isArray(x) && x.every((t) => typeof t === 'number'))) {
-    const arrays = input as number[][]
-    return { kind: 'tokens', items: arrays, tokens: arrays.reduce((n, a) => n + a.length, 0) }
-  }
-  return undefined
-}
-
-function textTokens(s: string): number {
-  return Math.ceil(s.length / 4)
 }
 
 /** Creates the batcher (one per gateway; it keeps no state beyond the batches in their window). */
@@ -222,7 +199,7 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
           cancelTimer: () => undefined,
         }
         open.set(key, b)
-        b.cancelTimer = clock.setTimer((clock.now() + cfg.window_ms) as never, () => flush(b))
+        b.cancelTimer = clock.setTimer(instant(clock.now() + cfg.window_ms), () => flush(b))
         batch = b
       }
       batch.members.push({ request, input, resolve, reject })
@@ -310,8 +287,7 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     members: readonly Member[],
     inputs: number,
   ): Promise<void> {
-    const backend = d.backend.config
-    const contentType = String(d.response.headers['content-type'] ?? 'application/json')
+    const status = d.response.status
     let text: string | undefined
     let readError: unknown
     try {
@@ -319,11 +295,12 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     } catch (error) {
       readError = error
     }
-    const status = d.response.status
     if (readError === undefined && members.length > 1 && INPUT_REFUSALS.has(status)) {
       refusedMerged(batch, d, members, status, text)
       return
     }
+    const backend = d.backend.config.id
+    const callers = members.length
     const split =
       text !== undefined && status === 200
         ? splitAnswer(
@@ -332,83 +309,50 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
             inputs,
           )
         : undefined
-    const weights = members.map((m) => m.input.tokens)
-    const usageTokens =
-      split?.ok === true && split.promptTokens !== undefined
-        ? apportionWhole(split.promptTokens, weights)
+    const upstreamModel = d.backend.config.model_names[d.model]
+    const own =
+      split?.ok === true
+        ? callerAnswers(
+            split,
+            members.map((m) => m.input.tokens),
+            upstreamModel === undefined ? undefined : { from: upstreamModel, to: d.model },
+          )
         : undefined
-    const totalTokens =
-      split?.ok === true && split.totalTokens !== undefined
-        ? apportionWhole(split.totalTokens, weights)
-        : undefined
-    const upstreamModel = backend.model_names[d.model]
-    const bodies = members.map((m, i) => {
-      if (split?.ok !== true) return undefined
-      const own: Record<string, unknown> = { ...split.object }
-      own['data'] = (split.parts[i] ?? []).map((item, index) => ({ ...item, index }))
-      if (split.usage !== undefined) {
-        own['usage'] = {
-          ...split.usage,
-          ...(usageTokens === undefined ? {} : { prompt_tokens: usageTokens[i] }),
-          ...(totalTokens === undefined ? {} : { total_tokens: totalTokens[i] }),
-        }
-      }
-      if (upstreamModel !== undefined && own['model'] === upstreamModel) own['model'] = d.model
-      return JSON.stringify(own)
-    })
-    const failure: { status: number; code: string } | undefined =
+    const failure: MergedFailure | undefined =
       readError !== undefined
-        ? { status: 502, code: 'WL_UPSTREAM_UNAVAILABLE' }
-        : status !== 200
-          ? { status, code: `upstream_${status}` }
-          : split?.ok !== true
-            ? { status: 502, code: 'WL_UPSTREAM_UNAVAILABLE' }
-            : undefined
-    const batched = members.length
-    const parts: SharedPart[] = members.map((m, i) => {
-      const left = m.request.signal.aborted
-      const input: FinishInput = {
-        status: left ? 499 : (failure?.status ?? 200),
-        inputTokens: usageTokens?.[i] ?? 0,
-        outputTokens: 0,
-        ttftMs: null,
-        streamed: false,
-        endpoint: ENDPOINT,
-        requestId: m.request.requestId,
-        tenant: m.request.tenant,
-        arrivedMs: m.request.arrivedMs,
-        errorCode: left ? 'client_closed' : (failure?.code ?? null),
+        ? {
+            status: 502,
+            why: 'the answer broke while it was read',
+            backend,
+            callers,
+            cause: readError,
+          }
+        : own === undefined
+          ? {
+              status: status === 200 ? 502 : status,
+              ...(text === undefined ? {} : { text }),
+              ...(split?.ok === false ? { why: split.why } : {}),
+              backend,
+              callers,
+            }
+          : undefined
+    const parts = members.map((m, i) =>
+      partOf(d, m, {
+        callers,
         completed: readError === undefined,
-        networkBytes: m.request.requestBytes + Buffer.byteLength(bodies[i] ?? ''),
-      }
-      return {
-        input,
-        weight: m.input.tokens,
-        ...(failure === undefined && !left && batched > 1
-          ? { levers: (a: Accounting) => savingOf(d, a, m.input.tokens) }
-          : {}),
-      }
-    })
+        ...(failure === undefined ? {} : { failure }),
+        ...(own?.bodies[i] === undefined ? {} : { body: own.bodies[i] }),
+        ...(own?.promptTokens?.[i] === undefined ? {} : { promptTokens: own.promptTokens[i] }),
+      }),
+    )
     const accountings = gateway.finishShared(d, parts)
+    const contentType = String(d.response.headers['content-type'] ?? 'application/json')
     members.forEach((m, i) => {
       const a = accountings[i] as Accounting
-      logger.info(
-        {
-          reqId: m.request.requestId,
-          service: d.service,
-          model: d.model,
-          backend: backend.id,
-          status: parts[i]?.input.status,
-          batched,
-          energy_j: a.energyJ,
-          carbon_g: a.carbonG,
-          method: a.method,
-        },
-        'request done',
-      )
-      const body = bodies[i]
+      const body = own?.bodies[i]
+      logDone(d, m, parts[i]?.input.status ?? 0, callers, a)
       if (failure !== undefined || body === undefined) {
-        m.reject(batchError(failure?.status ?? 502, text, readError, split, backend.id, batched))
+        m.reject(mergedCallError(failure ?? { status: 502, backend, callers }))
         return
       }
       m.resolve({
@@ -417,16 +361,69 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
         body,
         headers: {
           'content-type': contentType,
-          ...accountingHeaders(backend.id, a),
-          [BATCHED_HEADER]: String(batched),
+          ...accountingHeaders(backend, a),
+          [BATCHED_HEADER]: String(callers),
           'x-wattline-model-served': d.model,
         },
-        backend: backend.id,
+        backend,
         model: d.model,
         accounting: a,
-        batched,
+        batched: callers,
       })
     })
+  }
+
+  /** A caller's part of the merged call: its ledger fields, token weight and saving. */
+  function partOf(
+    d: Dispatched,
+    m: Member,
+    o: {
+      readonly callers: number
+      readonly completed: boolean
+      readonly failure?: MergedFailure
+      readonly body?: string
+      readonly promptTokens?: number
+    },
+  ): SharedPart {
+    const left = m.request.signal.aborted
+    const failed = o.failure === undefined ? undefined : failureCode(o.failure)
+    const input: FinishInput = {
+      status: left ? 499 : (o.failure?.status ?? 200),
+      inputTokens: o.promptTokens ?? 0,
+      outputTokens: 0,
+      ttftMs: null,
+      streamed: false,
+      endpoint: ENDPOINT,
+      requestId: m.request.requestId,
+      tenant: m.request.tenant,
+      arrivedMs: m.request.arrivedMs,
+      errorCode: left ? 'client_closed' : (failed ?? null),
+      completed: o.completed,
+      networkBytes: m.request.requestBytes + Buffer.byteLength(o.body ?? ''),
+    }
+    const saves = o.failure === undefined && !left && o.callers > 1
+    return {
+      input,
+      weight: m.input.tokens,
+      ...(saves ? { levers: (a: Accounting) => savingOf(d, a, m.input.tokens) } : {}),
+    }
+  }
+
+  function logDone(d: Dispatched, m: Member, status: number, callers: number, a: Accounting): void {
+    logger.info(
+      {
+        reqId: m.request.requestId,
+        service: d.service,
+        model: d.model,
+        backend: d.backend.config.id,
+        status,
+        batched: callers,
+        energy_j: a.energyJ,
+        carbon_g: a.carbonG,
+        method: a.method,
+      },
+      'request done',
+    )
   }
 
   /**
@@ -496,117 +493,9 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
   return { accepts, submit, pending: () => open.size }
 }
 
-/** The merged answer cut per caller, or why it cannot be. */
-type Split =
-  | {
-      readonly ok: true
-      /** The upstream's answer object (its `data` and `usage` are replaced per caller). */
-      readonly object: Readonly<Record<string, unknown>>
-      readonly parts: readonly (readonly Record<string, unknown>[])[]
-      readonly usage?: Readonly<Record<string, unknown>>
-      readonly promptTokens?: number
-      readonly totalTokens?: number
-    }
-  | { readonly ok: false; readonly why: string }
-
-/**
- * Cuts the upstream's `data[]` into consecutive runs of `counts` items, in input order: by each
- * item's `index` when the indices are exactly 0…n−1 (servers may list them in any order), else by
- * position.
- */
-export function splitAnswer(text: string, counts: readonly number[], inputs: number): Split {
-  let obj: unknown
-  try {
-    obj = JSON.parse(text)
-  } catch {
-    return { ok: false, why: 'the answer is not JSON' }
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
-    return { ok: false, why: 'the answer is not a JSON object' }
-  const o = obj as Record<string, unknown>
-  const data = o['data']
-  if (!Array.isArray(data)) return { ok: false, why: 'the answer has no data list' }
-  if (data.length !== inputs)
-    return { ok: false, why: `the answer holds ${data.length} embeddings for ${inputs} inputs` }
-  if (!data.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x)))
-    return { ok: false, why: 'a data item is not an object' }
-  const items = data as Record<string, unknown>[]
-  const byIndex: (Record<string, unknown> | undefined)[] = new Array<undefined>(inputs)
-  let indexed = true
-  for (const item of items) {
-    const i = item['index']
-    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= inputs || byIndex[i]) {
-      indexed = false
-      break
-    }
-    byIndex[i] = item
-  }
-  const ordered = indexed ? (byIndex as Record<string, unknown>[]) : items
-  const parts: Record<string, unknown>[][] = []
-  let at = 0
-  for (const n of counts) {
-    parts.push(ordered.slice(at, at + n))
-    at += n
-  }
-  const usage = o['usage']
-  const u =
-    usage !== null && typeof usage === 'object' && !Array.isArray(usage)
-      ? (usage as Record<string, unknown>)
-      : undefined
-  const whole = (v: unknown): number | undefined =>
-    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined
-  const promptTokens = whole(u?.['prompt_tokens'])
-  const totalTokens = whole(u?.['total_tokens'])
-  return {
-    ok: true,
-    object: o,
-    parts,
-    ...(u === undefined ? {} : { usage: u }),
-    ...(promptTokens === undefined ? {} : { promptTokens }),
-    ...(totalTokens === undefined ? {} : { totalTokens }),
-  }
-}
-
-/** The OpenAI-shaped error every caller of a failed batch gets. */
-function batchError(
-  status: number,
-  text: string | undefined,
-  readError: unknown,
-  split: Split | undefined,
-  backend: string,
-  callers: number,
-): WattlineError {
-  const of =
-    callers === 1
-      ? `the embeddings call to backend ${backend}`
-      : `the merged embeddings call (${callers} requests) to backend ${backend}`
-  if (readError !== undefined)
-    return new WattlineError('WL_UPSTREAM_UNAVAILABLE', `${of} broke while its answer was read`, {
-      cause: readError,
-      details: { status: 502 },
-    })
-  if (status === 200 || status >= 500)
-    return new WattlineError(
-      'WL_UPSTREAM_UNAVAILABLE',
-      `${of} got an answer that cannot be split: ${split?.ok === false ? split.why : `status ${status}`}`,
-      { details: { status: 502 } },
-    )
-  const said = upstreamMessage(text)
-  const message = `${of} was refused with status ${status}${said === undefined ? '' : `: ${clipInput(said)}`}`
-  if (status === 429)
-    return new WattlineError('WL_OVERLOADED', message, { details: { status: 429 } })
-  return new WattlineError('WL_INVALID_INPUT', message, { details: { status, param: 'input' } })
-}
-
-/** The `error.message` of an OpenAI-shaped error body, if there is one. */
-function upstreamMessage(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined
-  try {
-    const o = JSON.parse(text) as { error?: { message?: unknown } | string }
-    if (typeof o.error === 'string') return o.error
-    if (typeof o.error?.message === 'string') return o.error.message
-  } catch {
-    // not JSON
-  }
-  return text === '' ? undefined : text.slice(0, 200)
+/** The ledger error code of a failed merged call: the upstream's status, or the WL_ code sent. */
+function failureCode(f: MergedFailure): string {
+  return f.why === undefined && f.status !== 200 && f.status < 500
+    ? `upstream_${f.status}`
+    : 'WL_UPSTREAM_UNAVAILABLE'
 }
