@@ -6,6 +6,7 @@
  */
 import type { ReplayReport } from './replay.ts'
 import { oracleFraction, savingsVsBaseline } from './replay-report.ts'
+import { renderTierHtml } from './replay-tiers.ts'
 
 const COLOURS = [
   '#1b9e77',
@@ -182,7 +183,7 @@ Savings are against <strong>${esc(report.policies[0]?.name ?? '–')}</strong>; 
 <tbody>
 ${rows}
 </tbody></table>
-${shareBars(report, zones)}
+${renderTierHtml(report.policies)}${shareBars(report, zones)}
 ${cdf}
 ${carbonCharts}
 ${extraHtml}</body></html>

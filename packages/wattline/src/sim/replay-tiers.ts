@@ -306,3 +306,28 @@ export function tierJson(t: TierOutcome): unknown {
     basis: t.basis,
   }
 }
+
+/** The HTML report's quality-tiers table ('' when no policy ran with tiers). */
+export function renderTierHtml(
+  policies: readonly { readonly name: string; readonly tiers?: TierOutcome }[],
+): string {
+  const rows = policies.filter((p) => p.tiers !== undefined)
+  if (rows.length === 0) return ''
+  const esc = (s: string): string =>
+    s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  const body = rows
+    .map((p) => {
+      const t = p.tiers as TierOutcome
+      const pct = t.withoutTiers.energyKwh > 0 ? t.energySavedKwh / t.withoutTiers.energyKwh : 0
+      const models = t.byModel.map((m) => esc(`${m.from} → ${m.to}: ${m.requests}`)).join('<br>')
+      return `<tr><td>${esc(p.name)}</td><td>${t.downgraded} / ${t.requests}</td><td>${(t.downgradedShare * 100).toFixed(1)} %</td>${TIER_REASONS.map((r) => `<td>${t.byReason[r]}</td>`).join('')}<td>${t.energySavedKwh.toPrecision(4)} (${(pct * 100).toFixed(1)} %)</td><td>${t.carbonSavedKg.toPrecision(4)}</td><td>${models}</td></tr>`
+    })
+    .join('\n')
+  return `<h2>Quality tiers</h2>
+<p>Basis: replay-counterfactual — the same policy replayed with every request served by the model it asked for. Saved energy is facility energy (IT × PUE).</p>
+<table><thead><tr><th>policy</th><th>downgraded</th><th>share</th>${TIER_REASONS.map((r) => `<th>${r}</th>`).join('')}<th>energy saved kWh</th><th>carbon saved kg</th><th>requested → served</th></tr></thead>
+<tbody>
+${body}
+</tbody></table>
+`
+}

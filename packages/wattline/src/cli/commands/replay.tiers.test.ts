@@ -106,7 +106,12 @@ async function replay(
 
 describe('wattline replay --tiers', () => {
   it('downgrades the hours above the threshold and measures the saving vs the requested model', async () => {
-    const r = await replay(writeFleet('hot', '{ intensity_above_g_per_kwh: 380 }'), ['--tiers'])
+    const html = join(dir, 'hot.html')
+    const r = await replay(writeFleet('hot', '{ intensity_above_g_per_kwh: 380 }'), [
+      '--tiers',
+      '--html',
+      html,
+    ])
     expect(r.err).toBe('')
     expect(r.code).toBe(0)
     const [base, tiered] = r.json as PolicyJson[]
@@ -132,6 +137,10 @@ describe('wattline replay --tiers', () => {
         `least-loaded: ${t.downgraded} of 144 requests downgraded \\(${(t.downgraded_share * 100).toFixed(1)} %; opt-in 0, intensity ${t.downgraded}, budget-pressure 0\\); saved`,
       ),
     )
+    const page = readFileSync(html, 'utf8')
+    expect(page).toContain('<h2>Quality tiers</h2>')
+    expect(page).toContain(`<td>least-loaded</td><td>${t.downgraded} / 144</td>`)
+    expect(page).toContain(`${BIG} → ${SMALL}: ${t.downgraded}`)
   })
 
   it('downgrades about the opted-in share, and nothing when no condition holds', async () => {
