@@ -118,8 +118,6 @@ export interface EmbeddingsBatcher {
   ): boolean
   /** Queues the request into its batch; resolves with its own answer, rejects with a `WL_` error. */
   submit(request: EmbeddingsRequest): Promise<EmbeddingsAnswer>
-  /** Batches waiting for their window now (tests, metrics). */
-  pending(): number
 }
 
 /** A caller waiting in a batch. */
@@ -490,7 +488,7 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     return [saving]
   }
 
-  return { accepts, submit, pending: () => open.size }
+  return { accepts, submit }
 }
 
 /** The ledger error code of a failed merged call: the upstream's status, or the WL_ code sent. */
