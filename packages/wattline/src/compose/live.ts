@@ -36,6 +36,7 @@ import { createLinePlacements } from '../batch/line-placements.ts'
 import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
 import { readTenantTotals } from '../tenant-usage/ledger-totals.ts'
+import { openRedisTenantTotals } from '../tenant-usage/redis-tenant-totals.ts'
 import {
   createTenantUsage,
   tenantSink,
@@ -165,6 +166,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     log: logger,
   })
   await seedTenantUsage(tenants, config, baseDir)
+  // In cluster mode the replicas share the tenant totals through Redis (undefined otherwise).
+  const tenantSharing = await startTenantSharing(tenants, config, logger)
   // The one sink of the gateway: request records feed the budget watch and the tenant totals,
   // everything is written.
   const watched = tenantSink(watchingSink(ledger.sink, budgetWatch), tenants)
@@ -337,6 +340,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     )
   }
   if (config.cluster !== undefined) every(config.cluster.sync_interval_ms, () => gateway.syncLoad())
+  if (config.cluster !== undefined && tenantSharing !== undefined)
+    every(config.cluster.sync_interval_ms, () => tenantSharing.sync())
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
     for (const rt of gateway.backends.values()) {
@@ -420,12 +425,15 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
         }
         gateway.flushIdle()
         await budgetWatch.stop()
+        // The requests this replica accounted since its last sync join the fleet's tenant totals.
+        await tenantSharing?.sync()
         try {
           await ledger.close()
         } finally {
           await tracing?.close()
           await Promise.all([...upstreams.values()].map((u) => u.close()))
           await cluster?.close()
+          await tenantSharing?.close()
           await scalingShared?.close()
           await cache?.close()
         }
@@ -515,4 +523,38 @@ async function seedTenantUsage(
   } finally {
     await opened.db.destroy()
   }
+}
+
+/**
+ * Cluster mode with tenant budgets: the replicas' tenant totals shared through the cluster's Redis
+ * (synced now, then on the caller's timer). A failing Redis is logged once per outage; the replica
+ * keeps counting alone meanwhile and sends its deltas when Redis answers again.
+ */
+async function startTenantSharing(
+  tenants: TenantUsage,
+  config: WattlineConfig,
+  logger: Logger,
+): Promise<{ sync(): Promise<void>; close(): Promise<void> } | undefined> {
+  const c = config.cluster
+  const url = config.secrets.redisUrl
+  if (c === undefined || url === undefined || tenants.periods().length === 0) return undefined
+  const store = openRedisTenantTotals({
+    url,
+    keyPrefix: c.key_prefix,
+    commandTimeoutMs: c.command_timeout_ms,
+  })
+  let failing = false
+  const sync = async (): Promise<void> => {
+    const ok = await tenants.syncShared(store)
+    if (ok === !failing) return
+    failing = !ok
+    if (failing)
+      logger.warn(
+        { redis_url_env: c.redis_url_env },
+        'tenant budget totals: Redis unreachable; this replica counts its own requests until it answers',
+      )
+    else logger.info('tenant budget totals: shared through Redis again')
+  }
+  await sync()
+  return { sync, close: () => store.close() }
 }

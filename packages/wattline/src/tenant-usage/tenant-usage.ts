@@ -12,8 +12,9 @@
  * Metric labels are bounded: a tenant that is not configured (in `api_keys` or `tenants`) and a
  * request without a tenant key are counted as `other`.
  *
- * Totals live in this replica's memory (they are seeded from the ledger at start by
- * {@link TenantUsage.seed}); replicas do not share them.
+ * Totals live in this replica's memory, seeded from the ledger at start ({@link TenantUsage.seed});
+ * with a `cluster:` section the replicas share them through Redis ({@link TenantUsage.syncShared},
+ * `redis-tenant-totals.ts`), each adding its own requests and reading the fleet's total back.
  */
 import {
   judgeTenantBudget,
@@ -50,6 +51,29 @@ export interface TenantUsageDeps {
   /** Wall clock, epoch ms (the period a request falls in). */
   readonly now: () => number
   readonly log?: { warn(obj: object, msg: string): void }
+}
+
+/** One budget's contribution to a shared-totals sync (`TenantUsage.syncShared`). */
+export interface TenantSyncEntry {
+  readonly service: string
+  readonly tenant: string
+  /** The period `[fromMs, toMs)`, epoch ms (part of the shared key). */
+  readonly fromMs: number
+  readonly toMs: number
+  readonly nowMs: number
+  /** What this replica knew before the delta: the shared total to start from when none exists. */
+  readonly seedEnergyJ: number
+  readonly seedCarbonG: number
+  /** Accounted on this replica since its last successful sync. */
+  readonly deltaEnergyJ: number
+  readonly deltaCarbonG: number
+}
+
+/** Totals shared by replicas (Redis in `cluster:` mode): adds deltas, returns the fleet's totals. */
+export interface SharedTenantTotals {
+  add(
+    entries: readonly TenantSyncEntry[],
+  ): Promise<readonly { readonly energyJ: number; readonly carbonG: number }[]>
 }
 
 /** A tenant's totals in its budget's current period, as read from the ledger. */
@@ -101,6 +125,12 @@ export interface TenantUsage {
   }[]
   /** Every tenant budget's status now. */
   statuses(): readonly TenantBudgetStatus[]
+  /**
+   * Adds what this replica accounted since its last sync to the shared totals and takes the fleet's
+   * totals back (run every `cluster.sync_interval_ms`). Resolves false when the store failed: the
+   * replica keeps counting locally and sends the same deltas next time.
+   */
+  syncShared(store: SharedTenantTotals): Promise<boolean>
 }
 
 interface Budgeted {
@@ -111,6 +141,9 @@ interface Budgeted {
   toMs: number
   energyJ: number
   carbonG: number
+  /** Accounted here and not yet added to the shared totals (cluster mode), J and g. */
+  pendingEnergyJ: number
+  pendingCarbonG: number
   /** The period whose exceedance was logged (one line per period). */
   loggedFromMs: number
 }
@@ -166,6 +199,8 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
         toMs: w.toMs,
         energyJ: 0,
         carbonG: 0,
+        pendingEnergyJ: 0,
+        pendingCarbonG: 0,
         loggedFromMs: -1,
       })
       ratioGauge.set({ service: s.name, tenant: t.name }, 0)
@@ -180,6 +215,8 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     b.toMs = w.toMs
     b.energyJ = 0
     b.carbonG = 0
+    b.pendingEnergyJ = 0
+    b.pendingCarbonG = 0
   }
 
   function verdict(b: Budgeted): ReturnType<typeof judgeTenantBudget> {
@@ -202,7 +239,51 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     if (atMs < b.fromMs) return
     b.energyJ += energyJ
     b.carbonG += carbonG
+    b.pendingEnergyJ += energyJ
+    b.pendingCarbonG += carbonG
     ratioGauge.set({ service, tenant }, verdict(b).ratio)
+  }
+
+  async function syncShared(store: SharedTenantTotals): Promise<boolean> {
+    const now = deps.now()
+    const list = [...budgets.values()]
+    for (const b of list) roll(b, now)
+    const sent = list.map((b) => ({
+      b,
+      fromMs: b.fromMs,
+      energyJ: b.pendingEnergyJ,
+      carbonG: b.pendingCarbonG,
+    }))
+    let totals: readonly { readonly energyJ: number; readonly carbonG: number }[]
+    try {
+      totals = await store.add(
+        sent.map(({ b, fromMs, energyJ, carbonG }) => ({
+          service: b.service,
+          tenant: b.tenant,
+          fromMs,
+          toMs: b.toMs,
+          nowMs: now,
+          seedEnergyJ: b.energyJ - energyJ,
+          seedCarbonG: b.carbonG - carbonG,
+          deltaEnergyJ: energyJ,
+          deltaCarbonG: carbonG,
+        })),
+      )
+    } catch {
+      return false
+    }
+    sent.forEach(({ b, fromMs, energyJ, carbonG }, i) => {
+      const t = totals[i]
+      // A period that ended while the sync was in flight starts from 0 here.
+      if (t === undefined || b.fromMs !== fromMs) return
+      // Requests accounted while the sync was in flight stay pending, on top of the fleet's total.
+      b.pendingEnergyJ -= energyJ
+      b.pendingCarbonG -= carbonG
+      b.energyJ = t.energyJ + b.pendingEnergyJ
+      b.carbonG = t.carbonG + b.pendingCarbonG
+      ratioGauge.set({ service: b.service, tenant: b.tenant }, verdict(b).ratio)
+    })
+    return true
   }
 
   function observe(record: LedgerRecord): void {
@@ -269,6 +350,7 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     observe,
     admit,
     seed,
+    syncShared,
     periods: () =>
       [...budgets.values()].map((b) => {
         roll(b, deps.now())
