@@ -232,10 +232,16 @@ describe('tenant budgets', () => {
         100,
       )
     }
+    // Streams carry the state too.
+    const stream = await a.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .withResponse()
+    expect(stream.response.headers.get('x-wattline-tenant-budget')).toBe('exceeded')
+    for await (const _chunk of stream.data) void _chunk
     expect(lines.filter((l) => l.includes('tenant budget exceeded (warn mode'))).toHaveLength(1)
     const flagged = await metricValues(h, TENANT_METRICS.exceeded)
     expect(flagged).toEqual([
-      { labels: { service: 'chat', tenant: 'team-a', mode: 'warn' }, value: 2 },
+      { labels: { service: 'chat', tenant: 'team-a', mode: 'warn' }, value: 3 },
     ])
     const ratio = await metricValues(h, TENANT_METRICS.ratio)
     expect(ratio[0]?.value).toBeGreaterThan(1)
