@@ -87,6 +87,12 @@ describe('tenant config', () => {
     ).toEqual(['services[0].tenants[0].budget.warn_at_pct: warn_at_pct must be ≤ 100 (percent)'])
   })
 
+  it('reserves the tenant name "other" (the metric label of unconfigured tenants)', () => {
+    expect(issues({ api_keys: [{ tenant: 'other', key_sha256: HEX }] })).toEqual([
+      "services[0].api_keys[0].tenant: tenant name 'other' is reserved (the metric label of tenants not in the config)",
+    ])
+  })
+
   it('refuses a budget for a tenant no key maps to, and a tenant listed twice', () => {
     const keys = { api_keys: [{ tenant: 'a', key_sha256: HEX }] }
     const budget = { period: 'day', energy_j: 10 }

@@ -13,6 +13,9 @@ const envName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
 
+/** The metric label of tenants not in the config (and of requests without a tenant key). */
+export const RESERVED_TENANT = 'other'
+
 /** Default share of a cap from which responses carry `x-wattline-tenant-budget: warning`, percent. */
 export const DEFAULT_TENANT_WARN_AT_PCT = 80
 
@@ -164,6 +167,13 @@ export function readTenantKeys(
  */
 export function checkTenants(services: readonly ServiceTenants[], issues: Issue[]): void {
   services.forEach((s, i) => {
+    s.api_keys.forEach((k, j) => {
+      if (k.tenant === RESERVED_TENANT)
+        issues.push({
+          path: ['services', i, 'api_keys', j, 'tenant'],
+          message: `tenant name '${RESERVED_TENANT}' is reserved (the metric label of tenants not in the config)`,
+        })
+    })
     const keyed = [...new Set(s.api_keys.map((k) => k.tenant))]
     const seen = new Set<string>()
     s.tenants?.forEach((t, j) => {

@@ -27,10 +27,10 @@ import {
 } from '@wattline/core'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { ServiceConfig } from '../config/schema.ts'
-import { configuredTenants, type TenantBudgetConfig } from '../config/tenants.ts'
+import { configuredTenants, RESERVED_TENANT, type TenantBudgetConfig } from '../config/tenants.ts'
 
 /** The label value of tenants that are not configured (and of requests without a tenant key). */
-export const OTHER_TENANT = 'other'
+export const OTHER_TENANT = RESERVED_TENANT
 
 /** Response header: the tenant budget's state (`ok`, `warning`, `exceeded`). */
 export const TENANT_BUDGET_HEADER = 'x-wattline-tenant-budget'
@@ -286,14 +286,36 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     return true
   }
 
+  /** Counter children per (service, tenant label): no label hashing per request. */
+  const children = new Map<
+    string,
+    { energy: Counter.Internal; carbon: Counter.Internal; requests: Counter.Internal }
+  >()
+  function childrenOf(service: string, tenant: string) {
+    const k = keyOf(service, tenant)
+    let c = children.get(k)
+    if (c === undefined) {
+      const labels = { service, tenant }
+      c = {
+        energy: energy.labels(labels),
+        carbon: carbon.labels(labels),
+        requests: requests.labels(labels),
+      }
+      children.set(k, c)
+    }
+    return c
+  }
+
   function observe(record: LedgerRecord): void {
     if (record.kind !== 'request') return
     const r = record as RequestRecord
-    const tenant = r.tenant !== null && known.has(r.tenant) ? r.tenant : OTHER_TENANT
-    const labels = { service: r.service, tenant }
-    requests.inc(labels)
-    if (r.energy_j > 0) energy.inc(labels, r.energy_j)
-    if (r.carbon_g > 0) carbon.inc(labels, r.carbon_g)
+    const c = childrenOf(
+      r.service,
+      r.tenant !== null && known.has(r.tenant) ? r.tenant : OTHER_TENANT,
+    )
+    c.requests.inc()
+    if (r.energy_j > 0) c.energy.inc(r.energy_j)
+    if (r.carbon_g > 0) c.carbon.inc(r.carbon_g)
     if (r.tenant !== null) add(r.service, r.tenant, r.at_ms, r.energy_j, r.carbon_g)
   }
 
