@@ -42,7 +42,8 @@ export function apportionWhole(total: number, weights: readonly number[]): numbe
 
 /**
  * The `microbatch` saving of one caller of a merged call: the energy its request would have been
- * charged alone (the estimator's energy for its input tokens at occupancy 1) minus its share of the
+ * charged sent on its own (the estimator's energy for its input tokens, at the occupancy the
+ * callers would have made together: the caller decides) minus its share of the
  * merged call, floored at 0; interval from the two intervals (low = alone.low − share.high, high =
  * alone.high − share.low, each floored at 0); carbon = saved IT energy × PUE × intensity. Basis
  * `estimated-counterfactual`: the request that ran alone never happened, so it is never metered.

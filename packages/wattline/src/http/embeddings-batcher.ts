@@ -12,8 +12,10 @@
  * charged its fraction of the call's energy by input tokens (`Gateway.finishShared`: the rows add
  * up to what the call was attributed), its whole share of the upstream's `usage` (apportioned by
  * input tokens: OpenAI-compatible servers report only a total), and — when the call served two or
- * more callers — its `microbatch` saving: the estimator's energy for its input tokens alone at
- * occupancy 1 minus its share, floored at 0 (basis `estimated-counterfactual`).
+ * more callers — its `microbatch` saving: the estimator's energy for its input tokens sent on its
+ * own at the occupancy the callers would have made together (a model server batches concurrent
+ * requests itself) minus its share, floored at 0 (basis `estimated-counterfactual`; an upper bound,
+ * docs/gateway.md).
  */
 import {
   canonicalJson,
@@ -403,7 +405,7 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     return {
       input,
       weight: m.input.tokens,
-      ...(saves ? { levers: (a: Accounting) => savingOf(d, a, m.input.tokens) } : {}),
+      ...(saves ? { levers: (a: Accounting) => savingOf(d, a, m.input.tokens, o.callers) } : {}),
     }
   }
 
@@ -468,12 +470,22 @@ export function createEmbeddingsBatcher(deps: EmbeddingsBatcherDeps): Embeddings
     }
   }
 
-  /** The `microbatch` saving of a caller (none when it is 0), counted in the savings metrics. */
-  function savingOf(d: Dispatched, a: Accounting, tokens: number): LeverEnergySaving[] {
+  /**
+   * The `microbatch` saving of a caller (none when it is 0), counted in the savings metrics. The
+   * counterfactual is the caller's request sent on its own while the other callers' were too: a
+   * model server batches concurrent requests itself, so it is priced at the occupancy they would
+   * have made together (`callers`), not alone at occupancy 1.
+   */
+  function savingOf(
+    d: Dispatched,
+    a: Accounting,
+    tokens: number,
+    callers: number,
+  ): LeverEnergySaving[] {
     const alone = estimateRequest(profileOf(d.backend, d.model), {
       inputTokens: Math.max(0, Math.round(tokens)),
       outputTokens: 0,
-      batch: 1,
+      batch: Math.max(1, callers),
     })
     const saving = microbatchSaving({
       alone: { value: alone.value, low: alone.low, high: alone.high },
