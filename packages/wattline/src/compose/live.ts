@@ -37,11 +37,7 @@ import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
 import { readTenantTotals } from '../tenant-usage/ledger-totals.ts'
 import { openRedisTenantTotals } from '../tenant-usage/redis-tenant-totals.ts'
-import {
-  createTenantUsage,
-  tenantSink,
-  type TenantUsage,
-} from '../tenant-usage/tenant-usage.ts'
+import { createTenantUsage, tenantSink, type TenantUsage } from '../tenant-usage/tenant-usage.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'

@@ -26,11 +26,7 @@ import type { ClusterLoad } from './cluster-load.ts'
 import { createGateway, type Gateway, type GatewayDeps } from './gateway.ts'
 import { createIntensityBoard, type IntensityBoard } from './intensity-board.ts'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts'
-import {
-  createTenantUsage,
-  tenantSink,
-  type TenantUsage,
-} from '../tenant-usage/tenant-usage.ts'
+import { createTenantUsage, tenantSink, type TenantUsage } from '../tenant-usage/tenant-usage.ts'
 
 export interface StubOptions {
   /**

@@ -540,4 +540,3 @@ function logDone(
     'request done',
   )
 }
-

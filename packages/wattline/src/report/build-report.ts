@@ -43,12 +43,7 @@ import {
   newSavingsAcc,
   type SavingsAcc,
 } from './lever-savings.ts'
-import {
-  addTenantIdle,
-  addTenantRequest,
-  newTenantAcc,
-  tenantSection,
-} from './tenant-section.ts'
+import { addTenantIdle, addTenantRequest, newTenantAcc, tenantSection } from './tenant-section.ts'
 import type {
   BudgetView,
   ChainHeadView,

@@ -58,7 +58,9 @@ describe('wattline keys hash', () => {
     const unset = await runCaptured(['keys', 'hash', '--from-env', 'NOPE'])
     expect(unset.code).toBe(2)
     expect(unset.err).toMatch(/environment variable NOPE is not set/)
-    const spaced = await runCaptured(['keys', 'hash', '--from-env', 'K'], { env: { K: 'sk-half key' } })
+    const spaced = await runCaptured(['keys', 'hash', '--from-env', 'K'], {
+      env: { K: 'sk-half key' },
+    })
     expect(spaced.code).toBe(2)
     expect(spaced.err).toMatch(/contains whitespace/)
     expect(spaced.err).not.toContain('sk-half')
