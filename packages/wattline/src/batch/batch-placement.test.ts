@@ -9,6 +9,7 @@
  *   ledger row is in that zone and carries the time-shift saving equal to batch_lines'; with that
  *   zone's backend failing, every line still completes, in the other zone.
  */
+import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,7 +129,8 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
     anchor: number
   }
 
-  async function start(): Promise<Setup> {
+  /** `hashedKey`: the tenant is configured by `key_sha256` only (the gateway has no raw key). */
+  async function start(options: { hashedKey?: boolean } = {}): Promise<Setup> {
     const [paris, frankfurt] = await stubs(2)
     const dir = mkdtempSync(join(tmpdir(), 'wl-batch-placement-'))
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }))
@@ -164,7 +166,9 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
         '    default: true',
         // round-robin: routing alone would spread lines over both zones
         '    routing: round-robin',
-        '    api_keys: [{ tenant: acme, key_env: BATCH_KEY }]',
+        options.hashedKey === true
+          ? `    api_keys: [{ tenant: acme, key_sha256: "${createHash('sha256').update(KEY).digest('hex')}" }]`
+          : '    api_keys: [{ tenant: acme, key_env: BATCH_KEY }]',
         'backends:',
         '  - id: paris',
         `    url: ${paris!.url}`,
@@ -187,7 +191,7 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
     const live = await startLiveGateway({
       configPath: 'wattline.yaml',
       cwd: dir,
-      env: { BATCH_KEY: KEY },
+      env: options.hashedKey === true ? {} : { BATCH_KEY: KEY },
       host: '127.0.0.1',
       port: 0,
       logger: pino({ level: 'silent' }),
@@ -321,4 +325,20 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
       if (how === 'answers 500') expect(s.paris.received.length).toBeGreaterThan(0)
     },
   )
+
+  it('runs the lines of a tenant configured by hashed key only, as that tenant', async () => {
+    const { live, client, dir } = await start({ hashedKey: true })
+    const batchId = await runBatch(client, 4)
+    await live.close()
+    const opened = await openDatabase('sqlite:./ledger.db', { baseDir: dir })
+    try {
+      const { rows } = await sql<{ tenant: string | null; status: number }>`
+        select r.tenant, r.status from batch_lines l join requests r on r.id = l.request_id
+        where l.batch_id = ${batchId}`.execute(opened.db as never)
+      expect(rows).toHaveLength(4)
+      for (const r of rows) expect(r).toEqual({ tenant: 'acme', status: 200 })
+    } finally {
+      await opened.db.destroy()
+    }
+  })
 })

@@ -220,6 +220,7 @@ export function createBatchScheduler(deps: BatchSchedulerDeps): BatchScheduler {
     const submitMin = Math.min(...Object.values(submit).filter((v) => Number.isFinite(v)))
     const zones = placed.get(b.id)
     const token = deps.placements?.issue({
+      caller: { service: b.service, tenant: b.tenant },
       zones: zones ?? zonesOf(b.service),
       ...(Number.isFinite(submitMin) ? { timeShiftFromGPerKwh: submitMin } : {}),
     })

@@ -14,6 +14,12 @@ import { randomUUID } from 'node:crypto'
 export const PLACEMENT_HEADER = 'x-wattline-batch-placement'
 
 export interface LinePlacement {
+  /**
+   * Who the line runs for: the batch's service and tenant. The route takes them from the placement
+   * rather than from an API key, so a tenant configured with a hashed key only (`key_sha256`: the
+   * gateway never holds the raw key) still has its lines run, as that tenant.
+   */
+  readonly caller?: { readonly service: string; readonly tenant: string | null }
   /** Zones in preference order: the plan's zone for the current slot first (`zoneOrder`). */
   readonly zones: readonly string[]
   /** Intensity at submission the run-now baseline would have met, gCO2e/kWh (time-shift saving). */
@@ -25,6 +31,8 @@ export interface LinePlacements {
   issue(placement: LinePlacement): string
   /** The placement of a header's token, once; undefined for none, an unknown or a taken token. */
   take(header: string | string[] | undefined): LinePlacement | undefined
+  /** The placement of a header's token, left in place (authentication reads it before `take`). */
+  peek(header: string | string[] | undefined): LinePlacement | undefined
   /** Forgets a token that was never taken (the request did not reach the route). */
   drop(token: string): void
   /** Tokens issued and not yet taken or dropped. */
@@ -44,6 +52,9 @@ export function createLinePlacements(): LinePlacements {
       const p = open.get(header)
       if (p !== undefined) open.delete(header)
       return p
+    },
+    peek(header) {
+      return typeof header === 'string' ? open.get(header) : undefined
     },
     drop(token) {
       open.delete(token)

@@ -64,7 +64,19 @@ export function callerOf(req: FastifyRequest): Caller | undefined {
 export function registerProxyRoutes(app: FastifyInstance, ctx: ProxyContext): void {
   const authenticate = (req: FastifyRequest, _reply: FastifyReply, done: (e?: Error) => void) => {
     try {
-      callers.set(req, resolveCaller(req.headers, ctx.gateway.config))
+      // A batch line of this process carries its caller in its placement (a random one-use
+      // token only the scheduler holds); every other request authenticates by its key.
+      const placed = ctx.placements?.peek(req.headers[PLACEMENT_HEADER])?.caller
+      const service =
+        placed === undefined
+          ? undefined
+          : ctx.gateway.config.services.find((s) => s.name === placed.service)
+      callers.set(
+        req,
+        service === undefined || placed === undefined
+          ? resolveCaller(req.headers, ctx.gateway.config)
+          : { service, tenant: placed.tenant },
+      )
     } catch (error) {
       done(error as Error)
       return

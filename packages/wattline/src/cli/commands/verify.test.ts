@@ -56,7 +56,7 @@ describe('wattline verify', () => {
 
   it('exits 1 naming an inserted, a deleted and a reordered row', async () => {
     await tamper(
-      `INSERT INTO requests SELECT block_seq, 5, row_hash, 'forged', at_ms, service, tenant, model, backend, zone, endpoint, status, streamed, input_tokens, output_tokens, latency_ms, ttft_ms, energy_j, energy_low_j, energy_high_j, facility_energy_j, pue, carbon_g, carbon_low_g, carbon_high_g, intensity_g_per_kwh, intensity_source, intensity_signal, intensity_stale, method, energy_source, routing_policy, routing_reason, attempts, error_code FROM requests WHERE block_seq = 0 AND row_idx = 4`,
+      `INSERT INTO requests SELECT block_seq, 5, row_hash, 'forged', at_ms, service, tenant, model, backend, zone, endpoint, status, streamed, input_tokens, output_tokens, latency_ms, ttft_ms, energy_j, energy_low_j, energy_high_j, facility_energy_j, pue, carbon_g, carbon_low_g, carbon_high_g, intensity_g_per_kwh, intensity_source, intensity_signal, intensity_stale, method, energy_source, routing_policy, routing_reason, attempts, error_code, levers, network_bytes, network_energy_j, network_carbon_g, model_requested FROM requests WHERE block_seq = 0 AND row_idx = 4`,
     )
     let r = await run(['verify', '--ledger', url, '--public-key', keyFile])
     expect(r.code).toBe(1)
