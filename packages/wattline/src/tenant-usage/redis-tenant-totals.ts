@@ -7,7 +7,7 @@
  * what it knew (the ledger's totals at its start plus what it saw since), so a Redis that lost the
  * key does not hand the tenant a fresh budget. Keys expire a day after their period ends.
  */
-import { Redis } from 'ioredis'
+import { createFailFastRedis } from '../adapters/redis/fail-fast-redis.ts'
 import type { SharedTenantTotals, TenantSyncEntry } from './tenant-usage.ts'
 
 /** KEYS[1] the period's hash; ARGV: seed energy, seed carbon, delta energy, delta carbon, ttl ms. */
@@ -40,15 +40,7 @@ export interface RedisTenantTotalsOptions {
 export function openRedisTenantTotals(
   options: RedisTenantTotalsOptions,
 ): SharedTenantTotals & { close(): Promise<void> } {
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    lazyConnect: true,
-  })
-  redis.on('error', (err: unknown) => options.onError?.(err))
+  const redis = createFailFastRedis(options)
   redis.defineCommand('wlTenantAdd', { numberOfKeys: 1, lua: ADD })
   const scripts = redis as unknown as Scripts
   let connecting: Promise<void> | undefined

@@ -4,7 +4,7 @@
  * `SET <prefix>:cache:<service>:<key> PX ttl`, `GET`. Fails fast (no offline queue, no resend, a timeout per command) so a down Redis costs the
  * request path one short timeout at most; the client reconnects in the background.
  */
-import { Redis } from 'ioredis'
+import { connectWithin, createFailFastRedis } from '../redis/fail-fast-redis.ts'
 import { readEntry, type CacheStore } from './cache-store.ts'
 
 export interface RedisCacheStoreOptions {
@@ -18,23 +18,8 @@ export interface RedisCacheStoreOptions {
 
 /** Connects (waiting at most `commandTimeoutMs`; an unreachable Redis is not fatal). */
 export async function openRedisCacheStore(options: RedisCacheStoreOptions): Promise<CacheStore> {
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    lazyConnect: true,
-  })
-  redis.on('error', (err: unknown) => options.onError?.(err))
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    redis.connect().catch((err: unknown) => options.onError?.(err)),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, options.commandTimeoutMs)
-    }),
-  ])
-  clearTimeout(timer)
+  const redis = createFailFastRedis(options)
+  await connectWithin(redis, options.commandTimeoutMs, options.onError)
   const keyOf = (service: string, key: string): string =>
     `${options.keyPrefix}:cache:${service}:${key}`
   return {

@@ -20,7 +20,7 @@ import {
   type LoadCounters,
   type LoadLease,
 } from '@wattline/core'
-import { Redis } from 'ioredis'
+import { connectWithin, createFailFastRedis } from '../redis/fail-fast-redis.ts'
 
 export interface RedisLoadCountersOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -99,35 +99,18 @@ interface Scripts {
 export async function openRedisLoadCounters(
   options: RedisLoadCountersOptions,
 ): Promise<RedisLoadCounters> {
-  const redis = new Redis(options.url, {
-    // Fail fast on the request path: no queue while disconnected, no resend of a command whose
-    // connection dropped, a timeout per command. Reconnects continue in the background.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    lazyConnect: true,
-    // Commands issued in one event-loop tick leave in one write: under load, one syscall for many
-    // acquires and releases instead of one each (measured: docs/benchmarks.md, bench:cluster).
-    // Order on the connection is kept; the renewal pipeline may overtake queued commands, which is
-    // harmless (it only renews leases whose acquire was answered and that are not released).
-    enableAutoPipelining: true,
-  })
-  redis.on('error', (err: unknown) => options.onError?.(err))
+  // Auto-pipelining: commands issued in one event-loop tick leave in one write — under load, one
+  // syscall for many acquires and releases instead of one each (measured: docs/benchmarks.md,
+  // bench:cluster). Order on the connection is kept; the renewal pipeline may overtake queued
+  // commands, which is harmless (it only renews leases whose acquire was answered and that are
+  // not released).
+  const redis = createFailFastRedis({ ...options, autoPipelining: true })
   redis.defineCommand('wlAcquire', { numberOfKeys: 1, lua: ACQUIRE })
   redis.defineCommand('wlRelease', { numberOfKeys: 1, lua: RELEASE })
   redis.defineCommand('wlInflight', { lua: INFLIGHT })
   redis.defineCommand('wlRenew', { numberOfKeys: 1, lua: RENEW })
   const scripts = redis as unknown as Scripts
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    redis.connect().catch((err: unknown) => options.onError?.(err)),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, options.commandTimeoutMs)
-    }),
-  ])
-  clearTimeout(timer)
+  await connectWithin(redis, options.commandTimeoutMs, options.onError)
 
   const replicaId = options.replicaId ?? randomUUID()
   const keyOf = (backend: string): string => `${options.keyPrefix}:load:${backend}`

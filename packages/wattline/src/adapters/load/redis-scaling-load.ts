@@ -15,7 +15,7 @@
  * call rejects and the scaler falls back to this replica's own load.
  */
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { connectWithin, createFailFastRedis } from '../redis/fail-fast-redis.ts'
 import type { SharedScalingLoad, WindowCounts } from '../../scaling/shared-scaling-load.ts'
 
 export interface RedisScalingLoadOptions {
@@ -37,24 +37,9 @@ return 0`
 export async function openRedisScalingLoad(
   options: RedisScalingLoadOptions,
 ): Promise<SharedScalingLoad> {
-  const redis = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-    lazyConnect: true,
-  })
-  redis.on('error', (err: unknown) => options.onError?.(err))
+  const redis = createFailFastRedis(options)
   redis.defineCommand('wlScalingLead', { numberOfKeys: 1, lua: LEAD })
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    redis.connect().catch((err: unknown) => options.onError?.(err)),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, options.commandTimeoutMs)
-    }),
-  ])
-  clearTimeout(timer)
+  await connectWithin(redis, options.commandTimeoutMs, options.onError)
   const replicaId = options.replicaId ?? randomUUID()
   const p = `${options.keyPrefix}:scaling`
   const windowKey = (pool: string, startMs: number): string => `${p}:${pool}:w:${startMs}`
