@@ -10,7 +10,7 @@
  * A store that fails (Redis down) makes the cache step aside: the request is served upstream
  * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
 import { Counter, type Registry } from 'prom-client'
@@ -222,7 +222,7 @@ const KEY_DIGESTS_MAX = 1024
 function authorizationDigest(authorization: string): string {
   let d = keyDigests.get(authorization)
   if (d === undefined) {
-    d = createHash('sha256').update(authorization).digest('hex')
+    d = hash('sha256', authorization, 'hex')
     if (keyDigests.size >= KEY_DIGESTS_MAX) keyDigests.clear()
     keyDigests.set(authorization, d)
   }
@@ -238,11 +238,11 @@ export function cacheKey(input: CacheRequest): string {
         ? `key:${authorizationDigest(input.authorization)}`
         : 'anonymous'
   // NUL separates the parts: none of them holds one (names are validated, JSON escapes it).
-  return createHash('sha256')
-    .update(
-      `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`,
-    )
-    .digest('hex')
+  return hash(
+    'sha256',
+    `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`,
+    'hex',
+  )
 }
 
 /** JSON with object keys sorted at every depth (the same request spelt in any key order). */
