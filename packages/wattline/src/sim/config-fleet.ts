@@ -209,6 +209,7 @@ export function fleetFromConfig(
       ...(config.network.source === undefined ? {} : { source: config.network.source }),
       streamedShare: 0,
     },
+    carbon: config.carbon,
     locate,
   }
 }

@@ -9,6 +9,7 @@
  * unknown hardware / model / region / zone keeps its own code (`WL_UNKNOWN_HARDWARE`, …) with the
  * location added to the message and to `details`.
  */
+import type { CarbonConfig } from '../config/carbon.ts'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
@@ -100,6 +101,8 @@ export interface Fleet {
   readonly networkRttMs: Float64Array
   /** Network energy settings; absent: on, with the defaults of {@link FleetNetwork}. */
   readonly network?: FleetNetwork
+  /** A gateway config's `carbon:` section (replay --config): the default of `--carbon`. */
+  readonly carbon?: CarbonConfig
   /** Where a field sits in the file (1-based), for errors found later (e.g. a zone no source knows). */
   locate(path: readonly (string | number)[]): { line: number; column: number } | undefined
 }

@@ -276,6 +276,32 @@ describe('wattline replay --config (the gateway config as the fleet)', () => {
     }
   })
 
+  it("takes the config's carbon: section when --carbon is not given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wl-replay-'))
+    writeFileSync(
+      join(dir, 'dirty-fr.yaml'),
+      readFileSync(EXAMPLE, 'utf8').replace(
+        '    - type: static # the built-in table: annual mean + typical hourly profile per zone\n',
+        '    - { type: static, values: { FR: 900, DE: 10, PL: 800 } }\n',
+      ),
+    )
+    const own = io()
+    const noCarbon = [
+      'replay',
+      '--trace',
+      'azure-small.csv',
+      '--config',
+      join(dir, 'dirty-fr.yaml'),
+    ]
+    expect(await runCli([...noCarbon, '--json', '-', '--policies', 'carbon-aware'], own.io)).toBe(0)
+    expect(shares(own.out())['carbon-aware']).toEqual({ FR: 0, DE: 1, PL: 0 })
+    // --carbon still wins: the built-in table (FR cleanest) sends the traffic elsewhere.
+    const flag = io()
+    const withFlag = [...TRACE, '--config', join(dir, 'dirty-fr.yaml'), '--json', '-']
+    expect(await runCli([...withFlag, '--policies', 'carbon-aware'], flag.io)).toBe(0)
+    expect(shares(flag.out())['carbon-aware']?.['DE']).toBeLessThan(1)
+  })
+
   it("uses the config's weights and service backend lists", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wl-replay-'))
     const config = readFileSync(EXAMPLE, 'utf8')

@@ -57,7 +57,7 @@ interface ReplayFlags {
   trace: string
   fleet?: string
   config?: string
-  carbon: string
+  carbon?: string
   policies: string
   start?: string
   seed: string
@@ -104,8 +104,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     )
     .option(
       '--carbon <spec>',
-      `carbon source spec (${CARBON_SPEC_SYNTAX}), or data folders/files (comma-separated); it must serve the trace's window`,
-      'static',
+      `carbon source spec (${CARBON_SPEC_SYNTAX}), or data folders/files (comma-separated); it must serve the trace's window (default: the config's carbon: section with --config, else static)`,
     )
     .option(
       '--policies <list>',
@@ -226,7 +225,7 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
   })
   if (trace.count === 0)
     throw new WattlineError('WL_INVALID_INPUT', `${flags.trace}: no requests to replay`)
-  const source = openCarbonSource(flags.carbon, {
+  const source = openCarbonSource(flags.carbon ?? fleet.carbon ?? 'static', {
     mode: 'direct',
     clock: createSystemClock(),
     env: io.env,
