@@ -50,5 +50,55 @@ export function allocateIdle(
     total = weights.reduce((s, w) => s + w, 0)
   }
   if (total <= 0 || !(idleJ > 0)) return uses.map(() => 0)
-  return weights.map((w) => (idleJ * w) / total)
+  // idleJ × (w / total), not (idleJ × w) / total: with tiny weights the product underflows to 0.
+  return weights.map((w) => idleJ * (w / total))
+}
+
+/**
+ * Tenants' use of each shared pool (backend), gathered request by request, and each tenant's share
+ * of a pool's idle energy under a rule: the one place the dashboard API and the report build the
+ * `uses` that {@link allocateIdle} shares by.
+ */
+export class TenantPoolUses {
+  /** backend → tenant → its use of that backend. */
+  readonly #pools = new Map<string, Map<string | null, { activeJ: number; requests: number }>>()
+
+  /** Adds one request of `tenant` on `backend` with `activeJ` of IT energy. */
+  add(backend: string, tenant: string | null, activeJ: number): void {
+    let pool = this.#pools.get(backend)
+    if (pool === undefined) {
+      pool = new Map()
+      this.#pools.set(backend, pool)
+    }
+    const use = pool.get(tenant)
+    if (use === undefined) pool.set(tenant, { activeJ, requests: 1 })
+    else {
+      use.activeJ += activeJ
+      use.requests += 1
+    }
+  }
+
+  /** The backends some request used. */
+  backends(): IterableIterator<string> {
+    return this.#pools.keys()
+  }
+
+  /**
+   * Each tenant's share of `idleJ` of `backend` under `rule` (tenants with a share above 0), or
+   * an empty list when no tenant used it (the caller reports the energy unallocated).
+   */
+  allocate(
+    backend: string,
+    idleJ: number,
+    rule: IdleAllocationRule,
+  ): { readonly tenant: string | null; readonly idleJ: number }[] {
+    const pool = this.#pools.get(backend)
+    if (pool === undefined) return []
+    const uses = [...pool].map(([tenant, u]) => ({ tenant, ...u }))
+    const shares = allocateIdle(idleJ, uses, rule)
+    return uses.flatMap((u, i) => {
+      const share = shares[i] ?? 0
+      return share > 0 ? [{ tenant: u.tenant, idleJ: share }] : []
+    })
+  }
 }

@@ -8,8 +8,8 @@
  * request used in the period, which is reported as `unallocated_idle_it_energy_wh`.
  */
 import {
-  allocateIdle,
   DEFAULT_IDLE_ALLOCATION,
+  TenantPoolUses,
   IDLE_ALLOCATION_BASIS,
   type IdleAllocationRule,
   type Method,
@@ -37,14 +37,14 @@ interface TenantTotals {
 /** What the section accumulates while the report streams requests and idle intervals. */
 export interface TenantAcc {
   readonly tenants: Map<string | null, TenantTotals>
-  /** backend → tenant → use of it. */
-  readonly pools: Map<string, Map<string | null, { activeJ: number; requests: number }>>
+  /** Each tenant's use of each backend (what idle energy is shared by). */
+  readonly pools: TenantPoolUses
   /** backend → idle energy of the scope in the period (IT J, carbon g). */
   readonly idle: Map<string, { itJ: number; carbonG: number }>
 }
 
 export function newTenantAcc(): TenantAcc {
-  return { tenants: new Map(), pools: new Map(), idle: new Map() }
+  return { tenants: new Map(), pools: new TenantPoolUses(), idle: new Map() }
 }
 
 /** Adds one request row of the report's scope. */
@@ -77,15 +77,7 @@ export function addTenantRequest(acc: TenantAcc, r: ReportRequest): void {
   t.carbonLowG += r.carbon_low_g
   t.carbonHighG += r.carbon_high_g
   t.methods.add(r.method)
-  let pool = acc.pools.get(r.backend)
-  if (pool === undefined) {
-    pool = new Map()
-    acc.pools.set(r.backend, pool)
-  }
-  const use = pool.get(key) ?? { activeJ: 0, requests: 0 }
-  use.activeJ += r.energy_j
-  use.requests += 1
-  pool.set(key, use)
+  acc.pools.add(r.backend, key, r.energy_j)
 }
 
 /** Adds a backend's idle energy charged to the scope in the period (IT J and its carbon, g). */
@@ -105,21 +97,17 @@ export function tenantSection(
   let poolIdleJ = 0
   for (const [backend, idle] of acc.idle) {
     poolIdleJ += idle.itJ
-    const pool = [...(acc.pools.get(backend) ?? new Map<string | null, never>()).entries()]
-    const uses = pool.map(([tenant, u]) => ({ tenant, activeJ: u.activeJ, requests: u.requests }))
-    const shares = allocateIdle(idle.itJ, uses, rule)
-    const allocated = shares.reduce((s, x) => s + x, 0)
-    if (allocated <= 0) {
+    const shares = acc.pools.allocate(backend, idle.itJ, rule)
+    if (shares.length === 0) {
       unallocatedJ += idle.itJ
       continue
     }
-    uses.forEach((u, i) => {
-      const t = acc.tenants.get(u.tenant)
-      const share = shares[i] ?? 0
-      if (t === undefined || share <= 0) return
-      t.idleJ += share
-      t.idleCarbonG += idle.itJ > 0 ? (idle.carbonG * share) / idle.itJ : 0
-    })
+    for (const s of shares) {
+      const t = acc.tenants.get(s.tenant)
+      if (t === undefined) continue
+      t.idleJ += s.idleJ
+      t.idleCarbonG += idle.itJ > 0 ? (idle.carbonG * s.idleJ) / idle.itJ : 0
+    }
   }
   const all = [...acc.tenants.values()]
   const totalJ = all.reduce((s, t) => s + t.itJ, 0)

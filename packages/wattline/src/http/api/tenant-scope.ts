@@ -6,7 +6,7 @@
  * core's `allocateIdle` per backend over the window's requests, as in the report's Tenants section.
  */
 import {
-  allocateIdle,
+  TenantPoolUses,
   DEFAULT_IDLE_ALLOCATION,
   IDLE_ALLOCATION_BASIS,
   IDLE_ALLOCATION_RULES,
@@ -66,23 +66,11 @@ function idleShares(
   requests: readonly RequestRecord[],
   rule: IdleAllocationRule,
 ): Map<string, Map<string | null, number>> {
-  const pools = new Map<string, Map<string | null, { activeJ: number; requests: number }>>()
-  for (const r of requests) {
-    let pool = pools.get(r.backend)
-    if (pool === undefined) {
-      pool = new Map()
-      pools.set(r.backend, pool)
-    }
-    const u = pool.get(r.tenant) ?? { activeJ: 0, requests: 0 }
-    u.activeJ += r.energy_j
-    u.requests += 1
-    pool.set(r.tenant, u)
-  }
+  const uses = new TenantPoolUses()
+  for (const r of requests) uses.add(r.backend, r.tenant, r.energy_j)
   const out = new Map<string, Map<string | null, number>>()
-  for (const [backend, pool] of pools) {
-    const uses = [...pool.entries()].map(([tenant, u]) => ({ tenant, ...u }))
-    const shares = allocateIdle(1, uses, rule)
-    out.set(backend, new Map(uses.map((u, i) => [u.tenant, shares[i] ?? 0])))
+  for (const backend of uses.backends()) {
+    out.set(backend, new Map(uses.allocate(backend, 1, rule).map((s) => [s.tenant, s.idleJ])))
   }
   return out
 }
