@@ -127,6 +127,19 @@ describe('occupancy', () => {
       lever.review(context([state('a', 5), state('b', 2), state('c', 0)], 'a')),
     ).toBeUndefined()
   })
+
+  it('leaves a request on the backend holding its prefix while that one is below target', () => {
+    const lever = createOccupancyLever({
+      backendIds: ['a', 'b'],
+      targets: [6, 6],
+      pinned: (j) => j === 0,
+    })
+    expect(lever.review(context([state('a', 1), state('b', 4)], 'a'))).toBeUndefined()
+    // At its target the prefix no longer holds it: consolidation moves it as before.
+    expect(lever.review(context([state('a', 6), state('b', 4)], 'a'))?.backend).toBe('b')
+    // Not pinned on b: b's request is moved to the fuller a.
+    expect(lever.review(context([state('a', 5), state('b', 1)], 'b'))?.backend).toBe('a')
+  })
 })
 
 describe('levers on a service limited to some backends', () => {

@@ -42,6 +42,12 @@ export interface OccupancyOptions {
   readonly backendIds: readonly string[]
   /** Target running requests per backend (all its replicas), snapshot order. */
   readonly targets: readonly number[]
+  /**
+   * True when the request should stay on backend `j` (index in `backendIds`) — its prompt prefix
+   * is cached there (prefix affinity): consolidation does not move it off while that backend is
+   * below its target, so the two levers stack instead of undoing each other. Omitted: never.
+   */
+  readonly pinned?: (j: number) => boolean
 }
 
 /** The consolidation lever, for the router's `levers` list. */
@@ -55,6 +61,11 @@ export function createOccupancyLever(options: OccupancyOptions): RoutingLever {
       const chosen =
         chosenIdx === undefined ? undefined : snapshotStateOf(snapshot, chosenIdx, decision.backend)
       if (chosenIdx === undefined || chosen === undefined) return undefined
+      if (
+        options.pinned?.(chosenIdx) === true &&
+        chosen.inflight < (options.targets[chosenIdx] as number)
+      )
+        return undefined
       // The fullest backend of the chosen zone still below its target.
       let best = -1
       let bestInflight = -1

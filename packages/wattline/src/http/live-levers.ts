@@ -181,7 +181,23 @@ export function createLiveLevers(
             }),
           }
         : {}),
-      ...(o.enabled ? { occupancy: createOccupancyLever({ backendIds: own, targets }) } : {}),
+      ...(o.enabled
+        ? {
+            occupancy: createOccupancyLever({
+              backendIds: own,
+              targets,
+              // With prefix affinity on, a request whose prefix is cached where it is stays there.
+              ...(p.enabled
+                ? {
+                    pinned: (b: number) => {
+                      const blocks = current?.prompt?.blocks
+                      return blocks !== undefined && view.match(b, blocks) > 0
+                    },
+                  }
+                : {}),
+            }),
+          }
+        : {}),
       blockChars: p.block_chars,
       fleet,
       targets,

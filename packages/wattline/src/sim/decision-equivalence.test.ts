@@ -269,7 +269,11 @@ async function runScenario(policy: RoutingPolicyName, withLevers = false): Promi
           }),
         ),
         chatOnly(
-          createOccupancyLever({ backendIds: ids, targets: ids.map(() => OCCUPANCY_TARGET) }),
+          createOccupancyLever({
+            backendIds: ids,
+            targets: ids.map(() => OCCUPANCY_TARGET),
+            pinned: (j) => current !== undefined && table.match(j, current) > 0,
+          }),
         ),
       ]
     : undefined

@@ -207,6 +207,15 @@ function runStage(
     levers.push(
       createOccupancyLever({
         backendIds: fleet.backendIds,
+        // With prefix affinity on, a request whose prefix is cached where it is stays there.
+        ...(active.includes('prefix')
+          ? {
+              pinned: (j: number) => {
+                const b = current < 0 ? undefined : blocks?.[current]
+                return b !== undefined && table.match(j, b) > 0
+              },
+            }
+          : {}),
         targets: fleet.profiles.map(
           (p, j) =>
             (fleet.replicas[j] as number) *
