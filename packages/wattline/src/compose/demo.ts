@@ -311,16 +311,15 @@ export async function startDemo(options: DemoOptions, deps: DemoDeps): Promise<R
         for (const b of config.backends) {
           intensity[b.zone] = builtinIntensityAt(BUILTIN_INTENSITY, b.zone, gridTime).intensity
         }
-        return {
-          gridTime,
+        // One consistent snapshot of the counters before the scrape awaits (requests keep finishing).
+        const counted = {
           answered,
           failed,
           dropped: traffic?.stats().dropped ?? 0,
           byBackend: { ...byBackend },
-          gateway: await scrapeGateway(url),
-          intensity,
           shadow: shadow.totals(),
         }
+        return { gridTime, ...counted, gateway: await scrapeGateway(url), intensity }
       },
       stop(): Promise<void> {
         stopped ??= unwind()
