@@ -10,7 +10,6 @@ import {
   chooseTier,
   createPolicy,
   createRouter,
-  decodeLeverSavings,
   encodeLeverSavings,
   estimateRequest,
   shareFractions,
@@ -763,6 +762,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         leverSaved?.carbon.inc({ lever: saving.lever, service: d.service }, saving.carbon_saved_g)
       }
     }
+    // A deferred request (Batch API line): its time-shift saving joins the other levers'.
+    const shifted = timeShiftOf(d, a)
+    if (shifted !== undefined) leverSavings.push(shifted)
     const record: RequestRecord = {
       kind: 'request',
       id: input.requestId,
@@ -813,9 +815,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(tier.requested === undefined ? {} : { model_requested: tier.requested }),
       ...(leverSavings.length === 0 ? {} : { levers: encodeLeverSavings(leverSavings) as string }),
     }
-    // A deferred request (Batch API line): its time-shift saving joins the other levers'.
-    const shifted = timeShiftOf(d, a)
-    appendSafely(deps, shifted === undefined ? record : withLever(record, shifted))
+    appendSafely(deps, record)
     return a
   }
 
@@ -1022,13 +1022,6 @@ export function timeShiftOf(
     ran_intensity_g_per_kwh: a.intensity.intensity,
     counterfactual_intensity_g_per_kwh: d.timeShiftFromGPerKwh,
   })
-}
-
-/** `record` with `saving` added to its levers (beside any other lever's). */
-function withLever(record: RequestRecord, saving: LeverEnergySaving): RequestRecord {
-  const savings =
-    record.levers === undefined ? [saving] : [...decodeLeverSavings(record.levers), saving]
-  return { ...record, levers: encodeLeverSavings(savings) as string }
 }
 
 function idleSource(rt: BackendRuntime, method: 'measured' | 'modelled'): string {

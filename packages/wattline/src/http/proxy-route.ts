@@ -331,13 +331,8 @@ function finishBase(
   base: RequestBase,
   responseBytes: number,
 ): Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs' | 'networkBytes'> {
-  return {
-    endpoint: base.endpoint,
-    requestId: base.requestId,
-    tenant: base.tenant,
-    arrivedMs: base.arrivedMs,
-    networkBytes: base.requestBytes + responseBytes,
-  }
+  const { requestBytes, ...fields } = base
+  return { ...fields, networkBytes: requestBytes + responseBytes }
 }
 
 function relayStream(

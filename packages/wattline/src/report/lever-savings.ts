@@ -19,7 +19,8 @@ const J_PER_WH = 3600
 
 /** What the two sections accumulate while the report streams requests. */
 export interface SavingsAcc {
-  readonly savings: LeverEnergySaving[]
+  /** Savings added up per lever and basis (key `lever NUL basis`). */
+  readonly savings: Map<string, LeverEnergySaving>
   readonly requestsByLever: Map<string, number>
   /** Energy the requests used (IT, J): the base of "share of what it would have been". */
   usedJ: number
@@ -33,7 +34,7 @@ export interface SavingsAcc {
 
 export function newSavingsAcc(): SavingsAcc {
   return {
-    savings: [],
+    savings: new Map(),
     requestsByLever: new Map(),
     usedJ: 0,
     netBytes: 0,
@@ -48,13 +49,12 @@ export function newSavingsAcc(): SavingsAcc {
 export function addSavings(acc: SavingsAcc, r: ReportRequest): void {
   acc.usedJ += r.energy_j
   if (r.levers !== undefined) {
-    // Keep the per-lever list short: merge as we go.
-    const entries = decodeLeverSavings(r.levers)
-    for (const e of entries) {
+    for (const e of decodeLeverSavings(r.levers)) {
       acc.requestsByLever.set(e.lever, (acc.requestsByLever.get(e.lever) ?? 0) + 1)
+      const key = `${e.lever}\u0000${e.basis}`
+      const was = acc.savings.get(key)
+      acc.savings.set(key, was === undefined ? e : (mergeByLever([was, e])[0] as LeverEnergySaving))
     }
-    const merged = mergeByLever([...acc.savings, ...entries])
-    acc.savings.splice(0, acc.savings.length, ...merged)
   }
   if (r.network_bytes !== undefined && r.network_energy_j !== undefined) {
     acc.netRequests += 1
@@ -62,8 +62,7 @@ export function addSavings(acc: SavingsAcc, r: ReportRequest): void {
     acc.netJ += r.network_energy_j
     acc.netG += r.network_carbon_g ?? 0
     if (r.network_bytes > 0) {
-      const kwhPerGb = Number(((r.network_energy_j / r.network_bytes) * 1e9) / 3.6e6).toPrecision(6)
-      const k = Number(kwhPerGb)
+      const k = round(((r.network_energy_j / r.network_bytes) * 1e9) / 3.6e6)
       if (!acc.coefficients.has(k)) acc.coefficients.set(k, utcYear(r.at_ms))
     }
   }
@@ -73,7 +72,8 @@ const round = (x: number): number => Number(x.toPrecision(6))
 
 /** The savings-by-lever section: one row per lever and basis, largest saving first. */
 export function leverSavingsSection(acc: SavingsAcc): LeverSavingsSection {
-  const rows = acc.savings.map((s) => {
+  const savings = mergeByLever(acc.savings.values())
+  const rows = savings.map((s) => {
     const counterfactualJ = acc.usedJ + s.energy_saved_j
     return {
       lever: s.lever,
@@ -94,8 +94,7 @@ export function leverSavingsSection(acc: SavingsAcc): LeverSavingsSection {
     (a, b) =>
       b.energy_saved_wh.value - a.energy_saved_wh.value || b.carbon_saved_g - a.carbon_saved_g,
   )
-  const sum = (f: (s: LeverEnergySaving) => number): number =>
-    acc.savings.reduce((n, s) => n + f(s), 0)
+  const sum = (f: (s: LeverEnergySaving) => number): number => savings.reduce((n, s) => n + f(s), 0)
   return {
     basis_note:
       'Savings are counterfactual (the work that did not happen is never metered): ' +
