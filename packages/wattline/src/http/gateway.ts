@@ -38,12 +38,12 @@ import {
   tierSaving,
 } from '@wattline/core'
 import type { Logger } from 'pino'
-import { Counter } from 'prom-client'
 import {
   UpstreamFailure,
   type Upstream,
   type UpstreamResponse,
 } from '../adapters/upstream/openai-upstream.ts'
+import { counterIn } from '../adapters/metrics/registry-metrics.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { coreTiers } from '../config/tiers.ts'
@@ -345,14 +345,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const downgrades =
     tiersOf.size === 0
       ? undefined
-      : ((metrics.registry.getSingleMetric(TIER_DOWNGRADES_METRIC) as
-          Counter<'service' | 'from' | 'to' | 'reason'> | undefined) ??
-        new Counter({
-          name: TIER_DOWNGRADES_METRIC,
-          help: 'Requests served by a lighter quality tier than the model asked for, by service, requested model (from), served model (to) and reason (opt-in|intensity|budget-pressure).',
-          labelNames: ['service', 'from', 'to', 'reason'],
-          registers: [metrics.registry],
-        }))
+      : counterIn(
+          metrics.registry,
+          TIER_DOWNGRADES_METRIC,
+          'Requests served by a lighter quality tier than the model asked for, by service, requested model (from), served model (to) and reason (opt-in|intensity|budget-pressure).',
+          ['service', 'from', 'to', 'reason'],
+        )
 
   /** Backends `service` may use that serve `model` (healthy ones only, when any is). */
   function servingBackends(service: ServiceConfig, model: string): BackendRuntime[] {

@@ -29,7 +29,8 @@ import {
   type PrefixCacheTable,
   type RoutingLever,
 } from '@wattline/core'
-import { Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { gaugeIn } from '../adapters/metrics/registry-metrics.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { profileOf, type BackendRuntime } from './backend-runtime.ts'
@@ -213,15 +214,17 @@ export function createLiveLevers(
 
   const gauges = anyOccupancy
     ? {
-        target: gauge(
+        target: gaugeIn(
           registry,
           OCCUPANCY_TARGET_METRIC,
           'Occupancy shaping: running requests (all replicas) the lever fills a backend to before spreading to the next, from its profile and the tightest p95 objective of the services shaping it (modelled).',
+          ['backend'],
         ),
-        actual: gauge(
+        actual: gaugeIn(
           registry,
           OCCUPANCY_METRIC,
           'Requests running on a backend now (this gateway replica), the batch occupancy occupancy shaping fills toward its target.',
+          ['backend'],
         ),
       }
     : undefined
@@ -394,12 +397,4 @@ export function createLiveLevers(
       gauges?.actual.set({ backend: ids[backend] as string }, inflight)
     },
   }
-}
-
-/** A `{backend}` gauge, got from the registry when registered already (several gateways, tests). */
-function gauge(registry: Registry, name: string, help: string): Gauge<'backend'> {
-  return (
-    (registry.getSingleMetric(name) as Gauge<'backend'> | undefined) ??
-    new Gauge({ name, help, labelNames: ['backend'], registers: [registry] })
-  )
 }

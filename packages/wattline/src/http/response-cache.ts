@@ -13,7 +13,8 @@
 import { hash } from 'node:crypto'
 import type { LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
-import { Counter, type Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
+import { counterIn } from '../adapters/metrics/registry-metrics.ts'
 import type { CacheEntry, CacheStore } from '../adapters/cache/cache-store.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import type { Accounting } from './accounting.ts'
@@ -73,39 +74,32 @@ export function savingsCounters(registry: Registry): {
   readonly energy: Counter<'lever' | 'service'>
   readonly carbon: Counter<'lever' | 'service'>
 } {
-  const energy =
-    (registry.getSingleMetric(ENERGY_SAVED_METRIC) as Counter<'lever' | 'service'> | undefined) ??
-    new Counter({
-      name: ENERGY_SAVED_METRIC,
-      help: 'IT energy not spent thanks to a lever (estimated counterfactual: the energy the avoided work was charged), joules, by lever and service.',
-      labelNames: ['lever', 'service'],
-      registers: [registry],
-    })
-  const carbon =
-    (registry.getSingleMetric('wattline_carbon_saved_grams_total') as
-      Counter<'lever' | 'service'> | undefined) ??
-    new Counter({
-      name: 'wattline_carbon_saved_grams_total',
-      help: 'Emissions avoided by a lever (the avoided work at the zone intensity it ran in, facility energy), grams CO2e.',
-      labelNames: ['lever', 'service'],
-      registers: [registry],
-    })
-  return { energy, carbon }
+  return {
+    energy: counterIn(
+      registry,
+      ENERGY_SAVED_METRIC,
+      'IT energy not spent thanks to a lever (estimated counterfactual: the energy the avoided work was charged), joules, by lever and service.',
+      ['lever', 'service'],
+    ),
+    carbon: counterIn(
+      registry,
+      'wattline_carbon_saved_grams_total',
+      'Emissions avoided by a lever (the avoided work at the zone intensity it ran in, facility energy), grams CO2e.',
+      ['lever', 'service'],
+    ),
+  }
 }
 
 /** Creates the cache over a store. */
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const { store, registry, logger } = deps
   const { energy: saved, carbon: carbonSaved } = savingsCounters(registry)
-  const lookups =
-    (registry.getSingleMetric('wattline_cache_requests_total') as
-      Counter<'service' | 'result'> | undefined) ??
-    new Counter({
-      name: 'wattline_cache_requests_total',
-      help: 'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
-      labelNames: ['service', 'result'],
-      registers: [registry],
-    })
+  const lookups = counterIn(
+    registry,
+    'wattline_cache_requests_total',
+    'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
+    ['service', 'result'],
+  )
   // Label children per (service, outcome): no label hashing per request.
   const outcomeCounters = new Map<string, { inc(): void }>()
   const countOutcome = (service: string, result: CacheOutcome): void => {

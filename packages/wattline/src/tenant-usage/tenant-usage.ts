@@ -25,7 +25,8 @@ import {
   type RequestRecord,
   type TenantBudgetState,
 } from '@wattline/core'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Counter, Registry } from 'prom-client'
+import { counterIn, gaugeIn } from '../adapters/metrics/registry-metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { configuredTenants, RESERVED_TENANT, type TenantBudgetConfig } from '../config/tenants.ts'
 
@@ -153,8 +154,7 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
   const { registry } = deps
   const known = configuredTenants(deps.services)
   const counter = <L extends string>(name: string, help: string, labels: L[]): Counter<L> =>
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
-    new Counter({ name, help, labelNames: labels, registers: [registry] })
+    counterIn(registry, name, help, labels)
   const energy = counter(
     TENANT_METRICS.energy,
     'IT energy attributed to requests (before PUE), joules, by service and tenant (configured tenants; others as "other").',
@@ -175,14 +175,12 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     'Requests that arrived with their tenant budget exceeded, by service, tenant and mode (warn: served and flagged; enforce: refused with 429).',
     ['service', 'tenant', 'mode'],
   )
-  const ratioGauge =
-    (registry.getSingleMetric(TENANT_METRICS.ratio) as Gauge<'service' | 'tenant'> | undefined) ??
-    new Gauge({
-      name: TENANT_METRICS.ratio,
-      help: "A tenant budget's use of its closest cap in the current period (used / cap; ≥ 1 = exceeded).",
-      labelNames: ['service', 'tenant'],
-      registers: [registry],
-    })
+  const ratioGauge = gaugeIn(
+    registry,
+    TENANT_METRICS.ratio,
+    "A tenant budget's use of its closest cap in the current period (used / cap; ≥ 1 = exceeded).",
+    ['service', 'tenant'],
+  )
 
   const budgets = new Map<string, Budgeted>()
   const keyOf = (service: string, tenant: string): string => `${service}\u0000${tenant}`

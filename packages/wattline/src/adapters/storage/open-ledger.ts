@@ -15,7 +15,8 @@
  * await ledger.close()            // on SIGTERM: drains the buffer, seals the last block
  */
 import { isAbsolute, resolve } from 'node:path'
-import { Counter, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
+import { counterIn } from '../metrics/registry-metrics.ts'
 import { WattlineError, type LedgerStore } from '@wattline/core'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
 import { quarantineError } from './ledger-chain-writer.ts'
@@ -146,7 +147,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
   const signer = await loadOrCreateSigningKey(absoluteKeyPath)
   const store = await openLedgerStore(url, baseDir)
   const registry = options.registry ?? new Registry()
-  const counter = counterOf(
+  const counter = counterIn(
     registry,
     DROPPED_ROWS_METRIC,
     'Ledger rows dropped because the writer buffer was full or a write failed (also recorded in the ledger)',
@@ -157,7 +158,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
   // exported from the start (at 0) in worker mode, so alerts can watch it
   const crashes =
     writerMode === 'worker'
-      ? counterOf(
+      ? counterIn(
           registry,
           WRITER_CRASHES_METRIC,
           'Ledger writer threads that died unexpectedly (their batch in flight is re-buffered and retried on a new thread)',
@@ -263,17 +264,4 @@ function resolveWriterMode(url: string, mode: LedgerWriterMode): 'in-process' | 
     )
   }
   return mode
-}
-
-/** The registry's counter of that name, created on first use (several ledgers, one registry). */
-function counterOf<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Counter<L> {
-  return (
-    (registry.getSingleMetric(name) as Counter<L> | undefined) ??
-    new Counter({ name, help, labelNames, registers: [registry] })
-  )
 }
