@@ -4,6 +4,7 @@
  * instant, and the verdict of the period's totals against the caps. Pure: the instant arrives as
  * data. docs/budgets.md "Tenant budgets" states the rule.
  */
+import { MS_PER_HOUR } from '../units/quantity.ts'
 
 /** Calendar periods a tenant budget may cover; each starts at 00:00 UTC (weeks on Monday). */
 export const TENANT_BUDGET_PERIODS = ['hour', 'day', 'week', 'month'] as const
@@ -45,7 +46,6 @@ export interface TenantBudgetVerdict {
   readonly metric: 'energy_j' | 'carbon_g'
 }
 
-const MS_PER_HOUR = 3_600_000
 const MS_PER_DAY = 86_400_000
 
 /** The calendar period (UTC) holding `atMs`. */

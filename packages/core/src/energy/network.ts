@@ -12,9 +12,8 @@
  * coefficient is stated with its year and its source on every figure, and a user with a better one
  * (their provider's, or a per-year table) sets `network.kwh_per_gb` and `network.source`.
  */
+import { JOULES_PER_KWH } from '../units/quantity.ts'
 
-/** Joules per kWh. */
-const J_PER_KWH = 3_600_000
 /** Bytes per GB (decimal, as transmission statistics count them). */
 const BYTES_PER_GB = 1e9
 
@@ -54,5 +53,5 @@ export function utcYear(atMs: number): number {
 
 /** IT energy of transferring `bytes` at `kwhPerGb`, joules. */
 export function networkEnergyJ(bytes: number, kwhPerGb: number): number {
-  return (Math.max(0, bytes) / BYTES_PER_GB) * kwhPerGb * J_PER_KWH
+  return (Math.max(0, bytes) / BYTES_PER_GB) * kwhPerGb * JOULES_PER_KWH
 }

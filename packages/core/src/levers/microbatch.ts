@@ -4,6 +4,7 @@
  * back to the callers it served — each caller's fraction of the call's work (its input tokens), its
  * whole share of a token count, and its `microbatch` saving against having run alone.
  */
+import { JOULES_PER_KWH } from '../units/quantity.ts'
 import type { LeverEnergySaving } from './savings.ts'
 import type { EnergyInterval } from './tiers.ts'
 
@@ -63,7 +64,7 @@ export function microbatchSaving(input: {
     energy_saved_j: saved,
     energy_saved_low_j: Math.max(0, alone.low - share.high),
     energy_saved_high_j: Math.max(0, alone.high - share.low),
-    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / 3_600_000,
+    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
     basis: 'estimated-counterfactual',
   }
 }

@@ -10,6 +10,7 @@
  * A downgrade is never silent: callers state the served model (`x-wattline-model-served`) and
  * record the requested one with the saving (`tierSaving`).
  */
+import { JOULES_PER_KWH } from '../units/quantity.ts'
 import { WattlineError } from '../errors.ts'
 import type { LeverEnergySaving } from './savings.ts'
 
@@ -151,7 +152,7 @@ export function tierSaving(input: {
     energy_saved_j: saved,
     energy_saved_low_j: Math.max(0, cf.low - actual.high),
     energy_saved_high_j: Math.max(0, cf.high - actual.low),
-    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / 3_600_000,
+    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
     basis: 'estimated-counterfactual',
   }
 }

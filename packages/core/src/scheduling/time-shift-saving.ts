@@ -6,6 +6,7 @@
  * is an estimated counterfactual (the run-now baseline was not run). Negative when running later
  * was dirtier (a deadline forced a dirty slot). Pure.
  */
+import { JOULES_PER_KWH } from '../units/quantity.ts'
 import type { LeverEnergySaving } from '../levers/savings.ts'
 
 export interface TimeShiftInput {
@@ -27,7 +28,7 @@ export function timeShiftSaving(input: TimeShiftInput): LeverEnergySaving | unde
     energy_saved_j: 0,
     energy_saved_low_j: 0,
     energy_saved_high_j: 0,
-    carbon_saved_g: (e * delta) / 3_600_000,
+    carbon_saved_g: (e * delta) / JOULES_PER_KWH,
     basis: 'estimated-counterfactual',
   }
 }

@@ -36,6 +36,7 @@ import {
   type TierChoice,
   type TierPreference,
   tierSaving,
+  JOULES_PER_KWH,
 } from '@wattline/core'
 import type { Logger } from 'pino'
 import {
@@ -848,7 +849,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return {
       network_bytes: bytes,
       network_energy_j: energyJ,
-      network_carbon_g: (energyJ * gPerKwh) / 3_600_000,
+      network_carbon_g: (energyJ * gPerKwh) / JOULES_PER_KWH,
     }
   }
 

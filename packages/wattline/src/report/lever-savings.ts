@@ -11,11 +11,11 @@ import {
   trendCoefficient,
   utcYear,
   type LeverEnergySaving,
+  JOULES_PER_KWH,
+  JOULES_PER_WH,
 } from '@wattline/core'
 import type { ReportRequest } from './report-source.ts'
 import type { LeverSavingsSection, NetworkSection } from './report-schema.ts'
-
-const J_PER_WH = 3600
 
 /** What the two sections accumulate while the report streams requests. */
 export interface SavingsAcc {
@@ -62,7 +62,7 @@ export function addSavings(acc: SavingsAcc, r: ReportRequest): void {
     acc.netJ += r.network_energy_j
     acc.netG += r.network_carbon_g ?? 0
     if (r.network_bytes > 0) {
-      const k = round(((r.network_energy_j / r.network_bytes) * 1e9) / 3.6e6)
+      const k = round(((r.network_energy_j / r.network_bytes) * 1e9) / JOULES_PER_KWH)
       if (!acc.coefficients.has(k)) acc.coefficients.set(k, utcYear(r.at_ms))
     }
   }
@@ -80,9 +80,9 @@ export function leverSavingsSection(acc: SavingsAcc): LeverSavingsSection {
       basis: s.basis,
       requests: acc.requestsByLever.get(s.lever) ?? 0,
       energy_saved_wh: {
-        value: round(s.energy_saved_j / J_PER_WH),
-        low: round(s.energy_saved_low_j / J_PER_WH),
-        high: round(s.energy_saved_high_j / J_PER_WH),
+        value: round(s.energy_saved_j / JOULES_PER_WH),
+        low: round(s.energy_saved_low_j / JOULES_PER_WH),
+        high: round(s.energy_saved_high_j / JOULES_PER_WH),
         method: 'modelled' as const,
       },
       carbon_saved_g: round(s.carbon_saved_g),
@@ -103,9 +103,9 @@ export function leverSavingsSection(acc: SavingsAcc): LeverSavingsSection {
       'save 0 J.',
     levers: rows,
     total_energy_saved_wh: {
-      value: round(sum((s) => s.energy_saved_j) / J_PER_WH),
-      low: round(sum((s) => s.energy_saved_low_j) / J_PER_WH),
-      high: round(sum((s) => s.energy_saved_high_j) / J_PER_WH),
+      value: round(sum((s) => s.energy_saved_j) / JOULES_PER_WH),
+      low: round(sum((s) => s.energy_saved_low_j) / JOULES_PER_WH),
+      high: round(sum((s) => s.energy_saved_high_j) / JOULES_PER_WH),
       method: 'modelled',
     },
     total_carbon_saved_g: round(sum((s) => s.carbon_saved_g)),
@@ -125,7 +125,7 @@ export function networkSection(acc: SavingsAcc): NetworkSection {
     method: 'modelled',
     requests_counted: acc.netRequests,
     bytes: acc.netBytes,
-    energy_wh: round(acc.netJ / J_PER_WH),
+    energy_wh: round(acc.netJ / JOULES_PER_WH),
     carbon_g: round(acc.netG),
     share_of_compute_energy_pct: acc.usedJ > 0 ? round((100 * acc.netJ) / acc.usedJ) : 0,
     sources,

@@ -13,11 +13,10 @@ import {
   IDLE_ALLOCATION_BASIS,
   type IdleAllocationRule,
   type Method,
+  JOULES_PER_WH,
 } from '@wattline/core'
 import type { ReportRequest } from './report-source.ts'
 import type { FigureMethod, TenantSection } from './report-schema.ts'
-
-const J_PER_WH = 3600
 
 interface TenantTotals {
   readonly tenant: string | null
@@ -124,9 +123,9 @@ export function tenantSection(
       requests: t.requests,
       failed_requests: t.failed,
       it_energy_wh: {
-        value: t.itJ / J_PER_WH,
-        low: t.itLowJ / J_PER_WH,
-        high: t.itHighJ / J_PER_WH,
+        value: t.itJ / JOULES_PER_WH,
+        low: t.itLowJ / JOULES_PER_WH,
+        high: t.itHighJ / JOULES_PER_WH,
         method: methodOf(t.methods),
       },
       carbon_g: {
@@ -137,15 +136,15 @@ export function tenantSection(
       },
       share_of_it_energy_pct: pct(t.itJ, totalJ),
       share_of_requests_pct: pct(t.requests, totalRequests),
-      idle_allocated_it_energy_wh: t.idleJ / J_PER_WH,
+      idle_allocated_it_energy_wh: t.idleJ / JOULES_PER_WH,
       idle_allocated_carbon_g: t.idleCarbonG,
-      it_energy_with_idle_wh: (t.itJ + t.idleJ) / J_PER_WH,
+      it_energy_with_idle_wh: (t.itJ + t.idleJ) / JOULES_PER_WH,
     }))
   return {
     idle_allocation: rule,
     idle_allocation_basis: IDLE_ALLOCATION_BASIS[rule],
-    pool_idle_it_energy_wh: poolIdleJ / J_PER_WH,
-    unallocated_idle_it_energy_wh: unallocatedJ / J_PER_WH,
+    pool_idle_it_energy_wh: poolIdleJ / JOULES_PER_WH,
+    unallocated_idle_it_energy_wh: unallocatedJ / JOULES_PER_WH,
     tenants: rows,
   }
 }

@@ -21,6 +21,7 @@ import {
   utcYear,
   type IntensityLookup,
   type SimulationResult,
+  JOULES_PER_KWH,
 } from '@wattline/core'
 import type { Placement } from '../config/placement.ts'
 import type { Fleet } from './load-fleet.ts'
@@ -94,7 +95,8 @@ export function networkOutcome(
     if (local) samePremises++
     bytes += b
     energyJ += e
-    carbonG += (e / 3.6e6) * intensity(backend.zone, requests.arrival[i] as number).intensity
+    carbonG +=
+      (e / JOULES_PER_KWH) * intensity(backend.zone, requests.arrival[i] as number).intensity
     const acc = byPlacement.get(backend.placement)
     if (acc !== undefined) {
       acc.bytes += b
@@ -103,7 +105,7 @@ export function networkOutcome(
   }
   return {
     bytes,
-    energyKwh: energyJ / 3.6e6,
+    energyKwh: energyJ / JOULES_PER_KWH,
     carbonKg: carbonG / 1000,
     kwhPerGb: coefficient.kwhPerGb,
     source: coefficient.source,
@@ -114,7 +116,7 @@ export function networkOutcome(
     byPlacement: [...byPlacement].map(([placement, v]) => ({
       placement,
       bytes: v.bytes,
-      energyKwh: v.energyJ / 3.6e6,
+      energyKwh: v.energyJ / JOULES_PER_KWH,
     })),
     method: 'modelled',
   }

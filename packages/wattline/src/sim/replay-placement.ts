@@ -5,7 +5,7 @@
  * both sides: data-centre energy goes down, energy per device goes up. Devices: GPUs of the cloud
  * replicas (replicas × GPUs per replica), modules at the edge (replicas). Modelled.
  */
-import type { SimulationResult } from '@wattline/core'
+import { JOULES_PER_KWH, type SimulationResult } from '@wattline/core'
 import type { Placement } from '../config/placement.ts'
 import type { Fleet } from './load-fleet.ts'
 
@@ -47,14 +47,14 @@ export function placementOutcomes(sim: SimulationResult, fleet: Fleet): Placemen
       carbonG += t.carbonG
     })
     if (backends === 0) continue
-    const energyKwh = energyJ / 3.6e6
+    const energyKwh = energyJ / JOULES_PER_KWH
     out.push({
       placement,
       backends,
       devices,
       requests,
       energyKwh,
-      idleEnergyKwh: idleJ / 3.6e6,
+      idleEnergyKwh: idleJ / JOULES_PER_KWH,
       carbonKg: carbonG / 1000,
       energyPerDeviceKwh: devices > 0 ? energyKwh / devices : 0,
       energyPer1kRequestsWh: requests > 0 ? (energyJ / 3600 / requests) * 1000 : null,

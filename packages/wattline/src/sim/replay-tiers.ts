@@ -28,6 +28,7 @@ import {
   type IntensityLookup,
   type SimulationResult,
   type TierReason,
+  JOULES_PER_KWH,
 } from '@wattline/core'
 import { servesModel, type Fleet, type FleetBackend } from './load-fleet.ts'
 import type { StageRequests } from './replay-levers.ts'
@@ -251,11 +252,11 @@ export function tierOutcome(input: {
     byReason: plan.byReason,
     byModel,
     withoutTiers: {
-      energyKwh: a.energyJ / 3.6e6,
+      energyKwh: a.energyJ / JOULES_PER_KWH,
       carbonKg: a.carbonG / 1000,
       sloViolations: violations,
     },
-    energySavedKwh: (a.energyJ - b.energyJ) / 3.6e6,
+    energySavedKwh: (a.energyJ - b.energyJ) / JOULES_PER_KWH,
     carbonSavedKg: (a.carbonG - b.carbonG) / 1000,
     basis: 'replay-counterfactual',
   }
