@@ -4,9 +4,7 @@
  * back to the callers it served — each caller's fraction of the call's work (its input tokens), its
  * whole share of a token count, and its `microbatch` saving against having run alone.
  */
-import { JOULES_PER_KWH } from '../units/quantity.ts'
-import type { LeverEnergySaving } from './savings.ts'
-import type { EnergyInterval } from './tiers.ts'
+import { counterfactualSaving, type EnergyInterval, type LeverEnergySaving } from './savings.ts'
 
 /**
  * Each part's fraction of the whole, proportional to `weights` (input tokens); equal fractions when
@@ -57,14 +55,10 @@ export function microbatchSaving(input: {
   readonly pue: number
   readonly intensityGPerKwh: number
 }): LeverEnergySaving {
-  const { alone, share } = input
-  const saved = Math.max(0, alone.value - share.value)
-  return {
-    lever: 'microbatch',
-    energy_saved_j: saved,
-    energy_saved_low_j: Math.max(0, alone.low - share.high),
-    energy_saved_high_j: Math.max(0, alone.high - share.low),
-    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
-    basis: 'estimated-counterfactual',
-  }
+  return counterfactualSaving('microbatch', {
+    counterfactual: input.alone,
+    actual: input.share,
+    pue: input.pue,
+    intensityGPerKwh: input.intensityGPerKwh,
+  })
 }

@@ -8,6 +8,7 @@
 import { LEVER_NAMES, type LeverName } from '../engine/router.ts'
 import { WattlineError } from '../errors.ts'
 import { canonicalJson, type JsonValue } from '../ledger/canonical-json.ts'
+import { JOULES_PER_KWH } from '../units/quantity.ts'
 
 export const SAVING_BASES = ['estimated-counterfactual', 'replay-counterfactual'] as const
 export type SavingBasis = (typeof SAVING_BASES)[number]
@@ -95,4 +96,38 @@ export function decodeLeverSavings(text: string): LeverEnergySaving[] {
     }
     return e as unknown as LeverEnergySaving
   })
+}
+
+/** An energy figure with its interval, J. */
+export interface EnergyInterval {
+  readonly value: number
+  readonly low: number
+  readonly high: number
+}
+
+/**
+ * A lever's saving on one request, basis `estimated-counterfactual`: the energy the request would
+ * have been charged without the lever (`counterfactual`) minus what it was charged (`actual`),
+ * floored at 0; the interval pairs the ends (counterfactual.low − actual.high, counterfactual.high −
+ * actual.low, each floored at 0); carbon = saved IT energy × PUE × the intensity it was charged at.
+ */
+export function counterfactualSaving(
+  lever: LeverName,
+  input: {
+    readonly counterfactual: EnergyInterval
+    readonly actual: EnergyInterval
+    readonly pue: number
+    readonly intensityGPerKwh: number
+  },
+): LeverEnergySaving {
+  const { counterfactual: cf, actual } = input
+  const saved = Math.max(0, cf.value - actual.value)
+  return {
+    lever,
+    energy_saved_j: saved,
+    energy_saved_low_j: Math.max(0, cf.low - actual.high),
+    energy_saved_high_j: Math.max(0, cf.high - actual.low),
+    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
+    basis: 'estimated-counterfactual',
+  }
 }

@@ -10,9 +10,8 @@
  * A downgrade is never silent: callers state the served model (`x-wattline-model-served`) and
  * record the requested one with the saving (`tierSaving`).
  */
-import { JOULES_PER_KWH } from '../units/quantity.ts'
 import { WattlineError } from '../errors.ts'
-import type { LeverEnergySaving } from './savings.ts'
+import { counterfactualSaving, type EnergyInterval, type LeverEnergySaving } from './savings.ts'
 
 /** Why a request went to a lighter tier (the `reason` label of `wattline_tier_downgrades_total`). */
 export const TIER_REASONS = ['opt-in', 'intensity', 'budget-pressure'] as const
@@ -125,13 +124,6 @@ export function budgetUnderPressure(verdict: {
   return verdict.judged && verdict.ratio > 1
 }
 
-/** An energy figure with its interval, J. */
-export interface EnergyInterval {
-  readonly value: number
-  readonly low: number
-  readonly high: number
-}
-
 /**
  * The `tier` saving of a downgraded request: the requested model's estimated IT energy for the same
  * tokens at the observed occupancy (`counterfactual`) minus the energy actually charged, floored at
@@ -145,16 +137,7 @@ export function tierSaving(input: {
   readonly pue: number
   readonly intensityGPerKwh: number
 }): LeverEnergySaving {
-  const { counterfactual: cf, actual } = input
-  const saved = Math.max(0, cf.value - actual.value)
-  return {
-    lever: 'tier',
-    energy_saved_j: saved,
-    energy_saved_low_j: Math.max(0, cf.low - actual.high),
-    energy_saved_high_j: Math.max(0, cf.high - actual.low),
-    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
-    basis: 'estimated-counterfactual',
-  }
+  return counterfactualSaving('tier', input)
 }
 
 /** A tier list's problems (each with its index and field); empty when it is valid. */
