@@ -45,7 +45,7 @@ import {
   type MergedFailure,
 } from './embeddings-split.ts'
 import { clipInput } from './openai-errors.ts'
-import { savingsCounters } from './response-cache.ts'
+import { savingsCounters } from './metrics.ts'
 
 /** Response header: how many callers the upstream call that answered this request served. */
 export const BATCHED_HEADER = 'x-wattline-batched'

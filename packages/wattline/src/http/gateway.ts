@@ -58,10 +58,9 @@ import {
 } from './backend-runtime.ts'
 import type { ClusterLoad } from './cluster-load.ts'
 import type { IntensityBoard } from './intensity-board.ts'
-import type { GatewayMetrics } from './metrics.ts'
+import { savingsCounters, type GatewayMetrics } from './metrics.ts'
 import { createLiveLevers, type LeverNote } from './live-levers.ts'
 import { clipInput } from './openai-errors.ts'
-import { savingsCounters } from './response-cache.ts'
 import { createServiceQueue, type ServiceQueue } from './service-queue.ts'
 
 export interface GatewayDeps {

@@ -4,6 +4,7 @@
  * bounded: service, model, backend and zone come from config; `status` is the HTTP status code.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { counterIn } from '../adapters/metrics/registry-metrics.ts'
 
 const REQUEST_LABELS = ['service', 'model', 'backend', 'zone'] as const
 
@@ -151,5 +152,32 @@ function bothCounters(
       current.inc(labels)
       deprecated.inc(labels)
     },
+  }
+}
+
+/** The name of the savings counter shared by every lever (docs/metrics.md). */
+export const ENERGY_SAVED_METRIC = 'wattline_energy_saved_joules_total'
+
+/**
+ * The savings counters every lever shares, `{lever, service}`: got from `registry` when another
+ * lever registered them first, created otherwise.
+ */
+export function savingsCounters(registry: Registry): {
+  readonly energy: Counter<'lever' | 'service'>
+  readonly carbon: Counter<'lever' | 'service'>
+} {
+  return {
+    energy: counterIn(
+      registry,
+      ENERGY_SAVED_METRIC,
+      'IT energy not spent thanks to a lever (estimated counterfactual: the energy the avoided work was charged), joules, by lever and service.',
+      ['lever', 'service'],
+    ),
+    carbon: counterIn(
+      registry,
+      'wattline_carbon_saved_grams_total',
+      'Emissions avoided by a lever (the avoided work at the zone intensity it ran in, facility energy), grams CO2e.',
+      ['lever', 'service'],
+    ),
   }
 }

@@ -13,8 +13,9 @@
 import { hash } from 'node:crypto'
 import type { LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
-import type { Counter, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { counterIn } from '../adapters/metrics/registry-metrics.ts'
+import { savingsCounters } from './metrics.ts'
 import type { CacheEntry, CacheStore } from '../adapters/cache/cache-store.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import type { Accounting } from './accounting.ts'
@@ -61,33 +62,6 @@ export interface ResponseCacheDeps {
   readonly store: CacheStore
   readonly registry: Registry
   readonly logger: Logger
-}
-
-/** The name of the savings counter shared by every lever (docs/metrics.md). */
-export const ENERGY_SAVED_METRIC = 'wattline_energy_saved_joules_total'
-
-/**
- * The savings counters every lever shares, `{lever, service}`: got from `registry` when another
- * lever registered them first, created otherwise.
- */
-export function savingsCounters(registry: Registry): {
-  readonly energy: Counter<'lever' | 'service'>
-  readonly carbon: Counter<'lever' | 'service'>
-} {
-  return {
-    energy: counterIn(
-      registry,
-      ENERGY_SAVED_METRIC,
-      'IT energy not spent thanks to a lever (estimated counterfactual: the energy the avoided work was charged), joules, by lever and service.',
-      ['lever', 'service'],
-    ),
-    carbon: counterIn(
-      registry,
-      'wattline_carbon_saved_grams_total',
-      'Emissions avoided by a lever (the avoided work at the zone intensity it ran in, facility energy), grams CO2e.',
-      ['lever', 'service'],
-    ),
-  }
 }
 
 /** Creates the cache over a store. */
