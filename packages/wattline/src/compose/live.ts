@@ -33,10 +33,11 @@ import {
 import { openDatabase } from '../adapters/storage/open-database.ts'
 import { createOpenAiUpstream, type Upstream } from '../adapters/upstream/openai-upstream.ts'
 import { createLinePlacements } from '../batch/line-placements.ts'
-import { batchClock, startBatchApi } from '../batch/start-batch.ts'
 import { createBudgetWatch, watchingSink, type BudgetWatch } from '../budget-watch/budget-watch.ts'
-import { readTenantTotals } from '../tenant-usage/ledger-totals.ts'
-import { openRedisTenantTotals } from '../tenant-usage/redis-tenant-totals.ts'
+import { readTenantTotals } from '../adapters/storage/ledger-tenant-totals.ts'
+import { openRedisTenantTotals } from '../adapters/redis/redis-tenant-totals.ts'
+import { createKyselyLedgerReader } from '../adapters/storage/kysely-ledger-reader.ts'
+import { readActualReplicas } from '../adapters/scaling/prometheus-replicas.ts'
 import { createTenantUsage, tenantSink, type TenantUsage } from '../tenant-usage/tenant-usage.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
@@ -49,8 +50,10 @@ import { createIntensityBoard } from '../http/intensity-board.ts'
 import { createMeterFeed } from '../http/meter-feed.ts'
 import { gatewayLiveState } from '../http/live-state.ts'
 import { WATTLINE_VERSION } from '../version.ts'
+import { batchClock, startBatchApi } from './batch-api.ts'
 import { startClusterLoad, startSharedScalingLoad } from './cluster.ts'
 import { startResponseCache } from './response-cache.ts'
+import type { LiveWorker } from './worker-process.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -76,6 +79,11 @@ export interface LiveOptions {
    * (`serve --simulate` starts a simulated model server per backend here).
    */
   readonly backendUrls?: (config: WattlineConfig) => Promise<ReadonlyMap<string, string>>
+  /**
+   * Set in a `serve --workers N` worker (compose/worker-process.ts): ledger batches go to the
+   * primary's one writer, `/metrics` is the whole gateway's, backend limits are this worker's share.
+   */
+  readonly worker?: LiveWorker
   /** Extra fastify plugins, e.g. the dashboard API. */
   readonly plugins?: readonly ((
     app: FastifyInstance,
@@ -113,7 +121,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     catalog: createConfigCatalog(),
   })
   const urls = options.backendUrls === undefined ? null : await options.backendUrls(loaded)
-  const config: WattlineConfig =
+  const configured: WattlineConfig =
     urls === null
       ? loaded
       : Object.freeze({
@@ -122,9 +130,10 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
             Object.freeze({ ...b, url: urls.get(b.id) ?? b.url }),
           ),
         })
+  const config = options.worker?.shareConfig(configured) ?? configured
   const logger = options.logger ?? pino({ level: config.gateway.log_level })
   const clock = createSystemClock()
-  const registry = new Registry()
+  const registry = options.worker?.registry ?? new Registry()
   const metrics = createGatewayMetrics(registry)
   // grid time: the caller's (the demo's), else the batch scheduler's (sped up only in tests/demos)
   const gridClock = options.intensityClock ?? batchClock(config, clock)
@@ -137,6 +146,10 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   })
   const ledger = await openLedger(config.ledger.url, {
     ...ledgerOptionsFromConfig(config.ledger, baseDir),
+    // a worker forwards to the primary, which owns the writer and runs retention
+    ...(options.worker === undefined
+      ? {}
+      : { backend: options.worker.ledgerBackend, retentionDays: null }),
     registry,
     // flushes (hashing, signing, INSERTs) run in the ledger writer thread, off the request loop
     writer: 'auto',
@@ -187,6 +200,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const scaler = createLiveScaler({
     config,
     registry,
+    readActual: readActualReplicas,
     ...(scalingShared === undefined
       ? {}
       : {
@@ -292,15 +306,19 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     placements,
     draining: () => draining,
     plugins: [
-      (a: FastifyInstance) =>
-        registerLiveDashboard(a, {
+      async (a: FastifyInstance) => {
+        // the dashboard reads the ledger on a connection of its own, closed with the app
+        const opened = await openDatabase(config.ledger.url, { baseDir, poolSize: 2 })
+        a.addHook('onClose', () => opened.db.destroy())
+        await registerLiveDashboard(a, {
           config,
+          ledger: createKyselyLedgerReader(opened),
           live: liveState,
           registry,
-          baseDir,
           now: () => clock.now(),
           budgets: budgetStatuses(budgetWatch, configuredBudgets(config)),
-        }),
+        })
+      },
       (a: FastifyInstance) => batch.register(a),
       (a: FastifyInstance) =>
         registerScalingRoutes(a, {
@@ -372,7 +390,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     every(b.meter.interval_ms, () => feed.poll())
   }
   budgetWatch.start(BUDGET_WATCH_EVERY_MS)
-  if (config.ledger.retention_days !== null) {
+  if (config.ledger.retention_days !== null && options.worker === undefined) {
     // openLedger prunes hourly from now on; prune once at start too, so a gateway restarted more
     // often than hourly still applies retention.
     ledger.prune().catch((err: unknown) => logger.error({ err }, 'ledger retention failed'))

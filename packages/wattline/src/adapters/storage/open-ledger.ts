@@ -16,11 +16,16 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { Registry } from 'prom-client'
-import { counterIn } from '../metrics/registry-metrics.ts'
+import { counterIn } from '../../metrics/registry-metrics.ts'
 import { WattlineError, type LedgerStore } from '@wattline/core'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
 import { quarantineError } from './ledger-chain-writer.ts'
-import { inProcessChainBackend, startLedgerWriter, type LedgerWriter } from './ledger-writer.ts'
+import {
+  inProcessChainBackend,
+  startLedgerWriter,
+  type ChainBackend,
+  type LedgerWriter,
+} from './ledger-writer.ts'
 import { startChainWorker } from './ledger-writer-thread.ts'
 import { openDatabase } from './open-database.ts'
 import {
@@ -66,6 +71,12 @@ export interface OpenLedgerOptions {
   readonly writer?: LedgerWriterMode
   /** Entry module of the writer thread (tests substitute faulty ones); default the real one. */
   readonly workerEntry?: URL
+  /**
+   * Where batches go instead of a chain writer of this process: a `serve --workers N` worker passes
+   * the backend that forwards them to the primary, which owns the one chain writer
+   * (`compose/worker-ledger.ts`). `writer` is then ignored and `writerMode` is `'forward'`.
+   */
+  readonly backend?: ChainBackend
 }
 
 /** Where the batch writer's flushes run. */
@@ -76,8 +87,8 @@ export interface Ledger {
   /** The gateway's `LedgerSink` (and more: `appendAudit`, `writeNow`, `stats`). */
   readonly sink: LedgerWriter
   readonly signer: LedgerSigner
-  /** Where flushes run (`'auto'` resolved). */
-  readonly writerMode: 'in-process' | 'worker'
+  /** Where flushes run (`'auto'` resolved); `'forward'`: to the caller's `backend`. */
+  readonly writerMode: 'in-process' | 'worker' | 'forward'
   /** Runs retention once now; resolves to the rows pruned. */
   prune(): Promise<number>
   /** Drains the writer, stops timers, closes the database. */
@@ -143,7 +154,10 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
       : isAbsolute(keyPath)
         ? keyPath
         : resolve(baseDir, keyPath)
-  const writerMode = resolveWriterMode(url, options.writer ?? 'in-process')
+  const writerMode =
+    options.backend === undefined
+      ? resolveWriterMode(url, options.writer ?? 'in-process')
+      : 'forward'
   const signer = await loadOrCreateSigningKey(absoluteKeyPath)
   const store = await openLedgerStore(url, baseDir)
   const registry = options.registry ?? new Registry()
@@ -169,7 +183,8 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
   try {
     await store.setMeta(`public_key:${signer.keyId}`, signer.publicKeyPem)
     backend =
-      writerMode === 'worker'
+      options.backend ??
+      (writerMode === 'worker'
         ? await startChainWorker({
             url,
             baseDir,
@@ -194,7 +209,7 @@ export async function openLedger(url: string, options: OpenLedgerOptions = {}): 
             },
             { blockRows, blockMaxAgeMs },
             now(),
-          )
+          ))
   } catch (error) {
     await store.close()
     throw error

@@ -5,10 +5,28 @@
  * `--simulate`, each configured backend is replaced by a SIMULATED model server on a free loopback
  * port (its model, hardware, precision and zone from the config), so the config can be tried
  * without GPUs; the simulated servers stop with the gateway.
+ *
+ * `--workers N` runs N gateway worker processes on the one port (node:cluster; `compose/workers.ts`
+ * in this process, the primary, `compose/worker-process.ts` in each worker): one ledger writer in
+ * the primary, `/metrics` merged across workers, backend limits shared through the cluster Redis or
+ * split per worker. `--workers 1` (the default) is the single process it always was; `0` or `auto`
+ * is one worker per CPU (`os.availableParallelism()`).
  */
+import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { resolveProfile } from '@wattline/core'
-import { startLiveGateway } from '../../compose/live.ts'
+import { startLiveGateway, type LiveGateway } from '../../compose/live.ts'
+import { connectToPrimary, isServeWorker } from '../../compose/worker-process.ts'
+import {
+  MAX_WORKERS,
+  WORKER_BACKEND_URLS_ENV,
+  parseWorkerCount,
+  startWorkerCluster,
+} from '../../compose/workers.ts'
+import { createConfigCatalog } from '../../config/catalog.ts'
+import { loadConfig } from '../../config/load-config.ts'
 import type { WattlineConfig } from '../../config/parse-config.ts'
 import { DASHBOARD_BUILD_COMMAND, isDashboardBuilt } from '../../http/dashboard-static.ts'
 import { startSimulatedBackend, type SimulatedBackend } from '../../sim/simulated-backend.ts'
@@ -20,6 +38,7 @@ interface ServeOptions {
   host?: string
   port?: string
   simulate?: boolean
+  workers?: string
 }
 
 /** Registers `serve`. */
@@ -35,6 +54,11 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
     .option(
       '--simulate',
       'replace each configured backend by a SIMULATED model server on loopback (no GPUs needed)',
+    )
+    .option(
+      '--workers <n>',
+      `gateway worker processes sharing the port (node:cluster): 1 = one process; 0 or auto = one per CPU; at most ${MAX_WORKERS}`,
+      '1',
     )
     .action(async (opts: ServeOptions) => {
       setExit(await serve(opts, io))
@@ -70,10 +94,19 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
       `WL_INVALID_INPUT: --port must be an integer in 0..65535, got "${opts.port}"`,
     )
   }
+  const workers = parseWorkerCount(opts.workers ?? '1', availableParallelism())
+  if (workers === undefined) {
+    throw new ExitError(
+      EXIT.badInput,
+      `WL_INVALID_INPUT: --workers must be an integer in 1..${MAX_WORKERS}, 0 or auto (one per CPU), got "${opts.workers ?? ''}"`,
+    )
+  }
+  if (isServeWorker(io.env)) return serveWorker(opts, port, io)
   const simulated: SimulatedBackend[] = []
   const stopSimulated = async (): Promise<void> => {
     await Promise.all(simulated.splice(0).map((s) => s.close()))
   }
+  if (workers > 1) return servePrimary(opts, port, workers, io, simulated, stopSimulated)
   let live
   try {
     live = await startLiveGateway({
@@ -90,19 +123,8 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
     await stopSimulated()
     throw error
   }
-  const backends = live.config.backends
-    .map((b) => `${b.id}@${b.zone}${opts.simulate === true ? ` (simulated, ${b.url})` : ''}`)
-    .join(', ')
-  io.stderr.write(
-    `wattline gateway on ${live.url}/v1 (services: ${live.config.services.map((s) => s.name).join(', ')}; backends: ${backends})\n` +
-      `  metrics ${live.url}/metrics · health ${live.url}/healthz\n` +
-      `  dashboard ${live.url}/dashboard/${isDashboardBuilt() ? '' : ` (not built yet: run ${DASHBOARD_BUILD_COMMAND})`}\n`,
-  )
-  if (!io.stopSignal.aborted) {
-    await new Promise<void>((r) =>
-      io.stopSignal.addEventListener('abort', () => r(), { once: true }),
-    )
-  }
+  writeBanner(io, live.config, live.url, opts.simulate === true, 1)
+  await stopped(io.stopSignal)
   io.stderr.write('wattline: draining in-flight requests and flushing the ledger…\n')
   try {
     await live.close()
@@ -110,4 +132,119 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
     await stopSimulated()
   }
   return EXIT.ok
+}
+
+/** Prints where the gateway listens. */
+function writeBanner(
+  io: CliIo,
+  config: WattlineConfig,
+  url: string,
+  simulate: boolean,
+  workers: number,
+): void {
+  const backends = config.backends
+    .map((b) => `${b.id}@${b.zone}${simulate ? ` (simulated, ${b.url})` : ''}`)
+    .join(', ')
+  io.stderr.write(
+    `wattline gateway on ${url}/v1 (${workers > 1 ? `${workers} workers; ` : ''}services: ${config.services.map((s) => s.name).join(', ')}; backends: ${backends})\n` +
+      `  metrics ${url}/metrics · health ${url}/healthz\n` +
+      `  dashboard ${url}/dashboard/${isDashboardBuilt() ? '' : ` (not built yet: run ${DASHBOARD_BUILD_COMMAND})`}\n`,
+  )
+}
+
+/** Resolves once `signal` aborts. */
+async function stopped(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }))
+}
+
+/** `--workers N` > 1: starts the workers (this process is their primary) and runs until stopped. */
+async function servePrimary(
+  opts: ServeOptions,
+  port: number | undefined,
+  workers: number,
+  io: CliIo,
+  simulated: SimulatedBackend[],
+  stopSimulated: () => Promise<void>,
+): Promise<ExitCode> {
+  const configPath = resolve(io.cwd, opts.config)
+  let workerCluster
+  try {
+    const backendUrls =
+      opts.simulate === true
+        ? await startSimulated(await loadServeConfig(configPath, io), simulated)
+        : undefined
+    workerCluster = await startWorkerCluster({
+      count: workers,
+      configPath,
+      args: [
+        'serve',
+        '--config',
+        configPath,
+        ...(opts.host === undefined ? [] : ['--host', opts.host]),
+        ...(port === undefined ? [] : ['--port', String(port)]),
+        '--workers',
+        String(workers),
+      ],
+      env: io.env,
+      cwd: io.cwd,
+      ...(backendUrls === undefined ? {} : { backendUrls }),
+    })
+  } catch (error) {
+    await stopSimulated()
+    throw error
+  }
+  writeBanner(io, workerCluster.config, workerCluster.url, opts.simulate === true, workers)
+  await stopped(io.stopSignal)
+  io.stderr.write(
+    `wattline: draining ${workers} workers' in-flight requests and flushing the ledger…\n`,
+  )
+  try {
+    await workerCluster.stop()
+  } finally {
+    await stopSimulated()
+  }
+  return EXIT.ok
+}
+
+/** In a worker the primary forked: the live gateway until the primary (or a signal) stops it. */
+async function serveWorker(
+  opts: ServeOptions,
+  port: number | undefined,
+  io: CliIo,
+): Promise<ExitCode> {
+  const link = connectToPrimary(io.env)
+  const urlsJson = io.env[WORKER_BACKEND_URLS_ENV]
+  const urls =
+    urlsJson === undefined
+      ? undefined
+      : new Map(Object.entries(JSON.parse(urlsJson) as Record<string, string>))
+  let live: LiveGateway
+  try {
+    live = await startLiveGateway({
+      configPath: opts.config,
+      env: io.env,
+      cwd: io.cwd,
+      ...(opts.host === undefined ? {} : { host: opts.host }),
+      ...(port === undefined ? {} : { port }),
+      ...(urls === undefined ? {} : { backendUrls: () => Promise.resolve(urls) }),
+      worker: link,
+    })
+  } catch (error) {
+    link.close()
+    throw error
+  }
+  link.listening(live.url)
+  await stopped(AbortSignal.any([io.stopSignal, link.stopSignal]))
+  try {
+    await live.close()
+  } finally {
+    link.close()
+  }
+  return EXIT.ok
+}
+
+/** The config, loaded as the gateway loads it (for `--simulate` in the primary). */
+async function loadServeConfig(configPath: string, io: CliIo): Promise<WattlineConfig> {
+  return loadConfig(configPath, { readFile, env: io.env, catalog: createConfigCatalog() })
 }
