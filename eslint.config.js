@@ -4,6 +4,8 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 const PURE = 'core is pure: take time, randomness and I/O as inputs or ports.'
+const RIM =
+  'adapters stay at the rim: import the port from @wattline/core and have compose/ (or the cli command) pass the adapter in'
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'packages/dashboard/dist/**'] },
@@ -61,6 +63,7 @@ export default tseslint.config(
   },
   {
     files: ['packages/wattline/src/adapters/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/*.test-support.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -72,6 +75,54 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // An adapter's own tests may start a simulated server (sim/) to run its port's contract suite.
+    files: ['packages/wattline/src/adapters/**/*.{test,test-support}.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/http/**', '**/cli/**'], message: 'adapters never import http or cli' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Adapters stay at the rim (docs/architecture.md, "The rim"): only the composition roots
+    // (compose/), the CLI's commands (cli/), the package's public entry (index.ts), other adapters,
+    // and tests pick a concrete adapter. Everything else depends on a port (@wattline/core) and is
+    // handed the adapter. Type-only imports too: a port's types come from @wattline/core.
+    files: ['packages/wattline/src/**/*.ts'],
+    ignores: [
+      'packages/wattline/src/adapters/**',
+      'packages/wattline/src/compose/**',
+      'packages/wattline/src/cli/**',
+      'packages/wattline/src/index.ts',
+      '**/*.test.ts',
+      '**/*.test-support.ts',
+      // TODO(issue 13): other work has these open; each needs one import line changed (listed in
+      // docs/architecture.md, "The rim"), then delete these lines and adapters/metrics/.
+      'packages/wattline/src/http/gateway.ts',
+      'packages/wattline/src/http/metrics.ts',
+      'packages/wattline/src/http/response-cache.ts',
+      'packages/wattline/src/gateway/pipeline.ts',
+      'packages/wattline/src/gateway/retry.ts',
+      'packages/wattline/src/gateway/upstream.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/adapters/**'], message: RIM }] },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        // esquery's regex cannot hold a slash: `.` stands for it (`./adapters/`, `../adapters/`)
+        { selector: 'ImportExpression[source.value=/\\.\\.?.adapters./]', message: RIM },
       ],
     },
   },

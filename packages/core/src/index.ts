@@ -17,6 +17,7 @@ export { seededRandom } from './ports/random.ts'
 export type { Random } from './ports/random.ts'
 export type { CarbonIntensitySource } from './ports/carbon-intensity-source.ts'
 export type { PowerMeter, PowerSample } from './ports/power-meter.ts'
+export { UpstreamFailure } from './ports/upstream.ts'
 export type {
   Upstream,
   UpstreamFailureKind,
@@ -43,6 +44,7 @@ export type {
   SavingsSource,
   TimeWindow,
 } from './ports/dashboard-reads.ts'
+export type { CacheEntry, CacheStore } from './ports/cache-store.ts'
 
 // carbon
 export * from './carbon/intensity.ts'

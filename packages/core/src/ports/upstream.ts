@@ -31,7 +31,26 @@ export interface UpstreamResponse<Body> {
  */
 export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'aborted' | 'other'
 
-/** One backend endpoint. Implementations reject with a failure classified by `UpstreamFailureKind`. */
+/**
+ * A failed upstream call with its classification: what every `Upstream` rejects with, so the
+ * gateway's retry step decides on `kind` whatever adapter made the call.
+ */
+export class UpstreamFailure extends Error {
+  readonly kind: UpstreamFailureKind
+  readonly backend: string
+  constructor(backend: string, kind: UpstreamFailureKind, message: string, cause: unknown) {
+    super(message, { cause })
+    this.name = 'UpstreamFailure'
+    this.kind = kind
+    this.backend = backend
+  }
+  /** True when the request may be retried on another backend (nothing reached the client yet). */
+  get retryable(): boolean {
+    return this.kind === 'connect' || this.kind === 'timeout' || this.kind === 'reset'
+  }
+}
+
+/** One backend endpoint. Implementations reject with an `UpstreamFailure` (never a raw error). */
 export interface Upstream<Body> {
   /** The backend id from the config. */
   readonly id: string

@@ -18,7 +18,7 @@ import {
   type EnergyProfile,
   type LiveAttribution,
 } from '@wattline/core'
-import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
+import type { Upstream } from './upstream-port.ts'
 import type { BackendConfig } from '../config/parse-config.ts'
 
 /** Weight of the newest sample in the latency-overhead moving average. */

@@ -31,7 +31,7 @@ import {
   JOULES_PER_KWH,
 } from '@wattline/core'
 import type { Registry } from 'prom-client'
-import { gaugeIn } from '../adapters/metrics/registry-metrics.ts'
+import { gaugeIn } from '../metrics/registry-metrics.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { profileOf, type BackendRuntime } from './backend-runtime.ts'

@@ -1,13 +1,11 @@
 /**
  * @module scaling/actual-replicas
- * The replicas a pool actually runs, read from a Prometheus exposition page (kube-state-metrics'
- * `kube_deployment_status_replicas_available{deployment=…}` by default): the series of `metric`
- * whose labels include all of `labels`, summed. Shown beside the recommendation and used as the
- * replicas serving when the scaler plans.
+ * Where a pool's running replica count is read from (`scaling.actual_replicas`), and the reader the
+ * live scaler is given: the composition root passes the Prometheus adapter
+ * (`adapters/scaling/prometheus-replicas.ts`), tests a function of their own.
  */
-import { WattlineError } from '@wattline/core'
-import { parsePrometheusText } from '../adapters/power/prometheus-text.ts'
 
+/** A Prometheus exposition page and the series on it that count a pool's available replicas. */
 export interface ActualReplicasSource {
   readonly url: string
   readonly metric: string
@@ -15,33 +13,5 @@ export interface ActualReplicasSource {
   readonly timeout_ms: number
 }
 
-/** Reads the count; fails (WL_UPSTREAM_UNAVAILABLE) on a failed scrape or no matching series. */
-export async function readActualReplicas(source: ActualReplicasSource): Promise<number> {
-  let text: string
-  try {
-    const res = await fetch(source.url, { signal: AbortSignal.timeout(source.timeout_ms) })
-    if (!res.ok) throw new Error(`HTTP ${res.status}`)
-    text = await res.text()
-  } catch (cause) {
-    throw new WattlineError(
-      'WL_UPSTREAM_UNAVAILABLE',
-      `actual replicas: cannot scrape ${source.url}: ${(cause as Error).message}`,
-      { cause },
-    )
-  }
-  let total = 0
-  let series = 0
-  for (const s of parsePrometheusText(text)) {
-    if (s.name !== source.metric) continue
-    if (!Object.entries(source.labels).every(([k, v]) => s.labels[k] === v)) continue
-    if (!Number.isFinite(s.value)) continue
-    total += s.value
-    series++
-  }
-  if (series === 0)
-    throw new WattlineError(
-      'WL_UPSTREAM_UNAVAILABLE',
-      `actual replicas: no ${source.metric} series matching ${JSON.stringify(source.labels)} at ${source.url}`,
-    )
-  return Math.round(total)
-}
+/** Reads the count; rejects (`WL_UPSTREAM_UNAVAILABLE`) when it cannot. */
+export type ReadActualReplicas = (source: ActualReplicasSource) => Promise<number>

@@ -33,7 +33,7 @@ import {
   type WindowObservation,
 } from '@wattline/core'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
-import { readActualReplicas, type ActualReplicasSource } from './actual-replicas.ts'
+import type { ReadActualReplicas } from './actual-replicas.ts'
 import {
   addWindows,
   countWindow,
@@ -96,8 +96,8 @@ export interface LiveScaler {
 
 export interface LiveScalerDeps {
   readonly config: WattlineConfig
-  /** Reads a pool's actual replicas (default: scrape `scaling.actual_replicas`). */
-  readonly readActual?: (source: ActualReplicasSource) => Promise<number>
+  /** Reads a pool's actual replicas from its `scaling.actual_replicas` (compose: a Prometheus scrape). */
+  readonly readActual: ReadActualReplicas
   /** Energy profile of a backend's (first) model. */
   readonly profileFor: (backend: BackendConfig) => EnergyProfile
   readonly nowMs: number
@@ -140,7 +140,7 @@ const HISTORY_MS = DEFAULT_FORECAST.periodMs + 2 * 3_600_000
 /** Creates the scaler for the config's backends that have `scaling:` (none: no pools). */
 export function createLiveScaler(deps: LiveScalerDeps): LiveScaler {
   const { config } = deps
-  const readActual = deps.readActual ?? readActualReplicas
+  const { readActual } = deps
   const now = deps.now ?? Date.now
   const states = new Map<string, PoolState>()
   const intensity = new Map<string, { at: number; value: number }[]>()

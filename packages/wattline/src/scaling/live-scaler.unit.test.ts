@@ -13,6 +13,9 @@ import { createLiveScaler } from './live-scaler.ts'
 import type { SharedScalingLoad, WindowCounts } from './shared-scaling-load.ts'
 
 const T0 = Date.UTC(2026, 0, 1)
+/** These pools have no `actual_replicas`: a read would be a bug. */
+const noActualReplicas = (): Promise<number> =>
+  Promise.reject(new Error('no pool here reads actual replicas'))
 
 function config(deferralPct: number) {
   return parseConfigText(
@@ -45,6 +48,7 @@ function run(deferralPct: number, intensityNow: number) {
     config: config(deferralPct),
     nowMs: T0,
     profileFor: (b) => resolveProfile({ model: b.models[0] as string, hardware: b.hardware }),
+    readActual: noActualReplicas,
   })
   // A day of hourly intensity at 100 g, then the current value.
   for (let h = 0; h < 24; h++)
@@ -161,6 +165,7 @@ describe('live scaler across gateway replicas (shared load port)', () => {
         config: config(0),
         nowMs: T0,
         profileFor: (b) => resolveProfile({ model: b.models[0] as string, hardware: b.hardware }),
+        readActual: noActualReplicas,
         shared: shared(id),
       })
     const [a, b] = [make('a'), make('b')]

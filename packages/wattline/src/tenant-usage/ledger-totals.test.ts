@@ -14,7 +14,7 @@ import { openLedger } from '../adapters/storage/open-ledger.ts'
 import { createPgSchemas } from '../adapters/storage/pg-test-database.ts'
 import { TEST_CATALOG } from '../http/harness.test-support.ts'
 import { request } from '../report/report-fixture.test-support.ts'
-import { readTenantTotals } from './ledger-totals.ts'
+import { readTenantTotals } from '../adapters/storage/ledger-tenant-totals.ts'
 import { createTenantUsage } from './tenant-usage.ts'
 
 const PG_URL = process.env['PG_URL']

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../config/parse-config.ts'
 import { TEST_CATALOG } from '../http/harness.test-support.ts'
 import { request } from '../report/report-fixture.test-support.ts'
-import { openRedisTenantTotals } from './redis-tenant-totals.ts'
+import { openRedisTenantTotals } from '../adapters/redis/redis-tenant-totals.ts'
 import { createTenantUsage, type TenantUsage } from './tenant-usage.ts'
 
 const REDIS_URL = process.env['REDIS_URL']

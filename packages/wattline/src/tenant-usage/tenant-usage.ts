@@ -26,7 +26,7 @@ import {
   type TenantBudgetState,
 } from '@wattline/core'
 import type { Counter, Registry } from 'prom-client'
-import { counterIn, gaugeIn } from '../adapters/metrics/registry-metrics.ts'
+import { counterIn, gaugeIn } from '../metrics/registry-metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { configuredTenants, RESERVED_TENANT, type TenantBudgetConfig } from '../config/tenants.ts'
 

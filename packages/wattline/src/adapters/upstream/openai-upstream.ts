@@ -6,11 +6,12 @@
  * byte and resets before a response are retryable; a client abort is not.
  */
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
-import type {
-  Upstream as CoreUpstream,
-  UpstreamFailureKind,
-  UpstreamRequest,
-  UpstreamResponse as CoreUpstreamResponse,
+import {
+  UpstreamFailure,
+  type Upstream as CoreUpstream,
+  type UpstreamFailureKind,
+  type UpstreamRequest,
+  type UpstreamResponse as CoreUpstreamResponse,
 } from '@wattline/core'
 
 export interface UpstreamOptions {
@@ -37,24 +38,9 @@ export type UpstreamBody = Dispatcher.ResponseData['body']
 /** The port's response with undici's body. */
 export type UpstreamResponse = CoreUpstreamResponse<UpstreamBody>
 
-/** Why an upstream call failed (declared in core). */
+/** Why an upstream call failed, and the failure every call rejects with (declared in core). */
 export type { UpstreamFailureKind } from '@wattline/core'
-
-/** A failed upstream call with its classification. */
-export class UpstreamFailure extends Error {
-  readonly kind: UpstreamFailureKind
-  readonly backend: string
-  constructor(backend: string, kind: UpstreamFailureKind, message: string, cause: unknown) {
-    super(message, { cause })
-    this.name = 'UpstreamFailure'
-    this.kind = kind
-    this.backend = backend
-  }
-  /** True when the request may be retried on another backend (nothing reached the client yet). */
-  get retryable(): boolean {
-    return this.kind === 'connect' || this.kind === 'timeout' || this.kind === 'reset'
-  }
-}
+export { UpstreamFailure } from '@wattline/core'
 
 /** The core `Upstream` port over undici: what the gateway's pipeline calls. */
 export type Upstream = CoreUpstream<UpstreamBody>

@@ -9,7 +9,7 @@ import { openDatabase, type OpenedDatabase } from '../../adapters/storage/open-d
 import { createPgSchemas } from '../../adapters/storage/pg-test-database.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { createDashboardFixture } from './dashboard-fixture.test-support.ts'
-import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
+import { createKyselyLedgerReader } from '../../adapters/storage/kysely-ledger-reader.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
 
 const HOUR = 3_600_000

@@ -1,31 +1,29 @@
 /**
  * @module http/api/register-dashboard
- * Everything the live gateway needs for the dashboard, in one call from the composition root: a
- * reader connection to the ledger database, budget statuses, the anomaly watch
- * (also run on a timer so `wattline_anomalies_total` moves without anyone watching), the `/api/`
- * routes and the static app at `/dashboard/`. The reader connection closes with the app.
+ * Everything the live gateway needs for the dashboard, in one call from the composition root: budget
+ * statuses, the anomaly watch (also run on a timer so `wattline_anomalies_total` moves without
+ * anyone watching), the `/api/` routes and the static app at `/dashboard/`. The ledger reader comes
+ * from the composition root (its own connection to the ledger database, closed with the app).
  */
 import { budgetTarget, type BudgetMetricName, type BudgetStatus } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { openDatabase } from '../../adapters/storage/open-database.ts'
 import type { WattlineConfig } from '../../config/parse-config.ts'
 import { configuredTenants } from '../../config/tenants.ts'
 import { registerDashboardStatic } from '../dashboard-static.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { registerDashboardApi } from './dashboard-api.ts'
-import { createKyselyLedgerReader } from './kysely-ledger-reader.ts'
-import type { BudgetStatusSource, DashboardLiveState } from './ports.ts'
+import type { BudgetStatusSource, DashboardLedgerReader, DashboardLiveState } from './ports.ts'
 
 export interface LiveDashboardDeps {
   readonly config: WattlineConfig
+  /** What the API and the anomaly watch read from the ledger. */
+  readonly ledger: DashboardLedgerReader
   /** The gateway's live state (backends, zone intensities, recent decisions). */
   readonly live: DashboardLiveState
   readonly registry: Registry
   /** Wall clock, epoch ms. */
   readonly now: () => number
-  /** Folder the ledger URL's relative SQLite path resolves against (the config file's folder). */
-  readonly baseDir: string
   /** The production budget watch; without it, budgets come from the config with no watch value. */
   readonly budgets?: BudgetStatusSource
   /** How often the anomaly watch scans the last day, ms (default 5 minutes; 0 = never). */
@@ -37,8 +35,7 @@ export async function registerLiveDashboard(
   app: FastifyInstance,
   deps: LiveDashboardDeps,
 ): Promise<void> {
-  const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
-  const ledger = createKyselyLedgerReader(opened)
+  const { ledger } = deps
   const anomalies = createAnomalyWatch({ ledger, registry: deps.registry })
   const scanMs = deps.anomalyScanMs ?? 300_000
   const timer =
@@ -52,7 +49,6 @@ export async function registerLiveDashboard(
       : undefined
   app.addHook('onClose', async () => {
     clearInterval(timer)
-    await opened.db.destroy()
   })
   registerDashboardApi(app, {
     ledger,

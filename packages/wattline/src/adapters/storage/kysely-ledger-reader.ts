@@ -1,5 +1,5 @@
 /**
- * @module http/api/kysely-ledger-reader
+ * @module adapters/storage/kysely-ledger-reader
  * The dashboard's `DashboardLedgerReader` over the ledger database (SQLite or PostgreSQL, one Kysely
  * code path), on its own connection so dashboard reads never queue behind the batch writer. Rows
  * written but not yet sealed into a block are included: the dashboard is live, not an audit.
@@ -9,15 +9,16 @@
 import {
   WattlineError,
   type AuditKind,
+  type DashboardLedgerReader,
   type IdleEnergyRecord,
   type PowerSampleRecord,
   type RequestRecord,
   type SeriesPoint,
+  type TimeWindow,
 } from '@wattline/core'
 import { sql } from 'kysely'
-import { fromRow, tableOf } from '../../adapters/storage/ledger-tables.ts'
-import type { OpenedDatabase } from '../../adapters/storage/open-database.ts'
-import type { DashboardLedgerReader, TimeWindow } from './ports.ts'
+import { fromRow, tableOf } from './ledger-tables.ts'
+import type { OpenedDatabase } from './open-database.ts'
 
 /** Default most rows one read may return. */
 export const DEFAULT_MAX_ROWS = 2_000_000

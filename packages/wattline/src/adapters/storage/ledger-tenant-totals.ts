@@ -1,14 +1,14 @@
 /**
- * @module tenant-usage/ledger-totals
+ * @module adapters/storage/ledger-tenant-totals
  * Seeds the tenant budgets at start from the ledger: each budgeted tenant's IT energy and carbon
  * since its current period began, summed in the database (SQLite or PostgreSQL, one Kysely path),
  * so a restart does not hand a tenant a fresh budget. Rows still buffered by a replica that
  * stopped uncleanly are not in the ledger and so not counted.
  */
 import { sql } from 'kysely'
-import { tableOf } from '../adapters/storage/ledger-tables.ts'
-import type { OpenedDatabase } from '../adapters/storage/open-database.ts'
-import type { TenantTotals } from './tenant-usage.ts'
+import type { TenantTotals } from '../../tenant-usage/tenant-usage.ts'
+import { tableOf } from './ledger-tables.ts'
+import type { OpenedDatabase } from './open-database.ts'
 
 /** Sums each `(service, tenant)`'s request rows with `at_ms ≥ fromMs`. */
 export async function readTenantTotals(

@@ -1,5 +1,5 @@
 /**
- * @module tenant-usage/redis-tenant-totals
+ * @module adapters/redis/redis-tenant-totals
  * Tenant budget totals shared by the gateway replicas of a `cluster:` through Redis, so a tenant's
  * cap holds for the fleet rather than per replica. One hash per (service, tenant, period start):
  * `energy_j` and `carbon_g`. Each replica adds what it accounted since its last sync and reads the
@@ -7,8 +7,8 @@
  * what it knew (the ledger's totals at its start plus what it saw since), so a Redis that lost the
  * key does not hand the tenant a fresh budget. Keys expire a day after their period ends.
  */
-import { createFailFastRedis } from '../adapters/redis/fail-fast-redis.ts'
-import type { SharedTenantTotals, TenantSyncEntry } from './tenant-usage.ts'
+import type { SharedTenantTotals, TenantSyncEntry } from '../../tenant-usage/tenant-usage.ts'
+import { createFailFastRedis } from './fail-fast-redis.ts'
 
 /** KEYS[1] the period's hash; ARGV: seed energy, seed carbon, delta energy, delta carbon, ttl ms. */
 const ADD = `

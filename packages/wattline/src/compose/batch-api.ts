@@ -1,8 +1,8 @@
 /**
- * @module batch/start-batch
- * Wires the Batch API for the live gateway: its own connection to the ledger's database
- * (migration `0004_batch_api`), the service behind the routes, and the scheduler on
- * the gateway's grid clock: the system clock or, with `batch.clock_speed` ≠ 1 (tests, demos), one
+ * @module compose/batch-api
+ * Wires the Batch API for the live gateway (a composition root: it picks the storage adapters): its
+ * own connection to the ledger's database (migration `0004_batch_api`), the service behind the
+ * routes, and the scheduler on the gateway's grid clock: the system clock or, with `batch.clock_speed` ≠ 1 (tests, demos), one
  * running that many times faster from `batch.clock_anchor_ms` (the same mapping after a restart).
  */
 import { instant, type CarbonIntensitySource, type Clock } from '@wattline/core'
@@ -11,12 +11,12 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { KyselyLedgerStore } from '../adapters/storage/kysely-ledger-store.ts'
 import { openDatabase } from '../adapters/storage/open-database.ts'
+import { createBatchScheduler, type BatchScheduler } from '../batch/batch-scheduler.ts'
+import { createBatchService } from '../batch/batch-service.ts'
+import { BatchStore } from '../batch/batch-store.ts'
+import type { LinePlacements } from '../batch/line-placements.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { registerBatchRoutes } from '../http/batch-routes.ts'
-import { createBatchScheduler, type BatchScheduler } from './batch-scheduler.ts'
-import { createBatchService } from './batch-service.ts'
-import { BatchStore } from './batch-store.ts'
-import type { LinePlacements } from './line-placements.ts'
 
 export interface BatchApi {
   readonly scheduler: BatchScheduler
