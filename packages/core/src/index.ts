@@ -132,7 +132,6 @@ export * from './energy/edge-profile.ts'
 export * from './energy/request-bytes.ts'
 export { FITTED_PROFILE_TABLE } from './catalog/data/fitted-profiles.ts'
 export * from './energy/attribution.ts'
-export * from './energy/sci.ts'
 
 // ledger chain, audit records, rollups (issue 4)
 export * from './ledger/canonical-json.ts'
@@ -159,8 +158,18 @@ export * from './budget/gate-verdict.ts'
 export * from './budget/rolling-totals.ts'
 export * from './budget/watch-verdict.ts'
 export * from './budget/tenant-budget.ts'
-// per-tenant accounting (issue 12)
+// accounting: facility energy (PUE), carbon, idle allocation, embodied, SCI, roll-ups — the one home
+export * from './accounting/facility-energy.ts'
+export * from './accounting/carbon.ts'
+export * from './accounting/idle-share.ts'
+export * from './accounting/embodied.ts'
+export * from './accounting/sci.ts'
+export * from './accounting/interval-sum.ts'
+export * from './accounting/peak-power.ts'
+export * from './accounting/time-buckets.ts'
+export * from './accounting/scope-rollup.ts'
 export * from './accounting/tenant-idle.ts'
+export * from './accounting/tenant-usage.ts'
 
 // engine (replay simulator: virtual clock, event queue, continuous-batching backends)
 export { VirtualClock } from './engine/virtual-clock.ts'

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { encodeLeverSavings, networkEnergyJ, trendCoefficient } from '@wattline/core'
 import { renderHtml } from './render-html.ts'
 import { renderMarkdown } from './render-markdown.ts'
-import { amortise, buildReport, MS_PER_YEAR, regionOfZone } from './build-report.ts'
+import { MS_PER_YEAR } from '@wattline/core'
+import { amortise } from './assemble-report.ts'
+import { buildReport } from './build-report.ts'
+import { regionOfZone } from './report-figures.ts'
 import { createMemoryReportSource } from './memory-report-source.ts'
 import {
   CHAIN_HASH,
@@ -185,6 +188,12 @@ describe('buildReport for one service', () => {
     const share = 1620 / 2160
     expect(r.lifecycle.hardware[0]?.scope_share).toBeCloseTo(share, 9)
     expect(r.sci.embodied_g).toBeCloseTo(M_FLEET * share, 9)
+  })
+
+  it('lists the training runs of the models the service served, and only those', async () => {
+    // The fixture's run fine-tuned llama-3.1-8b-instruct, which chat serves and search does not.
+    expect((await build('chat')).lifecycle.training_runs.map((t) => t.name)).toEqual(['ft-1'])
+    expect((await build('search')).lifecycle.training_runs).toEqual([])
   })
 
   it('reports an empty scope without dividing by zero', async () => {

@@ -13,7 +13,7 @@
  * tree reproduces the report's totals.
  */
 import { stringify } from 'yaml'
-import { round } from './build-report.ts'
+import { round } from './report-figures.ts'
 import type { Report } from './report-schema.ts'
 
 /** One IF observation (input row). Keys are IF parameter names. */

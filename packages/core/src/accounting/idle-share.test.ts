@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { EnergyShares, overlapFraction } from './idle-share.ts'
+
+const period = { fromMs: 1000, toMs: 2000 }
+
+describe('overlapFraction', () => {
+  it('is the part of an interval inside the period', () => {
+    expect(overlapFraction({ from_ms: 1000, to_ms: 2000 }, period)).toBe(1)
+    expect(overlapFraction({ from_ms: 500, to_ms: 1500 }, period)).toBe(0.5)
+    expect(overlapFraction({ from_ms: 1800, to_ms: 2800 }, period)).toBeCloseTo(0.2, 12)
+    expect(overlapFraction({ from_ms: 0, to_ms: 900 }, period)).toBe(0)
+  })
+
+  it('counts a zero-length interval whole when its instant is inside', () => {
+    expect(overlapFraction({ from_ms: 1500, to_ms: 1500 }, period)).toBe(1)
+    expect(overlapFraction({ from_ms: 2000, to_ms: 2000 }, period)).toBe(0)
+  })
+})
+
+describe('EnergyShares', () => {
+  it('gives the scope its share of each key’s energy, 0 where nothing ran', () => {
+    const s = new EnergyShares()
+    s.add('gpu-de', 300, 300)
+    s.add('gpu-de', 100, 0)
+    s.add('gpu-fr', 50, 0)
+    expect(s.share('gpu-de')).toBe(0.75)
+    expect(s.share('gpu-fr')).toBe(0)
+    expect(s.share('gpu-us')).toBe(0)
+    expect(s.totalJ('gpu-de')).toBe(400)
+    expect(s.scopeJ('gpu-de')).toBe(300)
+  })
+
+  it('shares of disjoint scopes add up to the whole (idle energy is conserved)', () => {
+    const rows = [
+      { backend: 'a', j: 120, service: 'chat' },
+      { backend: 'a', j: 80, service: 'search' },
+      { backend: 'a', j: 40, service: 'chat' },
+      { backend: 'b', j: 10, service: 'search' },
+    ]
+    const shareOf = (service: string, backend: string): number => {
+      const s = new EnergyShares()
+      for (const r of rows) s.add(r.backend, r.j, r.service === service ? r.j : 0)
+      return s.share(backend)
+    }
+    expect(shareOf('chat', 'a') + shareOf('search', 'a')).toBeCloseTo(1, 12)
+    expect(shareOf('chat', 'b') + shareOf('search', 'b')).toBe(1)
+  })
+})

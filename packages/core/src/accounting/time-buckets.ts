@@ -1,0 +1,130 @@
+/**
+ * @module accounting/time-buckets
+ * A period cut into epoch-aligned buckets (the first and last clipped to the period) that collect
+ * requests, IT, idle and facility energy and carbon, in total and per zone: the report's "over
+ * time" series. Request figures land in their arrival bucket; idle energy is spread evenly over the
+ * buckets its interval overlaps.
+ */
+import type { Method } from '../units/estimate.ts'
+import { MS_PER_HOUR } from '../units/quantity.ts'
+
+const MS_PER_MINUTE = 60_000
+const MS_PER_DAY = 24 * MS_PER_HOUR
+/** Bucket widths the series may use; the smallest giving ≤ {@link MAX_BUCKETS} wins. */
+const BUCKET_WIDTHS_MS = [
+  5 * MS_PER_MINUTE,
+  15 * MS_PER_MINUTE,
+  MS_PER_HOUR,
+  6 * MS_PER_HOUR,
+  MS_PER_DAY,
+  7 * MS_PER_DAY,
+] as const
+/** Most buckets a period is cut into. */
+export const MAX_BUCKETS = 240
+
+/** One bucket's totals; energies in J, carbon in g. */
+export interface TimeBucketTotals {
+  readonly from: number
+  readonly to: number
+  requests: number
+  itJ: number
+  idleJ: number
+  facilityJ: number
+  carbonG: number
+  measuredJ: number
+  modelledJ: number
+  readonly zones: Map<string, { requests: number; facilityJ: number; carbonG: number }>
+}
+
+export class TimeBuckets {
+  readonly widthMs: number
+  readonly list: readonly TimeBucketTotals[]
+  readonly #first: number
+
+  /** Epoch-aligned buckets covering `[fromMs, toMs)`, the first and last clipped to the period. */
+  constructor(fromMs: number, toMs: number) {
+    this.widthMs =
+      BUCKET_WIDTHS_MS.find((w) => Math.ceil(toMs / w) - Math.floor(fromMs / w) <= MAX_BUCKETS) ??
+      Math.ceil((toMs - fromMs) / MAX_BUCKETS)
+    const list: TimeBucketTotals[] = []
+    this.#first = Math.floor(fromMs / this.widthMs) * this.widthMs
+    for (let start = this.#first; start < toMs; start += this.widthMs) {
+      list.push({
+        from: Math.max(start, fromMs),
+        to: Math.min(start + this.widthMs, toMs),
+        requests: 0,
+        itJ: 0,
+        idleJ: 0,
+        facilityJ: 0,
+        carbonG: 0,
+        measuredJ: 0,
+        modelledJ: 0,
+        zones: new Map(),
+      })
+    }
+    this.list = list
+  }
+
+  /** The bucket holding `atMs`, or undefined outside the period. */
+  at(atMs: number): TimeBucketTotals | undefined {
+    return this.list[Math.floor(atMs / this.widthMs) - Math.floor(this.#first / this.widthMs)]
+  }
+
+  /** Adds one request's figures to its arrival bucket. */
+  addRequest(
+    atMs: number,
+    zone: string,
+    itJ: number,
+    facilityJ: number,
+    carbonG: number,
+    method: Method,
+  ): void {
+    const bucket = this.at(atMs)
+    if (bucket === undefined) return
+    bucket.requests += 1
+    bucket.itJ += itJ
+    bucket.facilityJ += facilityJ
+    bucket.carbonG += carbonG
+    if (method === 'measured') bucket.measuredJ += itJ
+    else bucket.modelledJ += itJ
+    addZone(bucket, zone, 1, facilityJ, carbonG)
+  }
+
+  /** Spreads idle figures evenly over the buckets `[fromMs, toMs)` overlaps (toMs > fromMs). */
+  addIdle(
+    fromMs: number,
+    toMs: number,
+    zone: string,
+    itJ: number,
+    facilityJ: number,
+    carbonG: number,
+    method: Method,
+  ): void {
+    for (const bucket of this.list) {
+      const o = Math.min(toMs, bucket.to) - Math.max(fromMs, bucket.from)
+      if (o <= 0) continue
+      const bf = o / (toMs - fromMs)
+      bucket.idleJ += itJ * bf
+      bucket.itJ += itJ * bf
+      bucket.facilityJ += facilityJ * bf
+      bucket.carbonG += carbonG * bf
+      if (method === 'measured') bucket.measuredJ += itJ * bf
+      else bucket.modelledJ += itJ * bf
+      addZone(bucket, zone, 0, facilityJ * bf, carbonG * bf)
+    }
+  }
+}
+
+function addZone(
+  bucket: TimeBucketTotals,
+  zone: string,
+  requests: number,
+  facilityJ: number,
+  carbonG: number,
+): void {
+  const z = bucket.zones.get(zone) ?? { requests: 0, facilityJ: 0, carbonG: 0 }
+  z.requests += requests
+  z.facilityJ += facilityJ
+  z.carbonG += carbonG
+  bucket.zones.set(zone, z)
+}
