@@ -59,4 +59,26 @@ describe('wattline serve', () => {
     expect(await runCli(['serve', '--config', 'w.yaml'], cli.io)).toBe(2)
     expect(cli.err()).toMatch(/w\.yaml:6:5 backends\[0\]\.zone: unknown zone 'XX'/)
   })
+
+  it.each(['two', '-1', '1.5', '', '257'])(
+    'exits 2 with WL_INVALID_INPUT for --workers %j',
+    async (v) => {
+      const cli = captureIo({ cwd: tmpdir() })
+      expect(await runCli(['serve', '--config', 'none.yaml', '--workers', v], cli.io)).toBe(2)
+      expect(cli.err()).toMatch(
+        /WL_INVALID_INPUT: --workers must be an integer in 1\.\.256, 0 or auto/,
+      )
+    },
+  )
+
+  it('refuses --workers 2 without cluster Redis when a backend limit cannot be split', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattline-serve-'))
+    dirs.push(dir)
+    writeOneBackendConfig(dir, 'http://127.0.0.1:9/v1', { backend: ['max_concurrency: 1'] })
+    const cli = captureIo({ cwd: dir })
+    expect(await runCli(['serve', '--config', 'wattline.yaml', '--workers', '2'], cli.io)).toBe(2)
+    expect(cli.err()).toMatch(
+      /WL_CONFIG_INVALID.*wattline\.yaml: backends\[0\]\.max_concurrency: 1 cannot be split across 2 workers/,
+    )
+  })
 })
