@@ -16,3 +16,11 @@ export {
   type CarbonSourceFixture,
   type CarbonSourceScenarios,
 } from './ports/carbon-intensity-source.contract.ts'
+
+// upstreams (the gateway's model servers)
+export {
+  testUpstream,
+  type EchoedRequest,
+  type UpstreamFixture,
+  type UpstreamScenarios,
+} from './ports/upstream.contract.ts'
