@@ -26,6 +26,7 @@ describe('accounting', () => {
       metrics,
       ledger,
       logger: pino({ level: 'silent' }),
+      clock,
     })
     const lease = createLease({ clock, onInflight: () => {}, wake: () => {} })
     const ex = exchange(config)
@@ -89,6 +90,7 @@ describe('accounting', () => {
       metrics: createGatewayMetrics(),
       ledger,
       logger: pino({ level: 'silent' }),
+      clock: clockAt(),
     })
     const ex = exchange(config)
     accounting.finish!(ex, {

@@ -3,22 +3,60 @@
  * When a response has ended: the request's energy (attributed by the lease's live mark), facility
  * energy and carbon at the zone's intensity now (`http/accounting.ts`), the measured latency
  * overhead that routing learns from, the Prometheus counters and the ledger row — without blocking
- * the request (a ledger that refuses a row is logged, never thrown). The figures land on the
- * exchange for the accounting headers and the usage chunk.
+ * the request (a ledger that refuses a row is logged, never thrown). The row carries what the
+ * levers saved (each `SavingsSource`: quality tier, prefix affinity and occupancy shaping, time
+ * shift; a shared call's part adds its own), the model asked for when a tier downgraded it, the
+ * zone a batch line was placed in, and the network energy of the bytes that crossed the service
+ * boundary. The figures land on the exchange for the accounting headers and the usage chunk.
+ *
+ * A call that served several callers (embeddings micro-batching: `ex.parts`) gets one row per
+ * part, each charged its weight's fraction of the call's energy (the rows add up to what the call
+ * was attributed); the latency model learns once, from the whole call.
+ *
+ * Also the one writer of response-cache hits' rows (backend `cache`, 0 J, the cache saving).
  */
-import type { LedgerSink, RequestRecord } from '@wattline/core'
+import {
+  encodeLeverSavings,
+  networkEnergyJ,
+  shareFractions,
+  trendCoefficient,
+  utcYear,
+  JOULES_PER_KWH,
+  type Clock,
+  type LedgerSink,
+  type LeverEnergySaving,
+  type LiveRequestEnergy,
+  type RequestRecord,
+} from '@wattline/core'
 import type { Logger } from 'pino'
-import { account } from '../http/accounting.ts'
+import type { NetworkConfig } from '../config/schema.ts'
+import { account, type Accounting } from '../http/accounting.ts'
 import { observeLatency, profileOf, type BackendRuntime } from '../http/backend-runtime.ts'
+import type { CacheHitInput, FinishInput, SharedPart } from '../http/gateway.ts'
 import type { IntensityBoard } from '../http/intensity-board.ts'
 import type { GatewayMetrics } from '../http/metrics.ts'
-import type { Exchange, Interceptor } from './pipeline.ts'
+import type { Exchange, Interceptor, SavingsSource } from './pipeline.ts'
+
+/** The `backend` of ledger rows the response cache answered (no backend did any work). */
+export const CACHE_BACKEND = 'cache'
 
 export interface AccountingDeps {
   readonly intensity: IntensityBoard
   readonly metrics: GatewayMetrics
   readonly ledger: LedgerSink
   readonly logger: Logger
+  /** The wall clock (a cache hit's latency). */
+  readonly clock: Clock
+  /** Network energy of the bytes a request moved (`network:`); omitted = not recorded. */
+  readonly network?: NetworkConfig
+  /** Levers whose savings join each row (in this order). */
+  readonly savings?: readonly SavingsSource[]
+}
+
+/** The accounting interceptor, and the row writer of response-cache hits. */
+export interface AccountingInterceptor extends Interceptor {
+  /** Records a request the response cache answered: a ledger row with 0 J and the cache saving. */
+  recordCacheHit(input: CacheHitInput): void
 }
 
 /** The label objects of one (service, model, backend): built once, shared, never mutated. */
@@ -39,7 +77,7 @@ interface RequestLabels {
   >
 }
 
-export function createAccounting(deps: AccountingDeps): Interceptor {
+export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
   const { metrics } = deps
   // Metric label objects per (service, model, backend) instead of per request: the set is bounded
   // by the config (models are checked before a request is routed).
@@ -57,97 +95,219 @@ export function createAccounting(deps: AccountingDeps): Interceptor {
     }
     return l
   }
+  const sources = deps.savings ?? []
+  const network = deps.network
+
+  /** The ledger's network fields of a request (none when disabled or not counted). */
+  function networkFields(
+    bytes: number | undefined,
+    atMs: number,
+    gPerKwh: number,
+  ): Pick<RequestRecord, 'network_bytes' | 'network_energy_j' | 'network_carbon_g'> {
+    if (bytes === undefined || network === undefined || !network.enabled) return {}
+    const kwhPerGb = network.kwh_per_gb ?? trendCoefficient(utcYear(atMs)).kwhPerGb
+    const energyJ = networkEnergyJ(bytes, kwhPerGb)
+    return {
+      network_bytes: bytes,
+      network_energy_j: energyJ,
+      network_carbon_g: (energyJ * gPerKwh) / JOULES_PER_KWH,
+    }
+  }
+
+  /**
+   * Accounts one request (or one part of a shared call) on `energy`: metrics and its ledger row.
+   * `observe`: feed the latency model (false for parts: the call observes once).
+   */
+  function accountOne(
+    ex: Exchange,
+    input: FinishInput,
+    energy: LiveRequestEnergy,
+    observe: boolean,
+    partLevers?: SharedPart['levers'],
+  ): Accounting {
+    const rt = ex.backend
+    const endMs = ex.endedMs
+    const model = ex.model
+    const a = account({
+      energy,
+      meterSource: rt.meterSource,
+      profile: profileOf(rt, model),
+      pue: rt.config.pue,
+      intensity: deps.intensity.current(rt.config.zone),
+    })
+    const latencyMs = endMs - input.arrivedMs
+    if (observe && input.completed && input.status < 400) {
+      observeLatency(
+        rt,
+        model,
+        endMs - ex.startedMs,
+        input.inputTokens,
+        input.outputTokens,
+        energy.meanOccupancy,
+      )
+    }
+    const l = labelsFor(ex.service, model, rt)
+    const labels = l.base
+    let withStatus = l.byStatus.get(input.status)
+    if (withStatus === undefined) {
+      withStatus = { ...labels, status: String(input.status) }
+      l.byStatus.set(input.status, withStatus)
+    }
+    let withMethod = l.byMethod.get(a.method)
+    if (withMethod === undefined) {
+      withMethod = { ...labels, method: a.method }
+      l.byMethod.set(a.method, withMethod)
+    }
+    metrics.requests.inc(withStatus)
+    metrics.duration.observe(labels, latencyMs / 1000)
+    metrics.energy.inc(withMethod, a.energyJ)
+    metrics.carbon.inc(labels, a.carbonG)
+    // What the levers that acted on this request saved (the ledger's `levers`).
+    const leverSavings: LeverEnergySaving[] = []
+    for (const source of sources) source.savings(ex, a, input, energy.meanOccupancy, leverSavings)
+    if (partLevers !== undefined) leverSavings.push(...partLevers(a))
+    const d = ex.decision
+    const tier = ex.tier
+    const record: RequestRecord = {
+      kind: 'request',
+      id: input.requestId,
+      at_ms: input.arrivedMs,
+      service: labels.service,
+      tenant: input.tenant,
+      model,
+      backend: rt.config.id,
+      zone: rt.config.zone,
+      endpoint: input.endpoint,
+      status: input.status,
+      streamed: input.streamed,
+      input_tokens: input.inputTokens,
+      output_tokens: input.outputTokens,
+      latency_ms: latencyMs,
+      ttft_ms: input.ttftMs,
+      energy_j: a.energyJ,
+      energy_low_j: a.energyLowJ,
+      energy_high_j: a.energyHighJ,
+      facility_energy_j: a.facilityEnergyJ,
+      pue: a.pue,
+      carbon_g: a.carbonG,
+      carbon_low_g: a.carbonLowG,
+      carbon_high_g: a.carbonHighG,
+      intensity_g_per_kwh: a.intensity.intensity,
+      intensity_source: a.intensity.source,
+      intensity_signal: a.intensity.signal,
+      intensity_stale: a.intensity.stale,
+      method: a.method,
+      energy_source: a.energySource,
+      routing_policy: d.policy,
+      routing_reason: JSON.stringify({
+        reason: d.reason,
+        // batch placement: the other zones' backends were ineligible (scored `unhealthy`)
+        ...(ex.pinnedZone === undefined ? {} : { placed_in_zone: ex.pinnedZone }),
+        scores: d.scores.map((s) => ({
+          backend: s.backend,
+          eligible: s.eligible,
+          ...(s.reason === undefined ? {} : { why: s.reason }),
+          score: Number.isFinite(s.score) ? Number(s.score.toPrecision(6)) : null,
+          carbon_g: Number(s.predictedCarbon.toPrecision(6)),
+          latency_ms: Math.round(s.predictedLatency),
+        })),
+      }),
+      attempts: ex.attempts,
+      error_code: input.errorCode,
+      ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
+      ...(tier.reason === undefined ? {} : { model_requested: tier.requested }),
+      ...(leverSavings.length === 0 ? {} : { levers: encodeLeverSavings(leverSavings) as string }),
+    }
+    appendSafely(deps, record)
+    return a
+  }
+
+  /** One caller's row per part of a shared call, each its weight's share of the energy. */
+  function accountParts(ex: Exchange, parts: readonly SharedPart[], energy: LiveRequestEnergy) {
+    // The latency model learns from the one call (all its tokens), not from each part.
+    let tokens = 0
+    let ok = false
+    for (const p of parts) {
+      if (p.input.completed && p.input.status < 400) {
+        ok = true
+        tokens += p.input.inputTokens
+      }
+    }
+    if (ok) {
+      observeLatency(
+        ex.backend,
+        ex.model,
+        ex.endedMs - ex.startedMs,
+        tokens,
+        0,
+        energy.meanOccupancy,
+      )
+    }
+    const fractions = shareFractions(parts.map((p) => p.weight))
+    return parts.map((p, i) =>
+      accountOne(ex, p.input, scaled(energy, fractions[i] ?? 0), false, p.levers),
+    )
+  }
+
   return {
     name: 'accounting',
     finish(ex: Exchange, input): void {
-      const rt = ex.backend
       const energy = ex.energy
       if (energy === undefined) return // the lease did not run: nothing was attributed
-      const endMs = ex.endedMs
-      const model = ex.model
-      const a = account({
-        energy,
-        meterSource: rt.meterSource,
-        profile: profileOf(rt, model),
-        pue: rt.config.pue,
-        intensity: deps.intensity.current(rt.config.zone),
-      })
-      ex.accounting = a
-      const latencyMs = endMs - input.arrivedMs
-      if (input.completed && input.status < 400) {
-        observeLatency(
-          rt,
-          model,
-          endMs - ex.startedMs,
-          input.inputTokens,
-          input.outputTokens,
-          energy.meanOccupancy,
-        )
-      }
-      const l = labelsFor(ex.service, model, rt)
-      const labels = l.base
-      let withStatus = l.byStatus.get(input.status)
-      if (withStatus === undefined) {
-        withStatus = { ...labels, status: String(input.status) }
-        l.byStatus.set(input.status, withStatus)
-      }
-      let withMethod = l.byMethod.get(a.method)
-      if (withMethod === undefined) {
-        withMethod = { ...labels, method: a.method }
-        l.byMethod.set(a.method, withMethod)
-      }
-      metrics.requests.inc(withStatus)
-      metrics.duration.observe(labels, latencyMs / 1000)
-      metrics.energy.inc(withMethod, a.energyJ)
-      metrics.carbon.inc(labels, a.carbonG)
-      const d = ex.decision
-      const record: RequestRecord = {
+      if (ex.parts === undefined) ex.accounting = accountOne(ex, input, energy, true)
+      else ex.accountings = accountParts(ex, ex.parts, energy)
+    },
+    recordCacheHit(input: CacheHitInput): void {
+      const intensity = deps.intensity.current(input.zone)
+      appendSafely(deps, {
         kind: 'request',
         id: input.requestId,
         at_ms: input.arrivedMs,
-        service: labels.service,
+        service: input.service,
         tenant: input.tenant,
-        model,
-        backend: rt.config.id,
-        zone: rt.config.zone,
+        model: input.model,
+        backend: CACHE_BACKEND,
+        zone: input.zone,
         endpoint: input.endpoint,
-        status: input.status,
+        status: 200,
         streamed: input.streamed,
-        input_tokens: input.inputTokens,
-        output_tokens: input.outputTokens,
-        latency_ms: latencyMs,
-        ttft_ms: input.ttftMs,
-        energy_j: a.energyJ,
-        energy_low_j: a.energyLowJ,
-        energy_high_j: a.energyHighJ,
-        facility_energy_j: a.facilityEnergyJ,
-        pue: a.pue,
-        carbon_g: a.carbonG,
-        carbon_low_g: a.carbonLowG,
-        carbon_high_g: a.carbonHighG,
-        intensity_g_per_kwh: a.intensity.intensity,
-        intensity_source: a.intensity.source,
-        intensity_signal: a.intensity.signal,
-        intensity_stale: a.intensity.stale,
-        method: a.method,
-        energy_source: a.energySource,
-        routing_policy: d.policy,
-        routing_reason: JSON.stringify({
-          reason: d.reason,
-          scores: d.scores.map((s) => ({
-            backend: s.backend,
-            eligible: s.eligible,
-            ...(s.reason === undefined ? {} : { why: s.reason }),
-            score: Number.isFinite(s.score) ? Number(s.score.toPrecision(6)) : null,
-            carbon_g: Number(s.predictedCarbon.toPrecision(6)),
-            latency_ms: Math.round(s.predictedLatency),
-          })),
-        }),
-        attempts: ex.attempts,
-        error_code: input.errorCode,
-      }
-      appendSafely(deps, record)
+        input_tokens: 0,
+        output_tokens: 0,
+        latency_ms: deps.clock.now() - input.arrivedMs,
+        ttft_ms: null,
+        energy_j: 0,
+        energy_low_j: 0,
+        energy_high_j: 0,
+        facility_energy_j: 0,
+        pue: 1,
+        carbon_g: 0,
+        carbon_low_g: 0,
+        carbon_high_g: 0,
+        intensity_g_per_kwh: intensity.intensity,
+        intensity_source: intensity.source,
+        intensity_signal: intensity.signal,
+        intensity_stale: intensity.stale,
+        method: 'measured',
+        energy_source: 'response cache: no upstream work (0 J)',
+        routing_policy: 'cache',
+        routing_reason: JSON.stringify({ reason: 'answered from the response cache' }),
+        attempts: 0,
+        error_code: null,
+        levers: encodeLeverSavings([input.saving]) as string,
+        ...networkFields(input.networkBytes, input.arrivedMs, intensity.intensity),
+      })
     },
+  }
+}
+
+/** `energy` (and its work) scaled by `fraction`: one part's share of a shared call. */
+function scaled(e: LiveRequestEnergy, fraction: number): LiveRequestEnergy {
+  return {
+    ...e,
+    energyJ: e.energyJ * fraction,
+    measuredJ: e.measuredJ * fraction,
+    modelledJ: e.modelledJ * fraction,
+    workTokens: e.workTokens * fraction,
   }
 }
 

@@ -1,7 +1,7 @@
 import { createPolicy, createRouter, seededRandom, type RouterDecision } from '@wattline/core'
 import { describe, expect, it } from 'vitest'
+import { pino } from 'pino'
 import { createServiceQueue } from '../http/service-queue.ts'
-import type { DispatchInput } from '../http/gateway.ts'
 import { createAdmission, type AdmissionDeps } from './admission.ts'
 import { clockAt, exchange, runtimes, testConfig } from './exchange.test-support.ts'
 import { SLOT_TAKEN, type Exchange } from './pipeline.ts'
@@ -10,13 +10,13 @@ const config = testConfig({ queue: { max_size: 1, timeout_ms: 5_000 } })
 const rts = runtimes(config)
 
 function deps(decisions: RouterDecision[], over: Partial<AdmissionDeps> = {}) {
-  const seen: { tried: string[] }[] = []
+  const seen: { tried: string[]; zone?: string }[] = []
   const clock = clockAt()
   const queue = createServiceQueue({ service: 'chat', maxSize: 1, timeoutMs: 5_000, clock })
   const overloaded: string[] = []
   const d: AdmissionDeps = {
-    decide: (_input: DispatchInput, tried) => {
-      seen.push({ tried: [...tried] })
+    decide: (ex: Exchange, zone) => {
+      seen.push({ tried: [...ex.tried], ...(zone === undefined ? {} : { zone }) })
       const next = decisions.shift()
       if (next === undefined) throw new Error('no more decisions')
       return next
@@ -24,6 +24,7 @@ function deps(decisions: RouterDecision[], over: Partial<AdmissionDeps> = {}) {
     backendAt: (i) => rts[i]!,
     queueOf: () => queue,
     onOverloaded: (s) => void overloaded.push(s),
+    logger: pino({ level: 'silent' }),
     ...over,
   }
   return { d, seen, queue, clock, overloaded }

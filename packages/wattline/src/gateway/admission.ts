@@ -5,25 +5,34 @@
  * (every backend full) waits in the service's bounded queue and asks again when a slot frees or
  * the hint runs out (429 `WL_OVERLOADED` when the queue is full or the wait times out); a refusal
  * ends the request: `WL_UNKNOWN_MODEL` (404), or `WL_UPSTREAM_UNAVAILABLE` (503 when nothing was
- * tried, 502 after failed attempts); the model name is clipped in messages (client input). When the lease finds the chosen backend taken meanwhile
- * (cluster mode), it asks again.
+ * tried, 502 after failed attempts); the model name is clipped in messages (client input). When
+ * the lease finds the chosen backend taken meanwhile (cluster mode), it asks again.
+ *
+ * A Batch API line placed in zones (`DispatchInput.zones`) is routed in one zone at a time, the
+ * first zone first; when no backend is left there (all down, open breakers, or failed on this
+ * request) it moves on to the next zone (logged) rather than failing. The zone index lives on the
+ * exchange, so it holds across retries.
  */
 import { WattlineError, type RouterDecision } from '@wattline/core'
+import type { Logger } from 'pino'
 import type { BackendRuntime } from '../http/backend-runtime.ts'
-import type { DispatchInput } from '../http/gateway.ts'
 import { clipInput } from '../http/openai-errors.ts'
 import type { ServiceQueue } from '../http/service-queue.ts'
 import { SlotTaken, type Exchange, type Interceptor, type Next } from './pipeline.ts'
 
 export interface AdmissionDeps {
-  /** The router's decision on the live load now (`tried`: backends to exclude). */
-  decide(input: DispatchInput, tried: readonly string[]): RouterDecision
+  /**
+   * The router's decision for the exchange on the live load now (`ex.model` on the service,
+   * excluding `ex.tried`; only backends in `zone` when given); sets `ex.levers`.
+   */
+  decide(ex: Exchange, zone: string | undefined): RouterDecision
   /** The runtime of the router's backend `index`. */
   backendAt(index: number): BackendRuntime
   /** The bounded waiting queue of a service. */
   queueOf(service: string): ServiceQueue
   /** A request refused because its service queue was full or its wait timed out. */
   onOverloaded(service: string): void
+  readonly logger: Logger
 }
 
 /** Shortest and default wait before a queued request asks the router again, ms. */
@@ -35,9 +44,11 @@ export function createAdmission(deps: AdmissionDeps): Interceptor {
     name: 'admission',
     async dispatch(ex: Exchange, next: Next): Promise<void> {
       const input = ex.input
+      const zones = input.zones
       for (;;) {
         input.signal.throwIfAborted()
-        const decision = deps.decide(input, ex.tried)
+        const zone = zones?.[ex.zoneAt]
+        const decision = deps.decide(ex, zone)
         if (decision.kind === 'wait') {
           const hint = decision.retryHintMs
           try {
@@ -55,12 +66,24 @@ export function createAdmission(deps: AdmissionDeps): Interceptor {
           continue
         }
         if (decision.kind === 'reject') {
-          if (decision.reason === 'unknown-model')
-            throw unknownModel(input.model, input.service.name)
-          throw upstreamUnavailable(input.model, ex.tried, ex.lastError)
+          if (
+            zones !== undefined &&
+            ex.zoneAt + 1 < zones.length &&
+            decision.reason === 'no-backend'
+          ) {
+            ex.zoneAt++
+            deps.logger.warn(
+              { reqId: input.requestId, zone, next_zone: zones[ex.zoneAt], tried: ex.tried },
+              'no healthy backend in the placed zone; routing to the next zone',
+            )
+            continue
+          }
+          if (decision.reason === 'unknown-model') throw unknownModel(ex.model, ex.service)
+          throw upstreamUnavailable(ex.model, ex.tried, ex.lastError)
         }
         ex.backend = deps.backendAt(decision.backend)
         ex.decision = decision.routing
+        ex.pinnedZone = zone
         try {
           await next(ex)
           return

@@ -20,6 +20,11 @@ export interface LeaseDeps {
   onInflight(rt: BackendRuntime): void
   /** A slot freed: wake one queued request. */
   wake(): void
+  /**
+   * Prompt tokens the backend prefills for this attempt (prefix affinity: the blocks its prefix
+   * cache holds are not prefilled again). Omitted = all of the request's input tokens.
+   */
+  prefillTokens?(ex: Exchange): number
 }
 
 export function createLease(deps: LeaseDeps): Interceptor {
@@ -54,8 +59,8 @@ export function createLease(deps: LeaseDeps): Interceptor {
       }
       ex.startedMs = clock.now()
       ex.mark = rt.tracker.start(ex.startedMs, {
-        profile: profileOf(rt, input.model),
-        inputTokens: input.inputTokens,
+        profile: profileOf(rt, ex.model),
+        inputTokens: deps.prefillTokens === undefined ? input.inputTokens : deps.prefillTokens(ex),
         decodes: input.decodes ?? true,
       })
       deps.onInflight(rt)

@@ -3,8 +3,9 @@
  * The pipeline's terminal: sends the attempt to the chosen backend. A retryable transport failure
  * (connect, timeout, reset) or a 5xx answer (its body drained) becomes `AttemptFailed`, for the
  * breaker and retry above; a client abort passes through as the abort reason; any other failure is
- * `WL_UPSTREAM_UNAVAILABLE` (502). On success the response (headers in, body not yet read) is on the
- * exchange.
+ * `WL_UPSTREAM_UNAVAILABLE` (502). The body is built for the backend and the model served
+ * (`ex.model`: a lighter quality tier's when the tier downgraded it). On success the response
+ * (headers in, body not yet read) is on the exchange.
  */
 import { WattlineError } from '@wattline/core'
 import { UpstreamFailure } from '../adapters/upstream/openai-upstream.ts'
@@ -20,7 +21,7 @@ export function createUpstreamTerminal(): Next {
       response = await rt.upstream.request({
         method: 'POST',
         path: input.path,
-        body: input.bodyFor(rt.config),
+        body: input.bodyFor(rt.config, ex.model),
         headers: input.headers,
         signal: input.signal,
       })
