@@ -24,3 +24,10 @@ export {
   type UpstreamFixture,
   type UpstreamScenarios,
 } from './ports/upstream.contract.ts'
+
+// dashboard reads (the ledger reader behind /api/)
+export {
+  dashboardContractRecords,
+  testDashboardLedgerReader,
+  type DashboardLedgerReaderFixture,
+} from './ports/dashboard-reads.contract.ts'
