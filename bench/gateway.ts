@@ -23,6 +23,14 @@
  * --targets direct,wattline,nginx, --profile (run Wattline under `node --cpu-prof` and print its
  * hot spots; the profile spans the whole run, warm-ups and the mostly idle fixed-rate loads included,
  * so its `(idle)` share is not the idle time under the closed-loop load), --json FILE (write the results).
+ *
+ * `--workers N` (N ≥ 2, or `auto` = one per CPU; issue 13) adds `wattline×N` (`wattline serve
+ * --workers N`) beside the one-process `wattline`, and `nginx×N` (a master and N workers) beside the
+ * one-worker `nginx`, in the same run, and prints the throughput ratios wattline×N / wattline
+ * (target ≥ 0.8 N) and wattline×N / nginx×N (target ≥ 0.6). Nothing is pinned then (N workers need
+ * the cores), so the load generator and the stub share the cores with the proxy under test, for
+ * every target alike; CPU per request is summed over the proxy's whole process tree (primary and
+ * workers, nginx master and workers).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -51,8 +59,21 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'direct,wattline,nginx' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
+    workers: { type: 'string' },
   },
 })
+const workers =
+  args.workers === undefined
+    ? 1
+    : args.workers === 'auto'
+      ? availableParallelism()
+      : Number(args.workers)
+if (!Number.isInteger(workers) || workers < 1 || (args.workers !== undefined && workers < 2)) {
+  console.error('bench:gateway: --workers must be an integer ≥ 2, or auto (one per CPU)')
+  process.exit(2)
+}
+/** `--workers N`: the N-worker targets run too, and nothing is pinned. */
+const workersMode = workers > 1
 const durationS = Number(args['duration-s'])
 const rate = Number(args.rate)
 const connections = Number(args.connections)
@@ -86,8 +107,8 @@ const BODIES = {
 type Mode = keyof typeof BODIES
 
 const twoCpus = availableParallelism() >= 2
-const PROXY_CPU = twoCpus ? '0' : undefined
-const LOAD_CPU = twoCpus ? '1' : undefined
+const PROXY_CPU = twoCpus && !workersMode ? '0' : undefined
+const LOAD_CPU = twoCpus && !workersMode ? '1' : undefined
 const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-gateway-'))
 const running: Started[] = []
 const notes: string[] = []
@@ -119,6 +140,7 @@ async function startUpstream(): Promise<number> {
 
 async function startWattline(
   upstreamPort: number,
+  count = 1,
 ): Promise<{ port: number; pid: number | undefined } | undefined> {
   const port = await freePort()
   const config = join(dir, 'wattline.yaml')
@@ -160,6 +182,7 @@ backends:
     '127.0.0.1',
     '--port',
     String(port),
+    ...(count > 1 ? ['--workers', String(count)] : []),
   ]
   const s = start(pinned(PROXY_CPU, argv))
   running.push(s)
@@ -233,6 +256,45 @@ function processCpuMs(pid: number | undefined, mainThread = false): number {
   }
 }
 
+/**
+ * CPU time (user + system) of a process and all its descendants so far, ms (Linux /proc; NaN
+ * elsewhere): `wattline serve --workers N`'s primary and workers, nginx's master and workers.
+ */
+function treeCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN
+  const parent = new Map<number, number>()
+  try {
+    for (const e of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(e)) continue
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        parent.set(Number(e), Number(fields[1]))
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+  } catch {
+    return Number.NaN
+  }
+  const tree = new Set([pid])
+  for (let grew = true; grew;) {
+    grew = false
+    for (const [p, pp] of parent) {
+      if (!tree.has(p) && tree.has(pp)) {
+        tree.add(p)
+        grew = true
+      }
+    }
+  }
+  let sum = 0
+  for (const p of tree) {
+    const ms = processCpuMs(p)
+    if (Number.isFinite(ms)) sum += ms
+  }
+  return sum
+}
+
 async function measure(target: string, base: string, pid?: number): Promise<Row[]> {
   const rows: Row[] = []
   for (const mode of Object.keys(BODIES) as Mode[]) {
@@ -247,7 +309,7 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
       dir,
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
-    const cpuBefore = processCpuMs(pid)
+    const cpuBefore = treeCpuMs(pid)
     const mainBefore = processCpuMs(pid, true)
     const load = await runLoad({
       url,
@@ -257,8 +319,11 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
       dir,
       ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
     })
-    const cpuUsPerRequest = ((processCpuMs(pid) - cpuBefore) * 1000) / load.requests
-    const mainCpuUsPerRequest = ((processCpuMs(pid, true) - mainBefore) * 1000) / load.requests
+    const cpuUsPerRequest = ((treeCpuMs(pid) - cpuBefore) * 1000) / load.requests
+    // several processes: no one main thread serves the requests
+    const mainCpuUsPerRequest = target.includes('×')
+      ? Number.NaN
+      : ((processCpuMs(pid, true) - mainBefore) * 1000) / load.requests
     const fixed = await fixedRate(url, body)
     rows.push({ target, mode, load, fixed, cpuUsPerRequest, mainCpuUsPerRequest })
     console.error(
@@ -292,6 +357,20 @@ async function main(): Promise<number> {
       const gw = running.pop()
       await gw?.stop()
     }
+    if (workersMode) {
+      const wn = await startWattline(upstreamPort, workers)
+      if (wn) {
+        rows.push(
+          ...(await measure(
+            `wattline×${String(workers)}`,
+            `http://127.0.0.1:${String(wn.port)}`,
+            wn.pid,
+          )),
+        )
+        const gw = running.pop()
+        await gw?.stop()
+      }
+    }
   }
   if (wanted.has('nginx') && hasNginx) {
     const port = await freePort()
@@ -299,9 +378,28 @@ async function main(): Promise<number> {
     running.push(n)
     await waitReady(`http://127.0.0.1:${String(port)}/healthz`, 20_000, n)
     rows.push(...(await measure('nginx', `http://127.0.0.1:${String(port)}`, n.child.pid)))
+    if (workersMode) {
+      await running.pop()?.stop()
+      const portN = await freePort()
+      const nn = startNginx(join(dir, 'nginx-n'), portN, upstreamPort, PROXY_CPU, workers)
+      running.push(nn)
+      await waitReady(`http://127.0.0.1:${String(portN)}/healthz`, 20_000, nn)
+      rows.push(
+        ...(await measure(
+          `nginx×${String(workers)}`,
+          `http://127.0.0.1:${String(portN)}`,
+          nn.child.pid,
+        )),
+      )
+    }
   }
   await stopAll()
   const loadAfter = loadavg()[0] ?? 0
+  if (workersMode) {
+    notes.push(
+      `1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${String(availableParallelism())} CPUs; nothing pinned: the load generator and the stub share the cores with every proxy`,
+    )
+  }
   if (Math.max(loadBefore, loadAfter) > availableParallelism() * 0.75) {
     notes.push(
       `the machine was busy with other work (1-min load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${String(availableParallelism())} CPUs): absolute figures and tails are inflated; rerun on a quiet machine`,
@@ -326,6 +424,28 @@ async function main(): Promise<number> {
     )
   }
   const verdicts: string[] = []
+  for (const mode of workersMode ? (Object.keys(BODIES) as Mode[]) : []) {
+    const n = String(workers)
+    const w1 = find('wattline', mode)
+    const wn = find(`wattline×${n}`, mode)
+    const nn = find(`nginx×${n}`, mode)
+    const n1 = find('nginx', mode)
+    if (w1 && wn) {
+      const scale = wn.load.rps / w1.load.rps
+      verdicts.push(
+        `${mode}: throughput wattline×${n} / wattline = ${fmt(scale)} (target ≥ ${fmt(0.8 * workers, 1)}: ${scale >= 0.8 * workers ? 'met' : 'MISSED'}); CPU per request ${fmt(wn.cpuUsPerRequest, 0)} µs vs ${fmt(w1.cpuUsPerRequest, 0)} µs`,
+      )
+    }
+    if (wn && nn) {
+      const ratio = wn.load.rps / nn.load.rps
+      verdicts.push(
+        `${mode}: throughput wattline×${n} / nginx×${n} = ${fmt(ratio)} (target ≥ 0.60: ${ratio >= 0.6 ? 'met' : 'MISSED'})`,
+      )
+    }
+    if (nn && n1) {
+      verdicts.push(`${mode}: throughput nginx×${n} / nginx = ${fmt(nn.load.rps / n1.load.rps)}`)
+    }
+  }
   for (const mode of Object.keys(BODIES) as Mode[]) {
     const w = find('wattline', mode)
     const n = find('nginx', mode)

@@ -1,17 +1,16 @@
 /**
  * nginx as the reference reverse proxy: a generated config in a temp dir, one worker process
- * (`master_process off`), HTTP/1.1 keep-alive to the upstream, buffering off so SSE passes through
+ * (`master_process off`) or, for `bench:gateway --workers N`, a master and N workers, HTTP/1.1 keep-alive to the upstream, buffering off so SSE passes through
  * chunk by chunk as it does through Wattline, no access log. Listens on 127.0.0.1 only.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pinned, start, type Started } from './processes.ts'
 
-/** The nginx.conf for a single-process loopback proxy to `upstreamPort`. */
-export function nginxConfig(dir: string, port: number, upstreamPort: number): string {
-  return `worker_processes 1;
-master_process off;
-daemon off;
+/** The nginx.conf for a loopback proxy to `upstreamPort` with `workers` worker processes. */
+export function nginxConfig(dir: string, port: number, upstreamPort: number, workers = 1): string {
+  return `worker_processes ${String(workers)};
+${workers === 1 ? 'master_process off;\n' : ''}daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 4096; }
@@ -38,15 +37,16 @@ http {
 `
 }
 
-/** Starts nginx pinned to `cpus`. */
+/** Starts nginx pinned to `cpus`, with `workers` worker processes (1: no master). */
 export function startNginx(
   dir: string,
   port: number,
   upstreamPort: number,
   cpus?: string,
+  workers = 1,
 ): Started {
   mkdirSync(dir, { recursive: true })
   const conf = join(dir, 'nginx.conf')
-  writeFileSync(conf, nginxConfig(dir, port, upstreamPort))
+  writeFileSync(conf, nginxConfig(dir, port, upstreamPort, workers))
   return start(pinned(cpus, ['nginx', '-p', dir, '-c', conf]))
 }

@@ -144,7 +144,7 @@ describe.skipIf(!hasHelm && !hasGo)('deploy/helm/wattline', () => {
     const gw = find(ms, 'Deployment', 'prod-wattline').spec as Any
     expect(gw.replicas).toBe(2)
     const c = gw.template.spec.containers[0]
-    expect(c.args).toEqual(['serve', '--config', '/etc/wattline/wattline.yaml'])
+    expect(c.args).toEqual(['serve', '--config', '/etc/wattline/wattline.yaml', '--workers', '1'])
     expect(c.ports[0].containerPort).toBe(8080)
     expect(c.readinessProbe.httpGet.path).toBe('/readyz')
     expect(c.livenessProbe.httpGet.path).toBe('/healthz')
