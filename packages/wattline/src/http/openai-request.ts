@@ -58,8 +58,18 @@ const inputs = {
   }),
 }
 
-/** Validates `body` for `endpoint`; throws `WL_INVALID_INPUT` naming the field. */
+/**
+ * Validates `body` for `endpoint`; throws `WL_INVALID_INPUT` naming the field. A body of the usual
+ * shape is read by {@link quickFacts} (plain property checks, no allocation beyond the facts);
+ * anything it does not recognise at once goes through the zod schemas, which judge it and word the
+ * error. Both accept the same bodies with the same facts (property-tested).
+ */
 export function readRequest(endpoint: EndpointPath, body: unknown): RequestFacts {
+  return quickFacts(endpoint, body) ?? validatedFacts(endpoint, body)
+}
+
+/** The facts of `body` by the zod schemas (the reference `readRequest`'s quick path agrees with). */
+export function validatedFacts(endpoint: EndpointPath, body: unknown): RequestFacts {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalidInput('the request body must be a JSON object')
   }
@@ -87,6 +97,71 @@ export function readRequest(endpoint: EndpointPath, body: unknown): RequestFacts
     estimatedInputTokens: Math.ceil(textLength((body as Record<string, unknown>)[spec.input]) / 4),
     maxTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
   }
+}
+
+/** A plain object (what JSON.parse makes), not an array. */
+const isPlain = (x: unknown): x is Record<string, unknown> => {
+  if (x === null || typeof x !== 'object') return false
+  const proto = Object.getPrototypeOf(x) as unknown
+  return proto === Object.prototype || proto === null
+}
+const isNullish = (x: unknown): x is null | undefined => x === undefined || x === null
+/** What the schemas' `z.int().positive().nullish()` accept. */
+const isCount = (x: unknown): boolean =>
+  isNullish(x) || (typeof x === 'number' && Number.isSafeInteger(x) && x > 0)
+
+/**
+ * The facts of a body every check of the schemas plainly accepts (string model, the optional fields
+ * of the right types, a non-empty `messages` of objects with a `role` string, or a `prompt`/`input`
+ * that is a string or an array of strings or of integers); undefined for anything else, which the
+ * schemas then judge.
+ */
+function quickFacts(endpoint: EndpointPath, body: unknown): RequestFacts | undefined {
+  if (!isPlain(body)) return undefined
+  const spec = ENDPOINTS[endpoint]
+  const model = body['model']
+  const stream = body['stream']
+  const so = body['stream_options']
+  const maxTokens = body['max_tokens']
+  const maxCompletion = body['max_completion_tokens']
+  if (typeof model !== 'string' || model.length === 0) return undefined
+  if (!isNullish(stream) && typeof stream !== 'boolean') return undefined
+  if (stream === true && !spec.streams) return undefined
+  let includeUsage: unknown
+  if (!isNullish(so)) {
+    if (!isPlain(so)) return undefined
+    includeUsage = so['include_usage']
+    if (!isNullish(includeUsage) && typeof includeUsage !== 'boolean') return undefined
+  }
+  if (!isCount(maxTokens) || !isCount(maxCompletion)) return undefined
+  const input = body[spec.input]
+  if (!quickInput(spec.input, input)) return undefined
+  return {
+    model,
+    stream: stream === true,
+    clientWantsUsage: stream === true && includeUsage === true,
+    estimatedInputTokens: Math.ceil(textLength(input) / 4),
+    maxTokens: (maxCompletion ?? maxTokens ?? undefined) as number | undefined,
+  }
+}
+
+/** True when the schemas plainly accept `value` as the endpoint's input (see `quickFacts`). */
+function quickInput(field: keyof typeof inputs, value: unknown): boolean {
+  if (field === 'messages') {
+    if (!Array.isArray(value) || value.length === 0) return false
+    for (const m of value as unknown[])
+      if (!isPlain(m) || typeof m['role'] !== 'string') return false
+    return true
+  }
+  if (typeof value === 'string') return true
+  if (!Array.isArray(value)) return false
+  const first: unknown = value[0]
+  if (typeof first === 'string') {
+    for (const v of value as unknown[]) if (typeof v !== 'string') return false
+    return true
+  }
+  for (const v of value as unknown[]) if (!Number.isSafeInteger(v)) return false
+  return true
 }
 
 function fromIssue(error: z.ZodError): Error {

@@ -10,7 +10,13 @@ import type { Logger } from 'pino'
 import type { BackendConfig } from '../config/parse-config.ts'
 import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
 import { resolveCaller, type Caller } from './auth.ts'
-import { timeShiftOf, type Dispatched, type FinishInput, type Gateway } from './gateway.ts'
+import {
+  timeShiftOf,
+  type DispatchInput,
+  type Dispatched,
+  type FinishInput,
+  type Gateway,
+} from './gateway.ts'
 import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
 import {
@@ -217,11 +223,10 @@ async function proxy(
       })
     return reply.code(answer.status).headers(answer.headers).send(answer.body)
   }
-  const d = await gateway.dispatch({
+  // Built field by field (no spread of optional parts): one object of one shape per request.
+  const input: Mutable<DispatchInput> = {
     service: caller.service,
-    ...(placement === undefined ? {} : placement),
     model: facts.model,
-    ...(tier === undefined ? {} : { tier }),
     inputTokens: facts.estimatedInputTokens,
     outputTokens: facts.maxTokens ?? caller.service.typical_output_tokens,
     decodes: endpoint !== '/v1/embeddings',
@@ -230,10 +235,19 @@ async function proxy(
     headers,
     signal: controller.signal,
     requestId: req.id,
-    // Prefix identity for prefix-affinity routing (embeddings have no KV cache to reuse).
-    ...(endpoint === '/v1/embeddings' ? {} : { prompt: body[ENDPOINTS[endpoint].input] }),
-  })
-  const base = { endpoint, requestId: req.id, tenant: caller.tenant, arrivedMs, requestBytes }
+  }
+  if (placement !== undefined) Object.assign(input, placement)
+  if (tier !== undefined) input.tier = tier
+  // Prefix identity for prefix-affinity routing (embeddings have no KV cache to reuse).
+  if (endpoint !== '/v1/embeddings') input.prompt = body[ENDPOINTS[endpoint].input]
+  const d = await gateway.dispatch(input)
+  const base: RequestBase = {
+    endpoint,
+    requestId: req.id,
+    tenant: caller.tenant,
+    arrivedMs,
+    requestBytes,
+  }
   const contentType = String(d.response.headers['content-type'] ?? 'application/json')
   // Never silently: every answer names the model that served it (docs/gateway.md "Quality tiers").
   reply.header('x-wattline-model-served', d.model)
@@ -296,7 +310,7 @@ async function proxy(
     errorCode: status >= 400 ? `upstream_${status}` : null,
     completed: true,
   })
-  logDone(ctx, req, d, status, a)
+  if (ctx.logger.isLevelEnabled('info')) logDone(ctx, req, d, status, a)
   if (slot !== undefined && status === 200 && contentType.includes('json')) {
     slot.cache.store(caller.service, slot.key, {
       kind: 'json',
@@ -306,19 +320,16 @@ async function proxy(
       ...entryCost(d.backend.config.id, a),
     })
   }
-  return reply
-    .code(status)
-    .header('content-type', contentType)
-    .headers(accountingHeaders(d.backend.config.id, a))
-    .headers(timeShiftHeaders(d, a))
-    .send(out)
+  reply.code(status).header('content-type', contentType)
+  reply.headers(accountingHeaders(d.backend.config.id, a))
+  // A deferred request's time-shift saving (exactly the ledger row's), for the batch scheduler.
+  const shifted = timeShiftOf(d, a)
+  if (shifted !== undefined)
+    reply.header('x-wattline-carbon-saved-g', String(shifted.carbon_saved_g))
+  return reply.send(out)
 }
 
-/** A deferred request's time-shift saving (exactly the ledger row's), for the batch scheduler. */
-function timeShiftHeaders(d: Dispatched, a: Accounting): Record<string, string> {
-  const saving = timeShiftOf(d, a)
-  return saving === undefined ? {} : { 'x-wattline-carbon-saved-g': String(saving.carbon_saved_g) }
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** What every accounted request of a proxy route shares. */
 interface RequestBase extends Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'> {
@@ -331,8 +342,13 @@ function finishBase(
   base: RequestBase,
   responseBytes: number,
 ): Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs' | 'networkBytes'> {
-  const { requestBytes, ...fields } = base
-  return { ...fields, networkBytes: requestBytes + responseBytes }
+  return {
+    endpoint: base.endpoint,
+    requestId: base.requestId,
+    tenant: base.tenant,
+    arrivedMs: base.arrivedMs,
+    networkBytes: base.requestBytes + responseBytes,
+  }
 }
 
 function relayStream(
@@ -452,16 +468,17 @@ function relayStream(
       const a = finishOnce(200, true, relay.upstreamError ? 'upstream_stream_error' : null)
       settled = true
       res.off('drain', onDrain)
-      ctx.logger.info(
-        {
-          reqId: base.requestId,
-          backend: cfg.id,
-          streamed: true,
-          energy_j: a.energyJ,
-          carbon_g: a.carbonG,
-        },
-        'request done',
-      )
+      if (ctx.logger.isLevelEnabled('info'))
+        ctx.logger.info(
+          {
+            reqId: base.requestId,
+            backend: cfg.id,
+            streamed: true,
+            energy_j: a.energyJ,
+            carbon_g: a.carbonG,
+          },
+          'request done',
+        )
       if (rest !== '') res.end(rest)
       else res.end()
       if (written !== undefined && !relay.upstreamError) {
