@@ -31,3 +31,12 @@ export {
   testDashboardLedgerReader,
   type DashboardLedgerReaderFixture,
 } from './ports/dashboard-reads.contract.ts'
+
+// report sources (what the report builder reads)
+export {
+  reportContractData,
+  testReportSource,
+  type ReportSourceContractOptions,
+  type ReportSourceData,
+  type ReportSourceFixture,
+} from './ports/report-source.contract.ts'
