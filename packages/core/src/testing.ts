@@ -40,3 +40,6 @@ export {
   type ReportSourceData,
   type ReportSourceFixture,
 } from './ports/report-source.contract.ts'
+
+// response cache stores
+export { cacheEntry, testCacheStore } from './ports/cache-store.contract.ts'

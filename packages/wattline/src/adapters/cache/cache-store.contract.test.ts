@@ -1,0 +1,43 @@
+/**
+ * Both response cache stores against the `CacheStore` contract: the in-process LRU, and Redis
+ * (REDIS_URL; skipped with a notice when unset), each run on a key prefix of its own. Plus the
+ * in-process store's own rule: its byte budget evicts the least recently used answer.
+ */
+import { randomUUID } from 'node:crypto'
+import { cacheEntry, testCacheStore } from '@wattline/core/testing'
+import { describe, expect, it } from 'vitest'
+import { entryBytes } from './cache-store.ts'
+import { createMemoryCacheStore } from './memory-cache-store.ts'
+import { openRedisCacheStore } from './redis-cache-store.ts'
+
+const REDIS_URL = process.env['REDIS_URL']
+if (REDIS_URL === undefined)
+  console.warn('[cache-store contract] REDIS_URL is not set: the Redis run is SKIPPED')
+
+testCacheStore('memory (LRU)', () => Promise.resolve(createMemoryCacheStore(() => 1_000_000)))
+
+if (REDIS_URL !== undefined)
+  testCacheStore('redis', () =>
+    openRedisCacheStore({
+      url: REDIS_URL,
+      keyPrefix: `wl-contract-${randomUUID()}`,
+      commandTimeoutMs: 2_000,
+    }),
+  )
+
+describe('memory cache store', () => {
+  it('evicts the least recently used answer when the byte budget is spent', async () => {
+    const one = entryBytes(cacheEntry(1)) + 2
+    const store = createMemoryCacheStore(() => Math.floor(2.5 * one))
+    store.set('chat', 'k1', cacheEntry(1), 60_000)
+    store.set('chat', 'k2', cacheEntry(2), 60_000)
+    expect(store.get('chat', 'k1')).toEqual(cacheEntry(1)) // k1 is now the most recent
+    store.set('chat', 'k3', cacheEntry(3), 60_000)
+    expect([store.get('chat', 'k1'), store.get('chat', 'k2'), store.get('chat', 'k3')]).toEqual([
+      cacheEntry(1),
+      undefined,
+      cacheEntry(3),
+    ])
+    await store.close()
+  })
+})
