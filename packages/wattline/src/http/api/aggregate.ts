@@ -6,7 +6,15 @@
  * - a total is `measured` only when every part is; `measured_share` says how much is;
  * - intervals add up worst-case (the `low`s and the `high`s move together).
  */
-import { decodeLeverSavings, LEVER_NAMES } from '@wattline/core'
+import {
+  decodeLeverSavings,
+  EnergyShares,
+  IntervalSum,
+  JOULES_PER_WH,
+  LEVER_NAMES,
+  MinuteEnergy,
+  MinutePower,
+} from '@wattline/core'
 import type {
   EstimateJson,
   IdleEnergyRecord,
@@ -21,7 +29,7 @@ import type {
 } from '@wattline/core'
 import type { TimeWindow } from './ports.ts'
 
-const WH = 3600
+const WH = JOULES_PER_WH
 const MINUTE = 60_000
 
 /** Sums requests and idle intervals into one summary. `idle` should be the share charged to them. */
@@ -29,10 +37,10 @@ export function summarizeUsage(
   requests: readonly RequestRecord[],
   idle: readonly IdleShare[],
 ): UsageSummary {
-  const it = acc()
-  const fac = acc()
-  const carbon = acc()
-  const idleFac = acc()
+  const it = new IntervalSum()
+  const fac = new IntervalSum()
+  const carbon = new IntervalSum()
+  const idleFac = new IntervalSum()
   let failed = 0
   let outputTokens = 0
   let measuredFacility = 0
@@ -47,9 +55,9 @@ export function summarizeUsage(
     sources.add(r.energy_source)
   }
   for (const i of idle) {
-    add(idleFac, i.facility_energy_j, i.facility_energy_j, i.facility_energy_j, i.method)
-    add(fac, i.facility_energy_j, i.facility_energy_j, i.facility_energy_j, i.method)
-    add(carbon, i.carbon_g, i.carbon_g, i.carbon_g, i.method)
+    idleFac.addExact(i.facility_energy_j, i.method)
+    fac.addExact(i.facility_energy_j, i.method)
+    carbon.addExact(i.carbon_g, i.method)
     if (i.method === 'measured') measuredFacility += i.facility_energy_j
     sources.add(i.source)
   }
@@ -88,7 +96,8 @@ export interface IdleShare {
 
 /**
  * The part of each backend's idle energy charged to the requests selected by `select`, in proportion
- * to their share of that backend's request facility energy in the window. Idle energy of a backend
+ * to their share of that backend's request IT energy in the window (core's `EnergyShares`, as the
+ * report charges it). Idle energy of a backend
  * that served nothing in the window is charged to no service (it still appears in fleet totals).
  */
 export function chargeIdle(
@@ -96,18 +105,13 @@ export function chargeIdle(
   idle: readonly IdleEnergyRecord[],
   select: (r: RequestRecord) => boolean,
 ): IdleShare[] {
-  const total = new Map<string, number>()
-  const selected = new Map<string, number>()
-  for (const r of requests) {
-    total.set(r.backend, (total.get(r.backend) ?? 0) + r.facility_energy_j)
-    if (select(r)) selected.set(r.backend, (selected.get(r.backend) ?? 0) + r.facility_energy_j)
-  }
+  // Shares follow work done: the selected requests' part of each backend's request IT energy.
+  const shares = new EnergyShares()
+  for (const r of requests) shares.add(r.backend, r.energy_j, select(r) ? r.energy_j : 0)
   const out: IdleShare[] = []
   for (const i of idle) {
-    const all = total.get(i.backend) ?? 0
-    const mine = selected.get(i.backend) ?? 0
-    if (all <= 0 || mine <= 0) continue
-    const f = mine / all
+    const f = shares.share(i.backend)
+    if (f <= 0) continue
     out.push({ ...i, facility_energy_j: i.facility_energy_j * f, carbon_g: i.carbon_g * f })
   }
   return out
@@ -174,44 +178,38 @@ export function peakPower(
   idle: readonly IdleEnergyRecord[],
 ): PeakPower {
   if (samples.length > 0) {
-    const perMinute = new Map<number, Map<string, { sum: number; n: number }>>()
+    const power = new MinutePower()
     let method: Method = 'measured'
     const sources = new Set<string>()
     for (const s of samples) {
-      const minute = Math.floor(s.at_ms / MINUTE) * MINUTE
-      const backends = perMinute.get(minute) ?? new Map<string, { sum: number; n: number }>()
-      const a = backends.get(s.backend) ?? { sum: 0, n: 0 }
-      a.sum += s.power_w
-      a.n += 1
-      backends.set(s.backend, a)
-      perMinute.set(minute, backends)
+      power.add(s.at_ms, s.backend, s.power_w, s.method)
       if (s.method === 'modelled') method = 'modelled'
       sources.add(s.source)
     }
-    let best = { value: 0, at_ms: null as number | null }
-    for (const [minute, backends] of perMinute) {
-      let w = 0
-      for (const a of backends.values()) w += a.sum / a.n
-      if (w > best.value) best = { value: w, at_ms: minute }
+    return {
+      ...peakOrNone(power.peak()),
+      method,
+      source: `power samples (${describeSources(sources)})`,
     }
-    return { ...best, method, source: `power samples (${describeSources(sources)})` }
   }
-  const perMinute = new Map<number, number>()
-  for (const r of requests) {
-    const m = Math.floor(r.at_ms / MINUTE) * MINUTE
-    perMinute.set(m, (perMinute.get(m) ?? 0) + r.energy_j)
-  }
-  for (const i of idle) {
-    const m = Math.floor(i.from_ms / MINUTE) * MINUTE
-    perMinute.set(m, (perMinute.get(m) ?? 0) + i.energy_j)
-  }
-  let best = { value: 0, at_ms: null as number | null }
-  for (const [m, j] of perMinute) if (j / 60 > best.value) best = { value: j / 60, at_ms: m }
+  const energy = new MinuteEnergy()
+  for (const r of requests) energy.add(r.at_ms, r.energy_j)
+  for (const i of idle) energy.add(i.from_ms, i.energy_j)
   return {
-    ...best,
+    ...peakOrNone(energy.peak()),
     method: 'modelled',
     source: 'ledger energy per minute / 60 s (no power samples)',
   }
+}
+
+/** The busiest minute, or no peak (`at_ms` null) when nothing drew power. */
+function peakOrNone(p: { readonly powerW: number; readonly atMs: number } | undefined): {
+  value: number
+  at_ms: number | null
+} {
+  return p !== undefined && p.powerW > 0
+    ? { value: p.powerW, at_ms: p.atMs }
+    : { value: 0, at_ms: null }
 }
 
 /**
@@ -387,32 +385,18 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined
 }
 
-interface Acc {
-  value: number
-  low: number
-  high: number
-  method: Method
-  parts: number
+/** Adds a part, its bounds widened to hold its value (a bound on the wrong side counts as the value). */
+function add(a: IntervalSum, value: number, low: number, high: number, method: Method): void {
+  a.add(value, Math.min(low, value), Math.max(high, value), method)
 }
 
-function acc(): Acc {
-  return { value: 0, low: 0, high: 0, method: 'measured', parts: 0 }
-}
-
-function add(a: Acc, value: number, low: number, high: number, method: Method): void {
-  a.value += value
-  a.low += Math.min(low, value)
-  a.high += Math.max(high, value)
-  a.parts += 1
-  if (method === 'modelled') a.method = 'modelled'
-}
-
-function toJson(a: Acc, source: string): EstimateJson {
+/** A sum as the API sends it: `measured` only when every part was. */
+function toJson(a: IntervalSum, source: string): EstimateJson {
   return {
     value: a.value,
     low: a.low,
     high: a.high,
-    method: a.parts === 0 ? 'modelled' : a.method,
+    method: a.strictMethod(),
     source: a.parts === 0 ? 'no ledger rows in the window' : source,
   }
 }

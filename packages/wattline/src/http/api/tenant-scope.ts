@@ -3,10 +3,11 @@
  * The dashboard API's tenant view: the `tenant` and `idle_allocation` query parameters, the window's
  * facts narrowed to one tenant (its request rows, and each backend's idle rows scaled to the share
  * of idle energy allocated to it by the rule), and the `GET /api/tenants` body. The allocation is
- * core's `allocateIdle` per backend over the window's requests, as in the report's Tenants section.
+ * core's (`TenantUsage`, `allocateIdle` per backend), the same roll-up as the report's Tenants section.
  */
 import {
   TenantPoolUses,
+  TenantUsage,
   DEFAULT_IDLE_ALLOCATION,
   IDLE_ALLOCATION_BASIS,
   IDLE_ALLOCATION_RULES,
@@ -104,100 +105,42 @@ export function tenantsBody(
   rule: IdleAllocationRule,
   configured: ReadonlySet<string>,
 ): TenantsBody {
-  interface Acc {
-    requests: number
-    failed: number
-    j: number
-    jLo: number
-    jHi: number
-    g: number
-    gLo: number
-    gHi: number
-    methods: Set<Method>
-    idleJ: number
-    idleG: number
-  }
-  const rows = new Map<string | null, Acc>()
-  const accOf = (t: string | null): Acc => {
-    let a = rows.get(t)
-    if (a === undefined) {
-      a = {
-        requests: 0,
-        failed: 0,
-        j: 0,
-        jLo: 0,
-        jHi: 0,
-        g: 0,
-        gLo: 0,
-        gHi: 0,
-        methods: new Set(),
-        idleJ: 0,
-        idleG: 0,
-      }
-      rows.set(t, a)
-    }
-    return a
-  }
-  for (const name of configured) accOf(name)
-  for (const r of facts.requests) {
-    const a = accOf(r.tenant)
-    a.requests += 1
-    if (r.status >= 400) a.failed += 1
-    a.j += r.energy_j
-    a.jLo += r.energy_low_j
-    a.jHi += r.energy_high_j
-    a.g += r.carbon_g
-    a.gLo += r.carbon_low_g
-    a.gHi += r.carbon_high_g
-    a.methods.add(r.method)
-  }
-  const shares = idleShares(facts.requests, rule)
-  let poolJ = 0
-  let unallocatedJ = 0
-  for (const i of facts.idle) {
-    poolJ += i.energy_j
-    const s = shares.get(i.backend)
-    if (s === undefined) {
-      unallocatedJ += i.energy_j
-      continue
-    }
-    for (const [tenant, f] of s) {
-      const a = accOf(tenant)
-      a.idleJ += i.energy_j * f
-      a.idleG += i.carbon_g * f
-    }
-  }
+  const usage = new TenantUsage()
+  for (const name of configured) usage.tenant(name)
+  for (const r of facts.requests) usage.addRequest(r)
+  for (const i of facts.idle) usage.addIdle(i.backend, i.energy_j, i.carbon_g)
+  const { rows, poolIdleJ, unallocatedIdleJ } = usage.allocate(rule)
   const totalJ = facts.requests.reduce((t, r) => t + r.energy_j, 0)
   const totalN = facts.requests.length
   const SOURCE = 'ledger: request rows of the tenant in the window'
-  const tenants: TenantRowJson[] = [...rows.entries()]
-    .map(([tenant, a]) => {
-      const method: Method =
-        a.methods.size === 1 && a.methods.has('measured') ? 'measured' : 'modelled'
-      return {
-        tenant,
-        configured: tenant !== null && configured.has(tenant),
-        requests: a.requests,
-        failed_requests: a.failed,
-        it_energy_j: { value: a.j, low: a.jLo, high: a.jHi, method, source: SOURCE },
-        carbon_g: { value: a.g, low: a.gLo, high: a.gHi, method, source: SOURCE },
-        share_of_it_energy: totalJ > 0 ? a.j / totalJ : null,
-        share_of_requests: totalN > 0 ? a.requests / totalN : null,
-        idle_allocated_j: a.idleJ,
-        idle_allocated_carbon_g: a.idleG,
-      }
-    })
-    .sort(
-      (x, y) =>
-        y.it_energy_j.value + y.idle_allocated_j - (x.it_energy_j.value + x.idle_allocated_j) ||
-        (x.tenant ?? '\uffff').localeCompare(y.tenant ?? '\uffff'),
-    )
+  const tenants: TenantRowJson[] = rows.map((a) => {
+    const method: Method =
+      a.methods.size === 1 && a.methods.has('measured') ? 'measured' : 'modelled'
+    return {
+      tenant: a.tenant,
+      configured: a.tenant !== null && configured.has(a.tenant),
+      requests: a.requests,
+      failed_requests: a.failed,
+      it_energy_j: { value: a.itJ, low: a.itLowJ, high: a.itHighJ, method, source: SOURCE },
+      carbon_g: {
+        value: a.carbonG,
+        low: a.carbonLowG,
+        high: a.carbonHighG,
+        method,
+        source: SOURCE,
+      },
+      share_of_it_energy: totalJ > 0 ? a.itJ / totalJ : null,
+      share_of_requests: totalN > 0 ? a.requests / totalN : null,
+      idle_allocated_j: a.idleJ,
+      idle_allocated_carbon_g: a.idleCarbonG,
+    }
+  })
   return {
     window: windowJson(facts.window),
     idle_allocation: rule,
     idle_allocation_basis: IDLE_ALLOCATION_BASIS[rule],
-    pool_idle_energy_j: poolJ,
-    unallocated_idle_energy_j: unallocatedJ,
+    pool_idle_energy_j: poolIdleJ,
+    unallocated_idle_energy_j: unallocatedIdleJ,
     tenants,
   }
 }
