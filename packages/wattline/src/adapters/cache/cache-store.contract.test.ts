@@ -29,10 +29,10 @@ describe('memory cache store', () => {
   it('evicts the least recently used answer when the byte budget is spent', async () => {
     const one = entryBytes(cacheEntry(1)) + 2
     const store = createMemoryCacheStore(() => Math.floor(2.5 * one))
-    store.set('chat', 'k1', cacheEntry(1), 60_000)
-    store.set('chat', 'k2', cacheEntry(2), 60_000)
+    await store.set('chat', 'k1', cacheEntry(1), 60_000)
+    await store.set('chat', 'k2', cacheEntry(2), 60_000)
     expect(store.get('chat', 'k1')).toEqual(cacheEntry(1)) // k1 is now the most recent
-    store.set('chat', 'k3', cacheEntry(3), 60_000)
+    await store.set('chat', 'k3', cacheEntry(3), 60_000)
     expect([store.get('chat', 'k1'), store.get('chat', 'k2'), store.get('chat', 'k3')]).toEqual([
       cacheEntry(1),
       undefined,
