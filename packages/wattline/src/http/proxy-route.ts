@@ -21,7 +21,7 @@ import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
 import {
   cacheSaving,
-  entryCost,
+  entryOf,
   hitHeaders,
   type CacheEntry,
   type ResponseCache,
@@ -214,13 +214,15 @@ async function proxy(
       onDispatch: (n) => void reply.header(BATCHED_HEADER, String(n)),
     })
     if (slot !== undefined && answer.model === facts.model)
-      slot.cache.store(caller.service, slot.key, {
-        kind: 'json',
-        content_type: answer.contentType,
-        body: answer.body,
-        chunks: [],
-        ...entryCost(answer.backend, answer.accounting),
-      })
+      slot.cache.store(
+        caller.service,
+        slot.key,
+        entryOf(
+          { kind: 'json', contentType: answer.contentType, body: answer.body },
+          answer.backend,
+          answer.accounting,
+        ),
+      )
     return reply.code(answer.status).headers(answer.headers).send(answer.body)
   }
   // Built field by field (no spread of optional parts): one object of one shape per request.
@@ -260,13 +262,15 @@ async function proxy(
       slot === undefined
         ? undefined
         : (chunks: readonly string[], a: Accounting): void =>
-            slot.cache.store(caller.service, slot.key, {
-              kind: 'sse',
-              content_type: 'text/event-stream; charset=utf-8',
-              body: '',
-              chunks,
-              ...entryCost(d.backend.config.id, a),
-            })
+            slot.cache.store(
+              caller.service,
+              slot.key,
+              entryOf(
+                { kind: 'sse', contentType: 'text/event-stream; charset=utf-8', chunks },
+                d.backend.config.id,
+                a,
+              ),
+            )
     return relayStream(d, facts, reply, ctx, controller.signal, base, modelBack, keep)
   }
   let text: string
@@ -312,13 +316,11 @@ async function proxy(
   })
   if (ctx.logger.isLevelEnabled('info')) logDone(ctx, req, d, status, a)
   if (slot !== undefined && status === 200 && contentType.includes('json')) {
-    slot.cache.store(caller.service, slot.key, {
-      kind: 'json',
-      content_type: contentType,
-      body: out,
-      chunks: [],
-      ...entryCost(d.backend.config.id, a),
-    })
+    slot.cache.store(
+      caller.service,
+      slot.key,
+      entryOf({ kind: 'json', contentType, body: out }, d.backend.config.id, a),
+    )
   }
   reply.code(status).header('content-type', contentType)
   reply.headers(accountingHeaders(d.backend.config.id, a))

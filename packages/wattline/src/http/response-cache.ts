@@ -74,16 +74,19 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
     ['service', 'result'],
   )
-  // Label children per (service, outcome): no label hashing per request.
-  const outcomeCounters = new Map<string, { inc(): void }>()
+  // Label objects per service and outcome, built once (no key string per request).
+  const outcomeLabels = new Map<string, Record<CacheOutcome, { service: string; result: string }>>()
   const countOutcome = (service: string, result: CacheOutcome): void => {
-    const k = `${service}\u0000${result}`
-    let c = outcomeCounters.get(k)
-    if (c === undefined) {
-      c = lookups.labels({ service, result })
-      outcomeCounters.set(k, c)
+    let labels = outcomeLabels.get(service)
+    if (labels === undefined) {
+      labels = {
+        hit: { service, result: 'hit' },
+        miss: { service, result: 'miss' },
+        bypass: { service, result: 'bypass' },
+      }
+      outcomeLabels.set(service, labels)
     }
-    c.inc()
+    lookups.inc(labels[result])
   }
   let down = false
   const storeFailed = (err: unknown, what: string): void => {
@@ -141,14 +144,13 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
       return { outcome: 'bypass' }
     const key = cacheKey(input)
     if (cc.noCache) return { outcome: 'miss', key }
-    const found = (entry: CacheEntry | undefined): CacheDecision =>
-      entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
     const got = store.get(input.service.name, key)
-    if (!(got instanceof Promise)) return found(got)
+    if (!(got instanceof Promise))
+      return got === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry: got }
     return got.then(
       (entry) => {
         storeOk()
-        return found(entry)
+        return entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
       },
       (err: unknown) => {
         storeFailed(err, 'get')
@@ -235,12 +237,25 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`
 }
 
-/** The accounting part of an entry, from the original request's accounting. */
-export function entryCost(
+/** `chunks` of a JSON entry: one shared empty list. */
+const NO_CHUNKS: readonly string[] = Object.freeze([])
+
+/**
+ * The entry that keeps an answer: a JSON body (`chunks` empty) or SSE chunks (`body` ''), with what
+ * producing it cost — the original request's accounting on `backend`.
+ */
+export function entryOf(
+  answer:
+    | { readonly kind: 'json'; readonly contentType: string; readonly body: string }
+    | { readonly kind: 'sse'; readonly contentType: string; readonly chunks: readonly string[] },
   backend: string,
   a: Accounting,
-): Omit<CacheEntry, 'kind' | 'content_type' | 'body' | 'chunks'> {
+): CacheEntry {
   return {
+    kind: answer.kind,
+    content_type: answer.contentType,
+    body: answer.kind === 'json' ? answer.body : '',
+    chunks: answer.kind === 'json' ? NO_CHUNKS : answer.chunks,
     backend,
     zone: a.intensity.zone,
     energy_j: a.energyJ,
