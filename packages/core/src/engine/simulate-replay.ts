@@ -20,6 +20,7 @@
  *
  * Time inside the loop is relative to `start` (better float precision than epoch ms).
  */
+import { carbonPerItJoule } from '../accounting/carbon.ts'
 import { WattlineError } from '../errors.ts'
 import type { EnergyProfile } from '../energy/profile.ts'
 import { tabulateProfile, type BatchTables } from './batch-tables.ts'
@@ -242,7 +243,7 @@ export function simulateReplay(input: SimulationInput): SimulationResult {
     for (let j = 0; j < nb; j++) {
       if (zoneOfBackend[j] !== z) continue
       view.intensity[j] = step.intensity
-      const factor = ((backends[j] as EngineBackend).pue * step.intensity) / 3_600_000
+      const factor = carbonPerItJoule((backends[j] as EngineBackend).pue, step.intensity)
       for (let r = firstReplica[j] as number; r < (firstReplica[j + 1] as number); r++) {
         const rep = replicas[r] as Replica
         advance(rep, rel)

@@ -18,6 +18,7 @@ import {
   createPrefixAffinityLever,
   createPrefixCacheTable,
   exactCacheHits,
+  facilityTotals,
   PREFIX_BLOCK_TOKENS,
   skippedPrefillTokens,
   targetOccupancy,
@@ -251,12 +252,7 @@ function runStage(
     },
   }))
   const result = run({ ...requests, inputTokens: effective }, countingLevers, wrap)
-  let energyJ = 0
-  let carbonG = 0
-  result.sim.backends.forEach((b, j) => {
-    energyJ += b.energyJ * (fleet.pue[j] as number)
-    carbonG += b.carbonG
-  })
+  const { energyJ, carbonG } = facilityTotals(result.sim.backends, (j) => fleet.pue[j] as number)
   let violations = 0
   for (let i = 0; i < requests.count; i++) {
     const slo = sloOfService(requests.service[i] as number)

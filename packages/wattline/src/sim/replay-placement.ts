@@ -5,7 +5,7 @@
  * both sides: data-centre energy goes down, energy per device goes up. Devices: GPUs of the cloud
  * replicas (replicas × GPUs per replica), modules at the edge (replicas). Modelled.
  */
-import { JOULES_PER_KWH, type SimulationResult } from '@wattline/core'
+import { facilityTotals, JOULES_PER_KWH, type SimulationResult } from '@wattline/core'
 import type { Placement } from '../config/placement.ts'
 import type { Fleet } from './load-fleet.ts'
 
@@ -32,20 +32,19 @@ export function placementOutcomes(sim: SimulationResult, fleet: Fleet): Placemen
     let backends = 0
     let devices = 0
     let requests = 0
-    let energyJ = 0
-    let idleJ = 0
-    let carbonG = 0
+    const here = (j: number): boolean => fleet.backends[j]?.placement === placement
     fleet.backends.forEach((b, j) => {
-      if (b.placement !== placement) return
       const t = sim.backends[j]
-      if (t === undefined) return
+      if (!here(j) || t === undefined) return
       backends++
       devices += b.replicas * (placement === 'edge' ? 1 : b.profile.gpus)
       requests += t.requests
-      energyJ += t.energyJ * b.pue
-      idleJ += t.idleEnergyJ * b.pue
-      carbonG += t.carbonG
     })
+    const {
+      energyJ,
+      idleEnergyJ: idleJ,
+      carbonG,
+    } = facilityTotals(sim.backends, (j) => fleet.backends[j]?.pue ?? 1, here)
     if (backends === 0) continue
     const energyKwh = energyJ / JOULES_PER_KWH
     out.push({

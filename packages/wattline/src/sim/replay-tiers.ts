@@ -21,6 +21,7 @@ import {
   chooseTier,
   estimateRequest,
   evaluateWatch,
+  facilityTotals,
   RollingTotals,
   seededRandom,
   TIER_REASONS,
@@ -203,26 +204,12 @@ function profileRatio(
   return r > 0 ? estimateRequest(served.profile, shape).value / r : 1
 }
 
-/** Facility energy (IT × PUE) and carbon of a run, as the levers' stages count them. */
-export function facilityTotals(
-  fleet: Fleet,
-  sim: SimulationResult,
-): { readonly energyJ: number; readonly carbonG: number } {
-  let energyJ = 0
-  let carbonG = 0
-  sim.backends.forEach((b, j) => {
-    energyJ += b.energyJ * (fleet.backends[j]?.pue ?? 1)
-    carbonG += b.carbonG
-  })
-  return { energyJ, carbonG }
-}
-
 /** The outcome of a plan: counts, and the saving of the tiered replay against the one without. */
 export function tierOutcome(input: {
   readonly fleet: Fleet
   readonly plan: TierPlan
   readonly without: SimulationResult
-  /** The tiered run's `facilityTotals` (with `--levers`: its stage without levers). */
+  /** The tiered run's facility energy and carbon (core's `facilityTotals`; with `--levers`: its stage without levers). */
   readonly withTiers: { readonly energyJ: number; readonly carbonG: number }
   /** Fleet service index per request (SLO lookups). */
   readonly service: ArrayLike<number>
@@ -233,7 +220,7 @@ export function tierOutcome(input: {
     const slo = fleet.services[input.service[i] as number]?.sloMs
     if (slo !== undefined && (without.latencyMs[i] as number) > slo) violations++
   }
-  const a = facilityTotals(fleet, without)
+  const a = facilityTotals(without.backends, (j) => fleet.backends[j]?.pue ?? 1)
   const b = input.withTiers
   const routes = routingServices(fleet)
   const byModel: TierOutcome['byModel'][number][] = []

@@ -18,6 +18,8 @@ import {
   ROUTING_POLICIES,
   seededRandom,
   simulateReplay,
+  facilityTotals,
+  JOULES_PER_KWH,
   WattlineError,
   type BudgetMetricName,
   type ChooseBackend,
@@ -39,7 +41,6 @@ import {
 import type { LoadedTrace } from './trace-reader.ts'
 import {
   checkTierFleet,
-  facilityTotals,
   planTiers,
   routingServices,
   tierOutcome,
@@ -279,8 +280,8 @@ export async function runReplay(
       })
       outcomes.push({
         ...base,
-        energyKwh: result.energyJ / 3.6e6,
-        idleEnergyKwh: result.idleEnergyJ / 3.6e6,
+        energyKwh: result.energyJ / JOULES_PER_KWH,
+        idleEnergyKwh: result.idleEnergyJ / JOULES_PER_KWH,
         carbonKg: result.carbonG / 1000,
         planCarbonKg: base.carbonKg,
       })
@@ -343,7 +344,7 @@ export async function runReplay(
           fleet,
           plan,
           without: r.sim,
-          withTiers: facilityTotals(fleet, withTiers.sim),
+          withTiers: facilityTotals(withTiers.sim.backends, (j) => fleet.backends[j]?.pue ?? 1),
           service: requests.service,
         })
         r = withTiers
@@ -459,15 +460,7 @@ function summarise(
   boundary: { readonly stage: NetworkRequests; readonly intensity: IntensityLookup },
 ): PolicyOutcome {
   const n = sim.latencyMs.length
-  let energyJ = 0
-  let idleJ = 0
-  let carbonG = 0
-  sim.backends.forEach((b, j) => {
-    const pue = fleet.backends[j]!.pue
-    energyJ += b.energyJ * pue
-    idleJ += b.idleEnergyJ * pue
-    carbonG += b.carbonG
-  })
+  const facility = facilityTotals(sim.backends, (j) => fleet.backends[j]!.pue)
   let violations = 0
   for (let i = 0; i < n; i++) {
     const slo = fleet.services[service[i] as number]?.sloMs
@@ -500,9 +493,9 @@ function summarise(
   return {
     name,
     requests: n,
-    energyKwh: energyJ / 3.6e6,
-    idleEnergyKwh: idleJ / 3.6e6,
-    carbonKg: carbonG / 1000,
+    energyKwh: facility.energyJ / JOULES_PER_KWH,
+    idleEnergyKwh: facility.idleEnergyJ / JOULES_PER_KWH,
+    carbonKg: facility.carbonG / 1000,
     latencyMs: { p50, p95, p99 },
     sloViolations: violations,
     overflow,

@@ -16,7 +16,12 @@
  *
  * Pure: profiles and an intensity lookup come in as arguments.
  */
-import type { EnergyProfile, GramsPerKwh, Instant } from '@wattline/core'
+import {
+  carbonOfItEnergy,
+  type EnergyProfile,
+  type GramsPerKwh,
+  type Instant,
+} from '@wattline/core'
 
 export interface ShadowBackend {
   readonly id: string
@@ -77,7 +82,7 @@ export function createRoundRobinShadow(
     )
   }
   const carbon = (b: ShadowBackend, joules: number, at: Instant): number =>
-    (joules * b.pue * intensityAt(b.zone, at)) / 3_600_000
+    carbonOfItEnergy(joules, b.pue, intensityAt(b.zone, at))
 
   return {
     add(r: ShadowRequest): boolean {
