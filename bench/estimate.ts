@@ -315,4 +315,92 @@ function leaveOneTaskOut(measured: readonly MeasuredRow[]): void {
   )
 }
 
-if (hasMlEnergyData()) leaveOneTaskOut(loadMlEnergyRows())
+/**
+ * The spread no request-mix feature can remove: configurations (model × hardware × precision ×
+ * GPUs) measured in both ML.ENERGY releases. Each leaderboard-v2 run inside the batch range of the
+ * benchmark-v3 runs of the same configuration is compared with v3 interpolated between its two
+ * neighbouring measured runs (linear in ln energy vs ln batch: measurements only, no fit). APE if
+ * one release's measurement of the identical configuration predicted the other's.
+ */
+function releaseSpread(measured: readonly MeasuredRow[]): void {
+  const rows = resolveRows(measured)
+  const cfg = (r: ResolvedRow): string =>
+    `${r.canonicalModel}|${r.hardware}|${r.precision}|${r.gpus}`
+  const v3 = rows.filter((r) => r.dataset === 'mlenergy-benchmark-v3')
+  const v2 = rows.filter((r) => r.dataset === 'mlenergy-leaderboard-v2')
+  const shared = [...new Set(v2.map(cfg))].filter((k) => v3.some((r) => cfg(r) === k)).sort()
+  console.log('')
+  console.log(
+    'release spread — identical configurations measured in both ML.ENERGY releases (leaderboard v2, 2024; benchmark v3, 2025), at matched running batch (v3 interpolated between its measured runs)',
+  )
+  const header = [
+    'configuration',
+    'v2 runs matched',
+    'energy/token v2 ÷ v3 (min–max)',
+    'time/token v2 ÷ v3 (min–max)',
+    'mean output tokens v2 / v3',
+    'APE predicting v2 by v3',
+    'APE predicting v3 by v2',
+  ]
+  const lines: string[][] = [header]
+  const allV2: number[] = []
+  const allV3: number[] = []
+  for (const k of shared) {
+    const ref = v3.filter((r) => cfg(r) === k).sort((a, b) => a.batch - b.batch)
+    const at = (b: number, pick: (r: ResolvedRow) => number): number | undefined => {
+      const x = Math.log(b)
+      for (let i = 1; i < ref.length; i++) {
+        const lo = ref[i - 1] as ResolvedRow
+        const hi = ref[i] as ResolvedRow
+        const x0 = Math.log(lo.batch)
+        const x1 = Math.log(hi.batch)
+        if (x < x0 || x > x1 || x1 === x0) continue
+        const f = (x - x0) / (x1 - x0)
+        return Math.exp(Math.log(pick(lo)) + f * (Math.log(pick(hi)) - Math.log(pick(lo))))
+      }
+      return undefined
+    }
+    const eRatio: number[] = []
+    const tRatio: number[] = []
+    const apeV2: number[] = []
+    const apeV3: number[] = []
+    const outV2: number[] = []
+    for (const r of v2.filter((x) => cfg(x) === k)) {
+      const e = at(r.batch, (x) => x.energyPerOutputTokenJ)
+      const t = at(r.batch, (x) => x.timePerOutputTokenMs)
+      if (e === undefined || t === undefined) continue
+      eRatio.push(r.energyPerOutputTokenJ / e)
+      tRatio.push(r.timePerOutputTokenMs / t)
+      apeV2.push(Math.abs(e - r.energyPerOutputTokenJ) / r.energyPerOutputTokenJ)
+      apeV3.push(Math.abs(r.energyPerOutputTokenJ - e) / e)
+      outV2.push(r.outputTokens)
+    }
+    if (eRatio.length === 0) continue
+    allV2.push(...apeV2)
+    allV3.push(...apeV3)
+    const range = (xs: readonly number[]): string =>
+      `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`
+    lines.push([
+      k,
+      String(eRatio.length),
+      `${median(eRatio).toFixed(2)}× (${range(eRatio)})`,
+      `${median(tRatio).toFixed(2)}× (${range(tRatio)})`,
+      `${Math.round(mean(outV2))} / ${Math.round(mean(ref.map((r) => r.outputTokens)))}`,
+      pct(median(apeV2)),
+      pct(median(apeV3)),
+    ])
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)))
+  for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '))
+  if (allV2.length > 0) {
+    console.log(
+      `all matched runs (${allV2.length}): median APE ${pct(median(allV2))} predicting v2 by the identical v3 configuration, ${pct(median(allV3))} the other way`,
+    )
+  }
+}
+
+if (hasMlEnergyData()) {
+  const rows = loadMlEnergyRows()
+  leaveOneTaskOut(rows)
+  releaseSpread(rows)
+}
