@@ -44,8 +44,11 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL pool size. */
   readonly poolSize?: number
   /**
-   * For tools that read an existing ledger (`verify`, `export`): a SQLite file that does not exist
-   * is `WL_INVALID_INPUT` and nothing is created (no file, no folder).
+   * For tools that read an existing ledger (`verify`, `export`): a SQLite file that does not exist,
+   * or an in-memory one (`sqlite:`, `sqlite::memory:`, which can hold nothing to read), is
+   * `WL_INVALID_INPUT` and nothing is created (no file, no folder); a PostgreSQL server that does
+   * not answer (refused, unknown host, no such database, bad credentials) is `WL_INVALID_INPUT`
+   * naming the URL without its password, not an internal error.
    */
   readonly mustExist?: boolean
 }
@@ -64,7 +67,14 @@ export async function openDatabase(
         : isAbsolute(rest)
           ? rest
           : resolve(options.baseDir ?? process.cwd(), rest)
-    if (options.mustExist === true && path !== ':memory:' && !existsSync(path)) {
+    if (options.mustExist === true && path === ':memory:') {
+      throw new WattlineError(
+        'WL_INVALID_INPUT',
+        `${JSON.stringify(url)} names an in-memory SQLite database, which holds no ledger to read; give sqlite:PATH of the ledger file`,
+        { details: { url } },
+      )
+    }
+    if (options.mustExist === true && !existsSync(path)) {
       const folder = dirname(path)
       throw new WattlineError(
         'WL_INVALID_INPUT',
@@ -104,6 +114,20 @@ export async function openDatabase(
     const pg = await import('pg')
     pg.default.types.setTypeParser(20, Number)
     const pool = new pg.default.Pool({ connectionString: url, max: options.poolSize ?? 4 })
+    const displayUrl = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
+    if (options.mustExist === true) {
+      try {
+        await pool.query('select 1')
+      } catch (cause) {
+        await pool.end().catch(() => undefined)
+        const e = cause as { code?: string; message?: string }
+        throw new WattlineError(
+          'WL_INVALID_INPUT',
+          `cannot reach the PostgreSQL ledger at ${displayUrl}: ${[e.code, e.message].filter(Boolean).join(' ')} (check --ledger)`,
+          { cause, details: { url: displayUrl } },
+        )
+      }
+    }
     return {
       db: new Kysely({ dialect: new PostgresDialect({ pool }) }),
       capabilities: {
@@ -112,7 +136,7 @@ export async function openDatabase(
         namedSchemas: true,
         bulkInsert: 'json-recordset',
       },
-      displayUrl: url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'),
+      displayUrl,
     }
   }
   throw new WattlineError(

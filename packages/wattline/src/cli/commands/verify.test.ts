@@ -133,6 +133,35 @@ describe('wattline verify', () => {
     expect(existsSync(join(dir, 'does-not-exist.db'))).toBe(false)
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
   })
+
+  it('exits 2 on an empty or in-memory SQLite path (was: an empty in-memory ledger reported intact, exit 0)', async () => {
+    const before = readdirSync(dir).sort()
+    for (const ledger of ['sqlite:', 'sqlite::memory:']) {
+      const r = await run(['verify', '--ledger', ledger])
+      expect(r.code, ledger).toBe(2)
+      expect(r.err).toContain('WL_INVALID_INPUT')
+      expect(r.err).toContain('in-memory SQLite database')
+      expect(r.out).not.toContain('intact')
+    }
+    expect(readdirSync(dir).sort()).toEqual(before)
+  })
+
+  it('exits 2 naming the URL (password hidden) when the PostgreSQL ledger does not answer (was: WL_INTERNAL, exit 3, a stack)', async () => {
+    for (const cmd of [
+      ['verify'],
+      ['export', '--from', '2026-01-01', '--to', '2026-02-01', '--out', 'b.jsonl'],
+    ]) {
+      const r = await run([...cmd, '--ledger', 'postgres://auditor:s3cret@127.0.0.1:1/ledger'])
+      expect(r.code, cmd[0]).toBe(2)
+      expect(r.err).toContain(
+        'WL_INVALID_INPUT: cannot reach the PostgreSQL ledger at postgres://auditor:***@127.0.0.1:1/ledger',
+      )
+      expect(r.err).toContain('ECONNREFUSED')
+      expect(r.err).not.toContain('s3cret')
+      expect(r.err).not.toMatch(/WL_INTERNAL|\n\s+at /)
+    }
+    expect(existsSync(join(dir, 'b.jsonl'))).toBe(false)
+  })
 })
 
 describe('wattline verify: the unsealed tail', () => {
