@@ -164,3 +164,46 @@ describe('admission refusals echo client input clipped', () => {
     expect(e.message.length).toBeLessThan(400)
   })
 })
+
+describe('admission of a batch line placed in zones', () => {
+  const noBackend: RouterDecision = { kind: 'reject', reason: 'no-backend' } as RouterDecision
+
+  it('routes in the first zone; with no backend left there, logs and moves to the next zone', async () => {
+    const warned: unknown[] = []
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => void warned.push(JSON.parse(line)) },
+    )
+    const { d, seen } = deps([noBackend, route([0, 0, 0])], { logger })
+    const ex = exchange(config, { zones: ['PL', 'FR'], requestId: 'line-1' })
+    await createAdmission(d).dispatch!(ex, async () => {})
+    expect(seen.map((s) => s.zone)).toEqual(['PL', 'FR'])
+    expect(ex.zoneAt).toBe(1)
+    expect(ex.pinnedZone).toBe('FR')
+    expect(warned).toHaveLength(1)
+    expect(warned[0]).toMatchObject({ reqId: 'line-1', zone: 'PL', next_zone: 'FR' })
+  })
+
+  it('keeps the zone across retries and refuses once the last zone has no backend', async () => {
+    const { d, seen } = deps([noBackend, noBackend])
+    const ex = exchange(config, { zones: ['PL', 'FR'] })
+    ex.tried.push('c')
+    await expect(createAdmission(d).dispatch!(ex, async () => {})).rejects.toMatchObject({
+      code: 'WL_UPSTREAM_UNAVAILABLE',
+      details: { status: 502 },
+    })
+    expect(seen.map((s) => s.zone)).toEqual(['PL', 'FR'])
+    // a retry (admission entered again) stays in the zone reached
+    const again = deps([route([0, 0, 0])])
+    await createAdmission(again.d).dispatch!(ex, async () => {})
+    expect(again.seen.map((s) => s.zone)).toEqual(['FR'])
+  })
+
+  it('a request without zones routes over every backend (no zone constraint)', async () => {
+    const { d, seen } = deps([route([0, 0, 0])])
+    const ex = exchange(config)
+    await createAdmission(d).dispatch!(ex, async () => {})
+    expect(seen[0]!.zone).toBeUndefined()
+    expect(ex.pinnedZone).toBeUndefined()
+  })
+})
