@@ -42,6 +42,11 @@ export interface LedgerReportSourceOptions {
    * are ignored. Reproduces an earlier report after the ledger has grown. Default: the current head.
    */
   readonly atHeight?: number
+  /**
+   * For `wattline report`: the ledger must already exist (see `OpenDatabaseOptions.mustExist`): a
+   * PostgreSQL server that does not answer is `WL_INVALID_INPUT` naming the URL, nothing is created.
+   */
+  readonly mustExist?: boolean
 }
 
 /** A `ReportSource` over an opened (and migrated) ledger database. */
@@ -240,7 +245,10 @@ export async function openLedgerReportSource(
   baseDir?: string,
   options: LedgerReportSourceOptions = {},
 ): Promise<{ readonly source: ReportSource; close(): Promise<void> }> {
-  const opened = await openDatabase(url, baseDir === undefined ? {} : { baseDir })
+  const opened = await openDatabase(url, {
+    ...(baseDir === undefined ? {} : { baseDir }),
+    ...(options.mustExist === true ? { mustExist: true } : {}),
+  })
   const store = new KyselyLedgerStore(opened)
   try {
     await store.migrate()

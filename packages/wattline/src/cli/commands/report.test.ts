@@ -128,6 +128,11 @@ describe('wattline report', () => {
       ],
       [['report', '--ledger', url, ...PERIOD, '--format', 'xml'], /argument 'xml' is invalid/],
       [['report', '--ledger', 'sqlite:missing.db', ...PERIOD], /no ledger file at .*missing\.db/],
+      // was: WL_INTERNAL, exit 3, with pg's stack
+      [
+        ['report', '--ledger', 'postgres://auditor:s3cret@127.0.0.1:1/ledger', ...PERIOD],
+        /^wattline: WL_INVALID_INPUT: cannot reach the PostgreSQL ledger at postgres:\/\/auditor:\*\*\*@127\.0\.0\.1:1\/ledger: ECONNREFUSED/,
+      ],
       [['report', '--ledger', url, ...PERIOD, '--format', 'pdf'], /--format pdf needs --out FILE/],
       [
         ['report', '--ledger', url, ...PERIOD, '--history-days', '-3'],

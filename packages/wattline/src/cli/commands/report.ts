@@ -114,7 +114,9 @@ export function register(
       const { source, close } = await openLedgerReportSource(
         opts.ledger,
         io.cwd,
-        opts.atHeight === undefined ? {} : { atHeight: opts.atHeight },
+        opts.atHeight === undefined
+          ? { mustExist: true }
+          : { atHeight: opts.atHeight, mustExist: true },
       )
       let report: Report
       try {
