@@ -18,7 +18,10 @@ export function carbonPerItJoule(pue: number, intensityGPerKwh: number): number 
   return (pue * intensityGPerKwh) / JOULES_PER_KWH
 }
 
-/** Carbon (gCO2e) of `itJ` of IT energy at `pue` and `intensityGPerKwh`. */
+/**
+ * Carbon (gCO2e) of `itJ` of IT energy at `pue` and `intensityGPerKwh`:
+ * IT J × PUE × intensity / 3.6e6 (the facility energy in kWh × g/kWh).
+ */
 export function carbonOfItEnergy(itJ: number, pue: number, intensityGPerKwh: number): number {
-  return itJ * carbonPerItJoule(pue, intensityGPerKwh)
+  return (itJ * pue * intensityGPerKwh) / JOULES_PER_KWH
 }

@@ -8,7 +8,7 @@
 import { LEVER_NAMES, type LeverName } from '../engine/router.ts'
 import { WattlineError } from '../errors.ts'
 import { canonicalJson, type JsonValue } from '../ledger/canonical-json.ts'
-import { JOULES_PER_KWH } from '../units/quantity.ts'
+import { carbonOfItEnergy } from '../accounting/carbon.ts'
 
 export const SAVING_BASES = ['estimated-counterfactual', 'replay-counterfactual'] as const
 export type SavingBasis = (typeof SAVING_BASES)[number]
@@ -127,7 +127,7 @@ export function counterfactualSaving(
     energy_saved_j: saved,
     energy_saved_low_j: Math.max(0, cf.low - actual.high),
     energy_saved_high_j: Math.max(0, cf.high - actual.low),
-    carbon_saved_g: (saved * input.pue * input.intensityGPerKwh) / JOULES_PER_KWH,
+    carbon_saved_g: carbonOfItEnergy(saved, input.pue, input.intensityGPerKwh),
     basis: 'estimated-counterfactual',
   }
 }

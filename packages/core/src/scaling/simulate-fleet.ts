@@ -16,7 +16,8 @@
 import type { WindowObservation } from './forecast.ts'
 import type { RequestMix, ScalingPool } from './pool.ts'
 import type { ScalingInput, ScalingPolicy } from './policies.ts'
-import { JOULES_PER_KWH, MS_PER_HOUR } from '../units/quantity.ts'
+import { carbonOfItEnergy } from '../accounting/carbon.ts'
+import { MS_PER_HOUR } from '../units/quantity.ts'
 import {
   idleFraction,
   replicaCapacityPerS,
@@ -214,7 +215,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
       prefillTotalJ += prefillJ
       idleJ +=
         ready * pool.profile.idlePower * idleFraction(batch) * decodeShare * (windowMs / 1000)
-      carbonG += ((windowJ + prefillJ) * pool.pue * intensity) / JOULES_PER_KWH
+      carbonG += carbonOfItEnergy(windowJ + prefillJ, pool.pue, intensity)
       replicaMs += (ready + startingCount()) * windowMs
     }
     windows.push({
@@ -245,7 +246,7 @@ export function simulateFleet(input: FleetSimulationInput): FleetSimulation {
         coldStarts += count
         coldJ += j
         energyJ += j
-        carbonG += (j * pool.pue * (input.intensityAt?.(atMs) ?? 0)) / JOULES_PER_KWH
+        carbonG += carbonOfItEnergy(j, pool.pue, input.intensityAt?.(atMs) ?? 0)
       }
     }
   }

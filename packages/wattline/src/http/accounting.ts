@@ -6,7 +6,15 @@
  * routed. A request that ran partly on modelled power (a stale meter's fallback) is `modelled`;
  * its interval combines the measured part (±5 %) and the modelled part (the profile's interval).
  */
-import type { EnergyProfile, IntensityPoint, LiveRequestEnergy, Method } from '@wattline/core'
+import {
+  carbonOfItEnergy,
+  facilityEnergy,
+  joules,
+  type EnergyProfile,
+  type IntensityPoint,
+  type LiveRequestEnergy,
+  type Method,
+} from '@wattline/core'
 
 /** Relative accuracy applied to measured power: ±5 % (NVIDIA documents nvidia-smi power.draw as ±5 % of board power on recent GPUs). */
 export const MEASURED_REL_ERROR = 0.05
@@ -52,17 +60,16 @@ export function account(input: AccountInput): Accounting {
   }
   const low = measuredJ * (1 - MEASURED_REL_ERROR) + modelledJ * lowRatio
   const high = measuredJ * (1 + MEASURED_REL_ERROR) + modelledJ * highRatio
-  const facility = e * pue
-  const gPerJ = intensity.intensity / 3_600_000
+  const i = intensity.intensity
   return {
     energyJ: e,
     energyLowJ: low,
     energyHighJ: high,
-    facilityEnergyJ: facility,
+    facilityEnergyJ: facilityEnergy(joules(e), pue),
     pue,
-    carbonG: facility * gPerJ,
-    carbonLowG: low * pue * gPerJ,
-    carbonHighG: high * pue * gPerJ,
+    carbonG: carbonOfItEnergy(e, pue, i),
+    carbonLowG: carbonOfItEnergy(low, pue, i),
+    carbonHighG: carbonOfItEnergy(high, pue, i),
     intensity,
     method: energy.method,
     energySource: energySource(input),
