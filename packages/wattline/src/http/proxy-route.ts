@@ -171,21 +171,7 @@ async function proxy(
     if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
   })
   const injectUsage = facts.stream && !facts.clientWantsUsage
-  // The model served may be a lighter quality tier's: the upstream body names that one.
-  const bodyFor = (b: BackendConfig, served: string = facts.model): string | Buffer => {
-    const upstreamModel = b.model_names[served] ?? (served === facts.model ? undefined : served)
-    if (!injectUsage && upstreamModel === undefined && raw !== undefined) return raw
-    const copy: Record<string, unknown> = { ...body }
-    if (upstreamModel !== undefined) copy['model'] = upstreamModel
-    if (injectUsage) {
-      const so = body['stream_options']
-      copy['stream_options'] = {
-        ...(so !== null && typeof so === 'object' ? so : {}),
-        include_usage: true,
-      }
-    }
-    return JSON.stringify(copy)
-  }
+  const bodyFor = upstreamBody(facts, body, raw, injectUsage)
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: facts.stream ? 'text/event-stream' : 'application/json',
@@ -332,6 +318,37 @@ async function proxy(
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * The body builder of one request, for the backend that gets it: the client's bytes unchanged when
+ * nothing in them changes (the usual case), else the body re-serialised with the backend's model
+ * name and/or `stream_options.include_usage`. The model served may be a lighter quality tier's: the
+ * upstream body names that one.
+ *
+ * Returned rather than declared in the route: tsx (esbuild `keepNames`) would re-name a closure
+ * bound to a name on every request, an `Object.defineProperty` of ≈ 1 µs.
+ */
+function upstreamBody(
+  facts: RequestFacts,
+  body: Record<string, unknown>,
+  raw: Buffer | undefined,
+  injectUsage: boolean,
+): (b: BackendConfig, served?: string) => string | Buffer {
+  return (b, served = facts.model) => {
+    const upstreamModel = b.model_names[served] ?? (served === facts.model ? undefined : served)
+    if (!injectUsage && upstreamModel === undefined && raw !== undefined) return raw
+    const copy: Record<string, unknown> = { ...body }
+    if (upstreamModel !== undefined) copy['model'] = upstreamModel
+    if (injectUsage) {
+      const so = body['stream_options']
+      copy['stream_options'] = {
+        ...(so !== null && typeof so === 'object' ? so : {}),
+        include_usage: true,
+      }
+    }
+    return JSON.stringify(copy)
+  }
+}
 
 /** What every accounted request of a proxy route shares. */
 interface RequestBase extends Pick<FinishInput, 'endpoint' | 'requestId' | 'tenant' | 'arrivedMs'> {
