@@ -80,14 +80,7 @@ export class TimeBuckets {
     method: Method,
   ): void {
     const bucket = this.at(atMs)
-    if (bucket === undefined) return
-    bucket.requests += 1
-    bucket.itJ += itJ
-    bucket.facilityJ += facilityJ
-    bucket.carbonG += carbonG
-    if (method === 'measured') bucket.measuredJ += itJ
-    else bucket.modelledJ += itJ
-    addZone(bucket, zone, 1, facilityJ, carbonG)
+    if (bucket !== undefined) add(bucket, zone, 1, itJ, 0, facilityJ, carbonG, method)
   }
 
   /** Spreads idle figures evenly over the buckets `[fromMs, toMs)` overlaps (toMs > fromMs). */
@@ -104,24 +97,29 @@ export class TimeBuckets {
       const o = Math.min(toMs, bucket.to) - Math.max(fromMs, bucket.from)
       if (o <= 0) continue
       const bf = o / (toMs - fromMs)
-      bucket.idleJ += itJ * bf
-      bucket.itJ += itJ * bf
-      bucket.facilityJ += facilityJ * bf
-      bucket.carbonG += carbonG * bf
-      if (method === 'measured') bucket.measuredJ += itJ * bf
-      else bucket.modelledJ += itJ * bf
-      addZone(bucket, zone, 0, facilityJ * bf, carbonG * bf)
+      add(bucket, zone, 0, itJ * bf, itJ * bf, facilityJ * bf, carbonG * bf, method)
     }
   }
 }
 
-function addZone(
+/** Adds figures to a bucket and to its zone (`idleJ` is the idle part of `itJ`). */
+function add(
   bucket: TimeBucketTotals,
   zone: string,
   requests: number,
+  itJ: number,
+  idleJ: number,
   facilityJ: number,
   carbonG: number,
+  method: Method,
 ): void {
+  bucket.requests += requests
+  bucket.itJ += itJ
+  bucket.idleJ += idleJ
+  bucket.facilityJ += facilityJ
+  bucket.carbonG += carbonG
+  if (method === 'measured') bucket.measuredJ += itJ
+  else bucket.modelledJ += itJ
   const z = bucket.zones.get(zone) ?? { requests: 0, facilityJ: 0, carbonG: 0 }
   z.requests += requests
   z.facilityJ += facilityJ
