@@ -30,6 +30,7 @@ const VIEWS = [
 type ViewId = (typeof VIEWS)[number]['id']
 
 const SPANS = [
+  { value: '15m', label: 'Last 15 minutes' },
   { value: '1h', label: 'Last hour' },
   { value: '6h', label: 'Last 6 hours' },
   { value: '24h', label: 'Last 24 hours' },
@@ -38,6 +39,7 @@ const SPANS = [
 ] as const
 
 const SPAN_MS: Readonly<Record<(typeof SPANS)[number]['value'], number>> = {
+  '15m': 900_000,
   '1h': 3_600_000,
   '6h': 21_600_000,
   '24h': 86_400_000,
@@ -64,7 +66,8 @@ export function App() {
       .then((o) => {
         if (spanChosen.current || o.data_from_ms === null) return
         const age = o.window.to_ms - o.data_from_ms
-        // Narrow only: a ledger younger than a day opens on the span that holds it.
+        // Narrow only: a ledger younger than a day opens on the span that holds it (a demo started
+        // a few minutes ago opens on 15 minutes of 1-minute buckets, not one dot on a day).
         const fit = SPANS.find((s) => SPAN_MS[s.value] >= age)?.value ?? '30d'
         if (SPAN_MS[fit] < SPAN_MS['24h']) setSpan(fit)
       })

@@ -440,3 +440,51 @@ describe.skipIf(!hasChromium)('dashboard headline when idle power dominates', ()
     expect(Number.parseFloat(cells[4] ?? '')).toBeLessThan(Number.parseFloat(cells[3] ?? ''))
   })
 })
+
+// A ledger started 3 minutes ago (the demo, just launched): the overview opens on the shortest
+// window, 15 minutes, where its requests are several points of the chart rather than one dot at the
+// edge of an hour (before: the shortest window was 1 h).
+describe.skipIf(!hasChromium)('dashboard default window for a ledger minutes old', () => {
+  let app: FastifyInstance
+  let browser: Browser
+  let page: Page
+
+  beforeAll(async () => {
+    ensureDashboardBuilt()
+    // three requests, 150, 90 and 30 s before now: three distinct minutes
+    const records: LedgerRecord[] = [0, 1, 2].map((i) =>
+      requestRecord(i, { at_ms: IDLE_NOW - 150_000 + i * 60_000 }),
+    )
+    app = Fastify({ logger: false })
+    registerDashboardApi(app, {
+      ledger: createMemoryLedgerReader(records),
+      live: createDashboardFixture(IDLE_NOW).live,
+      budgets: { budgets: () => [] },
+      now: () => IDLE_NOW,
+      registry: new Registry(),
+    })
+    await registerDashboardStatic(app)
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+    page = await (await browser.newContext()).newPage()
+    await page.clock.install({ time: IDLE_NOW })
+    await page.goto(`${base}/dashboard/`)
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await app?.close()
+  })
+
+  it('opens on the last 15 minutes, each request in its own 1-minute bucket', async () => {
+    await page.waitForFunction(
+      () => (document.querySelector('#span') as HTMLSelectElement | null)?.value === '15m',
+    )
+    const served = await page.evaluate(async () => {
+      const r = await fetch('/api/overview?span=15m')
+      const o = (await r.json()) as { bucket_ms: number; series: { requests: number }[] }
+      return { bucket_ms: o.bucket_ms, filled: o.series.filter((b) => b.requests > 0).length }
+    })
+    expect(served).toEqual({ bucket_ms: 60_000, filled: 3 })
+  })
+})
