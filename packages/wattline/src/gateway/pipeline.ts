@@ -45,7 +45,7 @@ import type {
   RoutingDecision,
   TierChoice,
 } from '@wattline/core'
-import type { UpstreamResponse } from '../adapters/upstream/openai-upstream.ts'
+import type { UpstreamResponse } from '../http/upstream-port.ts'
 import type { BackendRuntime } from '../http/backend-runtime.ts'
 import type { Accounting } from '../http/accounting.ts'
 import type { Dispatched, DispatchInput, FinishInput, SharedPart } from '../http/gateway.ts'

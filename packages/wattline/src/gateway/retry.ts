@@ -6,7 +6,7 @@
  * attempt limit (`gateway.max_attempts`, kept by the router) is reached. Other errors pass through.
  */
 import type { Logger } from 'pino'
-import { UpstreamFailure } from '../adapters/upstream/openai-upstream.ts'
+import { UpstreamFailure } from '@wattline/core'
 import { AttemptFailed, type Exchange, type Interceptor, type Next } from './pipeline.ts'
 
 export interface RetryDeps {

@@ -7,8 +7,7 @@
  * (`ex.model`: a lighter quality tier's when the tier downgraded it). On success the response
  * (headers in, body not yet read) is on the exchange.
  */
-import { WattlineError } from '@wattline/core'
-import { UpstreamFailure } from '../adapters/upstream/openai-upstream.ts'
+import { UpstreamFailure, WattlineError } from '@wattline/core'
 import { AttemptFailed, type Exchange, type Next } from './pipeline.ts'
 
 export function createUpstreamTerminal(): Next {

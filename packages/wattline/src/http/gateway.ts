@@ -30,7 +30,7 @@ import {
   type TierPreference,
 } from '@wattline/core'
 import type { Logger } from 'pino'
-import type { Upstream, UpstreamResponse } from '../adapters/upstream/openai-upstream.ts'
+import type { Upstream, UpstreamResponse } from './upstream-port.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { appendSafely, createAccounting } from '../gateway/accounting.ts'
