@@ -15,6 +15,9 @@
  */
 import {
   estimateRequestBytes,
+  carbonOf,
+  gramsPerKwh,
+  joules,
   networkEnergyJ,
   REQUEST_BYTES_MODEL,
   trendCoefficient,
@@ -95,8 +98,10 @@ export function networkOutcome(
     if (local) samePremises++
     bytes += b
     energyJ += e
-    carbonG +=
-      (e / JOULES_PER_KWH) * intensity(backend.zone, requests.arrival[i] as number).intensity
+    carbonG += carbonOf(
+      joules(e),
+      gramsPerKwh(intensity(backend.zone, requests.arrival[i] as number).intensity),
+    )
     const acc = byPlacement.get(backend.placement)
     if (acc !== undefined) {
       acc.bytes += b
