@@ -155,7 +155,8 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
   cluster.setupPrimary({
     exec: WATTLINE_BIN,
     args: [...options.args],
-    execArgv: [],
+    // the primary's node flags (e.g. --cpu-prof, --max-old-space-size) apply to the workers too
+    execArgv: process.execArgv,
     cwd: options.cwd,
     serialization: 'advanced',
   })
