@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), 'wl-dash-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('registerDashboardStatic', () => {
-  it('serves index.html, hashed assets with long caching, and index.html for unknown paths', async () => {
+  it('serves index.html, hashed assets with long caching, index.html for deep links and 404 for missing files', async () => {
     const root = join(dir, 'built')
     mkdirSync(join(root, 'assets'), { recursive: true })
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>dash</title>')
@@ -26,6 +26,25 @@ describe('registerDashboardStatic', () => {
     const deep = await app.inject('/dashboard/services/chat')
     expect(deep.statusCode).toBe(200)
     expect(deep.body).toContain('<title>dash</title>')
+    // a missing file is an OpenAI-shaped 404, not index.html with 200 (was: 200 text/html)
+    for (const missing of [
+      '/dashboard/assets/app-gone.js',
+      '/dashboard/favicon.ico',
+      '/dashboard/assets/x',
+      '/dashboard/assets/app-gone.css?v=1',
+    ]) {
+      const res = await app.inject(missing)
+      expect(res.statusCode, missing).toBe(404)
+      expect(res.headers['content-type']).toContain('application/json')
+      expect(res.json()).toEqual({
+        error: {
+          message: 'no such file in the dashboard under /dashboard/',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'WL_NOT_FOUND',
+        },
+      })
+    }
     const bare = await app.inject('/dashboard?x=1')
     expect(bare.statusCode).toBe(308)
     expect(bare.headers['location']).toBe('/dashboard/?x=1')

@@ -1,7 +1,9 @@
 /**
  * @module http/dashboard-static
  * Serves the built dashboard (packages/dashboard/dist) at `/dashboard/`. Unknown paths under it get
- * index.html (the app routes by URL hash, but a reload of a deep link must not 404). Hashed assets are
+ * index.html (the app routes by URL hash, but a reload of a deep link must not 404), except a missing
+ * file (a path under `assets/` or whose last segment has an extension): that is an OpenAI-shaped 404
+ * `WL_NOT_FOUND`, not an HTML page with 200 that a browser would try to run as a script. Hashed assets are
  * cached for a year; index.html is revalidated every time. When the dashboard has not been built, the
  * routes answer 503 with the command that builds it, rather than a bare 404.
  */
@@ -83,9 +85,23 @@ export async function registerDashboardStatic(
           )
           return reply.code(404).send(e.body)
         }
+        if (namesAFile(req.url, prefix)) {
+          const e = toOpenAiError(
+            new WattlineError('WL_NOT_FOUND', `no such file in the dashboard under ${prefix}/`),
+          )
+          return reply.code(404).header('cache-control', 'no-store').send(e.body)
+        }
         return reply.header('cache-control', 'no-cache').sendFile('index.html')
       })
     },
     { prefix },
   )
+}
+
+/** True when `url` (under `prefix`) asks for a file: under `assets/`, or a last segment with an extension. */
+function namesAFile(url: string, prefix: string): boolean {
+  const path = url.split('?')[0] ?? ''
+  const rest = path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : path
+  const last = rest.split('/').at(-1) ?? ''
+  return rest.startsWith('assets/') || /\.[A-Za-z0-9]+$/.test(last)
 }
