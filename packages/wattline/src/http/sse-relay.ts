@@ -8,7 +8,7 @@
  * ask, that chunk gains a `wattline` object with the request's energy and carbon; and `model` is
  * mapped back when the backend uses another name for the model.
  */
-import { createParser, type EventSourceMessage } from 'eventsource-parser'
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser'
 
 export interface StreamUsage {
   readonly prompt_tokens: number
@@ -19,11 +19,14 @@ export interface SseRelayOptions {
   /** The client asked for `stream_options.include_usage`. */
   readonly clientWantsUsage: boolean
   /** Upstream model name → client model name, when they differ. */
-  readonly modelBack?: { readonly from: string; readonly to: string }
-  /** Called once, when the first chunk with choices arrives. */
-  readonly onFirstToken?: () => void
-  /** Called when the usage chunk arrives; returns the fields to add to it (client asked for usage). */
-  readonly annotate?: (usage: StreamUsage) => Record<string, unknown>
+  readonly modelBack?: { readonly from: string; readonly to: string } | undefined
+  /** Called once, when the first chunk with choices arrives (as a method of the options). */
+  onFirstToken?(): void
+  /**
+   * Called when the usage chunk arrives (as a method of the options); returns the fields to add to
+   * it (client asked for usage).
+   */
+  annotate?(usage: StreamUsage): Record<string, unknown>
 }
 
 export interface SseRelay {
@@ -40,19 +43,59 @@ const TERMINATOR = /\r\n\r\n|\n\n|\r\r/
 
 /** Creates a relay for one stream. */
 export function createSseRelay(options: SseRelayOptions): SseRelay {
-  const decoder = new TextDecoder()
-  let pending = ''
-  let usage: StreamUsage | undefined
-  let firstSeen = false
-  let upstreamError = false
-  let parsed: EventSourceMessage[] = []
-  const parser = createParser({
-    onEvent: (e) => {
-      parsed.push(e)
-    },
-  })
+  return new Relay(options)
+}
 
-  function handleBlock(block: string): string {
+/**
+ * One stream's relay. A class, so a stream allocates its state and nothing else: its methods are
+ * shared (closures made per stream would each be re-named by tsx's `keepNames`, ≈ 1 µs apiece),
+ * and the event parser is made only for a stream that sends a block it needs (multi-line data,
+ * `event:` fields, CRs).
+ */
+class Relay implements SseRelay {
+  readonly #options: SseRelayOptions
+  readonly #decoder = new TextDecoder()
+  #pending = ''
+  #usage: StreamUsage | undefined
+  #firstSeen = false
+  #upstreamError = false
+  #parsed: EventSourceMessage[] = []
+  #parser: EventSourceParser | undefined
+
+  constructor(options: SseRelayOptions) {
+    this.#options = options
+  }
+
+  get usage(): StreamUsage | undefined {
+    return this.#usage
+  }
+
+  get upstreamError(): boolean {
+    return this.#upstreamError
+  }
+
+  push(chunk: Buffer): string {
+    this.#pending += this.#decoder.decode(chunk, STREAMING)
+    let out = ''
+    for (;;) {
+      const m = TERMINATOR.exec(this.#pending)
+      if (m === null) break
+      const end = m.index + m[0].length
+      out += this.#handleBlock(this.#pending.slice(0, end))
+      this.#pending = this.#pending.slice(end)
+    }
+    return out
+  }
+
+  end(): string {
+    this.#pending += this.#decoder.decode()
+    const rest = this.#pending
+    this.#pending = ''
+    return rest === '' ? '' : this.#handleBlock(rest)
+  }
+
+  #handleBlock(block: string): string {
+    const options = this.#options
     let data: string
     let eventName: string | undefined
     if (isPlainDataBlock(block)) {
@@ -60,15 +103,21 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
       // feeding it; such a block leaves no parser state behind).
       data = block.slice(6, -2)
     } else {
-      parsed = []
-      parser.feed(block)
-      if (parsed.length !== 1) return block
-      const event = parsed[0] as EventSourceMessage
+      this.#parsed = []
+      // Made once per stream, and only for a stream that needs it.
+      this.#parser ??= createParser({
+        onEvent: (e) => {
+          this.#parsed.push(e)
+        },
+      })
+      this.#parser.feed(block)
+      if (this.#parsed.length !== 1) return block
+      const event = this.#parsed[0] as EventSourceMessage
       data = event.data
       eventName = event.event
     }
     if (data === '[DONE]' || data === '') return block
-    if (firstSeen && options.modelBack === undefined && cannotMatter(data)) return block
+    if (this.#firstSeen && options.modelBack === undefined && cannotMatter(data)) return block
     let json: unknown
     try {
       json = JSON.parse(data)
@@ -77,16 +126,16 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
     }
     if (json === null || typeof json !== 'object' || Array.isArray(json)) return block
     const obj = json as Record<string, unknown>
-    if ('error' in obj) upstreamError = true
+    if ('error' in obj) this.#upstreamError = true
     const choices = Array.isArray(obj['choices']) ? obj['choices'] : []
-    if (!firstSeen && choices.length > 0) {
-      firstSeen = true
+    if (!this.#firstSeen && choices.length > 0) {
+      this.#firstSeen = true
       options.onFirstToken?.()
     }
     let changed = false
     const u = readUsage(obj['usage'])
     if (u !== undefined) {
-      usage = u
+      this.#usage = u
       if (!options.clientWantsUsage) {
         if (choices.length === 0) return ''
         delete obj['usage']
@@ -104,34 +153,9 @@ export function createSseRelay(options: SseRelayOptions): SseRelay {
     const prefix = eventName === undefined ? '' : `event: ${eventName}\n`
     return `${prefix}data: ${JSON.stringify(obj)}\n\n`
   }
-
-  return {
-    push(chunk) {
-      pending += decoder.decode(chunk, { stream: true })
-      let out = ''
-      for (;;) {
-        const m = TERMINATOR.exec(pending)
-        if (m === null) break
-        const end = m.index + m[0].length
-        out += handleBlock(pending.slice(0, end))
-        pending = pending.slice(end)
-      }
-      return out
-    },
-    end() {
-      pending += decoder.decode()
-      const rest = pending
-      pending = ''
-      return rest === '' ? '' : handleBlock(rest)
-    },
-    get usage() {
-      return usage
-    },
-    get upstreamError() {
-      return upstreamError
-    },
-  }
 }
+
+const STREAMING = Object.freeze({ stream: true })
 
 /** True for `data: …\n\n` with a single LF-terminated line and no CR. */
 function isPlainDataBlock(block: string): boolean {
