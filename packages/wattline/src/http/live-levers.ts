@@ -28,7 +28,7 @@ import {
   type LeverEnergySaving,
   type PrefixCacheTable,
   type RoutingLever,
-  JOULES_PER_KWH,
+  carbonOfItEnergy,
 } from '@wattline/core'
 import type { Registry } from 'prom-client'
 import { gaugeIn } from '../metrics/registry-metrics.ts'
@@ -354,7 +354,7 @@ export function createLiveLevers(
       const served = runtimes[n.backend] as BackendRuntime
       const profile = profileOf(served, work.model)
       const carbonOf = (energyJ: number): number =>
-        (energyJ * work.pue * work.intensityGPerKwh) / JOULES_PER_KWH
+        carbonOfItEnergy(energyJ, work.pue, work.intensityGPerKwh)
       if (n.prefixActed && n.prompt !== undefined) {
         const skip = (m: number): number =>
           skippedPromptTokens(work.inputTokens, m, n.blockChars, n.prompt?.chars ?? 0)
