@@ -39,6 +39,12 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       const path = resolve(io.cwd, opts.out)
       const out = createWriteStream(path, { encoding: 'utf8' })
       try {
+        await once(out, 'open') // rejects with the 'error' of a folder that does not exist, EACCES…
+      } catch (error) {
+        await store.close()
+        throw new ExitError(EXIT.badInput, `cannot write ${opts.out}: ${(error as Error).message}`)
+      }
+      try {
         const summary = await exportBundle(
           store,
           { from_ms: fromMs, to_ms: toMs, created_ms: Date.now() },

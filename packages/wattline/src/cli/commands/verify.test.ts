@@ -258,6 +258,23 @@ describe('wattline export + verify --bundle', () => {
     expect(r.err).toContain('truncated')
   })
 
+  it('exits 2 naming --out when the bundle cannot be written (was: WL_INTERNAL, exit 3)', async () => {
+    const r = await run([
+      'export',
+      '--ledger',
+      url,
+      '--from',
+      '2020-01-01',
+      '--to',
+      '2030-01-01',
+      '--out',
+      'no-such-dir/b.jsonl',
+    ])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(/^wattline: WL_INVALID_INPUT: cannot write no-such-dir\/b\.jsonl: ENOENT/)
+    expect(existsSync(join(dir, 'no-such-dir'))).toBe(false)
+  })
+
   it('exits 2 on a bad time window', async () => {
     const r = await run([
       'export',
