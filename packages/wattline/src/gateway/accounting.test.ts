@@ -1,62 +1,66 @@
 import { decodeLeverSavings, type RequestRecord } from '@wattline/core'
-import { describe, expect, it } from 'vitest'
 import { pino } from 'pino'
-import { createIntensityBoard } from '../http/intensity-board.ts'
-import { fixedIntensity, memorySink, realClock } from '../http/harness.test-support.ts'
+import { describe, expect, it } from 'vitest'
+import type { DispatchInput } from '../http/gateway.ts'
+import { memorySink } from '../http/harness.test-support.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 import { CACHE_BACKEND, createAccounting } from './accounting.ts'
-import { clockAt, exchange, MODEL, runtimes, testConfig } from './exchange.test-support.ts'
+import {
+  clockAt,
+  exchange,
+  finishInput,
+  MODEL,
+  runtimes,
+  testConfig,
+  testIntensity,
+} from './exchange.test-support.ts'
 import { createLease } from './lease.ts'
-import type { DispatchInput } from '../http/gateway.ts'
 import type { SavingsSource } from './pipeline.ts'
 import { timeShiftOf, timeShiftSavings } from './time-shift.ts'
 
+const END = finishInput({ requestId: 'req-1', arrivedMs: 900 })
+
+/** An accounting over a lease whose attempt on backend `a` (FR, 50 g/kWh) took 1.5 s. */
+async function rig(
+  savings: SavingsSource[] = [],
+  kwhPerGb?: number,
+  over: Partial<DispatchInput> = {},
+) {
+  const config = testConfig()
+  const rt = runtimes(config)[0]!
+  const clock = clockAt(1_000)
+  const ledger = memorySink()
+  const metrics = createGatewayMetrics()
+  const accounting = createAccounting({
+    intensity: await testIntensity(),
+    metrics,
+    ledger,
+    logger: pino({ level: 'silent' }),
+    clock,
+    savings,
+    ...(kwhPerGb === undefined
+      ? {}
+      : { network: { enabled: true, kwh_per_gb: kwhPerGb, source: 'test' } }),
+  })
+  const lease = createLease({ clock, onInflight: () => {}, wake: () => {} })
+  const ex = exchange(config, over)
+  ex.backend = rt
+  ex.decision = {
+    kind: 'route',
+    backend: 'a',
+    policy: 'carbon-aware',
+    reason: 'greenest',
+    scores: [],
+  }
+  ex.attempts = 1
+  await lease.dispatch!(ex, async () => void clock.advanceBy(1_500))
+  return { accounting, lease, ex, ledger, rt, clock, metrics, config }
+}
+
 describe('accounting', () => {
   it('writes the ledger row and the counters from the lease energy at the zone intensity', async () => {
-    const config = testConfig()
-    const rt = runtimes(config)[0]!
-    const clock = clockAt(1_000)
-    const intensity = createIntensityBoard({
-      source: fixedIntensity({ FR: 50, DE: 300, PL: 600 }),
-      clock: realClock,
-      zones: ['FR', 'DE', 'PL'],
-      signal: 'average',
-    })
-    await intensity.refresh()
-    const metrics = createGatewayMetrics()
-    const ledger = memorySink()
-    const accounting = createAccounting({
-      intensity,
-      metrics,
-      ledger,
-      logger: pino({ level: 'silent' }),
-      clock,
-    })
-    const lease = createLease({ clock, onInflight: () => {}, wake: () => {} })
-    const ex = exchange(config)
-    ex.backend = rt
-    ex.decision = {
-      kind: 'route',
-      backend: 'a',
-      policy: 'carbon-aware',
-      reason: 'greenest',
-      scores: [],
-    }
-    ex.attempts = 1
-    await lease.dispatch!(ex, async () => void clock.advanceBy(1_500))
-    const end = {
-      status: 200,
-      inputTokens: 100,
-      outputTokens: 50,
-      ttftMs: null,
-      streamed: false,
-      endpoint: '/v1/chat/completions',
-      requestId: 'req-1',
-      tenant: 'acme',
-      arrivedMs: 900,
-      errorCode: null,
-      completed: true,
-    }
+    const { accounting, lease, ex, ledger, rt, metrics } = await rig()
+    const end = { ...END, tenant: 'acme' }
     lease.finish!(ex, end)
     accounting.finish!(ex, end)
     const a = ex.accounting!
@@ -76,97 +80,22 @@ describe('accounting', () => {
       routing_policy: 'carbon-aware',
       attempts: 1,
     })
+    expect((ledger.records[0] as RequestRecord).levers).toBeUndefined()
     const text = await metrics.registry.metrics()
     expect(text).toMatch(/wattline_requests_total\{[^}]*backend="a"[^}]*status="200"[^}]*\} 1/)
     expect(rt.overheadMs).toBeDefined() // routing learnt from the measured latency
   })
 
-  it('accounts nothing for an exchange the lease never attributed', () => {
-    const config = testConfig()
-    const ledger = memorySink()
-    const accounting = createAccounting({
-      intensity: createIntensityBoard({
-        source: fixedIntensity({}),
-        clock: realClock,
-        zones: [],
-        signal: 'average',
-      }),
-      metrics: createGatewayMetrics(),
-      ledger,
-      logger: pino({ level: 'silent' }),
-      clock: clockAt(),
-    })
+  it('accounts nothing for an exchange the lease never attributed', async () => {
+    const { accounting, ledger, config } = await rig()
     const ex = exchange(config)
-    accounting.finish!(ex, {
-      status: 200,
-      inputTokens: 0,
-      outputTokens: 0,
-      ttftMs: null,
-      streamed: false,
-      endpoint: '/v1/chat/completions',
-      requestId: 'r',
-      tenant: null,
-      arrivedMs: 0,
-      errorCode: null,
-      completed: true,
-    })
+    accounting.finish!(ex, END)
     expect(ledger.records).toHaveLength(0)
     expect(ex.accounting).toBeUndefined()
   })
 })
 
 describe('accounting: levers, shared calls, network, cache hits', () => {
-  const END = {
-    status: 200,
-    inputTokens: 100,
-    outputTokens: 50,
-    ttftMs: null,
-    streamed: false,
-    endpoint: '/v1/chat/completions',
-    requestId: 'req-1',
-    tenant: null,
-    arrivedMs: 900,
-    errorCode: null,
-    completed: true,
-  }
-
-  async function rig(
-    savings: SavingsSource[] = [],
-    kwhPerGb?: number,
-    over: Partial<DispatchInput> = {},
-  ) {
-    const config = testConfig()
-    const rt = runtimes(config)[0]!
-    const clock = clockAt(1_000)
-    const intensity = createIntensityBoard({
-      source: fixedIntensity({ FR: 50, DE: 300, PL: 600 }),
-      clock: realClock,
-      zones: ['FR', 'DE', 'PL'],
-      signal: 'average',
-    })
-    await intensity.refresh()
-    const ledger = memorySink()
-    const metrics = createGatewayMetrics()
-    const accounting = createAccounting({
-      intensity,
-      metrics,
-      ledger,
-      logger: pino({ level: 'silent' }),
-      clock,
-      savings,
-      ...(kwhPerGb === undefined
-        ? {}
-        : { network: { enabled: true, kwh_per_gb: kwhPerGb, source: 'test' } }),
-    })
-    const lease = createLease({ clock, onInflight: () => {}, wake: () => {} })
-    const ex = exchange(config, over)
-    ex.backend = rt
-    ex.decision = { kind: 'route', backend: 'a', policy: 'least-loaded', reason: 'r', scores: [] }
-    ex.attempts = 1
-    await lease.dispatch!(ex, async () => void clock.advanceBy(2_000))
-    return { accounting, lease, ex, ledger, rt, clock, metrics }
-  }
-
   it("adds every source's savings and the time-shift one to the row's levers", async () => {
     const seen: number[] = []
     const fixed: SavingsSource = {
@@ -274,7 +203,7 @@ describe('accounting: levers, shared calls, network, cache hits', () => {
       energy_j: 0,
       carbon_g: 0,
       intensity_g_per_kwh: 300,
-      latency_ms: 3_000 - 990,
+      latency_ms: 2_500 - 990,
       attempts: 0,
     })
     expect(decodeLeverSavings(row.levers!)[0]).toMatchObject({ lever: 'cache', energy_saved_j: 5 })

@@ -1,22 +1,11 @@
 import type { BreakerState } from '@wattline/core'
 import { describe, expect, it } from 'vitest'
 import { createBreaker, type BreakerFeed } from './breaker.ts'
-import { exchange, runtimes, testConfig } from './exchange.test-support.ts'
+import { exchange, finishInput, runtimes, testConfig } from './exchange.test-support.ts'
 import { AttemptFailed } from './pipeline.ts'
 
-const end = (completed: boolean) => ({
-  status: completed ? 200 : 499,
-  inputTokens: 0,
-  outputTokens: 0,
-  ttftMs: null,
-  streamed: false,
-  endpoint: '/v1/chat/completions',
-  requestId: 'r',
-  tenant: null,
-  arrivedMs: 0,
-  errorCode: null,
-  completed,
-})
+const end = (completed: boolean) =>
+  finishInput({ status: completed ? 200 : 499, inputTokens: 0, outputTokens: 0, completed })
 
 function setup(state: BreakerState['kind'] = 'closed') {
   const config = testConfig()

@@ -1,8 +1,8 @@
 /**
  * @module gateway/exchange.test-support
  * Test support for the interceptors: real backend runtimes (attribution tracker, breaker) over a
- * scripted upstream, a parsed config, a virtual clock and an exchange ready to dispatch. Imported
- * by tests only.
+ * scripted upstream, a parsed config, a virtual clock, an intensity board, an exchange ready to
+ * dispatch and how a response ended. Imported by tests only.
  */
 import { testProfile } from '@wattline/core/test-profile'
 import { instant, VirtualClock } from '@wattline/core'
@@ -13,8 +13,9 @@ import type {
 } from '../adapters/upstream/openai-upstream.ts'
 import { parseConfig, type WattlineConfig } from '../config/parse-config.ts'
 import { createBackendRuntime, type BackendRuntime } from '../http/backend-runtime.ts'
-import type { DispatchInput } from '../http/gateway.ts'
-import { TEST_CATALOG } from '../http/harness.test-support.ts'
+import type { DispatchInput, FinishInput } from '../http/gateway.ts'
+import { fixedIntensity, realClock, TEST_CATALOG } from '../http/harness.test-support.ts'
+import { createIntensityBoard, type IntensityBoard } from '../http/intensity-board.ts'
 import { Exchange } from './pipeline.ts'
 
 export const MODEL = 'llama-3.1-8b-instruct'
@@ -101,4 +102,36 @@ export function exchange(config: WattlineConfig, over: Partial<DispatchInput> = 
     signal: new AbortController().signal,
     ...over,
   })
+}
+
+/** How a response ended (answered 200 unless `over` says otherwise). */
+export function finishInput(over: Partial<FinishInput> = {}): FinishInput {
+  return {
+    status: 200,
+    inputTokens: 100,
+    outputTokens: 50,
+    ttftMs: null,
+    streamed: false,
+    endpoint: '/v1/chat/completions',
+    requestId: 'r',
+    tenant: null,
+    arrivedMs: 0,
+    errorCode: null,
+    completed: true,
+    ...over,
+  }
+}
+
+/** An intensity board over fixed values (default: the test config's FR 50, DE 300, PL 600), read. */
+export async function testIntensity(
+  values: Record<string, number> = { FR: 50, DE: 300, PL: 600 },
+): Promise<IntensityBoard> {
+  const board = createIntensityBoard({
+    source: fixedIntensity(values),
+    clock: realClock,
+    zones: Object.keys(values),
+    signal: 'average',
+  })
+  await board.refresh()
+  return board
 }

@@ -1,23 +1,11 @@
 import type { LoadLease } from '@wattline/core'
 import { describe, expect, it } from 'vitest'
 import type { ClusterAcquire, ClusterLoad } from '../http/cluster-load.ts'
-import { clockAt, exchange, runtimes, testConfig } from './exchange.test-support.ts'
+import { clockAt, exchange, finishInput, runtimes, testConfig } from './exchange.test-support.ts'
 import { createLease, type LeaseDeps } from './lease.ts'
 import { SLOT_TAKEN } from './pipeline.ts'
 
-const END = {
-  status: 200,
-  inputTokens: 100,
-  outputTokens: 50,
-  ttftMs: null,
-  streamed: false,
-  endpoint: '/v1/chat/completions',
-  requestId: 'r',
-  tenant: null,
-  arrivedMs: 0,
-  errorCode: null,
-  completed: true,
-}
+const END = finishInput()
 
 function setup(cluster?: ClusterLoad) {
   const config = testConfig()

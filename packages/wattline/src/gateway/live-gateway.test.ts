@@ -9,26 +9,20 @@ import { seededRandom, type RequestRecord } from '@wattline/core'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
-import { createGateway, type Dispatched, type FinishInput } from '../http/gateway.ts'
-import { fixedIntensity, memorySink, realClock } from '../http/harness.test-support.ts'
-import { createIntensityBoard } from '../http/intensity-board.ts'
+import { createGateway, type Dispatched } from '../http/gateway.ts'
+import { memorySink, realClock } from '../http/harness.test-support.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
-import { MODEL, response, scriptedUpstream, testConfig } from './exchange.test-support.ts'
+import {
+  finishInput,
+  MODEL,
+  response,
+  scriptedUpstream,
+  testConfig,
+  testIntensity,
+} from './exchange.test-support.ts'
 import { Exchange } from './pipeline.ts'
 
-const END: FinishInput = {
-  status: 200,
-  inputTokens: 100,
-  outputTokens: 50,
-  ttftMs: null,
-  streamed: false,
-  endpoint: '/v1/chat/completions',
-  requestId: 'req-1',
-  tenant: null,
-  arrivedMs: Date.now(),
-  errorCode: null,
-  completed: true,
-}
+const END = finishInput({ requestId: 'req-1', arrivedMs: Date.now() })
 
 async function rig(status: Record<string, number>) {
   // carbon-aware: FR (a) greenest, then DE (b), then PL (c)
@@ -39,13 +33,7 @@ async function rig(status: Record<string, number>) {
       scriptedUpstream(b.id, async () => response(status[b.id] ?? 200)),
     ]),
   )
-  const intensity = createIntensityBoard({
-    source: fixedIntensity({ FR: 50, DE: 300, PL: 600 }),
-    clock: realClock,
-    zones: ['FR', 'DE', 'PL'],
-    signal: 'average',
-  })
-  await intensity.refresh()
+  const intensity = await testIntensity()
   const ledger = memorySink()
   const metrics = createGatewayMetrics()
   const gateway = createGateway({

@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { FinishInput } from '../http/gateway.ts'
-import { exchange, testConfig } from './exchange.test-support.ts'
+import { exchange, finishInput, testConfig } from './exchange.test-support.ts'
 import { composePipeline, type Exchange, type Interceptor } from './pipeline.ts'
 
-const END: FinishInput = {
-  status: 200,
-  inputTokens: 1,
-  outputTokens: 1,
-  ttftMs: null,
-  streamed: false,
-  endpoint: '/v1/chat/completions',
-  requestId: 'r',
-  tenant: null,
-  arrivedMs: 0,
-  errorCode: null,
-  completed: true,
-}
+const END = finishInput()
 
 /** An interceptor that logs its hooks. */
 function tracing(name: string, log: string[]): Interceptor {

@@ -5,28 +5,20 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../config/parse-config.ts'
 import type { Accounting } from '../http/accounting.ts'
 import { createBackendRuntime } from '../http/backend-runtime.ts'
-import type { FinishInput } from '../http/gateway.ts'
-import { fixedIntensity, realClock, TEST_CATALOG } from '../http/harness.test-support.ts'
-import { createIntensityBoard } from '../http/intensity-board.ts'
-import { clockAt, exchange, scriptedUpstream, response } from './exchange.test-support.ts'
+import { TEST_CATALOG } from '../http/harness.test-support.ts'
+import {
+  clockAt,
+  exchange,
+  finishInput,
+  response,
+  scriptedUpstream,
+  testIntensity,
+} from './exchange.test-support.ts'
 import { createTier, TIER_DOWNGRADES_METRIC } from './tier.ts'
 
+const END = finishInput()
 const BIG = 'llama-3.1-70b-instruct'
 const SMALL = 'llama-3.1-8b-instruct'
-const END: FinishInput = {
-  status: 200,
-  inputTokens: 100,
-  outputTokens: 50,
-  ttftMs: null,
-  streamed: false,
-  endpoint: '/v1/chat/completions',
-  requestId: 'r',
-  tenant: null,
-  arrivedMs: 0,
-  errorCode: null,
-  completed: true,
-}
-
 function tieredConfig(tiers = true) {
   const parsed = parseConfig(
     {
@@ -80,13 +72,7 @@ async function rig(plIntensity: number, closed: readonly string[] = []) {
       0,
     ),
   )
-  const intensity = createIntensityBoard({
-    source: fixedIntensity({ PL: plIntensity, SE: 30 }),
-    clock: realClock,
-    zones: ['PL', 'SE'],
-    signal: 'average',
-  })
-  await intensity.refresh()
+  const intensity = await testIntensity({ PL: plIntensity, SE: 30 })
   const registry = new Registry()
   const tier = createTier({
     config,
