@@ -6,8 +6,7 @@
  * basis, and the totals say so.
  */
 import {
-  decodeLeverSavings,
-  mergeByLever,
+  LeverSavingsRollup,
   trendCoefficient,
   utcYear,
   type LeverEnergySaving,
@@ -19,11 +18,8 @@ import type { LeverSavingsSection, NetworkSection } from './report-schema.ts'
 
 /** What the two sections accumulate while the report streams requests. */
 export interface SavingsAcc {
-  /** Savings added up per lever and basis (key `lever NUL basis`). */
-  readonly savings: Map<string, LeverEnergySaving>
-  readonly requestsByLever: Map<string, number>
-  /** Energy the requests used (IT, J): the base of "share of what it would have been". */
-  usedJ: number
+  /** The levers' savings (core's roll-up; its `usedJ` is the base of "share without it"). */
+  readonly levers: LeverSavingsRollup
   netBytes: number
   netJ: number
   netG: number
@@ -34,9 +30,7 @@ export interface SavingsAcc {
 
 export function newSavingsAcc(): SavingsAcc {
   return {
-    savings: new Map(),
-    requestsByLever: new Map(),
-    usedJ: 0,
+    levers: new LeverSavingsRollup(),
     netBytes: 0,
     netJ: 0,
     netG: 0,
@@ -47,15 +41,7 @@ export function newSavingsAcc(): SavingsAcc {
 
 /** Adds one request row of the report's scope. */
 export function addSavings(acc: SavingsAcc, r: ReportRequest): void {
-  acc.usedJ += r.energy_j
-  if (r.levers !== undefined) {
-    for (const e of decodeLeverSavings(r.levers)) {
-      acc.requestsByLever.set(e.lever, (acc.requestsByLever.get(e.lever) ?? 0) + 1)
-      const key = `${e.lever}\u0000${e.basis}`
-      const was = acc.savings.get(key)
-      acc.savings.set(key, was === undefined ? e : (mergeByLever([was, e])[0] as LeverEnergySaving))
-    }
-  }
+  acc.levers.add(r)
   if (r.network_bytes !== undefined && r.network_energy_j !== undefined) {
     acc.netRequests += 1
     acc.netBytes += r.network_bytes
@@ -72,13 +58,13 @@ const round = (x: number): number => Number(x.toPrecision(6))
 
 /** The savings-by-lever section: one row per lever and basis, largest saving first. */
 export function leverSavingsSection(acc: SavingsAcc): LeverSavingsSection {
-  const savings = mergeByLever(acc.savings.values())
+  const savings = acc.levers.byLeverAndBasis()
   const rows = savings.map((s) => {
-    const counterfactualJ = acc.usedJ + s.energy_saved_j
+    const counterfactualJ = acc.levers.usedJ + s.energy_saved_j
     return {
       lever: s.lever,
       basis: s.basis,
-      requests: acc.requestsByLever.get(s.lever) ?? 0,
+      requests: acc.levers.requestsOf(s.lever),
       energy_saved_wh: {
         value: round(s.energy_saved_j / JOULES_PER_WH),
         low: round(s.energy_saved_low_j / JOULES_PER_WH),
@@ -127,7 +113,8 @@ export function networkSection(acc: SavingsAcc): NetworkSection {
     bytes: acc.netBytes,
     energy_wh: round(acc.netJ / JOULES_PER_WH),
     carbon_g: round(acc.netG),
-    share_of_compute_energy_pct: acc.usedJ > 0 ? round((100 * acc.netJ) / acc.usedJ) : 0,
+    share_of_compute_energy_pct:
+      acc.levers.usedJ > 0 ? round((100 * acc.netJ) / acc.levers.usedJ) : 0,
     sources,
     note:
       'Request + response bytes × a transmission intensity (kWh/GB); not included in the IT, ' +

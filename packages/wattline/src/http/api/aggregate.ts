@@ -7,11 +7,10 @@
  * - intervals add up worst-case (the `low`s and the `high`s move together).
  */
 import {
-  decodeLeverSavings,
   EnergyShares,
   IntervalSum,
   JOULES_PER_WH,
-  LEVER_NAMES,
+  LeverSavingsRollup,
   MinuteEnergy,
   MinutePower,
 } from '@wattline/core'
@@ -249,33 +248,17 @@ export function routingSavings(requests: readonly RequestRecord[]): LeverSaving 
  * the same requests without it (estimated counterfactual). Levers that never acted are left out.
  */
 export function recordedLeverSavings(requests: readonly RequestRecord[]): LeverSaving[] {
-  const byLever = new Map<string, { j: number; g: number; n: number; usedG: number }>()
-  for (const r of requests) {
-    if (r.levers === undefined) continue
-    for (const s of decodeLeverSavings(r.levers)) {
-      const e = byLever.get(s.lever) ?? { j: 0, g: 0, n: 0, usedG: 0 }
-      e.j += s.energy_saved_j
-      e.g += s.carbon_saved_g
-      e.n += 1
-      e.usedG += r.carbon_g
-      byLever.set(s.lever, e)
-    }
-  }
-  return LEVER_NAMES.flatMap((lever) => {
-    const e = byLever.get(lever)
-    if (e === undefined) return []
-    return [
-      {
-        lever,
-        baseline: `without ${lever}`,
-        energy_j: e.j,
-        carbon_g: e.g,
-        baseline_carbon_g: e.usedG + e.g,
-        method: 'modelled' as const,
-        source: `ledger levers field, estimated counterfactual, IT energy before PUE (${e.n} requests)`,
-      },
-    ]
-  })
+  const rollup = new LeverSavingsRollup()
+  for (const r of requests) rollup.add(r)
+  return rollup.byLever().map((l) => ({
+    lever: l.lever,
+    baseline: `without ${l.lever}`,
+    energy_j: l.energySavedJ,
+    carbon_g: l.carbonSavedG,
+    baseline_carbon_g: l.usedCarbonG + l.carbonSavedG,
+    method: 'modelled' as const,
+    source: `ledger levers field, estimated counterfactual, IT energy before PUE (${l.requests} requests)`,
+  }))
 }
 
 /** Network energy of the window's requests (those that recorded it). */
