@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { HARDWARE } from '@wattline/core'
+import { requestRecord } from '@wattline/core/testing'
 import { afterAll, describe, expect, it } from 'vitest'
+import { openLedger } from '../adapters/storage/open-ledger.ts'
 import { COMMAND_NAMES, withErrorCode } from './program.ts'
 import { runCaptured } from './run-cli.test-support.ts'
 
@@ -211,6 +213,51 @@ describe('every CLI error has a WL_ code', () => {
     expectCoded(run, 'bench unreachable')
     expect(run.code).toBe(2)
     expect(run.err).toMatch(/WL_UPSTREAM_UNAVAILABLE: .*ECONNREFUSED/)
+  })
+
+  // Node's own errors on a path or server the user named were "internal error (a bug…)", exit 3,
+  // with a stack: report --out, gate --markdown, ledger export-key --out into a missing folder, and
+  // serve with a PostgreSQL ledger that does not answer.
+  it('a file that cannot be written where the user said: exit 2 naming it, no stack', async () => {
+    const ledger = await openLedger('sqlite:ledger.db', { baseDir: dir })
+    ledger.sink.append(requestRecord(1))
+    await ledger.close()
+    const cases: [string[], string][] = [
+      [
+        ['report', '--ledger', 'sqlite:ledger.db', '--from', '2020-01-01', '--format', 'md'].concat(
+          ['--out', 'no-such-dir/r.md'],
+        ),
+        'no-such-dir/r.md',
+      ],
+      [
+        ['ledger', 'export-key', '--ledger', 'sqlite:ledger.db', '--out', 'no-such-dir/k.pem'],
+        'no-such-dir/k.pem',
+      ],
+      [['report', '--ledger', 'sqlite:ledger.db', '--from', '2020-01-01', '--out', '.'], dir],
+    ]
+    for (const [args, path] of cases) {
+      const run = await runCaptured(args, { cwd: dir })
+      expectCoded(run, args.join(' '))
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.err).toContain('WL_INVALID_INPUT: cannot open ')
+      expect(run.err).toContain(path)
+      expect(run.err).not.toContain('internal error')
+    }
+  })
+
+  it('serve with a ledger database that does not answer: exit 2 naming the address, no stack', async () => {
+    const yaml = readFileSync(join(REPO, 'examples/wattline.yaml'), 'utf8').replace(
+      'url: sqlite:../wattline-data/wattline.db',
+      'url: postgres://wattline@127.0.0.1:9/ledger',
+    )
+    writeFileSync(join(dir, 'pg-down.yaml'), yaml)
+    const run = await runCaptured(['serve', '--config', 'pg-down.yaml', '--port', '0'], {
+      cwd: dir,
+    })
+    expectCoded(run, 'serve pg down')
+    expect(run.code).toBe(2)
+    expect(run.err).toMatch(/WL_INVALID_INPUT: could not connect to 127\.0\.0\.1:9 \(ECONNREFUSED/)
+    expect(run.err).not.toContain('internal error')
   })
 
   it('an error message without a code gets the one its exit code means', () => {
