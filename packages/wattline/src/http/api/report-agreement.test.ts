@@ -6,6 +6,7 @@
  * other would disagree.
  */
 import {
+  encodeLeverSavings,
   IDLE_ALLOCATION_RULES,
   JOULES_PER_WH,
   type IdleEnergyRecord,
@@ -22,7 +23,23 @@ import { overviewBody, serviceDetailBody, type WindowFacts } from './views.ts'
 const MIN = 60_000
 
 const requests: RequestRecord[] = [
-  request({ id: 'a', at_ms: FROM_MS + 5 * MIN, energy_j: 600, tenant: 'acme', pue: 1.1 }),
+  request({
+    id: 'a',
+    at_ms: FROM_MS + 5 * MIN,
+    energy_j: 600,
+    tenant: 'acme',
+    pue: 1.1,
+    levers: encodeLeverSavings([
+      {
+        lever: 'cache',
+        energy_saved_j: 360,
+        energy_saved_low_j: 300,
+        energy_saved_high_j: 400,
+        carbon_saved_g: 0.05,
+        basis: 'estimated-counterfactual',
+      },
+    ]) as string,
+  }),
   request({ id: 'b', at_ms: FROM_MS + 6 * MIN, energy_j: 300, tenant: 'acme', pue: 1.5 }),
   request({
     id: 'c',
@@ -180,5 +197,17 @@ describe('dashboard API and report on the same ledger', () => {
         expect(t.it_energy_j.value / JOULES_PER_WH).toBeCloseTo(row?.it_energy_wh.value ?? NaN, 9)
       })
     }
+  })
+
+  it('count the same lever savings', async () => {
+    const r = (await report(null)).savings_by_lever
+    const d = overviewBody(facts, [], []).savings.filter((s) => s.lever !== 'routing')
+    expect(d.map((s) => s.lever)).toEqual(r.levers.map((l) => l.lever))
+    expect(d[0]?.energy_j).toBe(360)
+    expect((d[0]?.energy_j ?? NaN) / JOULES_PER_WH).toBeCloseTo(
+      r.levers[0]?.energy_saved_wh.value ?? NaN,
+      9,
+    )
+    expect(d[0]?.carbon_g).toBeCloseTo(r.levers[0]?.carbon_saved_g ?? NaN, 9)
   })
 })
