@@ -155,7 +155,13 @@ export class ScopeRollup {
     this.models.set(mk, m)
 
     this.minuteEnergy.add(r.at_ms, r.energy_j)
-    this.buckets.addRequest(r.at_ms, r.zone, r.energy_j, r.facility_energy_j, r.carbon_g, r.method)
+    this.buckets.addRequest(r.at_ms, {
+      zone: r.zone,
+      itJ: r.energy_j,
+      facilityJ: r.facility_energy_j,
+      carbonG: r.carbon_g,
+      method: r.method,
+    })
   }
 
   /**
@@ -192,7 +198,13 @@ export class ScopeRollup {
     b.methods.add(idle.method)
 
     this.minuteEnergy.spread(from, to, itJ)
-    this.buckets.addIdle(from, to, idle.zone, itJ, facJ, carbon, idle.method)
+    this.buckets.addIdle(from, to, {
+      zone: idle.zone,
+      itJ,
+      facilityJ: facJ,
+      carbonG: carbon,
+      method: idle.method,
+    })
     return itJ
   }
 

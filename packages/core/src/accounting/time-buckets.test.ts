@@ -18,9 +18,16 @@ describe('TimeBuckets', () => {
 
   it('puts a request in its arrival bucket and spreads idle energy over the buckets it spans', () => {
     const b = new TimeBuckets(0, H)
-    b.addRequest(301_000, 'DE', 100, 125, 0.02, 'measured')
-    b.addRequest(5 * H, 'DE', 100, 125, 0.02, 'measured') // outside: dropped
-    b.addIdle(0, 600_000, 'FR', 60, 66, 0.006, 'modelled')
+    const de = { zone: 'DE', itJ: 100, facilityJ: 125, carbonG: 0.02, method: 'measured' } as const
+    b.addRequest(301_000, de)
+    b.addRequest(5 * H, de) // outside: dropped
+    b.addIdle(0, 600_000, {
+      zone: 'FR',
+      itJ: 60,
+      facilityJ: 66,
+      carbonG: 0.006,
+      method: 'modelled',
+    })
     const [first, second] = b.list
     expect(first).toMatchObject({ requests: 0, itJ: 30, idleJ: 30, modelledJ: 30 })
     expect(second?.requests).toBe(1)

@@ -71,58 +71,53 @@ export class TimeBuckets {
   }
 
   /** Adds one request's figures to its arrival bucket. */
-  addRequest(
-    atMs: number,
-    zone: string,
-    itJ: number,
-    facilityJ: number,
-    carbonG: number,
-    method: Method,
-  ): void {
+  addRequest(atMs: number, f: BucketFigures): void {
     const bucket = this.at(atMs)
-    if (bucket !== undefined) add(bucket, zone, 1, itJ, 0, facilityJ, carbonG, method)
+    if (bucket !== undefined) add(bucket, f, 1, 1, 0)
   }
 
   /** Spreads idle figures evenly over the buckets `[fromMs, toMs)` overlaps (toMs > fromMs). */
-  addIdle(
-    fromMs: number,
-    toMs: number,
-    zone: string,
-    itJ: number,
-    facilityJ: number,
-    carbonG: number,
-    method: Method,
-  ): void {
+  addIdle(fromMs: number, toMs: number, f: BucketFigures): void {
     for (const bucket of this.list) {
       const o = Math.min(toMs, bucket.to) - Math.max(fromMs, bucket.from)
-      if (o <= 0) continue
-      const bf = o / (toMs - fromMs)
-      add(bucket, zone, 0, itJ * bf, itJ * bf, facilityJ * bf, carbonG * bf, method)
+      if (o > 0) add(bucket, f, o / (toMs - fromMs), 0, 1)
     }
   }
 }
 
-/** Adds figures to a bucket and to its zone (`idleJ` is the idle part of `itJ`). */
+/** What one request or idle slice adds: energies in J, carbon in g, of one zone and method. */
+export interface BucketFigures {
+  readonly zone: string
+  readonly itJ: number
+  readonly facilityJ: number
+  readonly carbonG: number
+  readonly method: Method
+}
+
+/**
+ * Adds the fraction `k` of `f` to a bucket and to its zone, with `requests` requests; `idle` 1 when
+ * the figures are idle energy.
+ */
 function add(
   bucket: TimeBucketTotals,
-  zone: string,
+  f: BucketFigures,
+  k: number,
   requests: number,
-  itJ: number,
-  idleJ: number,
-  facilityJ: number,
-  carbonG: number,
-  method: Method,
+  idle: 0 | 1,
 ): void {
+  const itJ = f.itJ * k
+  const facilityJ = f.facilityJ * k
+  const carbonG = f.carbonG * k
   bucket.requests += requests
   bucket.itJ += itJ
-  bucket.idleJ += idleJ
+  if (idle === 1) bucket.idleJ += itJ
   bucket.facilityJ += facilityJ
   bucket.carbonG += carbonG
-  if (method === 'measured') bucket.measuredJ += itJ
+  if (f.method === 'measured') bucket.measuredJ += itJ
   else bucket.modelledJ += itJ
-  const z = bucket.zones.get(zone) ?? { requests: 0, facilityJ: 0, carbonG: 0 }
+  const z = bucket.zones.get(f.zone) ?? { requests: 0, facilityJ: 0, carbonG: 0 }
   z.requests += requests
   z.facilityJ += facilityJ
   z.carbonG += carbonG
-  bucket.zones.set(zone, z)
+  bucket.zones.set(f.zone, z)
 }
