@@ -11,115 +11,25 @@
  * - SIGTERM on the primary drains and stops every worker and exits 0; the ledger holds every
  *   answered request, from both workers and the replacement, in one chain `wattline verify` passes.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../cli/program.ts'
 import { captureIo } from '../cli/run-cli.test-support.ts'
 import { ADDITIVE_GAUGES, GAUGE_AGGREGATION } from '../compose/worker-metrics.ts'
 import { atScale } from './scale.test-support.ts'
+import {
+  MODEL,
+  chats,
+  startCountingUpstream,
+  startServe,
+  type CountingUpstream,
+} from './worker-gateway.test-support.ts'
 
-const MODEL = 'llama-3.1-8b-instruct'
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wattline.mjs')
 const REQUESTS = atScale(400, 40)
-
-/** A simulated OpenAI-compatible model server that records its peak of concurrent requests. */
-interface CountingUpstream {
-  readonly url: string
-  delayMs: number
-  inflight: number
-  peak: number
-  close(): Promise<void>
-}
-
-async function startCountingUpstream(): Promise<CountingUpstream> {
-  const up: CountingUpstream = {
-    url: '',
-    delayMs: 2,
-    inflight: 0,
-    peak: 0,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      }),
-  }
-  const server: Server = createServer((req, res) => {
-    req.resume()
-    req.on('end', () => {
-      if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model' }] }))
-        return
-      }
-      up.inflight += 1
-      up.peak = Math.max(up.peak, up.inflight)
-      setTimeout(() => {
-        up.inflight -= 1
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({
-            id: 'chatcmpl-sim',
-            object: 'chat.completion',
-            created: 0,
-            model: MODEL,
-            choices: [
-              { index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' },
-            ],
-            usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
-          }),
-        )
-      }, up.delayMs)
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  Object.assign(up, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` })
-  return up
-}
-
-/** One chat completion on a fresh connection (so the primary hands it to the next worker). */
-function chat(base: string): Promise<{ status: number; id: string }> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
-    const req = request(
-      `${base}/v1/chat/completions`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, id: String(res.headers['x-request-id']) }),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
-
-/** `n` chats, `parallel` at a time; resolves with every answer. */
-async function chats(base: string, n: number, parallel: number) {
-  const out: { status: number; id: string }[] = []
-  let next = 0
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < n) {
-        next += 1
-        out.push(await chat(base))
-      }
-    }),
-  )
-  return out
-}
 
 async function scrape(base: string): Promise<string> {
   const res = await fetch(`${base}/metrics`, { headers: { connection: 'close' } })
@@ -177,11 +87,8 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   )
-  child = spawn(
-    process.execPath,
-    [BIN, 'serve', '--config', 'wattline.yaml', '--port', '0', '--workers', '2'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const started = startServe(dir, ['--workers', '2'])
+  child = started.child
   let pending = ''
   child.stdout!.on('data', (c: Buffer) => {
     stdout += c.toString()
@@ -193,22 +100,7 @@ beforeAll(async () => {
       if (m !== null) servedBy.set(m[2] as string, Number(m[1]))
     }
   })
-  base = await new Promise<string>((resolve, reject) => {
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${err}`)), 40_000)
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString()
-      const m = /wattline gateway on (http:\/\/[^\s/]+)\/v1 \(2 workers/.exec(err)
-      if (m !== null) {
-        clearTimeout(timer)
-        resolve(m[1] as string)
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`gateway exited (${String(code)}): ${err}`))
-    })
-  })
+  base = await started.url
 }, 60_000)
 
 afterAll(async () => {
