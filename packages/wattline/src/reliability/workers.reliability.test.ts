@@ -184,10 +184,17 @@ describe('wattline serve --workers 2 (real processes on loopback)', () => {
     expect(stdout).toMatch(/"signal":"SIGKILL"[^\n]*"msg":"gateway worker exited unexpectedly/)
   })
 
-  it('stops every worker on SIGTERM, exits 0, and leaves one chain holding every request', async () => {
+  it('drains and stops every worker on SIGTERM, exits 0, and leaves one chain holding every request', async () => {
     const workers = [...served(answered)]
+    // requests in flight on both workers when SIGTERM arrives are answered, not cut
+    upstream.delayMs = 400
+    const inFlight = chats(base, 4, 4)
+    await expect.poll(() => upstream.inflight, { timeout: 10_000 }).toBe(2)
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
     child.kill('SIGTERM')
+    const drained = await inFlight
+    expect(drained.map((r) => r.status)).toEqual([200, 200, 200, 200])
+    answered.push(...drained.map((r) => r.id))
     expect(await exited).toBe(0)
     for (const pid of workers) await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false)
     const db = new Database(join(dir, 'ledger.db'), { readonly: true, fileMustExist: true })
