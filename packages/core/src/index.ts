@@ -171,6 +171,7 @@ export * from './accounting/scope-rollup.ts'
 export * from './accounting/tenant-idle.ts'
 export * from './accounting/tenant-usage.ts'
 export * from './accounting/lever-savings-rollup.ts'
+export * from './accounting/network-rollup.ts'
 
 // engine (replay simulator: virtual clock, event queue, continuous-batching backends)
 export { VirtualClock } from './engine/virtual-clock.ts'

@@ -14,11 +14,15 @@ const saving = (lever: LeverEnergySaving['lever'], j: number, g: number): LeverE
 describe('LeverSavingsRollup', () => {
   it('adds savings per lever and basis, and per lever with requests and carbon used', () => {
     const r = new LeverSavingsRollup()
-    r.add({ energy_j: 100, carbon_g: 1, levers: encodeLeverSavings([saving('cache', 50, 0.5)]) })
+    r.add({
+      energy_j: 100,
+      carbon_g: 1,
+      levers: encodeLeverSavings([saving('cache', 50, 0.5)]) as string,
+    })
     r.add({
       energy_j: 200,
       carbon_g: 2,
-      levers: encodeLeverSavings([saving('prefix', 10, 0.1), saving('cache', 30, 0.3)]),
+      levers: encodeLeverSavings([saving('prefix', 10, 0.1), saving('cache', 30, 0.3)]) as string,
     })
     r.add({ energy_j: 300, carbon_g: 3 })
     expect(r.usedJ).toBe(600)

@@ -7,6 +7,7 @@
  */
 import {
   LeverSavingsRollup,
+  NetworkRollup,
   trendCoefficient,
   utcYear,
   type LeverEnergySaving,
@@ -20,10 +21,7 @@ import type { LeverSavingsSection, NetworkSection } from './report-schema.ts'
 export interface SavingsAcc {
   /** The levers' savings (core's roll-up; its `usedJ` is the base of "share without it"). */
   readonly levers: LeverSavingsRollup
-  netBytes: number
-  netJ: number
-  netG: number
-  netRequests: number
+  readonly network: NetworkRollup
   /** Coefficients seen (kWh/GB, 6 significant digits) → the year of the first row using it. */
   readonly coefficients: Map<number, number>
 }
@@ -31,10 +29,7 @@ export interface SavingsAcc {
 export function newSavingsAcc(): SavingsAcc {
   return {
     levers: new LeverSavingsRollup(),
-    netBytes: 0,
-    netJ: 0,
-    netG: 0,
-    netRequests: 0,
+    network: new NetworkRollup(),
     coefficients: new Map(),
   }
 }
@@ -42,15 +37,9 @@ export function newSavingsAcc(): SavingsAcc {
 /** Adds one request row of the report's scope. */
 export function addSavings(acc: SavingsAcc, r: ReportRequest): void {
   acc.levers.add(r)
-  if (r.network_bytes !== undefined && r.network_energy_j !== undefined) {
-    acc.netRequests += 1
-    acc.netBytes += r.network_bytes
-    acc.netJ += r.network_energy_j
-    acc.netG += r.network_carbon_g ?? 0
-    if (r.network_bytes > 0) {
-      const k = round(((r.network_energy_j / r.network_bytes) * 1e9) / JOULES_PER_KWH)
-      if (!acc.coefficients.has(k)) acc.coefficients.set(k, utcYear(r.at_ms))
-    }
+  if (acc.network.add(r) && r.network_bytes !== undefined && r.network_bytes > 0) {
+    const k = round((((r.network_energy_j ?? 0) / r.network_bytes) * 1e9) / JOULES_PER_KWH)
+    if (!acc.coefficients.has(k)) acc.coefficients.set(k, utcYear(r.at_ms))
   }
 }
 
@@ -109,12 +98,12 @@ export function networkSection(acc: SavingsAcc): NetworkSection {
     })
   return {
     method: 'modelled',
-    requests_counted: acc.netRequests,
-    bytes: acc.netBytes,
-    energy_wh: round(acc.netJ / JOULES_PER_WH),
-    carbon_g: round(acc.netG),
+    requests_counted: acc.network.requests,
+    bytes: acc.network.bytes,
+    energy_wh: round(acc.network.energyJ / JOULES_PER_WH),
+    carbon_g: round(acc.network.carbonG),
     share_of_compute_energy_pct:
-      acc.levers.usedJ > 0 ? round((100 * acc.netJ) / acc.levers.usedJ) : 0,
+      acc.levers.usedJ > 0 ? round((100 * acc.network.energyJ) / acc.levers.usedJ) : 0,
     sources,
     note:
       'Request + response bytes × a transmission intensity (kWh/GB); not included in the IT, ' +

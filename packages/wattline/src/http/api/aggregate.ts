@@ -13,6 +13,7 @@ import {
   LeverSavingsRollup,
   MinuteEnergy,
   MinutePower,
+  NetworkRollup,
 } from '@wattline/core'
 import type {
   EstimateJson,
@@ -263,22 +264,13 @@ export function recordedLeverSavings(requests: readonly RequestRecord[]): LeverS
 
 /** Network energy of the window's requests (those that recorded it). */
 export function networkEnergy(requests: readonly RequestRecord[]): NetworkEnergyJson {
-  let n = 0
-  let bytes = 0
-  let j = 0
-  let g = 0
-  for (const r of requests) {
-    if (r.network_bytes === undefined || r.network_energy_j === undefined) continue
-    n += 1
-    bytes += r.network_bytes
-    j += r.network_energy_j
-    g += r.network_carbon_g ?? 0
-  }
+  const n = new NetworkRollup()
+  for (const r of requests) n.add(r)
   return {
-    requests_counted: n,
-    bytes,
-    energy_j: j,
-    carbon_g: g,
+    requests_counted: n.requests,
+    bytes: n.bytes,
+    energy_j: n.energyJ,
+    carbon_g: n.carbonG,
     method: 'modelled',
     source:
       'request + response bytes × kWh/GB (network.kwh_per_gb, default Aslan et al. 2018 trend); docs/methodology.md',
