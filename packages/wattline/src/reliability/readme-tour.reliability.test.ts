@@ -6,7 +6,7 @@
  * (bash needs `expand_aliases` outside an interactive shell). Each command must exit 0, and the
  * outputs must be what the tour promises. Edit the README and this test runs the edit.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -77,6 +77,15 @@ describe('the README tour', () => {
       commands.flatMap((c) => [...c.matchAll(/--ledger (\S+)/g)].map((m) => m[1])),
     )
     expect(ledgers.size).toBe(1)
+    // what the tour writes (--out, --html, --markdown) is git-ignored: a newcomer's clone stays clean
+    const outputs = commands.flatMap((c) =>
+      [...c.matchAll(/--(?:out|html|markdown) (\S+)/g)].map((m) => m[1] as string),
+    )
+    expect(outputs.length).toBeGreaterThanOrEqual(4)
+    for (const file of outputs) {
+      const ignored = spawnSync('git', ['check-ignore', '-q', file], { cwd: REPO })
+      expect(ignored.status, `${file} is not git-ignored`).toBe(0)
+    }
   })
 
   it('runs top to bottom as written, every command exiting 0', async () => {
