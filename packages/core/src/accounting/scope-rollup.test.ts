@@ -1,15 +1,29 @@
 import { describe, expect, it } from 'vitest'
 import type { IdleEnergyRecord } from '../ledger/records.ts'
 import type { ReportRequest } from '../ports/report-source.ts'
+import { joules } from '../units/quantity.ts'
+import { carbonOfItEnergy } from './carbon.ts'
+import { facilityEnergy } from './facility-energy.ts'
 import { ScopeRollup } from './scope-rollup.ts'
 
 const H = 3_600_000
 
+/** A request whose figures follow core's formulas: facility = IT × PUE, carbon at 400 g/kWh. */
 function req(p: Partial<ReportRequest> & { at_ms: number }): ReportRequest {
   const energy = p.energy_j ?? 360
   const pue = p.pue ?? 1.25
-  const intensity = p.intensity_g_per_kwh ?? 400
-  const c = (j: number): number => ((j * pue) / 3_600_000) * intensity
+  const [low, high] = [energy * 0.9, energy * 1.1]
+  const figures = {
+    energy_j: energy,
+    energy_low_j: low,
+    energy_high_j: high,
+    facility_energy_j: facilityEnergy(joules(energy), pue),
+    pue,
+    carbon_g: carbonOfItEnergy(energy, pue, 400),
+    carbon_low_g: carbonOfItEnergy(low, pue, 400),
+    carbon_high_g: carbonOfItEnergy(high, pue, 400),
+    intensity_g_per_kwh: 400,
+  }
   return {
     service: 'chat',
     tenant: null,
@@ -20,15 +34,7 @@ function req(p: Partial<ReportRequest> & { at_ms: number }): ReportRequest {
     error_code: null,
     input_tokens: 10,
     output_tokens: 100,
-    energy_j: energy,
-    energy_low_j: energy * 0.9,
-    energy_high_j: energy * 1.1,
-    facility_energy_j: energy * pue,
-    pue,
-    carbon_g: c(energy),
-    carbon_low_g: c(energy * 0.9),
-    carbon_high_g: c(energy * 1.1),
-    intensity_g_per_kwh: intensity,
+    ...figures,
     intensity_source: 'electricitymaps-csv:DE',
     intensity_signal: 'average',
     intensity_stale: false,
