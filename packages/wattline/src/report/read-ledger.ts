@@ -23,15 +23,10 @@ import {
 import { HourlyMeans } from './hourly-means.ts'
 import { addSavings, newSavingsAcc, type SavingsAcc } from './lever-savings.ts'
 import type { ReportOptions, ReportQuery } from './report-query.ts'
-import type {
-  BudgetView,
-  ChainHeadView,
-  GateDecisionView,
-  HardwareView,
-  ReportSource,
-  TimeRange,
-  TrainingRunView,
-} from './report-source.ts'
+import type { ReportSource, TimeRange } from './report-source.ts'
+
+/** What one of the source's small-table reads gives (`budgets`, `hardware`, …). */
+type TableOf<K extends keyof ReportSource> = Awaited<ReturnType<ReportSource[K]>>
 
 const MS_PER_DAY = 24 * MS_PER_HOUR
 const DEFAULT_HISTORY_DAYS = 14
@@ -59,11 +54,12 @@ export interface ReportFacts {
   /** The scope's share of each zone's IT energy (requests and idle, every service). */
   readonly zoneShares: EnergyShares
   readonly intensitySources: readonly IntensitySourceSeen[]
-  readonly budgets: readonly BudgetView[]
-  readonly gates: readonly GateDecisionView[]
-  readonly training: readonly TrainingRunView[]
-  readonly hardware: readonly HardwareView[]
-  readonly head: ChainHeadView
+  /** The small tables, narrowed to the scope (hardware is shared by zone share instead). */
+  readonly budgets: TableOf<'budgets'>
+  readonly gates: TableOf<'gateDecisions'>
+  readonly training: TableOf<'trainingRuns'>
+  readonly hardware: TableOf<'hardware'>
+  readonly head: TableOf<'chainHead'>
   readonly anomalies: readonly Anomaly[]
   readonly seriesChecked: number
   readonly historyFrom: number
