@@ -121,15 +121,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     catalog: createConfigCatalog(),
   })
   const urls = options.backendUrls === undefined ? null : await options.backendUrls(loaded)
-  const configured: WattlineConfig =
-    urls === null
-      ? loaded
-      : Object.freeze({
-          ...loaded,
-          backends: loaded.backends.map((b) =>
-            Object.freeze({ ...b, url: urls.get(b.id) ?? b.url }),
-          ),
-        })
+  const configured = urls === null ? loaded : withBackendUrls(loaded, urls)
   const config = options.worker?.shareConfig(configured) ?? configured
   const logger = options.logger ?? pino({ level: config.gateway.log_level })
   const clock = createSystemClock()
@@ -453,6 +445,17 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
         }
       })()),
   }
+}
+
+/** The config with the backends' URLs replaced by id (`serve --simulate`); others unchanged. */
+export function withBackendUrls(
+  config: WattlineConfig,
+  urls: ReadonlyMap<string, string>,
+): WattlineConfig {
+  return Object.freeze({
+    ...config,
+    backends: config.backends.map((b) => Object.freeze({ ...b, url: urls.get(b.id) ?? b.url })),
+  })
 }
 
 function upstreamOf(b: BackendConfig, config: WattlineConfig): Upstream {

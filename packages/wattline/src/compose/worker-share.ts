@@ -25,11 +25,19 @@ export function workerShare(limit: number, index: number, count: number): number
 
 /**
  * Refuses a config `count` workers cannot run without breaking a limit (`WL_CONFIG_INVALID`, exit
- * 2): without the cluster Redis, a backend whose `max_concurrency` is below the worker count, or
- * any tenant budget. No-op for one worker or with the cluster Redis.
+ * 2): an in-memory SQLite ledger (one process); without the cluster Redis, a backend whose
+ * `max_concurrency` is below the worker count, or any tenant budget. No-op for one worker.
  */
 export function checkWorkerConfig(config: WattlineConfig, count: number, file: string): void {
-  if (count <= 1 || sharesThroughRedis(config)) return
+  if (count <= 1) return
+  if (config.ledger.url === 'sqlite::memory:' || config.ledger.url === 'sqlite:') {
+    throw new WattlineError(
+      'WL_CONFIG_INVALID',
+      `${file}: ledger.url: an in-memory SQLite ledger lives in one process and cannot be shared by --workers ${count}: use a file or PostgreSQL`,
+      { details: { file, field: 'ledger.url' } },
+    )
+  }
+  if (sharesThroughRedis(config)) return
   const how =
     'configure the cluster Redis (`cluster:` with its redis_url_env set) so the workers share the limit, or lower --workers'
   for (const [i, b] of config.backends.entries()) {

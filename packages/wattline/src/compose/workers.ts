@@ -36,6 +36,7 @@ import {
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
+import { withBackendUrls } from './live.ts'
 import { counterIn } from '../metrics/registry-metrics.ts'
 import { mergedMetricsText } from './worker-metrics.ts'
 import {
@@ -109,23 +110,8 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
     catalog: createConfigCatalog(),
   })
   const urls = options.backendUrls
-  const config: WattlineConfig =
-    urls === undefined
-      ? loaded
-      : Object.freeze({
-          ...loaded,
-          backends: loaded.backends.map((b) =>
-            Object.freeze({ ...b, url: urls.get(b.id) ?? b.url }),
-          ),
-        })
+  const config = urls === undefined ? loaded : withBackendUrls(loaded, urls)
   checkWorkerConfig(config, options.count, options.configPath)
-  if (config.ledger.url === 'sqlite::memory:' || config.ledger.url === 'sqlite:') {
-    throw new WattlineError(
-      'WL_CONFIG_INVALID',
-      `${options.configPath}: ledger.url: an in-memory SQLite ledger lives in one process and cannot be shared by --workers ${options.count}: use a file or PostgreSQL`,
-      { details: { file: options.configPath, field: 'ledger.url' } },
-    )
-  }
   const logger = (options.logger ?? pino({ level: config.gateway.log_level })).child({
     component: 'workers',
   })

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
@@ -70,6 +70,20 @@ describe('wattline serve', () => {
       )
     },
   )
+
+  it('refuses --workers 2 with an in-memory SQLite ledger (it lives in one process)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wattline-serve-'))
+    dirs.push(dir)
+    writeOneBackendConfig(dir, 'http://127.0.0.1:9/v1')
+    const file = join(dir, 'wattline.yaml')
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('sqlite:./ledger.db', '"sqlite::memory:"'),
+    )
+    const cli = captureIo({ cwd: dir })
+    expect(await runCli(['serve', '--config', 'wattline.yaml', '--workers', '2'], cli.io)).toBe(2)
+    expect(cli.err()).toMatch(/WL_CONFIG_INVALID.*ledger\.url: an in-memory SQLite ledger/)
+  })
 
   it('refuses --workers 2 without cluster Redis when a backend limit cannot be split', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wattline-serve-'))
