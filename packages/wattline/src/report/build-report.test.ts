@@ -3,7 +3,7 @@ import { encodeLeverSavings, networkEnergyJ, trendCoefficient } from '@wattline/
 import { renderHtml } from './render-html.ts'
 import { renderMarkdown } from './render-markdown.ts'
 import { MS_PER_YEAR } from '@wattline/core'
-import { amortise } from './assemble-report.ts'
+import { amortise } from './lifecycle-section.ts'
 import { buildReport } from './build-report.ts'
 import { regionOfZone } from './report-figures.ts'
 import { createMemoryReportSource } from './memory-report-source.ts'
