@@ -13,6 +13,7 @@
 import * as z from 'zod'
 import {
   getHardware,
+  JOULES_PER_KWH,
   resolveRegion,
   WattlineError,
   type HardwareRecord,
@@ -130,8 +131,6 @@ export type MeanIntensity = (
   toMs: number,
 ) => Promise<{ readonly value: number; readonly source: string }>
 
-const J_PER_KWH = 3_600_000
-
 /** Builds the ledger record of a validated training run. */
 export async function toTrainingRecord(
   t: TrainingInput,
@@ -185,9 +184,9 @@ export async function toTrainingRecord(
     hardware,
     accelerators: t.accelerators,
     zone,
-    energy_j: kwh * J_PER_KWH,
-    energy_low_j: lowKwh * J_PER_KWH,
-    energy_high_j: highKwh * J_PER_KWH,
+    energy_j: kwh * JOULES_PER_KWH,
+    energy_low_j: lowKwh * JOULES_PER_KWH,
+    energy_high_j: highKwh * JOULES_PER_KWH,
     carbon_g: carbonG,
     method: t.gpu_hours !== undefined ? 'modelled' : (t.method ?? 'measured'),
     source: `${t.source}; ${basis}; ${carbonBasis}${where}`,

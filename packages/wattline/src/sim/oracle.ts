@@ -23,6 +23,7 @@
 // The package types are CommonJS-flavoured; at run time its ESM build's default export is the loader.
 import * as highsModule from 'highs'
 import {
+  JOULES_PER_KWH,
   tabulateProfile,
   WattlineError,
   type BatchTables,
@@ -184,7 +185,7 @@ export function buildOracleLp(input: OracleInput): {
       const e =
         (g.inTok * tb.minDynamicJPerInputToken + g.outTok * tb.minDynamicJPerOutputToken) * b.pue
       energy[gi * nb + j] = e
-      cost[gi * nb + j] = (e * leastIntensity(b.zone, from, to)) / 3_600_000
+      cost[gi * nb + j] = (e * leastIntensity(b.zone, from, to)) / JOULES_PER_KWH
       slot[gi * nb + j] = g.inTok / tb.maxThroughputIn + g.outTok / tb.maxThroughputOut
       allowed[gi * nb + j] = 1
       any = true
@@ -202,7 +203,7 @@ export function buildOracleLp(input: OracleInput): {
     for (let steps = 0; t < tLast && steps < 1_000_000; steps++) {
       const step = input.intensity(b.zone, t)
       const until = Math.min(tLast, step.until > t ? step.until : tLast)
-      idleCarbonG += ((p0 * (until - t)) / 1000) * (step.intensity / 3_600_000)
+      idleCarbonG += ((p0 * (until - t)) / 1000) * (step.intensity / JOULES_PER_KWH)
       t = until
     }
   })

@@ -18,6 +18,7 @@ import {
   createPrefixAffinityLever,
   createPrefixCacheTable,
   exactCacheHits,
+  JOULES_PER_KWH,
   facilityTotals,
   PREFIX_BLOCK_TOKENS,
   skippedPrefillTokens,
@@ -143,7 +144,7 @@ export function runLeverStages(
           : `${after.leverActions} requests consolidated`
     return {
       lever,
-      energySavedKwh: (before.energyJ - after.energyJ) / 3.6e6,
+      energySavedKwh: (before.energyJ - after.energyJ) / JOULES_PER_KWH,
       carbonSavedKg: (before.carbonG - after.carbonG) / 1000,
       basis: 'replay-counterfactual',
       detail,

@@ -7,6 +7,7 @@
  * byte-identical JSON.
  */
 import Table from 'cli-table3'
+import { JOULES_PER_KWH } from '@wattline/core'
 import type { PolicyOutcome, ReplayReport } from './replay.ts'
 import { renderTierLines, tierJson } from './replay-tiers.ts'
 
@@ -90,7 +91,7 @@ export function toReplayJson(report: ReplayReport): unknown {
               })),
               stages: p.levers.stages.map((st) => ({
                 levers: st.levers,
-                energy_kwh: round(st.energyJ / 3.6e6),
+                energy_kwh: round(st.energyJ / JOULES_PER_KWH),
                 carbon_kg: round(st.carbonG / 1000),
                 slo_violations: st.sloViolations,
                 cache_hits: st.cacheHits,

@@ -4,10 +4,11 @@
  * share, replica-hours, cold starts, SLO misses, savings against the first policy), its JSON, and an
  * HTML section with the replicas-over-time chart (ECharts SSR, as the report's charts).
  */
+import { JOULES_PER_KWH } from '@wattline/core'
 import { renderChart } from '../report/charts.ts'
 import type { ScalingReplay } from './replay-scaling.ts'
 
-const kwh = (j: number): number => j / 3.6e6
+const kwh = (j: number): number => j / JOULES_PER_KWH
 const round = (x: number, d: number): number => Number(x.toFixed(d))
 
 /** JSON shape: `scaling` in `wattline replay --json` (units in the names; all modelled). */
