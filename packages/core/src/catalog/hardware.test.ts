@@ -22,9 +22,11 @@ describe('hardware catalogue', () => {
     }
   })
 
-  it('finds devices by id and alias, ignoring case and punctuation', () => {
+  it('finds devices by id and alias, ignoring case; spaces, `_` and `-` are one separator', () => {
     expect(findHardware('h100-sxm')?.id).toBe('H100-SXM')
     expect(findHardware('H100 SXM')?.id).toBe('H100-SXM')
+    expect(findHardware(' h100_sxm ')?.id).toBe('H100-SXM')
+    expect(findHardware('H100  -  SXM')?.id).toBe('H100-SXM')
     expect(findHardware('NVIDIA H100 80GB HBM3')?.id).toBe('H100-SXM')
     expect(findHardware('NVIDIA A100-SXM4-40GB')?.id).toBe('A100-40GB')
     expect(findHardware('a100-80gb')?.id).toBe('A100-80GB')
@@ -40,6 +42,30 @@ describe('hardware catalogue', () => {
         seen.set(k, h.id)
       }
     }
+  })
+
+  it('rejects a run-together part number (H100SXM, issue 10) with "did you mean" and the known list', () => {
+    for (const name of ['H100SXM', 'h100sxm', 'A10080GB']) {
+      expect(findHardware(name)).toBeUndefined()
+      try {
+        getHardware(name)
+        expect.unreachable()
+      } catch (e) {
+        expect(hasCode(e, 'WL_UNKNOWN_HARDWARE')).toBe(true)
+        const message = (e as Error).message
+        expect(message).toMatch(new RegExp(`^unknown hardware "${name}"; did you mean `))
+        for (const h of HARDWARE) expect(message).toContain(h.id)
+      }
+    }
+    expect(
+      (() => {
+        try {
+          getHardware('H100SXM')
+        } catch (e) {
+          return (e as { details: { matches: string[] } }).details.matches
+        }
+      })(),
+    ).toContain('H100-SXM')
   })
 
   it('rejects an unknown device with close matches', () => {

@@ -7,7 +7,7 @@
  * stated rule (idle power: see {@link IDLE_RATIO_RULE}).
  */
 import { WattlineError } from '../errors.ts'
-import { closeMatches, normaliseId } from '../text/close-matches.ts'
+import { closeMatches } from '../text/close-matches.ts'
 
 /**
  * `gpu`: a data-centre accelerator; `cpu`: a CPU-only server; `edge`: an embedded module (Jetson
@@ -395,13 +395,25 @@ export const HARDWARE: readonly HardwareSpec[] = Object.freeze([
   }),
 ])
 
+/**
+ * A device name as looked up: case-insensitive, and spaces, `_` and `-` are one separator — but
+ * the separator counts: `H100 SXM` and `h100_sxm` name `H100-SXM`, while `H100SXM` (a different
+ * spelling of the part number, issue 10) is unknown and answered with "did you mean H100-SXM".
+ */
+export function hardwareKey(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '-')
+}
+
 const BY_NAME: ReadonlyMap<string, HardwareSpec> = new Map(
-  HARDWARE.flatMap((h) => [h.id, ...h.aliases].map((n) => [normaliseId(n), h] as const)),
+  HARDWARE.flatMap((h) => [h.id, ...h.aliases].map((n) => [hardwareKey(n), h] as const)),
 )
 
-/** The device named `id` (catalogue id or alias, case- and punctuation-insensitive), if known. */
+/** The device named `id` (catalogue id or alias; see {@link hardwareKey}), if known. */
 export function findHardware(id: string): HardwareSpec | undefined {
-  return BY_NAME.get(normaliseId(id))
+  return BY_NAME.get(hardwareKey(id))
 }
 
 /** Like {@link findHardware} but throws `WL_UNKNOWN_HARDWARE` with `details.matches` when unknown. */

@@ -116,6 +116,12 @@ describe('wattline estimate', () => {
     expect(h.code).toBe(2)
     expect(h.err).toContain('WL_UNKNOWN_HARDWARE')
     expect(h.err).toContain('H100-SXM')
+    // A run-together part number is not a spelling of H100-SXM (issue 10): the known list.
+    const r = await run(['estimate', '--model', 'llama-3.1-8b', '--hardware', 'H100SXM', ...TOKENS])
+    expect(r.code).toBe(2)
+    expect(r.err).toMatch(
+      /WL_UNKNOWN_HARDWARE: unknown hardware "H100SXM"; did you mean H100-SXM.*\(known: A100-40GB, .*B200/,
+    )
     const z = await run([...BASE, ...TOKENS, '--zone', 'DEE'])
     expect(z.code).toBe(2)
     expect(z.err).toContain('WL_UNKNOWN_ZONE')
