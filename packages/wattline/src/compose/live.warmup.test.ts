@@ -48,8 +48,12 @@ async function slowProbe(probeDelayMs: number): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
 }
 
-async function start(probeDelayMs: number, waitMs: number): Promise<LiveGateway> {
-  const upstream = await slowProbe(probeDelayMs)
+async function start(
+  probeDelayMs: number,
+  waitMs: number,
+  upstreamUrl?: string,
+): Promise<LiveGateway> {
+  const upstream = upstreamUrl ?? (await slowProbe(probeDelayMs))
   const dir = mkdtempSync(join(tmpdir(), 'wl-warm-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
   writeOneBackendConfig(dir, upstream, {
@@ -92,6 +96,27 @@ describe('cold start', () => {
       warming: false,
       backends_up: ['paris'],
     })
+  })
+
+  it('is not ready after warm-up when the only backend refuses connections (its probe failed)', async () => {
+    // A port that was just free: nothing listens there, so connections are refused. One failed
+    // probe does not open the breaker (that takes several), which used to count the backend up.
+    const server = createServer()
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    await new Promise<void>((r) => server.close(() => r()))
+    const live = await start(0, 10_000, `http://127.0.0.1:${port}/v1`)
+    let body: unknown
+    let status = 0
+    for (let i = 0; i < 50; i++) {
+      const r = await fetch(`${live.url}/readyz`)
+      status = r.status
+      body = await r.json()
+      if ((body as { warming: boolean }).warming === false) break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(status).toBe(503)
+    expect(body).toMatchObject({ status: 'not ready', warming: false, backends_up: [] })
   })
 
   it('answers an OpenAI-shaped 503 when the probe outlasts warmup_wait_ms', async () => {

@@ -25,6 +25,7 @@ import Fastify, {
 } from 'fastify'
 import type { Logger } from 'pino'
 import { checkToken, resolveCaller } from './auth.ts'
+import { backendReady } from './backend-runtime.ts'
 import type { Gateway } from './gateway.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
@@ -318,9 +319,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
-    const up = [...gateway.backends.values()]
-      .filter((b) => b.breaker.kind !== 'open')
-      .map((b) => b.config.id)
+    const up = [...gateway.backends.values()].filter(backendReady).map((b) => b.config.id)
     const ready = warm && up.length > 0 && deps.draining?.() !== true
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ready' : warm ? 'not ready' : 'warming',

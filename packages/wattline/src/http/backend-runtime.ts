@@ -39,6 +39,13 @@ export interface BackendRuntime {
    */
   meterFallback: boolean
   breaker: BreakerState
+  /**
+   * What the last health signal said: `true` after a passing probe or a successful request,
+   * `false` after a failed probe, `undefined` before either. `/readyz` counts a backend up only
+   * when its breaker admits it and this is not `false` (a breaker needs several failures to open,
+   * so it alone called a refusing backend up for seconds after start).
+   */
+  reachable: boolean | undefined
   /** Smoothed (actual − predicted compute) latency, ms; undefined before any measurement. */
   overheadMs: number | undefined
 }
@@ -61,6 +68,7 @@ export function createBackendRuntime(
     meterSource: '',
     meterFallback: false,
     breaker: BREAKER_CLOSED,
+    reachable: undefined,
     overheadMs: undefined,
   }
 }
@@ -78,7 +86,14 @@ export function breakerEvent(
 ): boolean {
   const before = breakerAllows(rt.breaker, event.at, config)
   rt.breaker = stepBreaker(rt.breaker, event, config)
+  if (event.kind === 'probe-ok' || event.kind === 'success') rt.reachable = true
+  else if (event.kind === 'probe-failed') rt.reachable = false
   return before !== breakerAllows(rt.breaker, event.at, config)
+}
+
+/** Whether `/readyz` counts the backend up: its breaker admits it and its last probe passed. */
+export function backendReady(rt: BackendRuntime): boolean {
+  return rt.breaker.kind !== 'open' && rt.reachable !== false
 }
 
 /**
