@@ -33,6 +33,7 @@ export const ERROR_CODES = [
   'WL_DRAINING',
   'WL_NO_MEASURED_PROFILE',
   'WL_UPSTREAM_STREAM_BROKEN',
+  'WL_DASHBOARD_NOT_BUILT',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

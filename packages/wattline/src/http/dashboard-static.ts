@@ -5,7 +5,8 @@
  * file (a path under `assets/` or whose last segment has an extension): that is an OpenAI-shaped 404
  * `WL_NOT_FOUND`, not an HTML page with 200 that a browser would try to run as a script. Hashed assets are
  * cached for a year; index.html is revalidated every time. When the dashboard has not been built, the
- * routes answer 503 with the command that builds it, rather than a bare 404.
+ * routes answer an OpenAI-shaped 503 `WL_DASHBOARD_NOT_BUILT` naming the command that builds it,
+ * rather than a bare 404.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -51,16 +52,15 @@ export async function registerDashboardStatic(
   })
 
   if (!isDashboardBuilt(root)) {
+    const e = toOpenAiError(
+      new WattlineError(
+        'WL_DASHBOARD_NOT_BUILT',
+        `the Wattline dashboard has not been built (no index.html in ${root}); build it with: ` +
+          `${DASHBOARD_BUILD_COMMAND} (the JSON API it reads is available meanwhile under /api/)`,
+      ),
+    )
     const notBuilt = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
-      reply
-        .code(503)
-        .header('content-type', 'text/plain; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .send(
-          `The Wattline dashboard has not been built (no index.html in ${root}).\n` +
-            `Build it with: ${DASHBOARD_BUILD_COMMAND}\n` +
-            `The JSON API it reads is available meanwhile under /api/.\n`,
-        )
+      reply.code(e.status).header('cache-control', 'no-store').send(e.body)
     app.get(`${prefix}/`, notBuilt)
     app.get(`${prefix}/*`, notBuilt)
     return

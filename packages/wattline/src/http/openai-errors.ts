@@ -40,6 +40,7 @@ const BY_CODE: Readonly<Partial<Record<ErrorCode, { status: number; type: string
   WL_REQUEST_TOO_LARGE: { status: 413, type: 'invalid_request_error' },
   WL_REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error' },
   WL_DRAINING: { status: 503, type: 'server_error' },
+  WL_DASHBOARD_NOT_BUILT: { status: 503, type: 'server_error' },
   WL_UPSTREAM_UNAVAILABLE: { status: 502, type: 'server_error' },
   WL_UPSTREAM_TIMEOUT: { status: 504, type: 'server_error' },
 }
