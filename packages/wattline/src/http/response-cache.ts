@@ -1,11 +1,12 @@
 /**
  * @module http/response-cache
  * The exact-match response cache of the gateway (issue 11, lever 1; docs/gateway.md "Response
- * cache"). Decides per request whether the cache applies (`hit | miss | bypass`), keys it (sha256 of
- * the caller's identity, service, model, endpoint and the canonical JSON of the body, `stream` and
+ * cache"). Decides per request whether the cache applies (`hit | miss | bypass`), keys it (the
+ * caller's identity, service, model, endpoint and the canonical JSON of the body, `stream` and
  * `stream_options` included: streamed and buffered answers are separate entries; never shared
- * across tenants or API keys), and keeps each 200 answer with the energy it was charged, so a hit
- * can state the energy it saved (basis `estimated-counterfactual`).
+ * across tenants or API keys; the in-process store keys by that text, Redis by its sha256), and
+ * keeps each 200 answer with the energy it was charged, so a hit can state the energy it saved
+ * (basis `estimated-counterfactual`).
  *
  * A store that fails (Redis down) makes the cache step aside: the request is served upstream
  * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
@@ -142,7 +143,9 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     if (cc.noStore) return { outcome: 'bypass' }
     if (policy.mode === 'deterministic' && !isDeterministic(input.endpoint, input.body))
       return { outcome: 'bypass' }
-    const key = cacheKey(input)
+    // The in-process store is keyed by the key's material itself (exact, no digest to compute);
+    // Redis by its SHA-256 (short keys on the wire, no prompt text in the shared store).
+    const key = store.kind === 'memory' ? cacheKeyMaterial(input) : cacheKey(input)
     if (cc.noCache) return { outcome: 'miss', key }
     const got = store.get(input.service.name, key)
     if (!(got instanceof Promise))
@@ -199,8 +202,16 @@ function authorizationDigest(authorization: string): string {
   return d
 }
 
-/** The sha256 key of a request (hex). The identity keeps tenants' and keys' entries apart. */
+/** The sha256 key of a request (hex): the digest of {@link cacheKeyMaterial}. */
 export function cacheKey(input: CacheRequest): string {
+  return hash('sha256', cacheKeyMaterial(input), 'hex')
+}
+
+/**
+ * What identifies a request's answer: the caller's identity (which keeps tenants' and keys' entries
+ * apart), the service, the model, the endpoint and the canonical JSON of the body.
+ */
+export function cacheKeyMaterial(input: CacheRequest): string {
   const identity =
     input.tenant !== null
       ? `tenant:${input.tenant}`
@@ -208,11 +219,7 @@ export function cacheKey(input: CacheRequest): string {
         ? `key:${authorizationDigest(input.authorization)}`
         : 'anonymous'
   // NUL separates the parts: none of them holds one (names are validated, JSON escapes it).
-  return hash(
-    'sha256',
-    `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`,
-    'hex',
-  )
+  return `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`
 }
 
 /** JSON with object keys sorted at every depth (the same request spelt in any key order). */
