@@ -57,15 +57,15 @@ describe('hardware catalogue', () => {
         for (const h of HARDWARE) expect(message).toContain(h.id)
       }
     }
-    expect(
-      (() => {
-        try {
-          getHardware('H100SXM')
-        } catch (e) {
-          return (e as { details: { matches: string[] } }).details.matches
-        }
-      })(),
-    ).toContain('H100-SXM')
+    const matches = (): readonly string[] => {
+      try {
+        getHardware('H100SXM')
+        return []
+      } catch (e) {
+        return (e as { details: { matches: string[] } }).details.matches
+      }
+    }
+    expect(matches()).toContain('H100-SXM')
   })
 
   it('rejects an unknown device with close matches', () => {
