@@ -8,7 +8,9 @@ import {
   segmentWork,
   tokenWeights,
   type LiveMark,
+  type PhaseCounts,
 } from './live-attribution.ts'
+import type { EnergyProfile } from './profile.ts'
 import { resolveProfile } from './resolve.ts'
 
 // tpot(b) = 10 + 15·(b−1)/63 ms, tpit(b) = tpot(b)/20 ms; power(b) = 100 + 500·b/64 W;
@@ -215,5 +217,83 @@ describe('live attribution', () => {
       }),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('live attribution shared by several processes (setExternal)', () => {
+  /** Tells each attributor what every other one has in flight now. */
+  const exchange = (now: number, parts: readonly ReturnType<typeof createLiveAttribution>[]) => {
+    const reports = parts.map((p) => p.occupancy(now))
+    parts.forEach((p, i) => {
+      const inflight = new Map<EnergyProfile, PhaseCounts>()
+      reports.forEach((r, j) => {
+        if (j === i) return
+        for (const [profile, c] of r.inflight) {
+          const had = inflight.get(profile) ?? { prefilling: 0, decoding: 0, done: 0 }
+          inflight.set(profile, {
+            prefilling: had.prefilling + c.prefilling,
+            decoding: had.decoding + c.decoding,
+            done: had.done + c.done,
+          })
+        }
+      })
+      p.setExternal(now, { inflight })
+    })
+  }
+
+  it('two attributors told each other’s occupancy record what one attributor records (power at the total occupancy, idle once)', () => {
+    const one = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const a = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const b = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const work = { profile: chat, inputTokens: 0, decodes: true }
+    // 3 requests on a, 5 on b, at t = 1000 (idle before); a's end at 3000, b's at 4000; idle to 6000
+    const oneMarks = Array.from({ length: 8 }, () => one.start(1000, work))
+    const aMarks = Array.from({ length: 3 }, () => a.start(1000, work))
+    const bMarks = Array.from({ length: 5 }, () => b.start(1000, work))
+    exchange(1000, [a, b])
+    expect(a.totalInflight).toBe(8)
+    expect(a.powerW).toBeCloseTo(chat.power(8), 9)
+    const oneJ = oneMarks.map((m, i) => one.end(i < 3 ? 3000 : 4000, m).energyJ)
+    const aJ = aMarks.map((m) => a.end(3000, m).energyJ)
+    exchange(3000, [a, b])
+    const bJ = bMarks.map((m) => b.end(4000, m).energyJ)
+    exchange(4000, [a, b])
+    const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0)
+    expect(sum(aJ) + sum(bJ)).toBeCloseTo(sum(oneJ), 6)
+    // each request the same share of P(8) while all eight ran
+    expect(aJ[0]).toBeCloseTo((chat.power(8) * 2) / 8, 6)
+    // idle: a's view is idle only from 4000 (before, b had requests in flight: theirs, not idle)
+    const idleOf = (t: ReturnType<typeof createLiveAttribution>) =>
+      sum(t.takeIdle(6000).map((s) => s.energyJ))
+    const oneIdle = idleOf(one)
+    expect(idleOf(a)).toBeCloseTo(oneIdle, 6)
+    expect(idleOf(b)).toBeCloseTo(oneIdle, 6)
+    expect(oneIdle).toBeCloseTo((chat.idlePower * 3000) / 1000, 6)
+    // a kept its requests and the idle; b's requests' energy between 3000 and 4000 is not in a's
+    expect(a.totalJ(6000)).toBeCloseTo(sum(aJ) + oneIdle, 6)
+  })
+
+  it('shares a measured power by work across the processes instead of each claiming it whole', () => {
+    const a = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const b = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    a.setMeasuredPower(0, 600)
+    b.setMeasuredPower(0, 600)
+    // a prefilling request on a (2× the weighted work of a decoding one), one decoding on b
+    const pa = a.start(0, { profile: chat, inputTokens: 1_000_000, decodes: true })
+    const pb = b.start(0, { profile: chat, inputTokens: 0, decodes: true })
+    exchange(0, [a, b])
+    const ea = a.end(1000, pa)
+    const eb = b.end(1000, pb)
+    expect(ea.method).toBe('measured')
+    expect(ea.energyJ + eb.energyJ).toBeCloseTo(600, 6)
+    expect(ea.energyJ).toBeCloseTo(400, 6)
+    expect(ea.meanOccupancy).toBeCloseTo(2, 9)
+  })
+
+  it('with no work done anywhere (embeddings past their prefill), shares by occupancy', () => {
+    const a = createLiveAttribution({ startMs: 0, idlePowerW: chat.idlePower })
+    const m = a.start(0, { profile: chat, inputTokens: 0, decodes: false })
+    a.setExternal(0, { inflight: new Map([[chat, { prefilling: 0, decoding: 0, done: 3 }]]) })
+    expect(a.end(1000, m).energyJ).toBeCloseTo(chat.power(4) / 4, 6)
   })
 })

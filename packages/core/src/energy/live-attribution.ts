@@ -24,6 +24,17 @@
  * The last request of a segment receives the remainder, so Σ requests + idle = ∫P dt to rounding
  * (energy conservation, a property test).
  *
+ * **Other processes on the same backend.** Several gateway processes (`serve --workers N`) may
+ * send requests to one backend; each runs its own attributor over its own requests. Each is told
+ * what the others have in flight there ({@link ExternalOccupancy}, `setExternal`): power is then
+ * the backend's at the *total* occupancy, the rates and token weights are those of the total
+ * occupancy, and this attributor keeps only its requests' share of each segment's energy — their
+ * work over the total work in flight (its own plus the others' requests', each at the token rate
+ * and weight of the phase it was last reported in; by occupancy when no work is done at all). A segment where only the others have requests in flight is
+ * theirs (neither idle nor attributed here); idle is a segment with nothing in flight anywhere.
+ * Summed over the processes, the backend's energy is what one process would attribute, up to the
+ * lag of the reports.
+ *
  * Power is either `measured` (the latest meter reading, held until the next one) or `modelled`
  * ({@link mixedModelledPower}: the in-flight requests' profiles at the current occupancy). Each
  * request and each idle slice keeps its measured and modelled energy apart, so a meter falling back
@@ -43,6 +54,39 @@ export interface LiveWork {
   readonly decodes: boolean
 }
 
+/** Requests of one profile in flight, by the phase they are in. */
+export interface PhaseCounts {
+  /** Still prefilling their prompt. */
+  readonly prefilling: number
+  /** Decoding output tokens. */
+  readonly decoding: number
+  /** Past their prefill with nothing to decode (embeddings waiting for their answer to end). */
+  readonly done: number
+}
+
+/**
+ * What other processes (gateway workers) have in flight on the same backend, as they last reported
+ * it (`occupancy`), by profile and phase. An input: the caller gathers it (IPC) and passes it in;
+ * the work rates are computed here, at the total occupancy.
+ */
+export interface ExternalOccupancy {
+  readonly inflight: ReadonlyMap<EnergyProfile, PhaseCounts>
+}
+
+/** No other process has anything in flight. */
+export const NO_EXTERNAL_OCCUPANCY: ExternalOccupancy = Object.freeze({
+  inflight: new Map<EnergyProfile, PhaseCounts>(),
+})
+
+/** Requests in flight in `occupancy` (every profile and phase). */
+export function occupancyCount(occupancy: ExternalOccupancy): number {
+  let n = 0
+  for (const c of occupancy.inflight.values()) {
+    n += Math.max(0, c.prefilling) + Math.max(0, c.decoding) + Math.max(0, c.done)
+  }
+  return n
+}
+
 /** Opaque handle of a request in flight. */
 export interface LiveMark {
   readonly id: number
@@ -58,7 +102,10 @@ export interface LiveRequestEnergy {
   readonly modelledJ: number
   /** `measured` only when no part of the request's lifetime ran on modelled power. */
   readonly method: Method
-  /** Mean occupancy over the request's lifetime (requests in flight, including itself). */
+  /**
+   * Mean occupancy over the request's lifetime (requests in flight on the backend, including
+   * itself and what other processes reported).
+   */
   readonly meanOccupancy: number
   readonly durationMs: number
   /** Tokens the model credited to the request (prompt + output, modelled; unweighted). */
@@ -75,9 +122,11 @@ export interface LiveIdleSlice {
 }
 
 export interface LiveAttribution {
-  /** Requests in flight. */
+  /** Requests in flight (this attributor's own). */
   readonly inflight: number
-  /** Power in effect now (W). */
+  /** Requests in flight on the backend: this attributor's and what the others reported. */
+  readonly totalInflight: number
+  /** Power in effect now (W): the whole backend's, at its total occupancy. */
   readonly powerW: number
   /** Where the power in effect comes from. */
   readonly method: Method
@@ -94,8 +143,15 @@ export interface LiveAttribution {
    * closes a slice), oldest first; slices of zero length are dropped. Resets the idle accumulator.
    */
   takeIdle(nowMs: number): readonly LiveIdleSlice[]
-  /** Total energy integrated so far (J): requests + idle. */
+  /**
+   * Energy integrated so far that this attributor kept (J): its requests' + idle. Without others
+   * in flight, ∫P dt.
+   */
   totalJ(nowMs: number): number
+  /** What other processes have in flight on the backend, from `nowMs` on (replaces the last). */
+  setExternal(nowMs: number, external: ExternalOccupancy): void
+  /** This attributor's requests in flight now by profile and phase, for the others' `setExternal`. */
+  occupancy(nowMs: number): ExternalOccupancy
 }
 
 export interface LiveAttributionOptions {
@@ -199,6 +255,24 @@ export function tokenWeights(
   return { prefill: Math.max(0, wIn), decode: Math.max(0, wOut) }
 }
 
+/** Weighted tokens per ms of a request in its current phase at occupancy `batch`. */
+function tokenRate(
+  profile: EnergyProfile,
+  prefilling: boolean,
+  decodes: boolean,
+  batch: number,
+  weights: { readonly prefill: number; readonly decode: number },
+): number {
+  const b = Math.max(1, batch)
+  const t = prefilling
+    ? profile.timePerInputToken(b)
+    : decodes
+      ? profile.timePerOutputToken(b)
+      : Number.NaN
+  if (!(t > 0) || !Number.isFinite(t)) return 0
+  return (prefilling ? weights.prefill : weights.decode) / t
+}
+
 interface InFlight {
   readonly work: LiveWork
   readonly startMs: number
@@ -226,22 +300,40 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
   const closedIdle: LiveIdleSlice[] = []
   let idleJ = 0
   let idleFromMs = options.startMs
+  let external: ExternalOccupancy = NO_EXTERNAL_OCCUPANCY
+  let externalN = 0
 
   function refreshPower(): void {
-    power = method === 'measured' ? measuredW : mixedModelledPower(profileCounts, idlePowerW)
+    if (method === 'measured') {
+      power = measuredW
+      return
+    }
+    // the modelled power of the backend's whole mix: ours and the others' in flight
+    let mix: ReadonlyMap<EnergyProfile, number> = profileCounts
+    if (externalN > 0) {
+      const all = new Map(profileCounts)
+      for (const [p, c] of external.inflight) {
+        all.set(p, (all.get(p) ?? 0) + Math.max(0, c.prefilling + c.decoding + c.done))
+      }
+      mix = all
+    }
+    power = mixedModelledPower(mix, idlePowerW)
   }
 
   function advance(nowMs: number): void {
     const dt = nowMs - lastMs
     if (!(dt > 0)) return
     const e = (power * dt) / 1000
-    totalJ += e
     lastMs = nowMs
-    const n = requests.size
+    const own = requests.size
+    const n = own + externalN
     if (n === 0) {
+      totalJ += e
       idleJ += e
       return
     }
+    // only the others in flight: their requests' energy, not idle and not ours
+    if (own === 0) return
     occupancyMs += n * dt
     const active = [...requests.values()]
     const weightsOf = new Map<EnergyProfile, { prefill: number; decode: number }>()
@@ -257,14 +349,31 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       return w.prefillTokens * k.prefill + w.decodeTokens * k.decode
     })
     const sum = work.reduce((a, b) => a + b, 0)
+    // our part of the segment: our work over all the work in flight (by occupancy if none known)
+    let theirs = 0
+    if (externalN > 0) {
+      for (const [profile, c] of external.inflight) {
+        let k = weightsOf.get(profile)
+        if (k === undefined) {
+          k = tokenWeights(profile, n)
+          weightsOf.set(profile, k)
+        }
+        theirs +=
+          dt *
+          (Math.max(0, c.prefilling) * tokenRate(profile, true, true, n, k) +
+            Math.max(0, c.decoding) * tokenRate(profile, false, true, n, k))
+      }
+    }
+    const ours = externalN === 0 ? e : sum + theirs > 0 ? (e * sum) / (sum + theirs) : (e * own) / n
+    totalJ += ours
     let given = 0
     active.forEach((r, i) => {
       const share =
         i === active.length - 1
-          ? e - given
+          ? ours - given
           : sum > 0
-            ? (e * (work[i] ?? 0)) / sum
-            : e / active.length
+            ? (ours * (work[i] ?? 0)) / sum
+            : ours / active.length
       given += share
       if (method === 'measured') r.measuredJ += share
       else r.modelledJ += share
@@ -288,6 +397,9 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
   return {
     get inflight() {
       return requests.size
+    },
+    get totalInflight() {
+      return requests.size + externalN
     },
     get powerW() {
       return power
@@ -359,6 +471,25 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     totalJ(nowMs) {
       advance(nowMs)
       return totalJ
+    },
+    setExternal(nowMs, next) {
+      advance(nowMs)
+      external = next
+      externalN = occupancyCount(next)
+      refreshPower()
+    },
+    occupancy(nowMs) {
+      advance(nowMs)
+      const inflight = new Map<EnergyProfile, PhaseCounts>()
+      for (const r of requests.values()) {
+        const c = inflight.get(r.work.profile) ?? { prefilling: 0, decoding: 0, done: 0 }
+        inflight.set(r.work.profile, {
+          prefilling: c.prefilling + (r.prefillLeft > 0 ? 1 : 0),
+          decoding: c.decoding + (r.prefillLeft <= 0 && r.work.decodes ? 1 : 0),
+          done: c.done + (r.prefillLeft <= 0 && !r.work.decodes ? 1 : 0),
+        })
+      }
+      return { inflight }
     },
   }
 }
