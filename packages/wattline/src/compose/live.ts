@@ -54,6 +54,7 @@ import { batchClock, startBatchApi } from './batch-api.ts'
 import { startClusterLoad, startSharedScalingLoad } from './cluster.ts'
 import { startResponseCache } from './response-cache.ts'
 import type { LiveWorker } from './worker-process.ts'
+import { applyOthersOccupancy, fleetOccupancy } from './worker-occupancy.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -247,6 +248,8 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const cluster = await startClusterLoad(config, { registry, logger })
   // The response cache (services with `cache.enabled`); undefined when none enables it.
   const cache = await startResponseCache(config, { registry, logger })
+  // Backend-wide records (idle energy, power samples): one worker of `serve --workers N` writes them.
+  const recordsBackendEnergy = options.worker?.recordsBackendEnergy ?? true
   const gateway = createGateway({
     config,
     clock,
@@ -266,7 +269,13 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     ...(cluster === undefined ? {} : { cluster }),
     // Quality tiers' budget_pressure: the watch's verdict on its rolling window (over its limit).
     budgetPressure: (service) => budgetWatch.breached(service),
+    recordsIdle: recordsBackendEnergy,
   })
+  // The workers' trackers account each backend at its total occupancy (compose/worker-occupancy.ts).
+  const stopSharing = options.worker?.shareOccupancy(
+    () => fleetOccupancy(gateway.backends, clock.now()),
+    (others) => applyOthersOccupancy(gateway.backends, others, clock.now()),
+  )
   const liveState = gatewayLiveState(gateway, intensity)
   // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database. Lines
   // reach routing with their placement (zones, time-shift baseline) through the proxy route.
@@ -351,7 +360,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
     for (const rt of gateway.backends.values()) {
-      if (rt.tracker.method === 'measured') continue
+      if (rt.tracker.method === 'measured' || !recordsBackendEnergy) continue
       const model = "modelled power of the in-flight models' profiles at the occupancy"
       sink.append({
         kind: 'power',
@@ -378,6 +387,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
       metrics,
       logger,
       ledger: sink,
+      writeSamples: recordsBackendEnergy,
     })
     every(b.meter.interval_ms, () => feed.poll())
   }
@@ -430,6 +440,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
           app.server.closeAllConnections()
         }
         gateway.flushIdle()
+        stopSharing?.()
         await budgetWatch.stop()
         // The requests this replica accounted since its last sync join the fleet's tenant totals.
         await tenantSharing?.sync()

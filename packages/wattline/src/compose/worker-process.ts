@@ -13,6 +13,9 @@
  *   metrics as JSON (`wl:metrics-json?`).
  * - **Limits.** Its config carries its share of each backend's `max_concurrency` without the
  *   cluster Redis (`compose/worker-share.ts`).
+ * - **Energy.** It reports its requests in flight per backend to the primary and learns the other
+ *   workers', so its trackers account each backend at its total occupancy; only worker 0 records
+ *   idle energy and the backend-wide power samples (`compose/worker-occupancy.ts`).
  *
  * A worker stops (drains, flushes its ledger to the primary, exits 0) on `wl:stop`, on its own
  * SIGINT/SIGTERM, or when the primary goes away.
@@ -23,6 +26,7 @@ import { Registry } from 'prom-client'
 import type { ChainBackend } from '../adapters/storage/ledger-writer.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { shareConfig } from './worker-share.ts'
+import { IDLE_WORKER, OCCUPANCY_INTERVAL_MS, type FleetOccupancy } from './worker-occupancy.ts'
 import {
   WORKER_COUNT_ENV,
   WORKER_INDEX_ENV,
@@ -45,6 +49,17 @@ export interface LiveWorker {
   readonly registry: Registry
   /** The config this worker runs (its share of each backend's limit). */
   shareConfig(config: WattlineConfig): WattlineConfig
+  /**
+   * True in the one worker that records the backends' idle energy and power samples (worker 0):
+   * they are the backend's, not a worker's, and go in the ledger once.
+   */
+  readonly recordsBackendEnergy: boolean
+  /**
+   * Starts sharing occupancy with the other workers: `report()` (this worker's requests in flight
+   * per backend) is sent to the primary every `OCCUPANCY_INTERVAL_MS` when it changed, and
+   * `apply(others)` receives the sum of the other workers' reports. Returns the stop function.
+   */
+  shareOccupancy(report: () => FleetOccupancy, apply: (others: FleetOccupancy) => void): () => void
 }
 
 export interface WorkerLink extends LiveWorker {
@@ -86,6 +101,8 @@ export function connectToPrimary(env: Readonly<Record<string, string | undefined
   const acks = new Map<number, Waiter<void>>()
   const texts = new Map<number, Waiter<string>>()
   let nextId = 1
+  let applyOthers: ((others: FleetOccupancy) => void) | undefined
+  let occupancyTimer: NodeJS.Timeout | undefined
 
   const send = (message: WorkerToPrimary): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -148,6 +165,9 @@ export function connectToPrimary(env: Readonly<Record<string, string | undefined
           .then((metrics) => send({ type: 'wl:metrics-json', id: m.id, metrics }))
           .catch(() => undefined)
         return
+      case 'wl:occupancy-others':
+        applyOthers?.(m.backends)
+        return
       case 'wl:stop':
         stop.abort()
         return
@@ -188,10 +208,29 @@ export function connectToPrimary(env: Readonly<Record<string, string | undefined
     registry,
     stopSignal: stop.signal,
     shareConfig: (config) => shareConfig(config, index, count),
+    recordsBackendEnergy: index === IDLE_WORKER,
+    shareOccupancy(report, apply) {
+      applyOthers = apply
+      let last = ''
+      clearInterval(occupancyTimer)
+      occupancyTimer = setInterval(() => {
+        const backends = report()
+        const key = JSON.stringify(backends)
+        if (key === last) return
+        last = key
+        send({ type: 'wl:occupancy', backends }).catch(() => undefined)
+      }, OCCUPANCY_INTERVAL_MS)
+      occupancyTimer.unref()
+      return () => {
+        clearInterval(occupancyTimer)
+        applyOthers = undefined
+      }
+    },
     listening(url) {
       send({ type: 'wl:listening', url }).catch(() => undefined)
     },
     close() {
+      clearInterval(occupancyTimer)
       process.off('message', onMessage)
       process.off('disconnect', onDisconnect)
     },

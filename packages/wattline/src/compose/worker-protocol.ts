@@ -6,11 +6,14 @@
  *
  * worker → primary: `ledger` (a batch of chained records for the primary's one writer),
  * `metrics` (a scrape of `/metrics` landed on this worker: send the whole cluster's text),
- * `listening` (the worker's URL, once). primary → worker: `ledger-ack`, `metrics-text`,
- * `metrics-json?` (send this worker's registry as JSON), `stop` (drain and exit).
+ * `listening` (the worker's URL, once), `occupancy` (its requests in flight per backend, when they
+ * changed). primary → worker: `ledger-ack`, `metrics-text`, `metrics-json?` (send this worker's
+ * registry as JSON), `occupancy-others` (what the other workers have in flight per backend:
+ * `compose/worker-occupancy.ts`), `stop` (drain and exit).
  */
 import type { AuditRecord } from '@wattline/core'
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
+import type { FleetOccupancy } from './worker-occupancy.ts'
 
 /** Env var that tells a forked process which worker it is (0-based index) and how many there are. */
 export const WORKER_INDEX_ENV = 'WATTLINE_WORKER_INDEX'
@@ -30,6 +33,7 @@ export type WorkerToPrimary =
   | { readonly type: 'wl:metrics'; readonly id: number }
   | { readonly type: 'wl:metrics-json'; readonly id: number; readonly metrics: MetricsJson }
   | { readonly type: 'wl:listening'; readonly url: string }
+  | { readonly type: 'wl:occupancy'; readonly backends: FleetOccupancy }
 
 export type PrimaryToWorker =
   | { readonly type: 'wl:ledger-ack'; readonly id: number; readonly error?: string }
@@ -40,6 +44,7 @@ export type PrimaryToWorker =
       readonly error?: string
     }
   | { readonly type: 'wl:metrics-json?'; readonly id: number }
+  | { readonly type: 'wl:occupancy-others'; readonly backends: FleetOccupancy }
   | { readonly type: 'wl:stop' }
 
 /** True for an object whose `type` is a string starting with `wl:` (ours, not another module's). */

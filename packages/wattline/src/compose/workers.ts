@@ -13,6 +13,9 @@
  * - **Limits.** Shared through the cluster Redis when configured; otherwise each worker runs its
  *   share of each backend's `max_concurrency` (`compose/worker-share.ts`, which also refuses what
  *   cannot be split).
+ * - **Energy once.** Each worker reports its requests in flight per backend; every
+ *   `OCCUPANCY_INTERVAL_MS` (when a report changed) the primary sends each worker the sum of the
+ *   others', so each accounts a backend at its total occupancy (`compose/worker-occupancy.ts`).
  * - **Crashes.** A worker that exits unexpectedly is logged and forked again after a backoff
  *   (0.5 s, doubling per crash in a row up to 30 s; a worker that served 30 s resets it), counted
  *   in `wattline_worker_restarts_total`.
@@ -48,6 +51,12 @@ import {
   type WorkerToPrimary,
 } from './worker-protocol.ts'
 import { checkWorkerConfig } from './worker-share.ts'
+import {
+  OCCUPANCY_INTERVAL_MS,
+  OCCUPANCY_RESEND_TICKS,
+  sumOccupancy,
+  type FleetOccupancy,
+} from './worker-occupancy.ts'
 
 /** The CLI entry the workers run (it registers tsx, then runs `wattline serve …`). */
 const WATTLINE_BIN = fileURLToPath(new URL('../../bin/wattline.mjs', import.meta.url))
@@ -93,6 +102,8 @@ export interface WorkerCluster {
 
 interface Slot {
   worker: Worker | null
+  /** The worker's latest report of its requests in flight per backend. */
+  occupancy: FleetOccupancy | undefined
   startedAt: number
   crashesInARow: number
   restartTimer: NodeJS.Timeout | null
@@ -153,6 +164,7 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
 
   const slots: Slot[] = Array.from({ length: options.count }, () => ({
     worker: null,
+    occupancy: undefined,
     startedAt: 0,
     crashesInARow: 0,
     restartTimer: null,
@@ -185,6 +197,23 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
       })
       send(w, { type: 'wl:metrics-json?', id })
     })
+
+  // Occupancy: each worker gets the sum of the others' reports, on a tick, when one changed (and
+  // again now and then, for a worker forked since).
+  let occupancyChanged = false
+  let ticksSinceSent = 0
+  const occupancyTimer = setInterval(() => {
+    ticksSinceSent += 1
+    if (!occupancyChanged && ticksSinceSent < OCCUPANCY_RESEND_TICKS) return
+    occupancyChanged = false
+    ticksSinceSent = 0
+    slots.forEach((slot, i) => {
+      if (slot.worker === null) return
+      const others = sumOccupancy(slots.map((s, j) => (j === i ? undefined : s.occupancy)))
+      send(slot.worker, { type: 'wl:occupancy-others', backends: others })
+    })
+  }, OCCUPANCY_INTERVAL_MS)
+  occupancyTimer.unref()
 
   async function merged(): Promise<string> {
     const id = nextId++
@@ -225,6 +254,13 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
         url ??= m.url
         startWaiters?.listening(i)
         return
+      case 'wl:occupancy': {
+        const slot = slots[i] as Slot
+        if (slot.worker !== w) return
+        slot.occupancy = m.backends
+        occupancyChanged = true
+        return
+      }
     }
   }
 
@@ -236,7 +272,12 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
     slot.startedAt = performance.now()
     w.on('message', (message: unknown) => onMessage(i, w, message))
     w.on('exit', (code, signal) => {
-      if (slot.worker === w) slot.worker = null
+      if (slot.worker === w) {
+        slot.worker = null
+        // its requests are no longer in flight anywhere
+        slot.occupancy = undefined
+        occupancyChanged = true
+      }
       for (const [key, done] of parts) if (key.startsWith(`${w.id}:`)) done(undefined)
       if (stopping) return
       if (startWaiters !== null) {
@@ -290,6 +331,8 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
           }),
       ),
     )
+    // (the workers learnt each other's occupancy while they drained)
+    clearInterval(occupancyTimer)
     await ledger.close()
   }
 

@@ -5,6 +5,10 @@
  * profiles on top of the hardware's idle power), meter status, circuit breaker, measured latency
  * overhead and the profile of each model it serves. The routing view of a decision is built from
  * it by the gateway's shell around the router (`core/engine/router`).
+ *
+ * Several processes sharing the backend (`serve --workers N`) exchange their in-flight requests by
+ * client model name and phase (`occupancyReport`, `setOthersOccupancy`: the IPC form of core's
+ * `ExternalOccupancy`), so each tracker models the backend's power at its total occupancy.
  */
 import {
   backendIdlePower,
@@ -17,6 +21,7 @@ import {
   type BreakerState,
   type EnergyProfile,
   type LiveAttribution,
+  type PhaseCounts,
 } from '@wattline/core'
 import type { Upstream } from './upstream-port.ts'
 import type { BackendConfig } from '../config/parse-config.ts'
@@ -76,6 +81,52 @@ export function createBackendRuntime(
 /** The profile of `model` on this backend (the first model's for a name it does not serve). */
 export function profileOf(rt: BackendRuntime, model: string): EnergyProfile {
   return rt.profiles.get(model) ?? (rt.profiles.values().next().value as EnergyProfile)
+}
+
+/** A backend's requests in flight by client model name and phase (plain data: crosses IPC). */
+export type ModelOccupancy = Readonly<Record<string, PhaseCounts>>
+
+/** This process's requests in flight on the backend at `nowMs`, by client model name and phase. */
+export function occupancyReport(rt: BackendRuntime, nowMs: number): ModelOccupancy {
+  const out: Record<string, PhaseCounts> = {}
+  const own = rt.tracker.occupancy(nowMs).inflight
+  if (own.size === 0) return out
+  const seen = new Set<EnergyProfile>()
+  for (const [model, profile] of rt.profiles) {
+    const c = own.get(profile)
+    // a profile several model names share is reported once, under the first
+    if (c === undefined || seen.has(profile)) continue
+    seen.add(profile)
+    out[model] = c
+  }
+  return out
+}
+
+/**
+ * What the other processes reported in flight on the backend (summed), from `nowMs` on; a model
+ * this backend does not serve counts with its first model's profile.
+ */
+export function setOthersOccupancy(
+  rt: BackendRuntime,
+  nowMs: number,
+  others: ModelOccupancy | undefined,
+): void {
+  const inflight = new Map<EnergyProfile, PhaseCounts>()
+  for (const [model, c] of Object.entries(others ?? {})) {
+    const profile = profileOf(rt, model)
+    const had = inflight.get(profile)
+    inflight.set(
+      profile,
+      had === undefined
+        ? c
+        : {
+            prefilling: had.prefilling + c.prefilling,
+            decoding: had.decoding + c.decoding,
+            done: had.done + c.done,
+          },
+    )
+  }
+  rt.tracker.setExternal(nowMs, { inflight })
 }
 
 /** Applies a breaker event; returns true when admission changed (closed/half-open ↔ open). */

@@ -82,6 +82,12 @@ export interface GatewayDeps {
    * a condition of quality tiers. Omitted = never.
    */
   readonly budgetPressure?: (service: string) => boolean
+  /**
+   * Whether this process writes the backends' idle energy (metrics and ledger). Default true. With
+   * several processes accounting the same backends (`serve --workers N`, whose trackers know each
+   * other's occupancy) exactly one does; the others drop theirs.
+   */
+  readonly recordsIdle?: boolean
 }
 
 /** What `dispatch` needs to send one request. */
@@ -222,7 +228,10 @@ export interface Gateway {
   recordCacheHit(input: CacheHitInput): void
   /** Health-probes every backend once (feeds the breakers). */
   probe(): Promise<void>
-  /** Writes each backend's idle energy since the last call to metrics and the ledger. */
+  /**
+   * Writes each backend's idle energy since the last call to metrics and the ledger (takes and
+   * drops it where `recordsIdle` is false).
+   */
   flushIdle(): void
   /** The most recent routing decisions, newest first. */
   recentDecisions(limit: number): readonly RecentDecision[]
@@ -512,7 +521,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           method: method === 'measured' ? 'modelled' : 'measured',
         })
         const intensity = deps.intensity.current(rt.config.zone)
-        for (const slice of rt.tracker.takeIdle(t)) {
+        const slices = rt.tracker.takeIdle(t)
+        if (deps.recordsIdle === false) continue
+        for (const slice of slices) {
           const facility = slice.energyJ * rt.config.pue
           metrics.idleEnergy.inc({ ...where, method: slice.method }, slice.energyJ)
           appendSafely(deps, {

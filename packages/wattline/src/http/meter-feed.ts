@@ -31,6 +31,11 @@ export interface MeterFeedOptions {
   readonly logger: Logger
   /** Measured power samples are written here (`kind: 'power'`). */
   readonly ledger: LedgerSink
+  /**
+   * Whether this process writes the samples (default true): with several processes reading the
+   * same meter (`serve --workers N`) one does, so the ledger holds each reading once.
+   */
+  readonly writeSamples?: boolean
 }
 
 export interface MeterFeed {
@@ -99,6 +104,7 @@ export function createMeterFeed(options: MeterFeedOptions): MeterFeed {
       rt.meterFallback = false
       metrics.meterUp.set(where, 1)
     }
+    if (options.writeSamples === false) return
     options.ledger.append({
       kind: 'power',
       backend: rt.config.id,
