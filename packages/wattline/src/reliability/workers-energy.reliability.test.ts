@@ -8,10 +8,13 @@
  * The backend's energy in that window — its requests' rows plus its idle rows clipped to the
  * window — must agree between the two runs within ±15 %. Per-worker accounting (each worker's
  * power at its own occupancy, P(b/2) twice instead of P(b) once, and the idle energy recorded by
- * every worker) over-stated the two-worker figure beyond that.
+ * every worker) over-stated the two-worker figure beyond that (1.70× measured before the fix).
+ *
+ * With a measured meter (a fake `nvidia-smi` reading a constant 400 W), two workers record
+ * 400 W × the window (±15 %), not each the whole reading, and each reading once.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -31,12 +34,18 @@ const IDLE_MS = atScale(4000, 1500)
 /** The simulated model server's answer time, ms (long against IPC lag, short against LOAD_MS). */
 const UPSTREAM_MS = 1000
 const TOLERANCE = 0.15
+const ACCOUNTING_MS = 200
+const METER_MS = 100
+const METER_W = 400
 
 interface RunEnergy {
   readonly requests: number
   readonly activeJ: number
   readonly idleJ: number
   readonly totalJ: number
+  readonly windowMs: number
+  /** Power samples in the ledger inside the window. */
+  readonly samples: number
 }
 
 let upstream: CountingUpstream
@@ -54,14 +63,20 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
-/** Runs the fixed load through `serve --workers <workers>`; the backend's energy in the window. */
-async function measure(workers: number): Promise<RunEnergy> {
+/**
+ * Runs the fixed load through `serve --workers <workers>`; the backend's energy in the window.
+ * `measured`: the backend's meter is a fake `nvidia-smi` reading `METER_W`.
+ */
+async function measure(workers: number, measured = false): Promise<RunEnergy> {
   const dir = mkdtempSync(join(tmpdir(), `wattline-workers-energy-${workers}-`))
   dirs.push(dir)
+  const smi = join(dir, 'fake-nvidia-smi.sh')
+  writeFileSync(smi, `#!/bin/sh\necho '0, ${METER_W}'\n`)
+  chmodSync(smi, 0o755)
   writeFileSync(
     join(dir, 'wattline.yaml'),
     [
-      'gateway: { log_level: warn, accounting_interval_ms: 200, health: { interval_ms: 60000 } }',
+      `gateway: { log_level: warn, accounting_interval_ms: ${ACCOUNTING_MS}, health: { interval_ms: 60000 } }`,
       'ledger: { url: "sqlite:./ledger.db", flush_interval_ms: 100 }',
       'services:',
       '  - name: chat',
@@ -73,6 +88,9 @@ async function measure(workers: number): Promise<RunEnergy> {
       '    hardware: H100-SXM',
       `    models: [${MODEL}]`,
       '    max_concurrency: 64',
+      ...(measured
+        ? [`    meter: { type: nvidia-smi, command: '${smi}', interval_ms: ${METER_MS} }`]
+        : []),
       '',
     ].join('\n'),
   )
@@ -81,6 +99,8 @@ async function measure(workers: number): Promise<RunEnergy> {
   children.push(child)
   child.stdout!.resume()
   const base = await started.url
+  // past the meter's first readings
+  if (measured) await new Promise((r) => setTimeout(r, 1000))
   const fromMs = Date.now()
   const until = fromMs + LOAD_MS
   const statuses: number[] = []
@@ -112,8 +132,22 @@ async function measure(workers: number): Promise<RunEnergy> {
       const inside = Math.min(Number(r.to_ms), toMs) - Math.max(Number(r.from_ms), fromMs)
       if (span > 0 && inside > 0) idleJ += (r.energy_j * inside) / span
     }
+    const samples = (
+      db
+        .prepare(
+          'SELECT COUNT(*) AS n FROM power_samples WHERE backend = ? AND at_ms >= ? AND at_ms <= ?',
+        )
+        .get('paris', fromMs, toMs) as { n: number }
+    ).n
     expect(req.n).toBe(statuses.length)
-    return { requests: req.n, activeJ: req.j, idleJ, totalJ: req.j + idleJ }
+    return {
+      requests: req.n,
+      activeJ: req.j,
+      idleJ,
+      totalJ: req.j + idleJ,
+      windowMs: toMs - fromMs,
+      samples,
+    }
   } finally {
     db.close()
   }
@@ -132,5 +166,22 @@ describe('serve --workers N accounts a shared backend once (real processes on lo
     expect(one.idleJ).toBeGreaterThan(0)
     expect(two.idleJ).toBeGreaterThan(0)
     expect(Math.abs(ratio - 1)).toBeLessThanOrEqual(TOLERANCE)
+    // the modelled power samples are the backend's: written by one worker, once per interval
+    expect(two.samples).toBeLessThanOrEqual(two.windowMs / ACCOUNTING_MS + 2)
   }, 90_000)
+
+  it.skipIf(process.platform === 'win32')(
+    `shares a measured ${METER_W} W among both workers' requests: ${METER_W} W × the window (±${TOLERANCE * 100} %), each reading written once`,
+    async () => {
+      const two = await measure(2, true)
+      const expectedJ = (METER_W * two.windowMs) / 1000
+      console.log(
+        `workers-energy (measured ${METER_W} W): --workers 2 ${JSON.stringify(two)}; expected ${expectedJ.toFixed(1)} J; ratio ${(two.totalJ / expectedJ).toFixed(3)}`,
+      )
+      expect(Math.abs(two.totalJ / expectedJ - 1)).toBeLessThanOrEqual(TOLERANCE)
+      expect(two.samples).toBeGreaterThan(0)
+      expect(two.samples).toBeLessThanOrEqual(two.windowMs / METER_MS + 2)
+    },
+    60_000,
+  )
 })
