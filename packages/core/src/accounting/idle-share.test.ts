@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EnergyShares, overlapFraction } from './idle-share.ts'
+import { EnergyShares, idleInPeriod, overlapFraction } from './idle-share.ts'
 
 const period = { fromMs: 1000, toMs: 2000 }
 
@@ -44,5 +44,44 @@ describe('EnergyShares', () => {
     }
     expect(shareOf('chat', 'a') + shareOf('search', 'a')).toBeCloseTo(1, 12)
     expect(shareOf('chat', 'b') + shareOf('search', 'b')).toBe(1)
+  })
+})
+
+describe('idleInPeriod', () => {
+  const idle = {
+    backend: 'gpu',
+    from_ms: 500,
+    to_ms: 1500,
+    energy_j: 100,
+    facility_energy_j: 120,
+    carbon_g: 0.04,
+  }
+
+  it('clips an interval that straddles the period and scales its energy and carbon', () => {
+    const part = idleInPeriod(idle, period)
+    expect(part).toEqual({
+      ...idle,
+      from_ms: 1000,
+      to_ms: 1500,
+      energy_j: 50,
+      facility_energy_j: 60,
+      carbon_g: 0.02,
+    })
+    // clipping again changes nothing
+    expect(idleInPeriod(part as typeof idle, period)).toBe(part)
+  })
+
+  it('keeps an interval inside the period, drops one outside, keeps a point inside', () => {
+    const inside = { ...idle, from_ms: 1200, to_ms: 1300 }
+    expect(idleInPeriod(inside, period)).toBe(inside)
+    expect(idleInPeriod({ ...idle, from_ms: 0, to_ms: 1000 }, period)).toBeUndefined()
+    const point = { ...idle, from_ms: 1000, to_ms: 1000 }
+    expect(idleInPeriod(point, period)).toBe(point)
+    expect(idleInPeriod({ ...idle, from_ms: 2000, to_ms: 2000 }, period)).toBeUndefined()
+  })
+
+  it('keeps the whole of an interval longer than the period only for the period', () => {
+    const long = idleInPeriod({ ...idle, from_ms: 0, to_ms: 4000 }, period)
+    expect(long).toMatchObject({ from_ms: 1000, to_ms: 2000, energy_j: 25, facility_energy_j: 30 })
   })
 })

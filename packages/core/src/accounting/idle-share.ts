@@ -29,6 +29,34 @@ export function overlapFraction(interval: MsInterval, period: MsPeriod): number 
   return Math.max(0, o) / span
 }
 
+/** An idle interval's figures that scale with its length (energies in J, carbon in g). */
+export interface ProratableIdle extends MsInterval {
+  readonly energy_j: number
+  readonly facility_energy_j: number
+  readonly carbon_g: number
+}
+
+/**
+ * The part of an idle interval inside `period`: its ends clipped to the period and its energy and
+ * carbon scaled by {@link overlapFraction}; undefined when none of it is inside. Applying it twice
+ * changes nothing, so a reader may hand on clipped rows. The report prorates each overlapping
+ * interval this way (`ScopeRollup.addIdle`); the dashboard API clips the rows it reads with it.
+ */
+export function idleInPeriod<T extends ProratableIdle>(idle: T, period: MsPeriod): T | undefined {
+  const f = overlapFraction(idle, period)
+  if (f === 0) return undefined
+  if (f === 1 && idle.from_ms >= period.fromMs && idle.to_ms <= period.toMs) return idle
+  const from = Math.max(idle.from_ms, period.fromMs)
+  return {
+    ...idle,
+    from_ms: from,
+    to_ms: Math.max(from, Math.min(idle.to_ms, period.toMs)),
+    energy_j: idle.energy_j * f,
+    facility_energy_j: idle.facility_energy_j * f,
+    carbon_g: idle.carbon_g * f,
+  }
+}
+
 /**
  * A scope's share of energy per key (a backend, a zone): J of every scope and J of this scope,
  * added as rows stream by; `share(key)` = scope ÷ total, capped at 1, 0 when nothing ran there.

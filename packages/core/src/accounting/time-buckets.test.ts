@@ -38,4 +38,18 @@ describe('TimeBuckets', () => {
     const total = b.list.reduce((s, x) => s + x.itJ, 0)
     expect(total).toBe(160)
   })
+
+  it('takes a given width, and lands a zero-length idle interval whole in its bucket', () => {
+    const b = new TimeBuckets(90_000, 400_000, 60_000)
+    expect(b.widthMs).toBe(60_000)
+    expect(b.list.map((x) => x.from)).toEqual([90_000, 120_000, 180_000, 240_000, 300_000, 360_000])
+    const f = { zone: 'FR', itJ: 10, facilityJ: 12, carbonG: 0.001, method: 'measured' } as const
+    b.addIdle(200_000, 200_000, f)
+    b.addIdle(400_000, 400_000, f) // the period's end is outside it
+    expect(b.list.map((x) => x.idleJ)).toEqual([0, 0, 10, 0, 0, 0])
+    // an interval over a bucket edge is split by its overlap with each
+    b.addIdle(100_000, 140_000, f)
+    expect(b.list[0]?.idleJ).toBe(5)
+    expect(b.list[1]?.idleJ).toBe(5)
+  })
 })

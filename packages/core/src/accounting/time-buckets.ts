@@ -41,9 +41,13 @@ export class TimeBuckets {
   readonly list: readonly TimeBucketTotals[]
   readonly #first: number
 
-  /** Epoch-aligned buckets covering `[fromMs, toMs)`, the first and last clipped to the period. */
-  constructor(fromMs: number, toMs: number) {
+  /**
+   * Epoch-aligned buckets covering `[fromMs, toMs)`, the first and last clipped to the period, of
+   * `widthMs` when given (the dashboard picks its own, finer widths), else the report's choice.
+   */
+  constructor(fromMs: number, toMs: number, widthMs?: number) {
     this.widthMs =
+      widthMs ??
       BUCKET_WIDTHS_MS.find((w) => Math.ceil(toMs / w) - Math.floor(fromMs / w) <= MAX_BUCKETS) ??
       Math.ceil((toMs - fromMs) / MAX_BUCKETS)
     const list: TimeBucketTotals[] = []
@@ -67,7 +71,9 @@ export class TimeBuckets {
 
   /** The bucket holding `atMs`, or undefined outside the period. */
   at(atMs: number): TimeBucketTotals | undefined {
-    return this.list[Math.floor(atMs / this.widthMs) - Math.floor(this.#first / this.widthMs)]
+    const b = this.list[Math.floor(atMs / this.widthMs) - Math.floor(this.#first / this.widthMs)]
+    // The first and last buckets are clipped: an instant in their cut-off part is outside.
+    return b !== undefined && atMs >= b.from && atMs < b.to ? b : undefined
   }
 
   /** Adds one request's figures to its arrival bucket. */
@@ -76,8 +82,16 @@ export class TimeBuckets {
     if (bucket !== undefined) add(bucket, f, 1, 1, 0)
   }
 
-  /** Spreads idle figures evenly over the buckets `[fromMs, toMs)` overlaps (toMs > fromMs). */
+  /**
+   * Spreads idle figures evenly over the buckets `[fromMs, toMs)` overlaps; a zero-length interval
+   * (toMs ≤ fromMs) is a point and lands whole in the bucket holding `fromMs`.
+   */
   addIdle(fromMs: number, toMs: number, f: BucketFigures): void {
+    if (toMs <= fromMs) {
+      const bucket = this.at(fromMs)
+      if (bucket !== undefined) add(bucket, f, 1, 0, 1)
+      return
+    }
     for (const bucket of this.list) {
       const o = Math.min(toMs, bucket.to) - Math.max(fromMs, bucket.from)
       if (o > 0) add(bucket, f, o / (toMs - fromMs), 0, 1)

@@ -201,7 +201,10 @@ export interface ZoneRow {
   readonly carbon_g: number
   /** This zone's carbon / all carbon in the window (0–1). */
   readonly share_of_carbon: number | null
-  /** Facility-energy-weighted mean intensity the zone's requests were accounted with (gCO2e/kWh). */
+  /**
+   * Facility-energy-weighted mean intensity (gCO2e/kWh) the zone's requests and idle energy were
+   * accounted with (idle at its carbon ÷ facility energy), as the report's carbon by zone.
+   */
   readonly mean_intensity_g_per_kwh: number | null
   /** `measured` only when every request and idle figure in the zone was. */
   readonly method: Method

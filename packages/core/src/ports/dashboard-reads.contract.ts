@@ -2,8 +2,8 @@
  * @module ports/dashboard-reads.contract
  * The contract every `DashboardLedgerReader` passes (the ledger database on SQLite, and PostgreSQL
  * when PG_URL is set; the in-memory reader). `make` is handed the records to hold, in write order,
- * and returns a reader over them. Holds: half-open windows (`from ≤ t < to`, idle intervals by their
- * start), time order with ties in write order, records read back exactly as written (nulls,
+ * and returns a reader over them. Holds: half-open windows (`from ≤ t < to`; idle intervals
+ * that overlap the window, as the report source reads them), time order with ties in write order, records read back exactly as written (nulls,
  * booleans, floats, optional fields), other kinds left out, and `hourlyMeans` (where offered) equal
  * to bucketing the rows by hour.
  */
@@ -52,7 +52,7 @@ export function dashboardContractRecords(): LedgerRecord[] {
       }),
     )
   }
-  const idle: IdleEnergyRecord[] = [-1, 0, 1, 2, 3].map((h) => ({
+  const hourly: IdleEnergyRecord[] = [-1, 0, 1, 2, 3].map((h) => ({
     kind: 'idle',
     backend: h % 2 === 0 ? 'paris' : 'warsaw',
     zone: h % 2 === 0 ? 'FR' : 'PL',
@@ -65,6 +65,17 @@ export function dashboardContractRecords(): LedgerRecord[] {
     method: h === 0 ? 'measured' : 'modelled',
     source: 'profile:idle',
   }))
+  const idle: IdleEnergyRecord[] = [
+    ...hourly,
+    // ends exactly where the hour from T0 + 1 h starts (touches it, does not overlap it)
+    { ...(hourly[1] as IdleEnergyRecord), from_ms: T0 + HOUR - 60_000, to_ms: T0 + HOUR },
+    // a zero-length interval (an instant) inside the hour from T0 + 2 h
+    {
+      ...(hourly[2] as IdleEnergyRecord),
+      from_ms: T0 + 2 * HOUR + 5_000,
+      to_ms: T0 + 2 * HOUR + 5_000,
+    },
+  ]
   const power: PowerSampleRecord[] = []
   for (let i = 0; i < 30; i++)
     power.push({
@@ -128,14 +139,33 @@ export function testDashboardLedgerReader(
       }
     })
 
-    it('reads the idle intervals that start inside the window, and only those', async () => {
+    it('reads the idle intervals that overlap the window, whole and by start, and only those', async () => {
+      const overlaps = (r: IdleEnergyRecord, w: TimeWindow): boolean =>
+        r.from_ms < w.to_ms && r.to_ms > w.from_ms
       for (const w of windows) {
-        const expected = idle.filter((r) => inWindow(r.from_ms, w))
+        const expected = idle.filter((r) => overlaps(r, w)).sort((a, b) => a.from_ms - b.from_ms)
+        expect(expected.length).toBeGreaterThan(0)
         expect(await fixture.reader.idleEnergy(w)).toEqual(expected)
       }
-      // the interval that started before T0 overlaps [T0, T0 + 1 h) but does not start there
+      // the interval that started before T0 overlaps [T0, T0 + 1 h) by 1 s: it is read, unclipped
       const first = await fixture.reader.idleEnergy({ from_ms: T0, to_ms: T0 + HOUR })
-      expect(first.map((r) => r.from_ms)).toEqual([T0 + 1_000])
+      expect(first.map((r) => [r.from_ms, r.to_ms])).toEqual([
+        [T0 - HOUR + 1_000, T0 + 1_000],
+        [T0 + 1_000, T0 + HOUR + 1_000],
+        [T0 + HOUR - 60_000, T0 + HOUR],
+      ])
+      // one ending exactly at the window's start only touches it; the instant at + 2 h 5 s is in
+      const second = await fixture.reader.idleEnergy({ from_ms: T0 + HOUR, to_ms: T0 + 2 * HOUR })
+      expect(second.map((r) => r.from_ms)).toEqual([T0 + 1_000, T0 + HOUR + 1_000])
+      const third = await fixture.reader.idleEnergy({
+        from_ms: T0 + 2 * HOUR,
+        to_ms: T0 + 3 * HOUR,
+      })
+      expect(third.map((r) => r.from_ms)).toEqual([
+        T0 + HOUR + 1_000,
+        T0 + 2 * HOUR + 1_000,
+        T0 + 2 * HOUR + 5_000,
+      ])
     })
 
     it('reads the power samples of a window, in time order', async () => {
@@ -151,9 +181,15 @@ export function testDashboardLedgerReader(
         { from_ms: T0 + 10 * HOUR, to_ms: T0 + 11 * HOUR },
       ]) {
         expect(await fixture.reader.requests(w)).toEqual([])
-        expect(await fixture.reader.idleEnergy(w)).toEqual([])
         expect(await fixture.reader.powerSamples(w)).toEqual([])
       }
+      // idle intervals take overlap, as the report source's do: an empty window inside one still
+      // meets it (prorated, it counts 0), one with no rows meets none
+      expect(
+        await fixture.reader.idleEnergy({ from_ms: T0 + 10 * HOUR, to_ms: T0 + 11 * HOUR }),
+      ).toEqual([])
+      const empty = await fixture.reader.idleEnergy({ from_ms: T0 + HOUR, to_ms: T0 + HOUR })
+      expect(empty.map((r) => r.from_ms)).toEqual([T0 + 1_000])
     })
 
     it('gives hourly means equal to bucketing the rows by hour, where it offers them', async () => {

@@ -22,7 +22,10 @@ export interface TimeWindow {
 export interface DashboardLedgerReader {
   /** Request rows with `from_ms ≤ at_ms < to_ms`. */
   requests(window: TimeWindow): Promise<readonly RequestRecord[]>
-  /** Idle-energy intervals that start inside the window. */
+  /**
+   * Idle-energy intervals that overlap the window (`from_ms < to` and `to_ms > from`), whole, by
+   * start: the caller prorates them to the window (core's `idleInPeriod`), as the report does.
+   */
   idleEnergy(window: TimeWindow): Promise<readonly IdleEnergyRecord[]>
   /** Backend power readings inside the window. */
   powerSamples(window: TimeWindow): Promise<readonly PowerSampleRecord[]>

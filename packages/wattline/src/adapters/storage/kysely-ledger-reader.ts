@@ -36,12 +36,21 @@ export function createKyselyLedgerReader(
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS
   const db = opened.db
 
-  async function read(kind: AuditKind, column: string, w: TimeWindow): Promise<unknown[]> {
+  /**
+   * Rows of `kind` with `column` in the window, ordered by it; with `overlapEnd` (intervals), those
+   * that overlap the window instead: `column < to` and `overlapEnd > from`, as the report reads them.
+   */
+  async function read(
+    kind: AuditKind,
+    column: string,
+    w: TimeWindow,
+    overlapEnd?: string,
+  ): Promise<unknown[]> {
     const spec = tableOf(kind)
     const rows = await db
       .selectFrom(spec.table)
       .selectAll()
-      .where(column, '>=', w.from_ms)
+      .where(overlapEnd ?? column, overlapEnd === undefined ? '>=' : '>', w.from_ms)
       .where(column, '<', w.to_ms)
       .orderBy(column)
       .orderBy('block_seq')
@@ -108,7 +117,8 @@ export function createKyselyLedgerReader(
       ]
     },
     requests: async (w) => (await read('request', 'at_ms', w)) as RequestRecord[],
-    idleEnergy: async (w) => (await read('idle', 'from_ms', w)) as IdleEnergyRecord[],
+    // Whole intervals that overlap the window; the API prorates them (core's `idleInPeriod`).
+    idleEnergy: async (w) => (await read('idle', 'from_ms', w, 'to_ms')) as IdleEnergyRecord[],
     powerSamples: async (w) => (await read('power', 'at_ms', w)) as PowerSampleRecord[],
   }
 }

@@ -14,6 +14,7 @@ import {
   MinuteEnergy,
   MinutePower,
   NetworkRollup,
+  TimeBuckets,
 } from '@wattline/core'
 import type {
   EstimateJson,
@@ -85,8 +86,10 @@ export function summarizeUsage(
 /** Idle energy charged to a set of requests: a fraction of an idle record. */
 export interface IdleShare {
   readonly backend: string
-  /** Start of the idle interval, epoch ms. */
+  /** Start of the idle interval (clipped to the window), epoch ms. */
   readonly from_ms: number
+  /** End of the idle interval (clipped to the window), epoch ms; equal to `from_ms` for an instant. */
+  readonly to_ms: number
   readonly zone: string
   readonly facility_energy_j: number
   readonly carbon_g: number
@@ -122,41 +125,42 @@ export function allIdle(idle: readonly IdleEnergyRecord[]): IdleShare[] {
   return idle.map((i) => ({ ...i }))
 }
 
-/** Usage per time bucket (requests, facility energy incl. idle, carbon), empty buckets included. */
+/**
+ * Usage per time bucket (requests, facility energy incl. idle, carbon), empty buckets included:
+ * core's `TimeBuckets`, as the report's over-time series — a request in its arrival bucket, an idle
+ * interval spread evenly over the buckets it overlaps (an instant whole in its bucket). `at_ms` is
+ * the bucket's aligned start (the first may start before the window).
+ */
 export function usageSeries(
   requests: readonly RequestRecord[],
   idle: readonly IdleShare[],
   window: TimeWindow,
   bucketMs: number,
 ): UsageBucket[] {
-  const start = Math.floor(window.from_ms / bucketMs) * bucketMs
-  const count = Math.max(1, Math.ceil((window.to_ms - start) / bucketMs))
-  const buckets = Array.from({ length: count }, (_, k) => ({
-    at_ms: start + k * bucketMs,
-    requests: 0,
-    facility_energy_j: 0,
-    carbon_g: 0,
-  }))
-  const at = (t: number): (typeof buckets)[number] | undefined =>
-    buckets[Math.floor((t - start) / bucketMs)]
-  for (const r of requests) {
-    const b = at(r.at_ms)
-    if (b === undefined) continue
-    b.requests += 1
-    b.facility_energy_j += r.facility_energy_j
-    b.carbon_g += r.carbon_g
-  }
-  for (const i of idle) {
-    const b = at(i.from_ms)
-    if (b === undefined) continue
-    b.facility_energy_j += i.facility_energy_j
-    b.carbon_g += i.carbon_g
-  }
-  return buckets.map((b) => ({
-    ...b,
-    energy_per_1k_requests_wh:
-      b.requests === 0 ? null : (b.facility_energy_j * 1000) / b.requests / WH,
-    carbon_per_1k_requests_g: b.requests === 0 ? null : (b.carbon_g * 1000) / b.requests,
+  const buckets = new TimeBuckets(window.from_ms, window.to_ms, bucketMs)
+  for (const r of requests)
+    buckets.addRequest(r.at_ms, {
+      zone: r.zone,
+      itJ: r.energy_j,
+      facilityJ: r.facility_energy_j,
+      carbonG: r.carbon_g,
+      method: r.method,
+    })
+  for (const i of idle)
+    buckets.addIdle(i.from_ms, i.to_ms, {
+      zone: i.zone,
+      itJ: 0, // not shown: the series carries facility energy
+      facilityJ: i.facility_energy_j,
+      carbonG: i.carbon_g,
+      method: i.method,
+    })
+  return buckets.list.map((b) => ({
+    at_ms: Math.floor(b.from / bucketMs) * bucketMs,
+    requests: b.requests,
+    facility_energy_j: b.facilityJ,
+    carbon_g: b.carbonG,
+    energy_per_1k_requests_wh: b.requests === 0 ? null : (b.facilityJ * 1000) / b.requests / WH,
+    carbon_per_1k_requests_g: b.requests === 0 ? null : (b.carbonG * 1000) / b.requests,
   }))
 }
 
@@ -170,7 +174,8 @@ export function chooseBucketMs(window: TimeWindow): number {
 /**
  * Peak fleet power in the window: per minute, each backend's mean power reading, summed over
  * backends; the highest minute wins. Without any readings, falls back to energy / 60 s of the busiest
- * minute from requests and idle intervals (modelled).
+ * minute from requests (at arrival) and idle intervals (spread evenly over the minutes they span, as
+ * the report does), modelled. Idle rows should be clipped to the window (`windowFacts`).
  */
 export function peakPower(
   samples: readonly PowerSampleRecord[],
@@ -194,7 +199,10 @@ export function peakPower(
   }
   const energy = new MinuteEnergy()
   for (const r of requests) energy.add(r.at_ms, r.energy_j)
-  for (const i of idle) energy.add(i.from_ms, i.energy_j)
+  for (const i of idle) {
+    if (i.to_ms > i.from_ms) energy.spread(i.from_ms, i.to_ms, i.energy_j)
+    else energy.add(i.from_ms, i.energy_j)
+  }
   return {
     ...peakOrNone(energy.peak()),
     method: 'modelled',

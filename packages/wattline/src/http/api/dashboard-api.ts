@@ -25,6 +25,7 @@ import {
   overviewBody,
   serviceDetailBody,
   servicesBody,
+  windowFacts,
   windowJson,
   zonesBody,
   type WindowFacts,
@@ -83,7 +84,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: DashboardApiDep
       deps.ledger.idleEnergy(window),
       deps.ledger.powerSamples(window),
     ])
-    return scopeToTenant({ window, requests, idle, power }, scope)
+    return scopeToTenant(windowFacts(window, requests, idle, power), scope)
   }
 
   app.get(

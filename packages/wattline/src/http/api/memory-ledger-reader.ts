@@ -1,7 +1,8 @@
 /**
  * @module http/api/memory-ledger-reader
  * A `DashboardLedgerReader` over records held in memory: for tests, the replay simulator's report and
- * small demos. Records are indexed by time once, so each window read is a binary search and a slice.
+ * small demos. Records are indexed by time once, so each window read is a binary search and a slice
+ * (idle intervals: those starting before the window's end, kept when they end after its start).
  */
 import type {
   IdleEnergyRecord,
@@ -27,7 +28,16 @@ export function createMemoryLedgerReader(records: readonly LedgerRecord[]): Dash
   )
   return {
     requests: (w) => Promise.resolve(slice(requests, w, (r) => r.at_ms)),
-    idleEnergy: (w) => Promise.resolve(slice(idle, w, (r) => r.from_ms)),
+    // Intervals that overlap the window (start before its end, end after its start), whole.
+    idleEnergy: (w) =>
+      Promise.resolve(
+        idle
+          .slice(
+            0,
+            lowerBound(idle, w.to_ms, (r) => r.from_ms),
+          )
+          .filter((r) => r.to_ms > w.from_ms),
+      ),
     powerSamples: (w) => Promise.resolve(slice(power, w, (r) => r.at_ms)),
   }
 }

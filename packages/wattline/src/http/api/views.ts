@@ -24,6 +24,7 @@ import type {
   ZoneRow,
   ZonesBody,
 } from '@wattline/core'
+import { idleInPeriod, ScopeRollup } from '@wattline/core'
 import {
   allIdle,
   chargeIdle,
@@ -42,8 +43,30 @@ import type { LiveBackend, LiveDecision, TimeWindow } from './ports.ts'
 export interface WindowFacts {
   readonly window: TimeWindow
   readonly requests: readonly RequestRecord[]
+  /** Idle intervals clipped and prorated to the window (build with {@link windowFacts}). */
   readonly idle: readonly IdleEnergyRecord[]
   readonly power: readonly PowerSampleRecord[]
+}
+
+/**
+ * The facts of a window as the views take them: the idle intervals the reader gives (every one that
+ * overlaps the window, whole) cut to their part inside it by core's `idleInPeriod` — ends clipped,
+ * energy and carbon × the fraction inside — as the report prorates them. Already-clipped rows pass
+ * through unchanged.
+ */
+export function windowFacts(
+  window: TimeWindow,
+  requests: readonly RequestRecord[],
+  idle: readonly IdleEnergyRecord[],
+  power: readonly PowerSampleRecord[],
+): WindowFacts {
+  const period = { fromMs: window.from_ms, toMs: window.to_ms }
+  const inWindow: IdleEnergyRecord[] = []
+  for (const i of idle) {
+    const part = idleInPeriod(i, period)
+    if (part !== undefined) inWindow.push(part)
+  }
+  return { window, requests, idle: inWindow, power }
 }
 
 /** The window as the API sends it: ISO-8601 (UTC) and epoch milliseconds. */
@@ -134,38 +157,34 @@ export function serviceDetailBody(
   }
 }
 
-/** Per zone: the intensity now, share of traffic, and carbon in the window (requests + idle). */
+/**
+ * Per zone: the intensity now, share of traffic, and carbon in the window (requests + idle). The
+ * figures are core's `ScopeRollup` zone totals, the report's "carbon by zone": facility energy and
+ * carbon of requests and idle, and the mean intensity weighted by facility energy over both (idle
+ * at its own carbon ÷ facility energy).
+ */
 export function zonesBody(facts: WindowFacts, live: readonly LiveZoneIntensity[]): ZonesBody {
-  const zones = new Set([
-    ...live.map((z) => z.zone),
-    ...facts.requests.map((r) => r.zone),
-    ...facts.idle.map((i) => i.zone),
-  ])
-  const totalCarbon =
-    facts.requests.reduce((t, r) => t + r.carbon_g, 0) +
-    facts.idle.reduce((t, i) => t + i.carbon_g, 0)
-  const n = facts.requests.length
+  const rollup = new ScopeRollup({ fromMs: facts.window.from_ms, toMs: facts.window.to_ms })
+  for (const r of facts.requests) rollup.addRequest(r)
+  for (const i of facts.idle) rollup.addIdle(i, 1)
+  const zones = new Set([...live.map((z) => z.zone), ...rollup.zones.keys()])
+  const totalCarbon = rollup.carbon.value
+  const n = rollup.requests
   const rows = [...zones].sort().map((zone): ZoneRow => {
-    const rs = facts.requests.filter((r) => r.zone === zone)
-    const idle = facts.idle.filter((i) => i.zone === zone)
-    const reqEnergy = rs.reduce((t, r) => t + r.facility_energy_j, 0)
-    const weighted = rs.reduce((t, r) => t + r.facility_energy_j * r.intensity_g_per_kwh, 0)
-    const carbon = rs.reduce((t, r) => t + r.carbon_g, 0) + idle.reduce((t, i) => t + i.carbon_g, 0)
+    const z = rollup.zones.get(zone)
+    const requests = z?.requests ?? 0
+    const carbon = z?.carbon.value ?? 0
     return {
       zone,
-      current: live.find((z) => z.zone === zone) ?? null,
-      requests: rs.length,
-      share_of_requests: n === 0 ? null : rs.length / n,
-      facility_energy_j: reqEnergy + idle.reduce((t, i) => t + i.facility_energy_j, 0),
+      current: live.find((l) => l.zone === zone) ?? null,
+      requests,
+      share_of_requests: n === 0 ? null : requests / n,
+      facility_energy_j: z?.facilityJ ?? 0,
       carbon_g: carbon,
       share_of_carbon: totalCarbon === 0 ? null : carbon / totalCarbon,
-      mean_intensity_g_per_kwh: reqEnergy === 0 ? null : weighted / reqEnergy,
-      method:
-        rs.length + idle.length > 0 &&
-        rs.every((r) => r.method === 'measured') &&
-        idle.every((i) => i.method === 'measured')
-          ? 'measured'
-          : 'modelled',
+      mean_intensity_g_per_kwh:
+        z === undefined || z.facilityJ === 0 ? null : z.intensityJ / z.facilityJ,
+      method: z?.carbon.strictMethod() ?? 'modelled',
     }
   })
   return { window: windowJson(facts.window), zones: rows }
