@@ -190,9 +190,17 @@ export function zonesBody(facts: WindowFacts, live: readonly LiveZoneIntensity[]
   return { window: windowJson(facts.window), zones: rows }
 }
 
-/** Per backend: live occupancy and power, and energy per token measured vs modelled in the window. */
+/**
+ * Per backend: live occupancy and power, and energy per token measured vs modelled in the window.
+ * Every backend the gateway knows, served from, or recorded idle energy for in the window is listed
+ * (the report's "by backend" lists the last kind too).
+ */
 export function backendsBody(facts: WindowFacts, live: readonly LiveBackend[]): BackendsBody {
-  const ids = new Set([...live.map((b) => b.id), ...facts.requests.map((r) => r.backend)])
+  const ids = new Set([
+    ...live.map((b) => b.id),
+    ...facts.requests.map((r) => r.backend),
+    ...facts.idle.map((i) => i.backend),
+  ])
   const rows = [...ids].sort().map((id): BackendRow => {
     const b = live.find((x) => x.id === id)
     const rs = facts.requests.filter((r) => r.backend === id)
@@ -202,7 +210,7 @@ export function backendsBody(facts: WindowFacts, live: readonly LiveBackend[]): 
     const samples = facts.power.filter((s) => s.backend === id)
     return {
       id,
-      zone: b?.zone ?? rs[0]?.zone ?? '',
+      zone: b?.zone ?? rs[0]?.zone ?? facts.idle.find((i) => i.backend === id)?.zone ?? '',
       hardware: b?.hardware ?? null,
       healthy: b?.healthy ?? null,
       inflight: b?.inflight ?? null,
