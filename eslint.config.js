@@ -105,10 +105,6 @@ export default tseslint.config(
       'packages/wattline/src/index.ts',
       '**/*.test.ts',
       '**/*.test-support.ts',
-      // TODO(issue 13): other work has these open; each needs one import line changed (listed in
-      // docs/architecture.md, "The rim"), then delete these lines and adapters/metrics/.
-      'packages/wattline/src/http/metrics.ts',
-      'packages/wattline/src/http/response-cache.ts',
     ],
     rules: {
       'no-restricted-imports': [

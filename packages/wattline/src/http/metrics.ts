@@ -4,7 +4,7 @@
  * bounded: service, model, backend and zone come from config; `status` is the HTTP status code.
  */
 import { Registry, type Counter, type Gauge, type Histogram } from 'prom-client'
-import { counterIn } from '../adapters/metrics/registry-metrics.ts'
+import { counterIn } from '../metrics/registry-metrics.ts'
 import { CachedCounter, CachedGauge, CachedHistogram } from './cached-metrics.ts'
 
 const REQUEST_LABELS = ['service', 'model', 'backend', 'zone'] as const

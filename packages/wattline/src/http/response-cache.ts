@@ -12,16 +12,15 @@
  * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
  */
 import { hash } from 'node:crypto'
-import type { LeverEnergySaving } from '@wattline/core'
+import type { CacheEntry, CacheStore, LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { counterIn } from '../adapters/metrics/registry-metrics.ts'
+import { counterIn } from '../metrics/registry-metrics.ts'
 import { savingsCounters } from './metrics.ts'
-import type { CacheEntry, CacheStore } from '../adapters/cache/cache-store.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import type { Accounting } from './accounting.ts'
 
-export type { CacheEntry } from '../adapters/cache/cache-store.ts'
+export type { CacheEntry } from '@wattline/core'
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass'
 
