@@ -55,6 +55,7 @@ import { startClusterLoad, startSharedScalingLoad } from './cluster.ts'
 import { startResponseCache } from './response-cache.ts'
 import type { LiveWorker } from './worker-process.ts'
 import { applyOthersOccupancy, fleetOccupancy } from './worker-occupancy.ts'
+import { startAccountingLeader } from './accounting-leader.ts'
 import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -248,8 +249,12 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   const cluster = await startClusterLoad(config, { registry, logger })
   // The response cache (services with `cache.enabled`); undefined when none enables it.
   const cache = await startResponseCache(config, { registry, logger })
-  // Backend-wide records (idle energy, power samples): one worker of `serve --workers N` writes them.
-  const recordsBackendEnergy = options.worker?.recordsBackendEnergy ?? true
+  // Backend-wide records (idle energy, power samples) are written once: in cluster mode by the
+  // replica holding the leader lease (compose/accounting-leader.ts), else by worker 0 of
+  // `serve --workers N` (or this lone gateway).
+  const leader = await startAccountingLeader(config, scalingShared, logger)
+  const workerRecords = options.worker?.recordsBackendEnergy ?? true
+  const recordsBackendEnergy = (): boolean => leader?.leads() ?? workerRecords
   const gateway = createGateway({
     config,
     clock,
@@ -271,11 +276,15 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     budgetPressure: (service) => budgetWatch.breached(service),
     recordsIdle: recordsBackendEnergy,
   })
-  // The workers' trackers account each backend at its total occupancy (compose/worker-occupancy.ts).
-  const stopSharing = options.worker?.shareOccupancy(
-    () => fleetOccupancy(gateway.backends, clock.now()),
-    (others) => applyOthersOccupancy(gateway.backends, others, clock.now()),
-  )
+  // The workers' trackers account each backend at its total occupancy (compose/worker-occupancy.ts);
+  // in cluster mode the shared counts give it instead (every worker is a replica there).
+  const stopSharing =
+    cluster === undefined
+      ? options.worker?.shareOccupancy(
+          () => fleetOccupancy(gateway.backends, clock.now()),
+          (others) => applyOthersOccupancy(gateway.backends, others, clock.now()),
+        )
+      : undefined
   const liveState = gatewayLiveState(gateway, intensity)
   // The Batch API (/v1/files, /v1/batches) and its scheduler, over the ledger's database. Lines
   // reach routing with their placement (zones, time-shift baseline) through the proxy route.
@@ -360,7 +369,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
   every(config.gateway.accounting_interval_ms, () => {
     gateway.flushIdle()
     for (const rt of gateway.backends.values()) {
-      if (rt.tracker.method === 'measured' || !recordsBackendEnergy) continue
+      if (rt.tracker.method === 'measured' || !recordsBackendEnergy()) continue
       const model = "modelled power of the in-flight models' profiles at the occupancy"
       sink.append({
         kind: 'power',
@@ -449,6 +458,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
         } finally {
           await tracing?.close()
           await Promise.all([...upstreams.values()].map((u) => u.close()))
+          await leader?.close()
           await cluster?.close()
           await tenantSharing?.close()
           await scalingShared?.close()

@@ -19,6 +19,7 @@ import { parseConfig } from '../config/parse-config.ts'
 import { createGateway, type Dispatched, type Gateway } from '../http/gateway.ts'
 import { fixedIntensity, memorySink, TEST_CATALOG } from '../http/harness.test-support.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
+import type { ClusterLoad } from '../http/cluster-load.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 import {
   applyOthersOccupancy,
@@ -36,7 +37,7 @@ interface Engine {
   readonly ledger: ReturnType<typeof memorySink>
 }
 
-async function engine(recordsIdle = true): Promise<Engine> {
+async function engine(recordsIdle = true, cluster?: ClusterLoad): Promise<Engine> {
   const parsed = parseConfig(
     {
       services: [{ name: 'chat', default: true }],
@@ -83,7 +84,8 @@ async function engine(recordsIdle = true): Promise<Engine> {
     metrics: createGatewayMetrics(),
     random: seededRandom(1),
     logger: pino({ level: 'silent' }),
-    recordsIdle,
+    recordsIdle: () => recordsIdle,
+    ...(cluster === undefined ? {} : { cluster }),
   })
   return { gateway, clock, ledger }
 }
@@ -195,5 +197,32 @@ describe('worker occupancy sharing', () => {
     const alone = joules(w0, 'request') + joules(w1, 'request')
     expect(alone).toBeCloseTo(2 * big.power(1), 6)
     expect(alone).toBeGreaterThan(joules(one, 'request') * 1.15)
+  })
+})
+
+describe('replica occupancy (cluster mode)', () => {
+  it('a replica seeing other replicas’ requests in the shared counts models the backend at the total occupancy and keeps its work share', async () => {
+    let others = 3
+    const cluster: ClusterLoad = {
+      up: true,
+      inflight: (_backend, local) => local + others,
+      acquire: async () => ({ kind: 'local' }),
+      release: () => {},
+      sync: async () => true,
+      close: async () => {},
+    }
+    const e = await engine(true, cluster)
+    const rt = e.gateway.backends.get('paris')!
+    const d = await send(e, 'llama-small', 0)
+    // the three others count as decoding requests of the backend's first model
+    expect(rt.tracker.totalInflight).toBe(4)
+    expect(rt.tracker.powerW).toBeCloseTo(200 + small.power(4) - small.idlePower, 9)
+    e.clock.t = 1000
+    finish(e, d)
+    expect(joules(e, 'request')).toBeCloseTo((200 + small.power(4) - small.idlePower) / 4, 6)
+    // the others finished: the next sync brings the backend back to this replica's own count
+    others = 0
+    await e.gateway.syncLoad()
+    expect(rt.tracker.totalInflight).toBe(0)
   })
 })

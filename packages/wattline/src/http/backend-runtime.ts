@@ -129,6 +129,22 @@ export function setOthersOccupancy(
   rt.tracker.setExternal(nowMs, { inflight })
 }
 
+/**
+ * Other processes' requests in flight on the backend when only their number is known (gateway
+ * replicas sharing counts through Redis): counted as decoding requests of the backend's first model.
+ */
+export function setOthersInflight(rt: BackendRuntime, nowMs: number, count: number): void {
+  const model = rt.config.models[0]
+  const n = Math.max(0, Math.floor(count))
+  setOthersOccupancy(
+    rt,
+    nowMs,
+    model === undefined || n === 0
+      ? undefined
+      : { [model]: { prefilling: 0, decoding: n, done: 0 } },
+  )
+}
+
 /** Applies a breaker event; returns true when admission changed (closed/half-open ↔ open). */
 export function breakerEvent(
   rt: BackendRuntime,

@@ -49,7 +49,12 @@ import { createTier } from '../gateway/tier.ts'
 import { timeShiftSavings } from '../gateway/time-shift.ts'
 import { createUpstreamTerminal } from '../gateway/upstream.ts'
 import type { Accounting } from './accounting.ts'
-import { breakerEvent, createBackendRuntime, type BackendRuntime } from './backend-runtime.ts'
+import {
+  breakerEvent,
+  createBackendRuntime,
+  setOthersInflight,
+  type BackendRuntime,
+} from './backend-runtime.ts'
 import type { ClusterLoad } from './cluster-load.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 import type { GatewayMetrics } from './metrics.ts'
@@ -83,11 +88,17 @@ export interface GatewayDeps {
    */
   readonly budgetPressure?: (service: string) => boolean
   /**
-   * Whether this process writes the backends' idle energy (metrics and ledger). Default true. With
-   * several processes accounting the same backends (`serve --workers N`, whose trackers know each
-   * other's occupancy) exactly one does; the others drop theirs.
+   * Whether this process writes the backends' idle energy now (metrics and ledger). Default: always.
+   * With several processes accounting the same backends (`serve --workers N`, whose trackers know
+   * each other's occupancy; replicas in cluster mode) exactly one does; the others drop theirs.
    */
-  readonly recordsIdle?: boolean
+  readonly recordsIdle?: () => boolean
+  /**
+   * Cluster mode: feed each backend's tracker the other replicas' requests in flight (the shared
+   * counts) so it accounts the backend at its total occupancy. Default true; false where the
+   * occupancy comes from elsewhere.
+   */
+  readonly clusterOccupancy?: boolean
 }
 
 /** What `dispatch` needs to send one request. */
@@ -315,9 +326,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const whereOf = new Map(
     [...backends.values()].map((rt) => [rt, { backend: rt.config.id, zone: rt.config.zone }]),
   )
+  // Cluster mode: the other replicas' requests in flight (global count − ours) on each tracker, so
+  // it models the backend's power at its total occupancy and keeps its requests' share.
+  const othersSeen = new Map<BackendRuntime, number>()
+  const shareClusterOccupancy = (rt: BackendRuntime): void => {
+    if (cluster === undefined || deps.clusterOccupancy === false) return
+    const local = rt.tracker.inflight
+    const others = cluster.up ? Math.max(0, cluster.inflight(rt.config.id, local) - local) : 0
+    if (others === (othersSeen.get(rt) ?? 0)) return
+    othersSeen.set(rt, others)
+    setOthersInflight(rt, clock.now(), others)
+  }
   const setInflight = (rt: BackendRuntime): void => {
     metrics.inflight.set(whereOf.get(rt)!, rt.tracker.inflight)
     liveLevers.occupancy(indexOfRuntime.get(rt)!, rt.tracker.inflight)
+    shareClusterOccupancy(rt)
   }
   // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write.
   const recent: RecentDecision[] = []
@@ -490,6 +513,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (cluster === undefined) return
       const wasUp = cluster.up
       const ok = await cluster.sync()
+      for (const rt of backends.values()) shareClusterOccupancy(rt)
       // Up ↔ down changes every backend's count (global vs local): let every waiter look again.
       if (ok !== wasUp) return wakeQueues(true)
       if (!ok) return
@@ -522,7 +546,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         })
         const intensity = deps.intensity.current(rt.config.zone)
         const slices = rt.tracker.takeIdle(t)
-        if (deps.recordsIdle === false) continue
+        if (deps.recordsIdle?.() === false) continue
         for (const slice of slices) {
           const facility = slice.energyJ * rt.config.pue
           metrics.idleEnergy.inc({ ...where, method: slice.method }, slice.energyJ)

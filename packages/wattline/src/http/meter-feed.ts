@@ -32,10 +32,10 @@ export interface MeterFeedOptions {
   /** Measured power samples are written here (`kind: 'power'`). */
   readonly ledger: LedgerSink
   /**
-   * Whether this process writes the samples (default true): with several processes reading the
-   * same meter (`serve --workers N`) one does, so the ledger holds each reading once.
+   * Whether this process writes the samples now (default: always): with several processes reading
+   * the same meter (`serve --workers N`, replicas) one does, so the ledger holds each reading once.
    */
-  readonly writeSamples?: boolean
+  readonly writeSamples?: () => boolean
 }
 
 export interface MeterFeed {
@@ -104,7 +104,7 @@ export function createMeterFeed(options: MeterFeedOptions): MeterFeed {
       rt.meterFallback = false
       metrics.meterUp.set(where, 1)
     }
-    if (options.writeSamples === false) return
+    if (options.writeSamples?.() === false) return
     options.ledger.append({
       kind: 'power',
       backend: rt.config.id,

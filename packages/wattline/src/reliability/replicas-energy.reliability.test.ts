@@ -1,0 +1,159 @@
+/**
+ * Energy accounting of gateway replicas (cluster mode: several `wattline serve` processes sharing
+ * in-flight counts through one real Redis) agrees with one replica. The real CLI in its own
+ * processes in front of one simulated model server (modelled meter), under the same fixed load:
+ * `CLIENTS` concurrent clients, each sending its next chat as soon as the last is answered, for
+ * `LOAD_MS`, then `IDLE_MS` with nothing in flight. First through one replica, then split evenly
+ * over two (each with its own ledger; their rows are added up). No mocks. Skipped with a notice
+ * when REDIS_URL is unset (CI sets it).
+ *
+ * The backend's energy in the window — request rows plus idle rows clipped to the window, over
+ * every ledger — must agree within ±15 %. Per-replica accounting (each replica's power at its own
+ * occupancy, idle written by both) over-stated the two-replica figure beyond that.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { atScale } from './scale.test-support.ts'
+import {
+  MODEL,
+  chat,
+  startCountingUpstream,
+  startServe,
+  type CountingUpstream,
+} from './worker-gateway.test-support.ts'
+
+const REDIS_URL = process.env['REDIS_URL']
+if (REDIS_URL === undefined) console.warn('replicas-energy: REDIS_URL unset, skipped')
+const CLIENTS = 40
+const LOAD_MS = atScale(10_000, 3000)
+const IDLE_MS = atScale(4000, 1500)
+/** The simulated model server's answer time, ms. */
+const UPSTREAM_MS = 1000
+const TOLERANCE = 0.15
+
+interface RunEnergy {
+  readonly requests: number
+  readonly activeJ: number
+  readonly idleJ: number
+  readonly totalJ: number
+}
+
+let upstream: CountingUpstream
+const dirs: string[] = []
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  upstream = await startCountingUpstream()
+  upstream.delayMs = UPSTREAM_MS
+})
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  await upstream?.close()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+/** Starts one replica in its own directory (own ledger) on the cluster Redis under `prefix`. */
+async function replica(
+  prefix: string,
+): Promise<{ dir: string; base: string; child: ChildProcess }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wattline-replicas-energy-'))
+  dirs.push(dir)
+  writeFileSync(
+    join(dir, 'wattline.yaml'),
+    [
+      'gateway: { log_level: warn, accounting_interval_ms: 200, health: { interval_ms: 60000 } }',
+      'ledger: { url: "sqlite:./ledger.db", flush_interval_ms: 100 }',
+      `cluster: { redis_url_env: WL_REPLICAS_REDIS, key_prefix: "${prefix}" }`,
+      'services:',
+      '  - name: chat',
+      '    default: true',
+      'backends:',
+      '  - id: paris',
+      `    url: ${upstream.url}`,
+      '    zone: FR',
+      '    hardware: H100-SXM',
+      `    models: [${MODEL}]`,
+      '    max_concurrency: 64',
+      '',
+    ].join('\n'),
+  )
+  const started = startServe(dir, [], { ...process.env, WL_REPLICAS_REDIS: REDIS_URL as string })
+  children.push(started.child)
+  started.child.stdout!.resume()
+  return { dir, base: await started.url, child: started.child }
+}
+
+/** The fixed load split evenly over `count` replicas; the backend's energy in the window. */
+async function measure(count: number): Promise<RunEnergy> {
+  const prefix = `wl-replicas-energy-${String(process.pid)}-${String(Date.now())}`
+  const replicas = await Promise.all(Array.from({ length: count }, () => replica(prefix)))
+  const fromMs = Date.now()
+  const until = fromMs + LOAD_MS
+  const statuses: number[] = []
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, i) => {
+      const base = replicas[i % count]!.base
+      while (Date.now() < until) statuses.push((await chat(base)).status)
+    }),
+  )
+  expect(statuses.filter((s) => s !== 200)).toEqual([])
+  await new Promise((r) => setTimeout(r, IDLE_MS))
+  const toMs = Date.now()
+  await Promise.all(
+    replicas.map(async (r) => {
+      const exited = new Promise<number | null>((done) => r.child.once('exit', done))
+      r.child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    }),
+  )
+  let requests = 0
+  let activeJ = 0
+  let idleJ = 0
+  for (const r of replicas) {
+    const db = new Database(join(r.dir, 'ledger.db'), { readonly: true, fileMustExist: true })
+    try {
+      const req = db
+        .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(energy_j), 0) AS j FROM requests')
+        .get() as { n: number; j: number }
+      requests += req.n
+      activeJ += req.j
+      const rows = db.prepare('SELECT from_ms, to_ms, energy_j FROM idle_energy').all() as {
+        from_ms: number
+        to_ms: number
+        energy_j: number
+      }[]
+      for (const row of rows) {
+        const span = Number(row.to_ms) - Number(row.from_ms)
+        const inside = Math.min(Number(row.to_ms), toMs) - Math.max(Number(row.from_ms), fromMs)
+        if (span > 0 && inside > 0) idleJ += (row.energy_j * inside) / span
+      }
+    } finally {
+      db.close()
+    }
+  }
+  expect(requests).toBe(statuses.length)
+  return { requests, activeJ, idleJ, totalJ: activeJ + idleJ }
+}
+
+describe.skipIf(REDIS_URL === undefined)(
+  'gateway replicas in cluster mode account a shared backend once (real processes, real Redis)',
+  () => {
+    it(`records the same backend energy through 1 and 2 replicas under ${CLIENTS} concurrent requests (±${TOLERANCE * 100} %)`, async () => {
+      const one = await measure(1)
+      const two = await measure(2)
+      const ratio = two.totalJ / one.totalJ
+      // the figures quoted in docs/reliability.md
+      console.log(
+        `replicas-energy: 1 replica ${JSON.stringify(one)}; 2 replicas ${JSON.stringify(two)}; ratio ${ratio.toFixed(3)}`,
+      )
+      expect(one.idleJ).toBeGreaterThan(0)
+      expect(two.idleJ).toBeGreaterThan(0)
+      expect(Math.abs(ratio - 1)).toBeLessThanOrEqual(TOLERANCE)
+    }, 90_000)
+  },
+)
