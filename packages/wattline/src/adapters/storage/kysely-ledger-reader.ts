@@ -5,6 +5,8 @@
  * written but not yet sealed into a block are included: the dashboard is live, not an audit.
  * A window holding more rows than `maxRows` is refused with `WL_INVALID_INPUT` (the API answers
  * 400 and the user picks a shorter window) rather than exhausting memory or truncating silently.
+ * Idle intervals are read whole when they overlap the window (the API prorates them); the search
+ * looks back from the window's start no further than the longest interval in the ledger.
  */
 import {
   WattlineError,
@@ -37,21 +39,24 @@ export function createKyselyLedgerReader(
   const db = opened.db
 
   /**
-   * Rows of `kind` with `column` in the window, ordered by it; with `overlapEnd` (intervals), those
-   * that overlap the window instead: `column < to` and `overlapEnd > from`, as the report reads them.
+   * Rows of `kind` with `column` in the window, ordered by it. With `overlap` (intervals), those
+   * that overlap the window instead — `column < to` and `overlap.end > from`, as the report reads
+   * them — searched from `from − overlap.lookbackMs` on (no interval is longer), so the index on
+   * `column` serves a bounded range however long the ledger is.
    */
   async function read(
     kind: AuditKind,
     column: string,
     w: TimeWindow,
-    overlapEnd?: string,
+    overlap?: { readonly end: string; readonly lookbackMs: number },
   ): Promise<unknown[]> {
     const spec = tableOf(kind)
-    const rows = await db
-      .selectFrom(spec.table)
-      .selectAll()
-      .where(overlapEnd ?? column, overlapEnd === undefined ? '>=' : '>', w.from_ms)
-      .where(column, '<', w.to_ms)
+    let q = db.selectFrom(spec.table).selectAll().where(column, '<', w.to_ms)
+    q =
+      overlap === undefined
+        ? q.where(column, '>=', w.from_ms)
+        : q.where(column, '>=', w.from_ms - overlap.lookbackMs).where(overlap.end, '>', w.from_ms)
+    const rows = await q
       .orderBy(column)
       .orderBy('block_seq')
       .orderBy('row_idx')
@@ -65,6 +70,27 @@ export function createKyselyLedgerReader(
       )
     }
     return rows.map((r) => fromRow(spec, r))
+  }
+
+  /**
+   * The longest idle interval in the ledger (ms), kept current from the rows appended since the
+   * last look: the chain only appends, so rows new since then have `block_seq` ≥ the highest seen,
+   * and the primary key serves that range. The first call reads the whole table once.
+   */
+  const longestIdle = { ms: 0, fromSeq: 0 }
+  async function longestIdleMs(): Promise<number> {
+    const spec = tableOf('idle')
+    const row = await db
+      .selectFrom(spec.table)
+      .select(sql<unknown>`max(${sql.ref('to_ms')} - ${sql.ref('from_ms')})`.as('len'))
+      .select(sql<unknown>`max(${sql.ref('block_seq')})`.as('seq'))
+      .where('block_seq', '>=', longestIdle.fromSeq)
+      .executeTakeFirst()
+    if (row !== undefined && row.seq !== null) {
+      longestIdle.ms = Math.max(longestIdle.ms, Number(row.len))
+      longestIdle.fromSeq = Math.max(longestIdle.fromSeq, Number(row.seq))
+    }
+    return longestIdle.ms
   }
 
   /** Hourly means of `value` per `subject` for rows of `kind` in the window, in the database. */
@@ -118,7 +144,11 @@ export function createKyselyLedgerReader(
     },
     requests: async (w) => (await read('request', 'at_ms', w)) as RequestRecord[],
     // Whole intervals that overlap the window; the API prorates them (core's `idleInPeriod`).
-    idleEnergy: async (w) => (await read('idle', 'from_ms', w, 'to_ms')) as IdleEnergyRecord[],
+    idleEnergy: async (w) =>
+      (await read('idle', 'from_ms', w, {
+        end: 'to_ms',
+        lookbackMs: await longestIdleMs(),
+      })) as IdleEnergyRecord[],
     powerSamples: async (w) => (await read('power', 'at_ms', w)) as PowerSampleRecord[],
   }
 }

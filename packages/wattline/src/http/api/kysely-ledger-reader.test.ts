@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from 'prom-client'
-import { hasCode } from '@wattline/core'
+import { hasCode, type IdleEnergyRecord } from '@wattline/core'
 import { openLedger, type Ledger } from '../../adapters/storage/open-ledger.ts'
 import { openDatabase, type OpenedDatabase } from '../../adapters/storage/open-database.ts'
 import { createPgSchemas } from '../../adapters/storage/pg-test-database.ts'
@@ -88,5 +88,30 @@ describe.each(DIALECTS)('createKyselyLedgerReader over a seeded $name ledger', (
     expect(
       fromDb.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6), a.value.toFixed(6)]),
     ).toEqual(fromRows.map((a) => [a.subject, a.at_ms, a.expected.toFixed(6), a.value.toFixed(6)]))
+  })
+  // Last: it appends to the shared ledger.
+  it('finds an idle interval longer than any seen before, appended after its first read', async () => {
+    const reader = createKyselyLedgerReader(opened)
+    const w = { from_ms: fixture.now - HOUR, to_ms: fixture.now }
+    const memory = createMemoryLedgerReader(fixture.records)
+    // The fixture's intervals are an hour long: the reader searches an hour back from `from`.
+    expect(await reader.idleEnergy(w)).toEqual(await memory.idleEnergy(w))
+    const long: IdleEnergyRecord = {
+      kind: 'idle',
+      backend: 'paris',
+      zone: 'FR',
+      from_ms: fixture.now - 10 * 24 * HOUR,
+      to_ms: fixture.now - HOUR / 2,
+      energy_j: 777_600,
+      facility_energy_j: 933_120,
+      carbon_g: 12.5,
+      method: 'modelled',
+      source: 'modelled:profile',
+    }
+    ledger.sink.append(long)
+    await ledger.sink.flush()
+    const after = await reader.idleEnergy(w)
+    expect(after).toEqual(await createMemoryLedgerReader([...fixture.records, long]).idleEnergy(w))
+    expect(after[0]).toEqual(long) // it starts first
   })
 })
