@@ -4,8 +4,9 @@
  * processes in front of one simulated model server (modelled meter), under the same fixed load:
  * `CLIENTS` concurrent clients, each sending its next chat as soon as the last is answered, for
  * `LOAD_MS`, then `IDLE_MS` with nothing in flight. First through one replica, then split evenly
- * over two (each with its own ledger; their rows are added up). No mocks. Skipped with a notice
- * when REDIS_URL is unset (CI sets it).
+ * over two (each with its own ledger; their rows are added up), then through one `serve --workers 2`
+ * (whose workers are replicas in cluster mode). No mocks. Skipped with a notice when REDIS_URL is
+ * unset (CI sets it).
  *
  * The backend's energy in the window — request rows plus idle rows clipped to the window, over
  * every ledger — must agree within ±15 %. Per-replica accounting (each replica's power at its own
@@ -60,6 +61,7 @@ afterAll(async () => {
 /** Starts one replica in its own directory (own ledger) on the cluster Redis under `prefix`. */
 async function replica(
   prefix: string,
+  args: readonly string[],
 ): Promise<{ dir: string; base: string; child: ChildProcess }> {
   const dir = mkdtempSync(join(tmpdir(), 'wattline-replicas-energy-'))
   dirs.push(dir)
@@ -82,16 +84,19 @@ async function replica(
       '',
     ].join('\n'),
   )
-  const started = startServe(dir, [], { ...process.env, WL_REPLICAS_REDIS: REDIS_URL as string })
+  const started = startServe(dir, args, { ...process.env, WL_REPLICAS_REDIS: REDIS_URL as string })
   children.push(started.child)
   started.child.stdout!.resume()
   return { dir, base: await started.url, child: started.child }
 }
 
-/** The fixed load split evenly over `count` replicas; the backend's energy in the window. */
-async function measure(count: number): Promise<RunEnergy> {
+/**
+ * The fixed load split evenly over `count` replicas (each `serve <args>`); the backend's energy in
+ * the window.
+ */
+async function measure(count: number, args: readonly string[] = []): Promise<RunEnergy> {
   const prefix = `wl-replicas-energy-${String(process.pid)}-${String(Date.now())}`
-  const replicas = await Promise.all(Array.from({ length: count }, () => replica(prefix)))
+  const replicas = await Promise.all(Array.from({ length: count }, () => replica(prefix, args)))
   const fromMs = Date.now()
   const until = fromMs + LOAD_MS
   const statuses: number[] = []
@@ -146,14 +151,18 @@ describe.skipIf(REDIS_URL === undefined)(
     it(`records the same backend energy through 1 and 2 replicas under ${CLIENTS} concurrent requests (±${TOLERANCE * 100} %)`, async () => {
       const one = await measure(1)
       const two = await measure(2)
+      const workers = await measure(1, ['--workers', '2'])
       const ratio = two.totalJ / one.totalJ
+      const workersRatio = workers.totalJ / one.totalJ
       // the figures quoted in docs/reliability.md
       console.log(
-        `replicas-energy: 1 replica ${JSON.stringify(one)}; 2 replicas ${JSON.stringify(two)}; ratio ${ratio.toFixed(3)}`,
+        `replicas-energy: 1 replica ${JSON.stringify(one)}; 2 replicas ${JSON.stringify(two)}; ratio ${ratio.toFixed(3)}; 1 replica of 2 workers ${JSON.stringify(workers)}; ratio ${workersRatio.toFixed(3)}`,
       )
       expect(one.idleJ).toBeGreaterThan(0)
       expect(two.idleJ).toBeGreaterThan(0)
+      expect(workers.idleJ).toBeGreaterThan(0)
       expect(Math.abs(ratio - 1)).toBeLessThanOrEqual(TOLERANCE)
+      expect(Math.abs(workersRatio - 1)).toBeLessThanOrEqual(TOLERANCE)
     }, 90_000)
   },
 )
