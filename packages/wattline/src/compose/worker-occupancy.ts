@@ -15,7 +15,10 @@
  *   worker 0 (`IDLE_WORKER`) writes idle energy and the backend-wide power samples; the others
  *   drop theirs. While worker 0 is down (crashed, being forked again) no idle is written.
  *
- * A worker that exits stops counting: the primary drops its report at once.
+ * A worker that exits stops counting: the primary drops its report at once. With the cluster Redis
+ * the workers are replicas for energy too: their occupancy comes from the shared counts and the
+ * leader lease picks who writes idle energy (`http/gateway.ts`, `compose/accounting-leader.ts`);
+ * this exchange is then not started.
  */
 import type { PhaseCounts } from '@wattline/core'
 import {
