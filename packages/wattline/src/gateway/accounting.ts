@@ -21,7 +21,7 @@ import {
   shareFractions,
   trendCoefficient,
   utcYear,
-  JOULES_PER_KWH,
+  carbonOfItEnergy,
   type Clock,
   type LedgerSink,
   type LeverEnergySaving,
@@ -110,7 +110,7 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     return {
       network_bytes: bytes,
       network_energy_j: energyJ,
-      network_carbon_g: (energyJ * gPerKwh) / JOULES_PER_KWH,
+      network_carbon_g: carbonOfItEnergy(energyJ, 1, gPerKwh),
     }
   }
 

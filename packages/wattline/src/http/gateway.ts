@@ -13,7 +13,7 @@ import {
   breakerAllows,
   createPolicy,
   createRouter,
-  JOULES_PER_KWH,
+  carbonOfItEnergy,
   type BreakerConfig,
   type Clock,
   type EnergyProfile,
@@ -549,6 +549,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         if (deps.recordsIdle?.() === false) continue
         for (const slice of slices) {
           const facility = slice.energyJ * rt.config.pue
+          const carbonG = carbonOfItEnergy(slice.energyJ, rt.config.pue, intensity.intensity)
           metrics.idleEnergy.inc({ ...where, method: slice.method }, slice.energyJ)
           appendSafely(deps, {
             kind: 'idle',
@@ -558,7 +559,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             to_ms: slice.toMs,
             energy_j: slice.energyJ,
             facility_energy_j: facility,
-            carbon_g: (facility * intensity.intensity) / JOULES_PER_KWH,
+            carbon_g: carbonG,
             method: slice.method,
             source: idleSource(rt, slice.method),
           })
