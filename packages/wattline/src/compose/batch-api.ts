@@ -5,16 +5,17 @@
  * routes, and the scheduler on the gateway's grid clock: the system clock or, with `batch.clock_speed` ≠ 1 (tests, demos), one
  * running that many times faster from `batch.clock_anchor_ms` (the same mapping after a restart).
  */
-import { instant, type CarbonIntensitySource, type Clock } from '@wattline/core'
+import { instant, type Clock } from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
-import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
 import { KyselyLedgerStore } from '../adapters/storage/kysely-ledger-store.ts'
 import { openDatabase } from '../adapters/storage/open-database.ts'
-import { createBatchScheduler, type BatchScheduler } from '../batch/batch-scheduler.ts'
+import {
+  createBatchScheduler,
+  type BatchScheduler,
+  type BatchSchedulerDeps,
+} from '../batch/batch-scheduler.ts'
 import { createBatchService } from '../batch/batch-service.ts'
 import { BatchStore } from '../batch/batch-store.ts'
-import type { LinePlacements } from '../batch/line-placements.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { registerBatchRoutes } from '../http/batch-routes.ts'
 
@@ -39,23 +40,14 @@ export function batchClock(config: WattlineConfig, base: Clock): Clock {
   }
 }
 
-export async function startBatchApi(deps: {
-  readonly config: WattlineConfig
-  readonly baseDir: string
-  readonly source: CarbonIntensitySource
-  /** Grid time: deadlines, plans, `ran_at` (see {@link batchClock}). */
-  readonly clock: Clock
-  /** Real time, for the scheduler lease shared by every gateway. */
-  readonly wallNow: () => number
-  readonly logger: Logger
-  readonly inflight: () => number
-  /** Lines' placements to the gateway's routing (the app's proxy route takes them). */
-  readonly placements?: LinePlacements
-  /** Whether a backend is up now (zones without one are planned out). */
-  readonly backendUp?: (backendId: string) => boolean
-  /** For `wattline_carbon_saved_grams_total{lever="time-shift"}`. */
-  readonly registry?: Registry
-}): Promise<BatchApi> {
+/**
+ * Opens the Batch API: the scheduler's own deps (all but the store, which this opens) and the folder
+ * a relative ledger URL resolves against. The scheduler runs on `deps.clock`, the grid time of
+ * {@link batchClock}.
+ */
+export async function startBatchApi(
+  deps: Omit<BatchSchedulerDeps, 'store'> & { readonly baseDir: string },
+): Promise<BatchApi> {
   const opened = await openDatabase(deps.config.ledger.url, { baseDir: deps.baseDir, poolSize: 2 })
   // the ledger has migrated the database (a no-op read here); a `sqlite::memory:` ledger is a
   // database of its own per connection, so this connection migrates its own copy
@@ -68,17 +60,11 @@ export async function startBatchApi(deps: {
   const store = new BatchStore(opened.db as never)
   const clock = deps.clock
   const service = createBatchService({ store, config: deps.config, clock, source: deps.source })
+  const { baseDir: _baseDir, ...schedulerDeps } = deps
   const scheduler = createBatchScheduler({
+    ...schedulerDeps,
     store,
-    config: deps.config,
-    source: deps.source,
-    clock,
-    wallNow: deps.wallNow,
     logger: deps.logger.child({ component: 'batch' }),
-    inflight: deps.inflight,
-    ...(deps.placements === undefined ? {} : { placements: deps.placements }),
-    ...(deps.backendUp === undefined ? {} : { backendUp: deps.backendUp }),
-    ...(deps.registry === undefined ? {} : { registry: deps.registry }),
   })
   return {
     scheduler,
