@@ -16,7 +16,6 @@
  * A service's `budget:` comes along: the replay reports each policy's value of the budget metric
  * against the budget's target and limit.
  */
-import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument, isMap, isSeq } from 'yaml'
 import {
   resolveProfile as coreResolveProfile,
@@ -28,6 +27,7 @@ import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
 import { coreTiers } from '../config/tiers.ts'
+import { readInputText, readUtf8 } from '../input/read-input-text.ts'
 import {
   checkFleetTiers,
   parseFleet,
@@ -55,17 +55,8 @@ export async function loadReplayFleet(
   as: 'auto' | 'config',
   deps: ReplayFleetDeps,
 ): Promise<Fleet> {
-  const readText = deps.readText ?? ((p: string) => readFile(p, 'utf8'))
-  let text: string
-  try {
-    text = await readText(path)
-  } catch (cause) {
-    throw new WattlineError(
-      'WL_INVALID_INPUT',
-      `cannot read ${as === 'config' ? 'config' : 'fleet'} file ${path}: ${(cause as Error).message}`,
-      { cause, details: { file: path } },
-    )
-  }
+  const readText = deps.readText ?? readUtf8
+  const text = await readInputText(path, `${as === 'config' ? 'config' : 'fleet'} file`, readText)
   if (as === 'config' || looksLikeGatewayConfig(text)) return fleetFromConfigText(text, path, deps)
   return parseFleet(text, path, { ...deps, readText })
 }

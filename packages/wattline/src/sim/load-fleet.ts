@@ -10,7 +10,6 @@
  * location added to the message and to `details`.
  */
 import type { CarbonConfig } from '../config/carbon.ts'
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
 import {
@@ -24,6 +23,7 @@ import {
   type Tier,
 } from '@wattline/core'
 import { coreTiers } from '../config/tiers.ts'
+import { readInputText, readUtf8, type ReadText } from '../input/read-input-text.ts'
 import { fleetSchema, type FleetFile } from './fleet-schema.ts'
 import {
   checkPlacement,
@@ -133,20 +133,7 @@ export interface LoadFleetDeps {
 
 /** Reads and resolves a fleet file. */
 export async function loadFleet(path: string, deps: LoadFleetDeps = {}): Promise<Fleet> {
-  const readText = deps.readText ?? ((p: string) => readFile(p, 'utf8'))
-  let text: string
-  try {
-    text = await readText(path)
-  } catch (cause) {
-    throw new WattlineError(
-      'WL_INVALID_INPUT',
-      `cannot read fleet file ${path}: ${(cause as Error).message}`,
-      {
-        cause,
-        details: { file: path },
-      },
-    )
-  }
+  const text = await readInputText(path, 'fleet file', deps.readText)
   return parseFleet(text, path, deps)
 }
 
@@ -474,21 +461,9 @@ export function servesModel(backend: FleetBackend, model: string): boolean {
  */
 export async function readLatencyMatrix(
   path: string,
-  readText: (path: string) => Promise<string> = (p) => readFile(p, 'utf8'),
+  readText: ReadText = readUtf8,
 ): Promise<Map<string, Map<string, number>>> {
-  let text: string
-  try {
-    text = await readText(path)
-  } catch (cause) {
-    throw new WattlineError(
-      'WL_INVALID_INPUT',
-      `cannot read latency matrix ${path}: ${(cause as Error).message}`,
-      {
-        cause,
-        details: { file: path },
-      },
-    )
-  }
+  const text = await readInputText(path, 'latency matrix', readText)
   const rows = text.split(/\r?\n/)
   const header = (rows[0] ?? '').split(',').map((c) => c.trim())
   const matrix = new Map<string, Map<string, number>>()

@@ -32,6 +32,7 @@ import {
   renderAdviseHtml,
   renderAdviseText,
 } from '../../advise/advise-report.ts'
+import { readInputText, readUtf8 } from '../../input/read-input-text.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
@@ -152,19 +153,7 @@ export async function runAdvise(opts: AdviseOptions, cwd: string) {
 async function readWorkload(path: string, shown: string): Promise<WorkloadMix> {
   const ext = extname(path).toLowerCase()
   if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (cause) {
-      throw new WattlineError(
-        'WL_INVALID_INPUT',
-        `cannot read workload ${shown}: ${(cause as Error).message}`,
-        {
-          cause,
-          details: { file: shown },
-        },
-      )
-    }
+    const text = await readInputText(path, 'workload', readUtf8, shown)
     let parsed: unknown
     try {
       parsed = parseYaml(text)
