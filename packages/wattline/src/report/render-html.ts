@@ -7,6 +7,7 @@
 import { carbonByZone, energyCarbonOverTime, measuredShare } from './charts.ts'
 import { fmt, interval, pct, shortHash, when, withUnit } from './format.ts'
 import type { Figure, Report } from './report-schema.ts'
+import { TENANT_COLUMNS } from './tenant-section.ts'
 
 const CSS = `
 @page { size: A4; margin: 14mm 12mm; }
@@ -437,17 +438,7 @@ function tenantsSection(r: Report): string {
   return `<section aria-labelledby="s-tenants"><h2 id="s-tenants">Tenants</h2>
 ${table(
   'Energy (IT, before PUE), carbon and requests per tenant, and the shared-pool idle energy allocated to each',
-  [
-    'Tenant',
-    'Requests',
-    'Energy (Wh)',
-    'Interval (Wh)',
-    'Carbon (gCO2e)',
-    'Share of energy',
-    'Idle allocated (Wh)',
-    'Energy with idle (Wh)',
-    'Method',
-  ],
+  TENANT_COLUMNS,
   rows,
   [1, 2, 3, 4, 5, 6, 7],
 )}

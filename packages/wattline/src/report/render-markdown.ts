@@ -6,6 +6,7 @@
  */
 import { fmt, interval, pct, shortHash, when, withUnit } from './format.ts'
 import type { Figure, Report } from './report-schema.ts'
+import { TENANT_COLUMNS } from './tenant-section.ts'
 
 /** Renders `report` as Markdown (ends with a newline). */
 export function renderMarkdown(report: Report): string {
@@ -286,17 +287,7 @@ function tenantsSection(out: string[], report: Report): void {
   section(out, 'Tenants')
   out.push(
     ...table(
-      [
-        'Tenant',
-        'Requests',
-        'Energy (Wh)',
-        'Interval (Wh)',
-        'Carbon (gCO2e)',
-        'Share of energy',
-        'Idle allocated (Wh)',
-        'Energy with idle (Wh)',
-        'Method',
-      ],
+      TENANT_COLUMNS,
       t.tenants.map((x) => [
         x.tenant === null ? '_no tenant key_' : x.tenant,
         String(x.requests),

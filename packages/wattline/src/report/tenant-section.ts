@@ -17,6 +17,19 @@ import {
 import { methodOf } from './report-figures.ts'
 import type { TenantSection } from './report-schema.ts'
 
+/** The columns of the section's table, in the order every renderer writes them. */
+export const TENANT_COLUMNS = [
+  'Tenant',
+  'Requests',
+  'Energy (Wh)',
+  'Interval (Wh)',
+  'Carbon (gCO2e)',
+  'Share of energy',
+  'Idle allocated (Wh)',
+  'Energy with idle (Wh)',
+  'Method',
+] as const
+
 /** The section, idle energy allocated by `rule`. */
 export function tenantSection(
   usage: TenantUsage,
