@@ -3,7 +3,7 @@
  * Baseline: the lowest predicted latency among eligible backends, ignoring carbon.
  */
 import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
-import { ELIGIBLE, scanBackends, scanRejectReason, scanScore } from './predict.ts'
+import { ELIGIBLE, scanBackends, scanDecision, scanScore } from './predict.ts'
 
 /** Builds the latency-first policy. Scores are predicted latency in ms (lower is better). */
 export function createLatencyFirst(): RoutingPolicy {
@@ -20,15 +20,6 @@ export function createLatencyFirst(): RoutingPolicy {
       scores[i] = scanScore(s, i, (backends[i] as BackendState).id, c, l)
       if (c === ELIGIBLE && (fastest < 0 || l < (latency[fastest] as number))) fastest = i
     }
-    if (fastest < 0) {
-      return { kind: 'reject', policy: 'latency-first', reason: scanRejectReason(s), scores }
-    }
-    return {
-      kind: 'route',
-      backend: (backends[fastest] as BackendState).id,
-      policy: 'latency-first',
-      reason: 'lowest predicted latency',
-      scores,
-    }
+    return scanDecision(s, 'latency-first', backends[fastest], 'lowest predicted latency', scores)
   }
 }

@@ -4,7 +4,7 @@
  * to the lower predicted latency, then to config order.
  */
 import type { BackendScore, BackendState, RoutingDecision, RoutingPolicy } from './policy.ts'
-import { ELIGIBLE, scanBackends, scanRejectReason, scanScore } from './predict.ts'
+import { ELIGIBLE, scanBackends, scanDecision, scanScore } from './predict.ts'
 
 /** Builds the least-loaded policy. Scores are utilisation in [0, 1] (lower is better). */
 export function createLeastLoaded(): RoutingPolicy {
@@ -30,15 +30,6 @@ export function createLeastLoaded(): RoutingPolicy {
         chosen = i
       }
     }
-    if (chosen < 0) {
-      return { kind: 'reject', policy: 'least-loaded', reason: scanRejectReason(s), scores }
-    }
-    return {
-      kind: 'route',
-      backend: (backends[chosen] as BackendState).id,
-      policy: 'least-loaded',
-      reason: 'lowest utilisation',
-      scores,
-    }
+    return scanDecision(s, 'least-loaded', backends[chosen], 'lowest utilisation', scores)
   }
 }

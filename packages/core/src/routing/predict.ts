@@ -22,7 +22,14 @@ import {
   type Joules,
   type Milliseconds,
 } from '../units/quantity.ts'
-import type { BackendScore, BackendState, RoutingRequest, RoutingSnapshot } from './policy.ts'
+import type {
+  BackendScore,
+  BackendState,
+  RoutingDecision,
+  RoutingPolicyName,
+  RoutingRequest,
+  RoutingSnapshot,
+} from './policy.ts'
 
 /** Predicted outcome of sending one more request to a backend. */
 export interface Prediction {
@@ -242,6 +249,21 @@ export function scanRejectReason(s: BackendScan): 'no-backend' | 'all-full' | 'u
   if (s.serving === 0) return 'unknown-model'
   if (s.full > 0) return 'all-full'
   return 'no-backend'
+}
+
+/**
+ * A policy's decision over scan `s`: route to `chosen`, or, when the policy chose none, reject with
+ * the scan's reason ({@link scanRejectReason}).
+ */
+export function scanDecision(
+  s: BackendScan,
+  policy: RoutingPolicyName,
+  chosen: BackendState | undefined,
+  reason: string,
+  scores: readonly BackendScore[],
+): RoutingDecision {
+  if (chosen === undefined) return { kind: 'reject', policy, reason: scanRejectReason(s), scores }
+  return { kind: 'route', backend: chosen.id, policy, reason, scores }
 }
 
 /**
