@@ -15,6 +15,18 @@ export interface ChartSeries {
   readonly color: string
 }
 
+/** The "energy per 1k requests" line (Wh) of a view's trend chart, the same in every view. */
+export function energyPer1kRequestsSeries(
+  buckets: readonly { readonly energy_per_1k_requests_wh: number | null }[],
+): ChartSeries {
+  return {
+    label: 'Energy per 1k requests',
+    unit: 'Wh',
+    values: buckets.map((b) => b.energy_per_1k_requests_wh),
+    color: '#1f6feb',
+  }
+}
+
 export interface ChartProps {
   readonly id: string
   readonly title: string

@@ -3,7 +3,7 @@
  */
 import type { AnomaliesBody, OverviewBody } from '@wattline/core'
 import { getJson } from '../api.ts'
-import { Chart } from '../components/chart.tsx'
+import { Chart, energyPer1kRequestsSeries } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable } from '../components/table.tsx'
 import { PolledView } from '../components/polled-view.tsx'
@@ -166,12 +166,7 @@ function OverviewFigures({
         summary={trendSummary(data)}
         times={data.series.map((b) => b.at_ms)}
         series={[
-          {
-            label: 'Energy per 1k requests',
-            unit: 'Wh',
-            values: data.series.map((b) => b.energy_per_1k_requests_wh),
-            color: '#1f6feb',
-          },
+          energyPer1kRequestsSeries(data.series),
           {
             label: 'Carbon per 1k requests',
             unit: 'gCO2e',

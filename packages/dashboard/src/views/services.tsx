@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks'
 import type { ServiceDetailBody, ServicesBody } from '@wattline/core'
 import { getJson } from '../api.ts'
-import { Chart } from '../components/chart.tsx'
+import { Chart, energyPer1kRequestsSeries } from '../components/chart.tsx'
 import { MethodBadge, Stat } from '../components/stat.tsx'
 import { DataTable, Ratio } from '../components/table.tsx'
 import { PolledView } from '../components/polled-view.tsx'
@@ -174,12 +174,7 @@ function ServiceDetailPanel(p: {
             }. The data table below lists every value.`}
             times={data.series.map((b) => b.at_ms)}
             series={[
-              {
-                label: 'Energy per 1k requests',
-                unit: 'Wh',
-                values: data.series.map((b) => b.energy_per_1k_requests_wh),
-                color: '#1f6feb',
-              },
+              energyPer1kRequestsSeries(data.series),
               {
                 label: 'Requests',
                 unit: 'requests',
