@@ -8,7 +8,7 @@ import { getModel } from '../catalog/models.ts'
 import { findFittedEntry, fittedProfile, resolveProfile } from '../energy/resolve.ts'
 import { FITTED_PROFILE_TABLE } from '../catalog/data/fitted-profiles.ts'
 import type { ProfileTable } from '../energy/profile-table.ts'
-import type { Precision } from '../energy/profile.ts'
+import type { EnergyProfile, Precision } from '../energy/profile.ts'
 import { adviseCandidates, type AdviseCandidate, type AdvisePlacement } from './candidates.ts'
 import { findEdgeMeasurement } from '../energy/edge-profile.ts'
 import { evaluateOption, rankOptions, type AdviseOption, type ZoneDay } from './rank.ts'
@@ -134,15 +134,17 @@ function currentCandidate(
 ): AdviseCandidate {
   const spec = getModel(cur.model)
   const hw = getHardware(cur.hardware)
-  if (cur.placement === 'edge' || hw.kind === 'edge') {
-    const m = findEdgeMeasurement(spec, hw, cur.precision)
-    const profile = resolveProfile({
+  const resolved = (): EnergyProfile =>
+    resolveProfile({
       model: spec.id,
       hardware: hw.id,
       precision: cur.precision,
       outputTokens,
       table,
     })
+  if (cur.placement === 'edge' || hw.kind === 'edge') {
+    const m = findEdgeMeasurement(spec, hw, cur.precision)
+    const profile = resolved()
     return {
       model: profile.model,
       precision: profile.precision,
@@ -164,13 +166,7 @@ function currentCandidate(
       entry,
     }
   }
-  const profile = resolveProfile({
-    model: spec.id,
-    hardware: hw.id,
-    precision: cur.precision,
-    outputTokens,
-    table,
-  })
+  const profile = resolved()
   return {
     model: spec.id,
     precision: cur.precision,
