@@ -56,10 +56,8 @@ export const FEATURE_NAMES = [
 ] as const
 export type FeatureName = (typeof FEATURE_NAMES)[number]
 
-/** Energy features of the request-mix estimator (current). */
-export const PARAMETRIC_FEATURES = [
-  'const',
-  'ln(weight_pass_energy_j)',
+/** The features both current estimators share after their weight term (energy or time). */
+const LOAD_AND_MIX_FEATURES = [
   'ln(1+batch*compute_over_memory)',
   'ln(batch)',
   'ln(output_tokens)',
@@ -69,17 +67,18 @@ export const PARAMETRIC_FEATURES = [
   'ln(output_tokens)*ln(batch)',
 ] as const satisfies readonly FeatureName[]
 
+/** Energy features of the request-mix estimator (current). */
+export const PARAMETRIC_FEATURES = [
+  'const',
+  'ln(weight_pass_energy_j)',
+  ...LOAD_AND_MIX_FEATURES,
+] as const satisfies readonly FeatureName[]
+
 /** Latency features of the request-mix estimator (current). */
 export const PARAMETRIC_TPOT_FEATURES = [
   'const',
   'ln(weight_stream_ms)',
-  'ln(1+batch*compute_over_memory)',
-  'ln(batch)',
-  'ln(output_tokens)',
-  'ln(total/active)',
-  'ln(gpus)',
-  'ln(batch)^2',
-  'ln(output_tokens)*ln(batch)',
+  ...LOAD_AND_MIX_FEATURES,
 ] as const satisfies readonly FeatureName[]
 
 /** Energy features of the previous estimator (the baseline of `npm run bench:estimate`). */

@@ -12,6 +12,7 @@
  * the replica, no PUE), time ms per output token, batch in running sequences.
  */
 import type { ProfileTable } from '../../energy/profile-table.ts'
+import { PARAMETRIC_FEATURES, PARAMETRIC_TPOT_FEATURES } from '../../energy/parametric.ts'
 
 export const FITTED_PROFILE_TABLE: ProfileTable = {
   source:
@@ -1448,28 +1449,8 @@ export const FITTED_PROFILE_TABLE: ProfileTable = {
     },
   ],
   parametric: {
-    features: [
-      'const',
-      'ln(weight_pass_energy_j)',
-      'ln(1+batch*compute_over_memory)',
-      'ln(batch)',
-      'ln(output_tokens)',
-      'ln(total/active)',
-      'ln(gpus)',
-      'ln(batch)^2',
-      'ln(output_tokens)*ln(batch)',
-    ],
-    tpotFeatures: [
-      'const',
-      'ln(weight_stream_ms)',
-      'ln(1+batch*compute_over_memory)',
-      'ln(batch)',
-      'ln(output_tokens)',
-      'ln(total/active)',
-      'ln(gpus)',
-      'ln(batch)^2',
-      'ln(output_tokens)*ln(batch)',
-    ],
+    features: PARAMETRIC_FEATURES,
+    tpotFeatures: PARAMETRIC_TPOT_FEATURES,
     energy: [
       -1.33252, 0.618386, 0.123854, -0.234865, 0.268988, -0.118367, 0.418807, 0.04035, -0.0966006,
     ],
