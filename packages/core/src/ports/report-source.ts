@@ -7,6 +7,7 @@
  * both implement it; the builder does not know which it has.
  */
 import type { Method } from '../units/estimate.ts'
+import type { BudgetRecord } from '../ledger/audit-records.ts'
 import type {
   IdleEnergyRecord,
   IntensityRecord,
@@ -58,15 +59,11 @@ export interface ReportTimeRange {
   readonly toMs: number
 }
 
-/** A budget as recorded in the ledger (the latest per service, family and metric). */
-export interface BudgetView {
-  readonly service: string
-  readonly family: string | null
-  readonly metric: string
-  readonly baseline: number
-  readonly stage: string
-  readonly target: number
-  readonly variance_pct: number
+/**
+ * A budget as recorded in the ledger (the latest per service, family and metric): the record's
+ * fields, `max_regression_pct` null where the row has none.
+ */
+export interface BudgetView extends Omit<BudgetRecord, 'kind' | 'at_ms' | 'max_regression_pct'> {
   readonly max_regression_pct: number | null
 }
 
