@@ -46,16 +46,14 @@ export const POST_SLICE_ROWS = 256
 /** The real entry module. */
 export const LEDGER_WORKER_ENTRY = new URL('./ledger-worker-main.ts', import.meta.url)
 
-export interface ChainWorkerOptions {
-  /** Ledger URL, already migrated. `sqlite::memory:` cannot be shared with a thread. */
-  readonly url: string
-  readonly baseDir: string
-  /** Absolute path of the Ed25519 private key, already created. */
-  readonly signingKeyPath: string
-  /** Id of that key, as loaded by the opener. */
-  readonly keyId: string
-  readonly blockRows: number
-  readonly blockMaxAgeMs: number
+/**
+ * The thread's start data (`url`: `sqlite::memory:` cannot be shared with a thread) and how this
+ * side runs it.
+ */
+export interface ChainWorkerOptions extends Pick<
+  LedgerWorkerData,
+  'url' | 'baseDir' | 'signingKeyPath' | 'keyId' | 'blockRows' | 'blockMaxAgeMs'
+> {
   /** Wall clock, epoch ms (start of the open block's age); the respawn delay runs on a monotonic clock. */
   readonly now: () => number
   /** Called once per thread that died unexpectedly. */
