@@ -36,6 +36,7 @@ import type { CacheHitInput, FinishInput, SharedPart } from '../http/gateway.ts'
 import type { IntensityBoard } from '../http/intensity-board.ts'
 import type { GatewayMetrics } from '../http/metrics.ts'
 import type { Exchange, Interceptor, SavingsSource } from './pipeline.ts'
+import { routingReasonJson } from './routing-reason.ts'
 
 /** The `backend` of ledger rows the response cache answered (no backend did any work). */
 export const CACHE_BACKEND = 'cache'
@@ -199,19 +200,7 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
       method: a.method,
       energy_source: a.energySource,
       routing_policy: d.policy,
-      routing_reason: JSON.stringify({
-        reason: d.reason,
-        // batch placement: the other zones' backends were ineligible (scored `unhealthy`)
-        ...(ex.pinnedZone === undefined ? {} : { placed_in_zone: ex.pinnedZone }),
-        scores: d.scores.map((s) => ({
-          backend: s.backend,
-          eligible: s.eligible,
-          ...(s.reason === undefined ? {} : { why: s.reason }),
-          score: Number.isFinite(s.score) ? Number(s.score.toPrecision(6)) : null,
-          carbon_g: Number(s.predictedCarbon.toPrecision(6)),
-          latency_ms: Math.round(s.predictedLatency),
-        })),
-      }),
+      routing_reason: routingReasonJson(d, ex.pinnedZone),
       attempts: ex.attempts,
       error_code: input.errorCode,
       ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
