@@ -19,7 +19,7 @@ import {
   type LedgerSink,
   type RequestRecord,
 } from '@wattline/core'
-import type { BudgetConfig, WebhookConfig } from '../config/budget.ts'
+import { coreBudgetSpec, type BudgetConfig, type WebhookConfig } from '../config/budget.ts'
 
 /** Name of the gauge Argo Rollouts watches. */
 export const BUDGET_RATIO_METRIC = 'wattline_budget_ratio'
@@ -102,15 +102,7 @@ export function createBudgetWatch(
   const watched = new Map<string, Watched>()
   for (const s of services) {
     if (s.budget === undefined || !s.budget.watch.enabled) continue
-    const spec: BudgetSpec = {
-      metric: s.budget.metric,
-      baseline: s.budget.baseline,
-      stage: s.budget.stage,
-      stage_reductions_pct: s.budget.stage_reductions_pct,
-      target: s.budget.target,
-      variance_pct: s.budget.variance_pct,
-      max_regression_pct: s.budget.max_regression_pct,
-    }
+    const spec = coreBudgetSpec(s.budget)
     const t = budgetTarget(spec)
     watched.set(s.name, {
       service: s.name,

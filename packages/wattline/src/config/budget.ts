@@ -7,6 +7,7 @@
  * Impossible numbers (negative baseline, variance above 100 %, a stage reduction of 100 % or more)
  * are rejected here so that `wattline gate` can exit 2 naming the field.
  */
+import type { BudgetSpec } from '@wattline/core'
 import * as z from 'zod'
 
 /** The metrics a budget may cap. The suffix is the unit of `baseline`/`target`. */
@@ -114,6 +115,19 @@ export const budgetConfigSchema = z.strictObject({
 })
 export type BudgetConfig = z.infer<typeof budgetConfigSchema>
 export type BudgetConfigInput = z.input<typeof budgetConfigSchema>
+
+/** A budget section (service-wide or one family's) as core's `BudgetSpec`. */
+export function coreBudgetSpec(b: BudgetConfig | FamilyBudgetConfig): BudgetSpec {
+  return {
+    metric: b.metric,
+    baseline: b.baseline,
+    stage: b.stage,
+    stage_reductions_pct: b.stage_reductions_pct,
+    target: b.target,
+    variance_pct: b.variance_pct,
+    max_regression_pct: b.max_regression_pct,
+  }
+}
 
 /** Default ledger location. */
 export const DEFAULT_LEDGER_URL = 'sqlite:./wattline.db'

@@ -23,6 +23,7 @@ import {
   type EnergyProfile,
   type Precision,
 } from '@wattline/core'
+import { coreBudgetSpec } from '../config/budget.ts'
 import { createConfigCatalog } from '../config/catalog.ts'
 import { parseConfigText } from '../config/load-config.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
@@ -156,15 +157,7 @@ export function fleetFromConfig(
       ...(s.budget === undefined
         ? {}
         : {
-            budget: {
-              metric: s.budget.metric,
-              baseline: s.budget.baseline,
-              stage: s.budget.stage,
-              stage_reductions_pct: s.budget.stage_reductions_pct,
-              target: s.budget.target,
-              variance_pct: s.budget.variance_pct,
-              max_regression_pct: s.budget.max_regression_pct,
-            },
+            budget: coreBudgetSpec(s.budget),
           }),
       ...(watch === undefined
         ? {}

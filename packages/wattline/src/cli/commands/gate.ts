@@ -18,7 +18,7 @@ import {
 } from '@wattline/core'
 import { openLedger, ledgerOptionsFromConfig } from '../../adapters/storage/open-ledger.ts'
 import { parseBenchResult, type BenchResult } from '../../benchmark/bench-result.ts'
-import type { BudgetConfig, FamilyBudgetConfig } from '../../config/budget.ts'
+import { coreBudgetSpec, type BudgetConfig } from '../../config/budget.ts'
 import { createConfigCatalog } from '../../config/catalog.ts'
 import { loadConfig } from '../../config/load-config.ts'
 import {
@@ -119,7 +119,7 @@ async function runGate(opts: GateOptions, io: CliIo): Promise<GateReport> {
   const family = budget.families.find((f) =>
     result.model.toLowerCase().startsWith(f.family.toLowerCase()),
   )
-  const spec = toSpec(family ?? budget)
+  const spec = coreBudgetSpec(family ?? budget)
   const measurement = measurementOf(result, spec.metric, opts.result)
   const release = opts.release ?? result.release ?? `${result.model}@${result.started_at}`
   const resultSha = createHash('sha256').update(text).digest('hex')
@@ -204,18 +204,6 @@ async function runGate(opts: GateOptions, io: CliIo): Promise<GateReport> {
     throw error
   } finally {
     await ledger.close()
-  }
-}
-
-function toSpec(b: BudgetConfig | FamilyBudgetConfig): BudgetSpec {
-  return {
-    metric: b.metric,
-    baseline: b.baseline,
-    stage: b.stage,
-    stage_reductions_pct: b.stage_reductions_pct,
-    target: b.target,
-    variance_pct: b.variance_pct,
-    max_regression_pct: b.max_regression_pct,
   }
 }
 
