@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { resolveProfile } from '@wattline/core'
-import { startLiveGateway, type LiveGateway } from '../../compose/live.ts'
+import { startLiveGateway, type LiveGateway, type LiveOptions } from '../../compose/live.ts'
 import { connectToPrimary, isServeWorker } from '../../compose/worker-process.ts'
 import {
   MAX_WORKERS,
@@ -85,6 +85,21 @@ async function startSimulated(
   return urls
 }
 
+/** The live gateway's options from the command line, the same in one process and in a worker. */
+function gatewayOptions(
+  opts: ServeOptions,
+  port: number | undefined,
+  io: CliIo,
+): Pick<LiveOptions, 'configPath' | 'env' | 'cwd' | 'host' | 'port'> {
+  return {
+    configPath: opts.config,
+    env: io.env,
+    cwd: io.cwd,
+    ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(port === undefined ? {} : { port }),
+  }
+}
+
 /** Runs the gateway until `io.stopSignal` aborts. */
 export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
   const port = opts.port === undefined ? undefined : Number(opts.port)
@@ -110,11 +125,7 @@ export async function serve(opts: ServeOptions, io: CliIo): Promise<ExitCode> {
   let live
   try {
     live = await startLiveGateway({
-      configPath: opts.config,
-      env: io.env,
-      cwd: io.cwd,
-      ...(opts.host === undefined ? {} : { host: opts.host }),
-      ...(port === undefined ? {} : { port }),
+      ...gatewayOptions(opts, port, io),
       ...(opts.simulate === true
         ? { backendUrls: (config: WattlineConfig) => startSimulated(config, simulated) }
         : {}),
@@ -222,11 +233,7 @@ async function serveWorker(
   let live: LiveGateway
   try {
     live = await startLiveGateway({
-      configPath: opts.config,
-      env: io.env,
-      cwd: io.cwd,
-      ...(opts.host === undefined ? {} : { host: opts.host }),
-      ...(port === undefined ? {} : { port }),
+      ...gatewayOptions(opts, port, io),
       ...(urls === undefined ? {} : { backendUrls: () => Promise.resolve(urls) }),
       worker: link,
     })
