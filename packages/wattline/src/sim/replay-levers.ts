@@ -100,6 +100,13 @@ export interface LeverSavings {
   readonly detail: string
 }
 
+/** Runs one stage's requests through the policy with `levers`, each choice wrapped by `wrap`. */
+export type RunStage = (
+  requests: StageRequests,
+  levers: readonly RoutingLever[],
+  wrap: (c: ChooseBackend) => ChooseBackend,
+) => StageRun
+
 /**
  * Runs `levers` in stages over `all` and returns the last stage's run (the policy with every lever)
  * plus each stage's totals and each lever's saving.
@@ -108,11 +115,7 @@ export function runLeverStages(
   all: StageRequests,
   fleet: LeverFleet,
   settings: LeverSettings,
-  run: (
-    requests: StageRequests,
-    levers: readonly RoutingLever[],
-    wrap: (c: ChooseBackend) => ChooseBackend,
-  ) => StageRun,
+  run: RunStage,
   sloOfService: (service: number) => number | undefined,
 ): { final: StageRun; stages: LeverStage[]; savings: LeverSavings[] } {
   if (
@@ -158,11 +161,7 @@ function runStage(
   fleet: LeverFleet,
   settings: LeverSettings,
   active: readonly ReplayLever[],
-  run: (
-    requests: StageRequests,
-    levers: readonly RoutingLever[],
-    wrap: (c: ChooseBackend) => ChooseBackend,
-  ) => StageRun,
+  run: RunStage,
   sloOfService: (service: number) => number | undefined,
 ): { run: StageRun; stage: LeverStage } {
   // 1. The cache answers hits; the rest go to the backends.
