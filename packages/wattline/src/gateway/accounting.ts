@@ -99,20 +99,19 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
   const sources = deps.savings ?? []
   const network = deps.network
 
-  /** The ledger's network fields of a request (none when disabled or not counted). */
-  function networkFields(
+  /** Sets the ledger's network fields of a request on `row` (none when disabled or not counted). */
+  function addNetworkFields(
+    row: Mutable<RequestRecord>,
     bytes: number | undefined,
     atMs: number,
     gPerKwh: number,
-  ): Pick<RequestRecord, 'network_bytes' | 'network_energy_j' | 'network_carbon_g'> {
-    if (bytes === undefined || network === undefined || !network.enabled) return {}
+  ): void {
+    if (bytes === undefined || network === undefined || !network.enabled) return
     const kwhPerGb = network.kwh_per_gb ?? trendCoefficient(utcYear(atMs)).kwhPerGb
     const energyJ = networkEnergyJ(bytes, kwhPerGb)
-    return {
-      network_bytes: bytes,
-      network_energy_j: energyJ,
-      network_carbon_g: carbonOfItEnergy(energyJ, 1, gPerKwh),
-    }
+    row.network_bytes = bytes
+    row.network_energy_j = energyJ
+    row.network_carbon_g = carbonOfItEnergy(energyJ, 1, gPerKwh)
   }
 
   /**
@@ -169,7 +168,8 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     if (partLevers !== undefined) leverSavings.push(...partLevers(a))
     const d = ex.decision
     const tier = ex.tier
-    const record: RequestRecord = {
+    // The optional fields are set after the literal, in the same order as before (no spreads).
+    const record: Mutable<RequestRecord> = {
       kind: 'request',
       id: input.requestId,
       at_ms: input.arrivedMs,
@@ -203,10 +203,10 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
       routing_reason: routingReasonJson(d, ex.pinnedZone),
       attempts: ex.attempts,
       error_code: input.errorCode,
-      ...networkFields(input.networkBytes, input.arrivedMs, a.intensity.intensity),
-      ...(tier.reason === undefined ? {} : { model_requested: tier.requested }),
-      ...(leverSavings.length === 0 ? {} : { levers: encodeLeverSavings(leverSavings) as string }),
     }
+    addNetworkFields(record, input.networkBytes, input.arrivedMs, a.intensity.intensity)
+    if (tier.reason !== undefined) record.model_requested = tier.requested
+    if (leverSavings.length !== 0) record.levers = encodeLeverSavings(leverSavings) as string
     appendSafely(deps, record)
     return a
   }
@@ -248,7 +248,7 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     },
     recordCacheHit(input: CacheHitInput): void {
       const intensity = deps.intensity.current(input.zone)
-      appendSafely(deps, {
+      const record: Mutable<RequestRecord> = {
         kind: 'request',
         id: input.requestId,
         at_ms: input.arrivedMs,
@@ -283,11 +283,14 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
         attempts: 0,
         error_code: null,
         levers: encodeLeverSavings([input.saving]) as string,
-        ...networkFields(input.networkBytes, input.arrivedMs, intensity.intensity),
-      })
+      }
+      addNetworkFields(record, input.networkBytes, input.arrivedMs, intensity.intensity)
+      appendSafely(deps, record)
     },
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** `energy` (and its work) scaled by `fraction`: one part's share of a shared call. */
 function scaled(e: LiveRequestEnergy, fraction: number): LiveRequestEnergy {

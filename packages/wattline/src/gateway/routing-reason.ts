@@ -12,7 +12,17 @@
  * and a row waits in the ledger's buffer long enough for the young-generation GC to copy every
  * piece; kept as a rope it measured slower than `JSON.stringify` (in-process A/B, docs/benchmarks.md).
  */
-import type { BackendScore, RoutingDecision } from '@wattline/core'
+import type { BackendScore } from '@wattline/core'
+
+/** What `routing_reason` reads of a decision (a `RoutingDecision` has it). */
+export interface ScoredDecision {
+  readonly reason: string
+  readonly scores: readonly (Pick<BackendScore, 'backend' | 'eligible' | 'reason'> & {
+    readonly predictedCarbon: number
+    readonly predictedLatency: number
+    readonly score: number
+  })[]
+}
 
 /** JSON strings of the backend ids seen (bounded by the config's backends). */
 const quoted = new Map<string, string>()
@@ -32,16 +42,13 @@ function num(n: number): string {
 }
 
 /** `routing_reason` of a routed decision (`placedInZone`: a batch line's zone, when pinned). */
-export function routingReasonJson(
-  d: Pick<RoutingDecision, 'reason' | 'scores'>,
-  placedInZone: string | undefined,
-): string {
+export function routingReasonJson(d: ScoredDecision, placedInZone: string | undefined): string {
   let out = '{"reason":' + JSON.stringify(d.reason)
   if (placedInZone !== undefined) out += ',"placed_in_zone":' + JSON.stringify(placedInZone)
   out += ',"scores":['
   const scores = d.scores
   for (let i = 0; i < scores.length; i++) {
-    const s = scores[i] as BackendScore
+    const s = scores[i] as ScoredDecision['scores'][number]
     if (i > 0) out += ','
     out += '{"backend":' + quote(s.backend) + ',"eligible":' + (s.eligible ? 'true' : 'false')
     if (s.reason !== undefined) out += ',"why":' + JSON.stringify(s.reason)
@@ -60,10 +67,7 @@ export function routingReasonJson(
 }
 
 /** The object form `routingReasonJson` serialises (the reference of its test). */
-export function routingReasonObject(
-  d: Pick<RoutingDecision, 'reason' | 'scores'>,
-  placedInZone: string | undefined,
-): unknown {
+export function routingReasonObject(d: ScoredDecision, placedInZone: string | undefined): unknown {
   return {
     reason: d.reason,
     // batch placement: the other zones' backends were ineligible (scored `unhealthy`)
