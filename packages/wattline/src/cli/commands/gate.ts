@@ -27,6 +27,7 @@ import {
   type GateReportInput,
 } from '../../benchmark/gate-report.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { readCliText } from '../read-cli-text.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface GateOptions {
@@ -85,15 +86,7 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
 
 async function runGate(opts: GateOptions, io: CliIo): Promise<GateReport> {
   const resultPath = resolve(io.cwd, opts.result)
-  let text: string
-  try {
-    text = await readFile(resultPath, 'utf8')
-  } catch (error) {
-    throw new ExitError(
-      EXIT.badInput,
-      `cannot read result ${opts.result}: ${(error as Error).message}`,
-    )
-  }
+  const text = await readCliText(resultPath, `result ${opts.result}`)
   const result = parseBenchResult(text, opts.result)
   const configPath = resolve(io.cwd, opts.config)
   const config = await loadConfig(configPath, {

@@ -6,7 +6,6 @@
  * nothing is written and the command exits 2 naming the flag (or file:line:column and key).
  */
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { LineCounter, parseDocument } from 'yaml'
@@ -24,6 +23,7 @@ import {
   type MeanIntensity,
 } from '../../report/lifecycle-input.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { readCliText } from '../read-cli-text.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface LedgerFlags {
@@ -193,15 +193,7 @@ export async function readLifecycleFile(
   display: string,
   deps: LifecycleDeps,
 ): Promise<AuditRecord[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (cause) {
-    throw new ExitError(
-      EXIT.badInput,
-      `--file: cannot read ${display}: ${(cause as Error).message}`,
-    )
-  }
+  const text = await readCliText(path, display, '--file')
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
   if (doc.errors.length > 0) {

@@ -8,7 +8,6 @@
  * when, and whether the writer's signed checkpoints vouch for them (exit 0) or not (exit 1, naming
  * the rows); rows a writer quarantined on resume are named too (exit 1).
  */
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import type { TailProblem, TailVerdict, VerifySignature } from '@wattline/core'
@@ -21,6 +20,7 @@ import {
   type QuarantinedRows,
 } from '../../adapters/storage/verify-ledger.ts'
 import { EXIT, ExitError, type ExitCode } from '../exit-codes.ts'
+import { readCliText } from '../read-cli-text.ts'
 import { writeJson, type CliIo } from '../io.ts'
 
 interface VerifyOptions {
@@ -103,15 +103,7 @@ async function runVerify(opts: VerifyOptions, io: CliIo): Promise<VerifyReport> 
       )
     }
     const path = resolve(io.cwd, opts.bundle)
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (error) {
-      throw new ExitError(
-        EXIT.badInput,
-        `cannot read bundle ${opts.bundle}: ${(error as Error).message}`,
-      )
-    }
+    const text = await readCliText(path, `bundle ${opts.bundle}`)
     const { verdict } = verifyBundle(text, opts.bundle, keyVerifier)
     return toReport(
       { verdict, unsealed_rows: 0, tail: null, quarantined: [] },
@@ -147,15 +139,7 @@ async function runVerify(opts: VerifyOptions, io: CliIo): Promise<VerifyReport> 
 }
 
 async function readKey(path: string, io: CliIo): Promise<VerifySignature> {
-  let pem: string
-  try {
-    pem = await readFile(resolve(io.cwd, path), 'utf8')
-  } catch (error) {
-    throw new ExitError(
-      EXIT.badInput,
-      `cannot read public key ${path}: ${(error as Error).message}`,
-    )
-  }
+  const pem = await readCliText(resolve(io.cwd, path), `public key ${path}`)
   return createSignatureVerifier([parsePublicKey(pem, path)])
 }
 
