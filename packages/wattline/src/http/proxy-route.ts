@@ -10,6 +10,7 @@ import type { Logger } from 'pino'
 import type { BackendConfig } from '../config/parse-config.ts'
 import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
 import { resolveCaller, type Caller } from './auth.ts'
+import { ClientAbort } from './client-abort.ts'
 import {
   timeShiftOf,
   type DispatchInput,
@@ -166,9 +167,10 @@ async function proxy(
     reply.header('x-wattline-cache', c.outcome)
     if (c.key !== undefined) slot = { cache: ctx.cache, key: c.key }
   }
-  const controller = new AbortController()
+  // Not an AbortController: ≈ 3 µs less per request (http/client-abort.ts).
+  const clientGone = new ClientAbort()
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error('client closed the connection'))
+    if (!reply.raw.writableFinished) clientGone.abort(new Error('client closed the connection'))
   })
   const injectUsage = facts.stream && !facts.clientWantsUsage
   const bodyFor = upstreamBody(facts, body, raw, injectUsage)
@@ -192,7 +194,7 @@ async function proxy(
       ...(headers['authorization'] === undefined
         ? {}
         : { authorization: headers['authorization'] }),
-      signal: controller.signal,
+      signal: clientGone.signal,
       requestId: req.id,
       tenant: caller.tenant,
       arrivedMs,
@@ -221,7 +223,7 @@ async function proxy(
     path: ENDPOINTS[endpoint].path,
     bodyFor,
     headers,
-    signal: controller.signal,
+    signal: clientGone.signal,
     requestId: req.id,
   }
   if (placement !== undefined) Object.assign(input, placement)
@@ -257,7 +259,7 @@ async function proxy(
                 a,
               ),
             )
-    return relayStream(d, facts, reply, ctx, controller.signal, base, modelBack, keep)
+    return relayStream(d, facts, reply, ctx, clientGone.signal, base, modelBack, keep)
   }
   let text: string
   try {
