@@ -42,20 +42,6 @@ import { peakFlops } from './prefill.ts'
 import type { ParametricCoefficients } from './profile-table.ts'
 import type { Precision } from './profile.ts'
 
-export const FEATURE_NAMES = [
-  'const',
-  'ln(weight_pass_energy_j)',
-  'ln(weight_stream_ms)',
-  'ln(1+batch*compute_over_memory)',
-  'ln(batch)',
-  'ln(output_tokens)',
-  'ln(total/active)',
-  'ln(gpus)',
-  'ln(batch)^2',
-  'ln(output_tokens)*ln(batch)',
-] as const
-export type FeatureName = (typeof FEATURE_NAMES)[number]
-
 /** The features both current estimators share after their weight term (energy or time). */
 const LOAD_AND_MIX_FEATURES = [
   'ln(1+batch*compute_over_memory)',
@@ -65,7 +51,15 @@ const LOAD_AND_MIX_FEATURES = [
   'ln(gpus)',
   'ln(batch)^2',
   'ln(output_tokens)*ln(batch)',
-] as const satisfies readonly FeatureName[]
+] as const
+
+export const FEATURE_NAMES = [
+  'const',
+  'ln(weight_pass_energy_j)',
+  'ln(weight_stream_ms)',
+  ...LOAD_AND_MIX_FEATURES,
+] as const
+export type FeatureName = (typeof FEATURE_NAMES)[number]
 
 /** Energy features of the request-mix estimator (current). */
 export const PARAMETRIC_FEATURES = [
