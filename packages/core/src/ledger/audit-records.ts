@@ -91,11 +91,13 @@ export interface TrainingRunRecord {
   readonly hardware: string
   readonly accelerators: number
   readonly zone: string
+  /** Facility energy of the run, J, with its interval. */
   readonly energy_j: number
   readonly energy_low_j: number
   readonly energy_high_j: number
   readonly carbon_g: number
   readonly method: Method
+  /** Provenance, including how the energy was obtained (metered, GPU-hours × power, …). */
   readonly source: string
 }
 

@@ -6,8 +6,7 @@
  * (`wattline/src/adapters/storage/ledger-report-source.ts`) and the in-memory source used by tests
  * both implement it; the builder does not know which it has.
  */
-import type { Method } from '../units/estimate.ts'
-import type { BudgetRecord } from '../ledger/audit-records.ts'
+import type { BudgetRecord, TrainingRunRecord } from '../ledger/audit-records.ts'
 import type {
   IdleEnergyRecord,
   IntensityRecord,
@@ -83,23 +82,7 @@ export interface GateDecisionView {
 }
 
 /** A training or fine-tuning run (lifecycle input), as the ledger's `training_runs` holds it. */
-export interface TrainingRunView {
-  readonly id: string
-  readonly model: string
-  readonly hardware: string
-  readonly accelerators: number
-  readonly zone: string
-  readonly started_ms: number
-  readonly ended_ms: number
-  /** Facility energy of the run, J, with its interval. */
-  readonly energy_j: number
-  readonly energy_low_j: number
-  readonly energy_high_j: number
-  readonly carbon_g: number
-  readonly method: Method
-  /** Provenance, including how the energy was obtained (metered, GPU-hours × power, …). */
-  readonly source: string
-}
+export type TrainingRunView = Omit<TrainingRunRecord, 'kind'>
 
 /** Hardware in service (lifecycle input) whose embodied emissions are amortised over reports. */
 export interface HardwareView {
