@@ -113,41 +113,36 @@ export async function loadOrCreateSigningKey(
       pem = await readFile(path, 'utf8') // another replica created it first
     }
   }
-  let key: KeyObject
-  try {
-    key = createPrivateKey(pem)
-  } catch (cause) {
-    throw new WattlineError(
-      'WL_INVALID_INPUT',
-      `${path} is not a PEM private key: ${(cause as Error).message}`,
-      { cause },
-    )
-  }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new WattlineError(
-      'WL_INVALID_INPUT',
-      `${path} holds a ${String(key.asymmetricKeyType)} key; the ledger needs Ed25519`,
-    )
-  }
-  return { ...signerFromPrivateKey(key), created: false }
+  return { ...signerFromPrivateKey(parseEd25519Pem(pem, path, 'private')), created: false }
 }
 
 /** Parses an SPKI PEM public key (Ed25519); throws `WL_INVALID_INPUT` naming `source`. */
 export function parsePublicKey(pem: string, source: string): KeyObject {
+  return parseEd25519Pem(pem, source, 'public')
+}
+
+const PEM_PARSERS = {
+  private: { parse: createPrivateKey, ledger: 'needs' },
+  public: { parse: createPublicKey, ledger: 'uses' },
+} as const
+
+/** A PEM key of `kind` that must be Ed25519; anything else is `WL_INVALID_INPUT` naming `source`. */
+function parseEd25519Pem(pem: string, source: string, kind: 'private' | 'public'): KeyObject {
+  const { parse, ledger } = PEM_PARSERS[kind]
   let key: KeyObject
   try {
-    key = createPublicKey(pem)
+    key = parse(pem)
   } catch (cause) {
     throw new WattlineError(
       'WL_INVALID_INPUT',
-      `${source} is not a PEM public key: ${(cause as Error).message}`,
+      `${source} is not a PEM ${kind} key: ${(cause as Error).message}`,
       { cause },
     )
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new WattlineError(
       'WL_INVALID_INPUT',
-      `${source} holds a ${String(key.asymmetricKeyType)} key; the ledger uses Ed25519`,
+      `${source} holds a ${String(key.asymmetricKeyType)} key; the ledger ${ledger} Ed25519`,
     )
   }
   return key
