@@ -12,19 +12,14 @@ import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import {
-  SCALING_POLICIES,
-  WattlineError,
-  type CarbonIntensitySource,
-  type ScalingPolicyName,
-} from '@wattline/core'
+import { SCALING_POLICIES, WattlineError, type CarbonIntensitySource } from '@wattline/core'
 import { CARBON_SPEC_SYNTAX } from '../../adapters/carbon/carbon-spec.ts'
 import { openCarbonSource } from '../../adapters/carbon/open-carbon-source.ts'
 import { createSystemClock } from '../../adapters/clock/system-clock.ts'
 import { loadIntensitySteps } from '../../sim/intensity-steps.ts'
 import { loadReplayFleet } from '../../sim/config-fleet.ts'
 import { checkFleetZones, type Fleet } from '../../sim/load-fleet.ts'
-import { REPLAY_POLICIES, runReplay, type ReplayPolicyName } from '../../sim/replay.ts'
+import { REPLAY_POLICIES, runReplay } from '../../sim/replay.ts'
 import { renderReplayHtml } from '../../sim/replay-html.ts'
 import { renderReplayTable, toReplayJson } from '../../sim/replay-report.ts'
 import {
@@ -37,7 +32,6 @@ import {
   DEFAULT_LEVER_SETTINGS,
   REPLAY_LEVERS,
   type LeverSettings,
-  type ReplayLever,
 } from '../../sim/replay-levers.ts'
 import {
   renderScalingHtml,
@@ -170,13 +164,19 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
 }
 
 async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode> {
-  const policies = parsePolicies(flags.policies)
-  const scalingPolicies = flags.scaling === undefined ? undefined : parseScaling(flags.scaling)
+  const policies = parseNames('--policies', REPLAY_POLICIES, 'policy', flags.policies)
+  const scalingPolicies =
+    flags.scaling === undefined
+      ? undefined
+      : parseNames('--scaling', SCALING_POLICIES, 'policy', flags.scaling)
   const diurnalDays = intFlag('--diurnal-days', flags.diurnalDays, 0)
   const scalingWindowMs = numFlag('--scaling-window-s', flags.scalingWindowS) * 1000
   const deferralPct =
     flags.deferralPct === undefined ? undefined : pctFlag('--deferral-pct', flags.deferralPct)
-  const levers = flags.levers === undefined ? undefined : parseLevers(flags.levers)
+  const levers =
+    flags.levers === undefined
+      ? undefined
+      : parseNames('--levers', REPLAY_LEVERS, 'lever', flags.levers)
   const leverSettings: LeverSettings | undefined =
     levers === undefined
       ? undefined
@@ -331,34 +331,6 @@ async function replayScaling(
   return runScalingReplay(fleetTrace, fleet, { ...options, zoneSteps: steps.zones })
 }
 
-function parseScaling(list: string): ScalingPolicyName[] {
-  const names = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-  if (names.length === 0) throw badFlag('--scaling', 'at least one policy', list)
-  for (const n of names) {
-    if (!(SCALING_POLICIES as readonly string[]).includes(n))
-      throw badFlag('--scaling', `names from ${SCALING_POLICIES.join(', ')}`, n)
-  }
-  if (new Set(names).size !== names.length) throw badFlag('--scaling', 'each policy once', list)
-  return names as ScalingPolicyName[]
-}
-
-function parseLevers(list: string): ReplayLever[] {
-  const names = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-  if (names.length === 0) throw badFlag('--levers', 'at least one lever', list)
-  for (const n of names) {
-    if (!(REPLAY_LEVERS as readonly string[]).includes(n))
-      throw badFlag('--levers', `names from ${REPLAY_LEVERS.join(', ')}`, n)
-  }
-  if (new Set(names).size !== names.length) throw badFlag('--levers', 'each lever once', list)
-  return names as ReplayLever[]
-}
-
 function pctFlag(flag: string, value: string): number {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1000)
@@ -366,19 +338,27 @@ function pctFlag(flag: string, value: string): number {
   return n
 }
 
-function parsePolicies(list: string): ReplayPolicyName[] {
+/**
+ * A comma-separated `flag` value as a list of names from `allowed`, each once and at least one;
+ * `noun` names one item in the messages (policy, lever).
+ */
+function parseNames<N extends string>(
+  flag: string,
+  allowed: readonly N[],
+  noun: string,
+  list: string,
+): N[] {
   const names = list
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')
-  if (names.length === 0) throw badFlag('--policies', 'at least one policy', list)
+  if (names.length === 0) throw badFlag(flag, `at least one ${noun}`, list)
   for (const n of names) {
-    if (!(REPLAY_POLICIES as readonly string[]).includes(n)) {
-      throw badFlag('--policies', `names from ${REPLAY_POLICIES.join(', ')}`, n)
-    }
+    if (!(allowed as readonly string[]).includes(n))
+      throw badFlag(flag, `names from ${allowed.join(', ')}`, n)
   }
-  if (new Set(names).size !== names.length) throw badFlag('--policies', 'each policy once', list)
-  return names as ReplayPolicyName[]
+  if (new Set(names).size !== names.length) throw badFlag(flag, `each ${noun} once`, list)
+  return names as N[]
 }
 
 function intFlag(flag: string, value: string, min: number): number {
