@@ -170,8 +170,7 @@ export function parametricTpotFeatures(
   input: ParametricInput,
   names: readonly string[] = PARAMETRIC_TPOT_FEATURES,
 ): number[] {
-  const ph = physics(input)
-  return names.map((n) => featureValue(n, input, ph))
+  return parametricFeatures(input, names)
 }
 
 /** θ · x. */
