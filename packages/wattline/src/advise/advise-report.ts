@@ -128,6 +128,13 @@ function row(o: AdviseOption, rank: string): string[] {
   ]
 }
 
+/** The table's rows: the options numbered by rank, then the current deployment (`now`) if given. */
+function tableRows(r: AdviseReport): string[][] {
+  const rows = r.options.map((o, i) => row(o, String(i + 1)))
+  if (r.current !== null) rows.push(row(r.current, 'now'))
+  return rows
+}
+
 /** The terminal table. */
 export function renderAdviseText(r: AdviseReport): string {
   const w = r.workload
@@ -154,8 +161,7 @@ export function renderAdviseText(r: AdviseReport): string {
     'SLO',
     'basis',
   ]
-  const rows = r.options.map((o, i) => row(o, String(i + 1)))
-  if (r.current !== null) rows.push(row(r.current, 'now'))
+  const rows = tableRows(r)
   const all = [header, ...rows]
   const widths = header.map((_, i) => Math.max(...all.map((l) => (l[i] ?? '').length)))
   for (const l of all)
@@ -308,8 +314,7 @@ export function renderAdviseHtml(r: AdviseReport, all: readonly AdviseOption[]):
     'SLO',
     'basis',
   ]
-  const rows = r.options.map((o, i) => row(o, String(i + 1)))
-  if (r.current !== null) rows.push(row(r.current, 'now'))
+  const rows = tableRows(r)
   const table = `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((cells) => `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`
