@@ -147,13 +147,7 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     registry,
     // flushes (hashing, signing, INSERTs) run in the ledger writer thread, off the request loop
     writer: 'auto',
-    onError: (err) =>
-      logger.error(
-        { err },
-        (err as { code?: unknown }).code === 'WL_LEDGER_TAMPERED'
-          ? 'ledger tail tampered: rows quarantined (run wattline verify)'
-          : 'ledger write failed',
-      ),
+    onError: logLedgerError(logger),
   })
   const budgetWatch = createBudgetWatch(config.services, {
     registry,
@@ -595,4 +589,15 @@ async function startTenantSharing(
   }
   await sync()
   return { sync, close: () => store.close() }
+}
+
+/** The ledger writer's error handler for a gateway process: a tampered tail is named as such. */
+export function logLedgerError(logger: Logger): (err: unknown) => void {
+  return (err) =>
+    logger.error(
+      { err },
+      (err as { code?: unknown }).code === 'WL_LEDGER_TAMPERED'
+        ? 'ledger tail tampered: rows quarantined (run wattline verify)'
+        : 'ledger write failed',
+    )
 }

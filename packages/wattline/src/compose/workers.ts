@@ -39,7 +39,7 @@ import {
 import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { WattlineConfig } from '../config/parse-config.ts'
-import { withBackendUrls } from './live.ts'
+import { logLedgerError, withBackendUrls } from './live.ts'
 import { counterIn } from '../metrics/registry-metrics.ts'
 import { mergedMetricsText } from './worker-metrics.ts'
 import {
@@ -137,13 +137,7 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
     ...ledgerOptionsFromConfig(config.ledger, baseDir),
     registry,
     writer: 'auto',
-    onError: (err) =>
-      logger.error(
-        { err },
-        (err as { code?: unknown }).code === 'WL_LEDGER_TAMPERED'
-          ? 'ledger tail tampered: rows quarantined (run wattline verify)'
-          : 'ledger write failed',
-      ),
+    onError: logLedgerError(logger),
   })
   if (config.ledger.retention_days !== null) {
     ledger.prune().catch((err: unknown) => logger.error({ err }, 'ledger retention failed'))
