@@ -48,7 +48,7 @@ import type {
 import type { UpstreamResponse } from '../http/upstream-port.ts'
 import type { BackendRuntime } from '../http/backend-runtime.ts'
 import type { Accounting } from '../http/accounting.ts'
-import type { Dispatched, DispatchInput, FinishInput, SharedPart } from '../http/gateway.ts'
+import type { Dispatched, DispatchInput, FinishInput, SharedPart } from './exchange-types.ts'
 import type { LeverNote } from '../http/live-levers.ts'
 
 /** One client request on its way through the pipeline (and back). */

@@ -7,7 +7,7 @@
  */
 import { timeShiftSaving, type LeverEnergySaving } from '@wattline/core'
 import type { Accounting } from '../http/accounting.ts'
-import type { Dispatched } from '../http/gateway.ts'
+import type { Dispatched } from './exchange-types.ts'
 import type { SavingsSource } from './pipeline.ts'
 
 /** The time-shift saving of a dispatched request, from its accounting (undefined: not deferred). */
