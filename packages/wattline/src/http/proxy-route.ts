@@ -259,7 +259,8 @@ async function proxy(
                 a,
               ),
             )
-    return relayStream(d, facts, reply, ctx, clientGone.signal, base, modelBack, keep)
+    new RelayedStream(d, facts, reply, ctx, clientGone.signal, base, modelBack, keep)
+    return reply
   }
   let text: string
   try {
@@ -385,21 +386,6 @@ function finishInput(
   }
 }
 
-function relayStream(
-  d: Dispatched,
-  facts: RequestFacts,
-  reply: FastifyReply,
-  ctx: ProxyContext,
-  signal: AbortSignal,
-  base: RequestBase,
-  modelBack: { from: string; to: string } | undefined,
-  /** Given the chunks the client received when the stream completed cleanly (the cache). */
-  keep?: (chunks: readonly string[], a: Accounting) => void,
-): FastifyReply {
-  new RelayedStream(d, facts, reply, ctx, signal, base, modelBack, keep)
-  return reply
-}
-
 /**
  * One upstream SSE stream relayed to the client and accounted. The stream is written straight to
  * the socket's response (no PassThrough, no pipe): each upstream chunk goes out as soon as it
@@ -440,6 +426,7 @@ class RelayedStream implements SseRelayOptions {
     signal: AbortSignal,
     base: RequestBase,
     modelBack: { from: string; to: string } | undefined,
+    /** Given the chunks the client received when the stream completed cleanly (the cache). */
     keep: ((chunks: readonly string[], a: Accounting) => void) | undefined,
   ) {
     this.clientWantsUsage = facts.clientWantsUsage

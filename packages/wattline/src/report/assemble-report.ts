@@ -21,6 +21,7 @@ import {
   type ModelTotals,
 } from '@wattline/core'
 import { backendRows, regionRows, zoneRows } from './breakdown-section.ts'
+import { budgetTerms } from './budget-terms.ts'
 import { leverSavingsSection, networkSection } from './lever-savings.ts'
 import { lifecycleRows } from './lifecycle-section.ts'
 import { methodologySection, type PeakBasis } from './methodology-section.ts'
@@ -89,12 +90,7 @@ export function assembleReport(f: ReportFacts): Report {
     return {
       service: b.service,
       model_family: b.family,
-      metric: b.metric,
-      baseline: b.baseline,
-      stage: b.stage,
-      target: b.target,
-      variance_pct: b.variance_pct,
-      max_regression_pct: b.max_regression_pct,
+      ...budgetTerms(b),
       actual_in_period: actual === null ? null : round(actual),
       status: actual === null ? 'unknown' : actual <= limit ? 'within' : 'over',
     }

@@ -15,6 +15,7 @@ import type {
   PowerSampleRecord,
   TrainingRunRecord,
 } from '@wattline/core'
+import { budgetTerms } from '../../report/budget-terms.ts'
 import {
   REPORT_REQUEST_FIELDS,
   type BudgetView,
@@ -173,12 +174,7 @@ export function createLedgerReportSource(
         .map((b) => ({
           service: b.service,
           family: b.family,
-          metric: b.metric,
-          baseline: b.baseline,
-          stage: b.stage,
-          target: b.target,
-          variance_pct: b.variance_pct,
-          max_regression_pct: b.max_regression_pct,
+          ...budgetTerms(b),
         }))
     },
     async gateDecisions(r: TimeRange): Promise<readonly GateDecisionView[]> {
