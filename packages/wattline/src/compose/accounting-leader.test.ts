@@ -6,33 +6,18 @@
 import { randomUUID } from 'node:crypto'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../config/parse-config.ts'
-import { TEST_CATALOG } from '../http/harness.test-support.ts'
 import { startAccountingLeader } from './accounting-leader.ts'
+import { parisConfig } from './paris-config.test-support.ts'
 
 const REDIS_URL = process.env['REDIS_URL']
 if (REDIS_URL === undefined) console.warn('accounting-leader: REDIS_URL unset, skipped')
 
-function clusterConfig(prefix: string) {
-  const parsed = parseConfig(
-    {
-      cluster: { redis_url_env: 'WL_LEADER_REDIS', key_prefix: prefix, sync_interval_ms: 100 },
-      services: [{ name: 'chat', default: true }],
-      backends: [
-        {
-          id: 'paris',
-          url: 'http://127.0.0.1:1/v1',
-          zone: 'FR',
-          hardware: 'H100-SXM',
-          models: ['llama-3.1-8b-instruct'],
-        },
-      ],
-    },
-    { catalog: TEST_CATALOG, env: { WL_LEADER_REDIS: REDIS_URL ?? '' } },
+const clusterConfig = (prefix: string) =>
+  parisConfig(
+    ['llama-3.1-8b-instruct'],
+    { cluster: { redis_url_env: 'WL_LEADER_REDIS', key_prefix: prefix, sync_interval_ms: 100 } },
+    { WL_LEADER_REDIS: REDIS_URL ?? '' },
   )
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
-  return parsed.value
-}
 
 describe.skipIf(REDIS_URL === undefined)('accounting leader (cluster mode, real Redis)', () => {
   it('one of two replicas leads; the other takes over when it gives the lease up', async () => {
@@ -55,23 +40,8 @@ describe.skipIf(REDIS_URL === undefined)('accounting leader (cluster mode, real 
 
 describe('accounting leader without a cluster section', () => {
   it('is absent without a cluster section', async () => {
-    const parsed = parseConfig(
-      {
-        services: [{ name: 'chat', default: true }],
-        backends: [
-          {
-            id: 'paris',
-            url: 'http://127.0.0.1:1/v1',
-            zone: 'FR',
-            hardware: 'H100-SXM',
-            models: ['llama-3.1-8b-instruct'],
-          },
-        ],
-      },
-      { catalog: TEST_CATALOG, env: {} },
-    )
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
-    expect(await startAccountingLeader(parsed.value, undefined, pino({ level: 'silent' }))).toBe(
+    const config = parisConfig(['llama-3.1-8b-instruct'])
+    expect(await startAccountingLeader(config, undefined, pino({ level: 'silent' }))).toBe(
       undefined,
     )
   })

@@ -15,9 +15,8 @@ import {
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { Upstream, UpstreamResponse } from '../adapters/upstream/openai-upstream.ts'
-import { parseConfig } from '../config/parse-config.ts'
 import { createGateway, type Dispatched, type Gateway } from '../http/gateway.ts'
-import { fixedIntensity, memorySink, TEST_CATALOG } from '../http/harness.test-support.ts'
+import { fixedIntensity, memorySink } from '../http/harness.test-support.ts'
 import { createIntensityBoard } from '../http/intensity-board.ts'
 import type { ClusterLoad } from '../http/cluster-load.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -27,6 +26,7 @@ import {
   sumOccupancy,
   type FleetOccupancy,
 } from './worker-occupancy.ts'
+import { parisConfig } from './paris-config.test-support.ts'
 
 const small = testProfile({ model: 'llama-small' })
 const big = testProfile({ model: 'llama-big', idlePowerW: 200, peakPowerW: 1400, maxBatch: 16 })
@@ -38,22 +38,7 @@ interface Engine {
 }
 
 async function engine(recordsIdle = true, cluster?: ClusterLoad): Promise<Engine> {
-  const parsed = parseConfig(
-    {
-      services: [{ name: 'chat', default: true }],
-      backends: [
-        {
-          id: 'paris',
-          url: 'http://127.0.0.1:1/v1',
-          zone: 'FR',
-          hardware: 'H100-SXM',
-          models: ['llama-small', 'llama-big'],
-        },
-      ],
-    },
-    { catalog: TEST_CATALOG, env: {} },
-  )
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues))
+  const config = parisConfig(['llama-small', 'llama-big'])
   const clock = { t: 0, now: () => clock.t as Instant, setTimer: () => () => {} }
   const intensity = createIntensityBoard({
     source: fixedIntensity({ FR: 30 }),
@@ -75,7 +60,7 @@ async function engine(recordsIdle = true, cluster?: ClusterLoad): Promise<Engine
   }
   const ledger = memorySink()
   const gateway = createGateway({
-    config: parsed.value,
+    config,
     clock,
     upstreams: new Map([['paris', upstream]]),
     profileFor: (_b, model): EnergyProfile => (model === 'llama-big' ? big : small),
