@@ -13,17 +13,17 @@
  * occupancy, idle written by both) over-stated the two-replica figure beyond that.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { atScale } from './scale.test-support.ts'
 import {
-  MODEL,
-  chat,
+  ServeRuns,
   startCountingUpstream,
-  startServe,
+  steadyLoad,
+  stopServe,
+  windowEnergy,
+  writeServeConfig,
   type CountingUpstream,
 } from './worker-gateway.test-support.ts'
 
@@ -44,8 +44,7 @@ interface RunEnergy {
 }
 
 let upstream: CountingUpstream
-const dirs: string[] = []
-const children: ChildProcess[] = []
+const runs = new ServeRuns()
 
 beforeAll(async () => {
   upstream = await startCountingUpstream()
@@ -53,9 +52,8 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  runs.cleanUp()
   await upstream?.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 /** Starts one replica in its own directory (own ledger) on the cluster Redis under `prefix`. */
@@ -63,29 +61,17 @@ async function replica(
   prefix: string,
   args: readonly string[],
 ): Promise<{ dir: string; base: string; child: ChildProcess }> {
-  const dir = mkdtempSync(join(tmpdir(), 'wattline-replicas-energy-'))
-  dirs.push(dir)
-  writeFileSync(
-    join(dir, 'wattline.yaml'),
-    [
+  const dir = runs.tempDir('wattline-replicas-energy-')
+  writeServeConfig(dir, {
+    head: [
       'gateway: { log_level: warn, accounting_interval_ms: 200, health: { interval_ms: 60000 } }',
       'ledger: { url: "sqlite:./ledger.db", flush_interval_ms: 100 }',
       `cluster: { redis_url_env: WL_REPLICAS_REDIS, key_prefix: "${prefix}" }`,
-      'services:',
-      '  - name: chat',
-      '    default: true',
-      'backends:',
-      '  - id: paris',
-      `    url: ${upstream.url}`,
-      '    zone: FR',
-      '    hardware: H100-SXM',
-      `    models: [${MODEL}]`,
-      '    max_concurrency: 64',
-      '',
-    ].join('\n'),
-  )
-  const started = startServe(dir, args, { ...process.env, WL_REPLICAS_REDIS: REDIS_URL as string })
-  children.push(started.child)
+    ],
+    upstreamUrl: upstream.url,
+    maxConcurrency: 64,
+  })
+  const started = runs.serve(dir, args, { ...process.env, WL_REPLICAS_REDIS: REDIS_URL as string })
   started.child.stdout!.resume()
   return { dir, base: await started.url, child: started.child }
 }
@@ -97,46 +83,22 @@ async function replica(
 async function measure(count: number, args: readonly string[] = []): Promise<RunEnergy> {
   const prefix = `wl-replicas-energy-${String(process.pid)}-${String(Date.now())}`
   const replicas = await Promise.all(Array.from({ length: count }, () => replica(prefix, args)))
-  const fromMs = Date.now()
-  const until = fromMs + LOAD_MS
-  const statuses: number[] = []
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, i) => {
-      const base = replicas[i % count]!.base
-      while (Date.now() < until) statuses.push((await chat(base)).status)
-    }),
-  )
+  const bases = replicas.map((r) => r.base)
+  const { fromMs, statuses } = await steadyLoad(bases, CLIENTS, LOAD_MS)
   expect(statuses.filter((s) => s !== 200)).toEqual([])
   await new Promise((r) => setTimeout(r, IDLE_MS))
   const toMs = Date.now()
-  await Promise.all(
-    replicas.map(async (r) => {
-      const exited = new Promise<number | null>((done) => r.child.once('exit', done))
-      r.child.kill('SIGTERM')
-      expect(await exited).toBe(0)
-    }),
-  )
+  await Promise.all(replicas.map(async (r) => expect(await stopServe(r.child)).toBe(0)))
   let requests = 0
   let activeJ = 0
   let idleJ = 0
   for (const r of replicas) {
     const db = new Database(join(r.dir, 'ledger.db'), { readonly: true, fileMustExist: true })
     try {
-      const req = db
-        .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(energy_j), 0) AS j FROM requests')
-        .get() as { n: number; j: number }
-      requests += req.n
-      activeJ += req.j
-      const rows = db.prepare('SELECT from_ms, to_ms, energy_j FROM idle_energy').all() as {
-        from_ms: number
-        to_ms: number
-        energy_j: number
-      }[]
-      for (const row of rows) {
-        const span = Number(row.to_ms) - Number(row.from_ms)
-        const inside = Math.min(Number(row.to_ms), toMs) - Math.max(Number(row.from_ms), fromMs)
-        if (span > 0 && inside > 0) idleJ += (row.energy_j * inside) / span
-      }
+      const e = windowEnergy(db, fromMs, toMs)
+      requests += e.requests
+      activeJ += e.activeJ
+      idleJ += e.idleJ
     } finally {
       db.close()
     }

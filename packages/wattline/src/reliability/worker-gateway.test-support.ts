@@ -2,13 +2,17 @@
  * @module reliability/worker-gateway.test-support
  * For the `serve --workers N` reliability tests: a simulated OpenAI-compatible model server that
  * records its peak of concurrent requests, chats on fresh connections (so the cluster primary
- * hands each to the next worker), and `wattline serve` started as its own process.
+ * hands each to the next worker), and `wattline serve` started as its own process: its config, its
+ * temporary directory, a steady load through it, its stop, and the energy its ledger recorded.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type Database from 'better-sqlite3'
 
 export const MODEL = 'llama-3.1-8b-instruct'
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wattline.mjs')
@@ -136,4 +140,132 @@ export function startServe(
     })
   })
   return { child, url }
+}
+
+/** What `writeServeConfig` writes. */
+export interface ServeConfig {
+  /** The top-level lines before `services:` (`gateway:`, `ledger:`, `cluster:`). */
+  readonly head: readonly string[]
+  readonly upstreamUrl: string
+  readonly maxConcurrency: number
+  /** Further lines of the backend `paris` (indented by four). */
+  readonly backendExtra?: readonly string[]
+}
+
+/**
+ * Writes `dir/wattline.yaml`: the `head` lines, one default service `chat`, and one backend `paris`
+ * (FR, H100-SXM) at `upstreamUrl` serving `MODEL`.
+ */
+export function writeServeConfig(dir: string, c: ServeConfig): void {
+  writeFileSync(
+    join(dir, 'wattline.yaml'),
+    [
+      ...c.head,
+      'services:',
+      '  - name: chat',
+      '    default: true',
+      'backends:',
+      '  - id: paris',
+      `    url: ${c.upstreamUrl}`,
+      '    zone: FR',
+      '    hardware: H100-SXM',
+      `    models: [${MODEL}]`,
+      `    max_concurrency: ${String(c.maxConcurrency)}`,
+      ...(c.backendExtra ?? []),
+      '',
+    ].join('\n'),
+  )
+}
+
+/** The temporary directories and `serve` processes of one test file; `cleanUp` removes them. */
+export class ServeRuns {
+  readonly #dirs: string[] = []
+  readonly #children: ChildProcess[] = []
+
+  /** A new temporary directory named `prefix…`. */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    this.#dirs.push(dir)
+    return dir
+  }
+
+  /** `startServe`, the child killed by `cleanUp` if it is still running then. */
+  serve(
+    cwd: string,
+    extra: readonly string[],
+    env?: NodeJS.ProcessEnv,
+  ): { child: ChildProcess; url: Promise<string> } {
+    const started = startServe(cwd, extra, env)
+    this.#children.push(started.child)
+    return started
+  }
+
+  /** SIGKILLs every child still running and removes every directory. */
+  cleanUp(): void {
+    for (const c of this.#children) if (c.exitCode === null) c.kill('SIGKILL')
+    for (const d of this.#dirs) rmSync(d, { recursive: true, force: true })
+  }
+}
+
+/** Sends SIGTERM to `child`; resolves with its exit code. */
+export function stopServe(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  child.kill('SIGTERM')
+  return exited
+}
+
+/**
+ * `clients` concurrent clients, client `i` sending its next chat to `bases[i % bases.length]` as
+ * soon as the last is answered, for `loadMs`; resolves with the start (epoch ms) and every status.
+ */
+export async function steadyLoad(
+  bases: readonly string[],
+  clients: number,
+  loadMs: number,
+): Promise<{ fromMs: number; statuses: number[] }> {
+  const fromMs = Date.now()
+  const until = fromMs + loadMs
+  const statuses: number[] = []
+  await Promise.all(
+    Array.from({ length: clients }, async (_, i) => {
+      const base = bases[i % bases.length] as string
+      while (Date.now() < until) statuses.push((await chat(base)).status)
+    }),
+  )
+  return { fromMs, statuses }
+}
+
+/** A ledger's requests and energy in a window, J. */
+export interface WindowEnergy {
+  readonly requests: number
+  readonly activeJ: number
+  readonly idleJ: number
+}
+
+/**
+ * From the ledger `db`: the count and energy of the requests of `backend` (of every backend when
+ * undefined), and its idle energy clipped to `[fromMs, toMs]`. Idle power is constant (modelled):
+ * a row's energy is spread evenly over its interval.
+ */
+export function windowEnergy(
+  db: Database.Database,
+  fromMs: number,
+  toMs: number,
+  backend?: string,
+): WindowEnergy {
+  const where = backend === undefined ? '' : ' WHERE backend = ?'
+  const args = backend === undefined ? [] : [backend]
+  const req = db
+    .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(energy_j), 0) AS j FROM requests${where}`)
+    .get(...args) as { n: number; j: number }
+  const rows = db
+    .prepare(`SELECT from_ms, to_ms, energy_j FROM idle_energy${where}`)
+    .all(...args) as { from_ms: number; to_ms: number; energy_j: number }[]
+  let idleJ = 0
+  for (const r of rows) {
+    const span = Number(r.to_ms) - Number(r.from_ms)
+    const inside = Math.min(Number(r.to_ms), toMs) - Math.max(Number(r.from_ms), fromMs)
+    if (span > 0 && inside > 0) idleJ += (r.energy_j * inside) / span
+  }
+  return { requests: req.n, activeJ: req.j, idleJ }
 }

@@ -13,18 +13,18 @@
  * With a measured meter (a fake `nvidia-smi` reading a constant 400 W), two workers record
  * 400 W × the window (±15 %), not each the whole reading, and each reading once.
  */
-import type { ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { atScale } from './scale.test-support.ts'
 import {
-  MODEL,
-  chat,
+  ServeRuns,
   startCountingUpstream,
-  startServe,
+  steadyLoad,
+  stopServe,
+  windowEnergy,
+  writeServeConfig,
   type CountingUpstream,
 } from './worker-gateway.test-support.ts'
 
@@ -49,8 +49,7 @@ interface RunEnergy {
 }
 
 let upstream: CountingUpstream
-const dirs: string[] = []
-const children: ChildProcess[] = []
+const runs = new ServeRuns()
 
 beforeAll(async () => {
   upstream = await startCountingUpstream()
@@ -58,9 +57,8 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  runs.cleanUp()
   await upstream.close()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 /**
@@ -68,70 +66,35 @@ afterAll(async () => {
  * `measured`: the backend's meter is a fake `nvidia-smi` reading `METER_W`.
  */
 async function measure(workers: number, measured = false): Promise<RunEnergy> {
-  const dir = mkdtempSync(join(tmpdir(), `wattline-workers-energy-${workers}-`))
-  dirs.push(dir)
+  const dir = runs.tempDir(`wattline-workers-energy-${workers}-`)
   const smi = join(dir, 'fake-nvidia-smi.sh')
   writeFileSync(smi, `#!/bin/sh\necho '0, ${METER_W}'\n`)
   chmodSync(smi, 0o755)
-  writeFileSync(
-    join(dir, 'wattline.yaml'),
-    [
+  writeServeConfig(dir, {
+    head: [
       `gateway: { log_level: warn, accounting_interval_ms: ${ACCOUNTING_MS}, health: { interval_ms: 60000 } }`,
       'ledger: { url: "sqlite:./ledger.db", flush_interval_ms: 100 }',
-      'services:',
-      '  - name: chat',
-      '    default: true',
-      'backends:',
-      '  - id: paris',
-      `    url: ${upstream.url}`,
-      '    zone: FR',
-      '    hardware: H100-SXM',
-      `    models: [${MODEL}]`,
-      '    max_concurrency: 64',
-      ...(measured
-        ? [`    meter: { type: nvidia-smi, command: '${smi}', interval_ms: ${METER_MS} }`]
-        : []),
-      '',
-    ].join('\n'),
-  )
-  const started = startServe(dir, ['--workers', String(workers)])
+    ],
+    upstreamUrl: upstream.url,
+    maxConcurrency: 64,
+    backendExtra: measured
+      ? [`    meter: { type: nvidia-smi, command: '${smi}', interval_ms: ${METER_MS} }`]
+      : [],
+  })
+  const started = runs.serve(dir, ['--workers', String(workers)])
   const child = started.child
-  children.push(child)
   child.stdout!.resume()
   const base = await started.url
   // past the meter's first readings
   if (measured) await new Promise((r) => setTimeout(r, 1000))
-  const fromMs = Date.now()
-  const until = fromMs + LOAD_MS
-  const statuses: number[] = []
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (Date.now() < until) statuses.push((await chat(base)).status)
-    }),
-  )
+  const { fromMs, statuses } = await steadyLoad([base], CLIENTS, LOAD_MS)
   expect(statuses.filter((s) => s !== 200)).toEqual([])
   await new Promise((r) => setTimeout(r, IDLE_MS))
   const toMs = Date.now()
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-  child.kill('SIGTERM')
-  expect(await exited).toBe(0)
+  expect(await stopServe(child)).toBe(0)
   const db = new Database(join(dir, 'ledger.db'), { readonly: true, fileMustExist: true })
   try {
-    const req = db
-      .prepare(
-        `SELECT COUNT(*) AS n, COALESCE(SUM(energy_j), 0) AS j FROM requests WHERE backend = ?`,
-      )
-      .get('paris') as { n: number; j: number }
-    const idleRows = db
-      .prepare('SELECT from_ms, to_ms, energy_j FROM idle_energy WHERE backend = ?')
-      .all('paris') as { from_ms: number; to_ms: number; energy_j: number }[]
-    // idle power is constant (modelled): a row's energy is spread evenly over its interval
-    let idleJ = 0
-    for (const r of idleRows) {
-      const span = Number(r.to_ms) - Number(r.from_ms)
-      const inside = Math.min(Number(r.to_ms), toMs) - Math.max(Number(r.from_ms), fromMs)
-      if (span > 0 && inside > 0) idleJ += (r.energy_j * inside) / span
-    }
+    const e = windowEnergy(db, fromMs, toMs, 'paris')
     const samples = (
       db
         .prepare(
@@ -139,15 +102,8 @@ async function measure(workers: number, measured = false): Promise<RunEnergy> {
         )
         .get('paris', fromMs, toMs) as { n: number }
     ).n
-    expect(req.n).toBe(statuses.length)
-    return {
-      requests: req.n,
-      activeJ: req.j,
-      idleJ,
-      totalJ: req.j + idleJ,
-      windowMs: toMs - fromMs,
-      samples,
-    }
+    expect(e.requests).toBe(statuses.length)
+    return { ...e, totalJ: e.activeJ + e.idleJ, windowMs: toMs - fromMs, samples }
   } finally {
     db.close()
   }

@@ -12,8 +12,6 @@
  *   answered request, from both workers and the replacement, in one chain `wattline verify` passes.
  */
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -22,10 +20,11 @@ import { captureIo } from '../cli/run-cli.test-support.ts'
 import { ADDITIVE_GAUGES, GAUGE_AGGREGATION } from '../compose/worker-metrics.ts'
 import { atScale } from './scale.test-support.ts'
 import {
-  MODEL,
+  ServeRuns,
   chats,
   startCountingUpstream,
-  startServe,
+  stopServe,
+  writeServeConfig,
   type CountingUpstream,
 } from './worker-gateway.test-support.ts'
 
@@ -56,6 +55,7 @@ let upstream: CountingUpstream
 let child: ChildProcess
 let base = ''
 let dir = ''
+const runs = new ServeRuns()
 let stdout = ''
 /** Request id → pid of the worker that logged it ("request done"). */
 const servedBy = new Map<string, number>()
@@ -68,26 +68,16 @@ function served(ids: readonly string[]): Set<number> {
 
 beforeAll(async () => {
   upstream = await startCountingUpstream()
-  dir = mkdtempSync(join(tmpdir(), 'wattline-workers-'))
-  writeFileSync(
-    join(dir, 'wattline.yaml'),
-    [
+  dir = runs.tempDir('wattline-workers-')
+  writeServeConfig(dir, {
+    head: [
       'gateway: { log_level: info, health: { interval_ms: 60000 } }',
       'ledger: { url: "sqlite:./ledger.db" }',
-      'services:',
-      '  - name: chat',
-      '    default: true',
-      'backends:',
-      '  - id: paris',
-      `    url: ${upstream.url}`,
-      '    zone: FR',
-      '    hardware: H100-SXM',
-      `    models: [${MODEL}]`,
-      '    max_concurrency: 2',
-      '',
-    ].join('\n'),
-  )
-  const started = startServe(dir, ['--workers', '2'])
+    ],
+    upstreamUrl: upstream.url,
+    maxConcurrency: 2,
+  })
+  const started = runs.serve(dir, ['--workers', '2'])
   child = started.child
   let pending = ''
   child.stdout!.on('data', (c: Buffer) => {
@@ -104,9 +94,8 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL')
+  runs.cleanUp()
   await upstream.close()
-  rmSync(dir, { recursive: true, force: true })
 })
 
 /** Waits until the worker that served `id` has logged it. */
@@ -190,8 +179,7 @@ describe('wattline serve --workers 2 (real processes on loopback)', () => {
     upstream.delayMs = 400
     const inFlight = chats(base, 4, 4)
     await expect.poll(() => upstream.inflight, { timeout: 10_000 }).toBe(2)
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
-    child.kill('SIGTERM')
+    const exited = stopServe(child)
     const drained = await inFlight
     expect(drained.map((r) => r.status)).toEqual([200, 200, 200, 200])
     answered.push(...drained.map((r) => r.id))
