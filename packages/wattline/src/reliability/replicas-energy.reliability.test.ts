@@ -19,12 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { atScale } from './scale.test-support.ts'
 import {
   ServeRuns,
-  startCountingUpstream,
   steadyLoad,
   stopServe,
   windowEnergy,
   writeServeConfig,
   type CountingUpstream,
+  type RunEnergy,
 } from './worker-gateway.test-support.ts'
 
 const REDIS_URL = process.env['REDIS_URL']
@@ -36,25 +36,12 @@ const IDLE_MS = atScale(4000, 1500)
 const UPSTREAM_MS = 1000
 const TOLERANCE = 0.15
 
-interface RunEnergy {
-  readonly requests: number
-  readonly activeJ: number
-  readonly idleJ: number
-  readonly totalJ: number
-}
-
-let upstream: CountingUpstream
 const runs = new ServeRuns()
-
+let upstream: CountingUpstream
 beforeAll(async () => {
-  upstream = await startCountingUpstream()
-  upstream.delayMs = UPSTREAM_MS
+  upstream = await runs.upstream(UPSTREAM_MS)
 })
-
-afterAll(async () => {
-  runs.cleanUp()
-  await upstream?.close()
-})
+afterAll(() => runs.cleanUp())
 
 /** Starts one replica in its own directory (own ledger) on the cluster Redis under `prefix`. */
 async function replica(

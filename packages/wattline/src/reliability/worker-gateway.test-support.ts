@@ -177,10 +177,22 @@ export function writeServeConfig(dir: string, c: ServeConfig): void {
   )
 }
 
-/** The temporary directories and `serve` processes of one test file; `cleanUp` removes them. */
+/**
+ * The simulated model servers, temporary directories and `serve` processes of one test file;
+ * `cleanUp` stops and removes them.
+ */
 export class ServeRuns {
+  readonly #upstreams: CountingUpstream[] = []
   readonly #dirs: string[] = []
   readonly #children: ChildProcess[] = []
+
+  /** `startCountingUpstream`, answering in `delayMs`, closed by `cleanUp`. */
+  async upstream(delayMs: number): Promise<CountingUpstream> {
+    const up = await startCountingUpstream()
+    up.delayMs = delayMs
+    this.#upstreams.push(up)
+    return up
+  }
 
   /** A new temporary directory named `prefix…`. */
   tempDir(prefix: string): string {
@@ -200,9 +212,10 @@ export class ServeRuns {
     return started
   }
 
-  /** SIGKILLs every child still running and removes every directory. */
-  cleanUp(): void {
+  /** SIGKILLs every child still running, closes every upstream and removes every directory. */
+  async cleanUp(): Promise<void> {
     for (const c of this.#children) if (c.exitCode === null) c.kill('SIGKILL')
+    for (const u of this.#upstreams) await u.close()
     for (const d of this.#dirs) rmSync(d, { recursive: true, force: true })
   }
 }
@@ -240,6 +253,11 @@ export interface WindowEnergy {
   readonly requests: number
   readonly activeJ: number
   readonly idleJ: number
+}
+
+/** The energy of one run of a steady load, J: `totalJ` is `activeJ + idleJ`. */
+export interface RunEnergy extends WindowEnergy {
+  readonly totalJ: number
 }
 
 /**

@@ -20,12 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { atScale } from './scale.test-support.ts'
 import {
   ServeRuns,
-  startCountingUpstream,
   steadyLoad,
   stopServe,
   windowEnergy,
   writeServeConfig,
   type CountingUpstream,
+  type RunEnergy,
 } from './worker-gateway.test-support.ts'
 
 const CLIENTS = 40
@@ -38,34 +38,24 @@ const ACCOUNTING_MS = 200
 const METER_MS = 100
 const METER_W = 400
 
-interface RunEnergy {
-  readonly requests: number
-  readonly activeJ: number
-  readonly idleJ: number
-  readonly totalJ: number
+interface MeteredEnergy extends RunEnergy {
   readonly windowMs: number
   /** Power samples in the ledger inside the window. */
   readonly samples: number
 }
 
-let upstream: CountingUpstream
 const runs = new ServeRuns()
-
+let upstream: CountingUpstream
 beforeAll(async () => {
-  upstream = await startCountingUpstream()
-  upstream.delayMs = UPSTREAM_MS
+  upstream = await runs.upstream(UPSTREAM_MS)
 })
-
-afterAll(async () => {
-  runs.cleanUp()
-  await upstream.close()
-})
+afterAll(() => runs.cleanUp())
 
 /**
  * Runs the fixed load through `serve --workers <workers>`; the backend's energy in the window.
  * `measured`: the backend's meter is a fake `nvidia-smi` reading `METER_W`.
  */
-async function measure(workers: number, measured = false): Promise<RunEnergy> {
+async function measure(workers: number, measured = false): Promise<MeteredEnergy> {
   const dir = runs.tempDir(`wattline-workers-energy-${workers}-`)
   const smi = join(dir, 'fake-nvidia-smi.sh')
   writeFileSync(smi, `#!/bin/sh\necho '0, ${METER_W}'\n`)

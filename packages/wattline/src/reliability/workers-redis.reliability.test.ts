@@ -7,32 +7,20 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { atScale } from './scale.test-support.ts'
-import {
-  ServeRuns,
-  chats,
-  startCountingUpstream,
-  stopServe,
-  writeServeConfig,
-  type CountingUpstream,
-} from './worker-gateway.test-support.ts'
+import { ServeRuns, chats, stopServe, writeServeConfig } from './worker-gateway.test-support.ts'
 
 const REDIS_URL = process.env['REDIS_URL']
 if (REDIS_URL === undefined) console.warn('workers-redis: REDIS_URL unset, skipped')
 const AT_ONCE = atScale(12, 6)
 
-let upstream: CountingUpstream | undefined
 const runs = new ServeRuns()
-afterAll(async () => {
-  runs.cleanUp()
-  await upstream?.close()
-})
+afterAll(() => runs.cleanUp())
 
 describe.skipIf(REDIS_URL === undefined)(
   'wattline serve --workers 2 with the cluster Redis',
   () => {
     it(`holds max_concurrency 1 across both workers for ${AT_ONCE} requests at once`, async () => {
-      upstream = await startCountingUpstream()
-      upstream.delayMs = 100
+      const upstream = await runs.upstream(100)
       const dir = runs.tempDir('wattline-workers-redis-')
       const prefix = `wl-workers-${String(process.pid)}-${String(Date.now())}`
       writeServeConfig(dir, {

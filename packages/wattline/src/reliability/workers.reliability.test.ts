@@ -22,7 +22,6 @@ import { atScale } from './scale.test-support.ts'
 import {
   ServeRuns,
   chats,
-  startCountingUpstream,
   stopServe,
   writeServeConfig,
   type CountingUpstream,
@@ -67,7 +66,7 @@ function served(ids: readonly string[]): Set<number> {
 }
 
 beforeAll(async () => {
-  upstream = await startCountingUpstream()
+  upstream = await runs.upstream(2)
   dir = runs.tempDir('wattline-workers-')
   writeServeConfig(dir, {
     head: [
@@ -93,10 +92,7 @@ beforeAll(async () => {
   base = await started.url
 }, 60_000)
 
-afterAll(async () => {
-  runs.cleanUp()
-  await upstream.close()
-})
+afterAll(() => runs.cleanUp())
 
 /** Waits until the worker that served `id` has logged it. */
 async function loggedAll(ids: readonly string[]): Promise<void> {
