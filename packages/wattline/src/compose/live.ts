@@ -15,7 +15,13 @@ import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { resolveProfile, type Clock, type PowerMeter } from '@wattline/core'
+import {
+  resolveProfile,
+  type Clock,
+  type PowerMeter,
+  type BudgetStatusSource,
+  type DashboardLiveState,
+} from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
@@ -56,7 +62,6 @@ import { startResponseCache } from './response-cache.ts'
 import type { LiveWorker } from './worker-process.ts'
 import { applyOthersOccupancy, fleetOccupancy } from './worker-occupancy.ts'
 import { startAccountingLeader } from './accounting-leader.ts'
-import type { BudgetStatusSource, DashboardLiveState } from '../http/api/ports.ts'
 import { configuredBudgets, registerLiveDashboard } from '../http/api/register-dashboard.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 import { createLiveScaler, scalingSink } from '../scaling/live-scaler.ts'

@@ -3,7 +3,7 @@
  * The gateway's live state as the dashboard API reads it (`DashboardLiveState`): backends with
  * health, occupancy and power; zone intensities in use; recent routing decisions.
  */
-import type { DashboardLiveState } from './api/ports.ts'
+import type { DashboardLiveState } from '@wattline/core'
 import type { Gateway } from './gateway.ts'
 import type { IntensityBoard } from './intensity-board.ts'
 

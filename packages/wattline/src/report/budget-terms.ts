@@ -4,7 +4,7 @@
  * baseline, stage, target, variance and regression limit, in that order (the report's JSON keeps
  * its key order).
  */
-import type { BudgetView } from './report-source.ts'
+import type { BudgetView } from '@wattline/core'
 
 /** The terms of a budget, without its service and model family. */
 export type BudgetTerms = Pick<

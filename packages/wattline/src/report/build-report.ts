@@ -7,13 +7,12 @@
  * JSON model) → render (`render-markdown.ts`, `render-html.ts`, `render-pdf.ts`). The figures follow
  * DESIGN.md's accounting rules; docs/reports.md explains each one with a worked example.
  */
-import { WattlineError } from '@wattline/core'
+import { WattlineError, type ReportSource } from '@wattline/core'
 import { assembleReport } from './assemble-report.ts'
 import { readReportFacts } from './read-ledger.ts'
 import { iso } from './report-figures.ts'
 import type { ReportOptions, ReportQuery } from './report-query.ts'
 import type { Report } from './report-schema.ts'
-import type { ReportSource } from './report-source.ts'
 
 export type { ReportOptions, ReportQuery } from './report-query.ts'
 

@@ -10,11 +10,11 @@ import {
   NetworkRollup,
   trendCoefficient,
   utcYear,
-  type LeverEnergySaving,
   JOULES_PER_KWH,
   JOULES_PER_WH,
+  type LeverEnergySaving,
+  type ReportRequest,
 } from '@wattline/core'
-import type { ReportRequest } from './report-source.ts'
 import type { LeverSavingsSection, NetworkSection } from './report-schema.ts'
 
 /** What the two sections accumulate while the report streams requests. */

@@ -4,11 +4,10 @@
  * period (SCI's M, core's `amortiseEmbodied`; a service report takes the service's share of IT
  * energy in the hardware's zone), and training runs as recorded.
  */
-import { amortiseEmbodied, JOULES_PER_KWH, MS_PER_HOUR } from '@wattline/core'
+import { amortiseEmbodied, JOULES_PER_KWH, MS_PER_HOUR, type HardwareView } from '@wattline/core'
 import type { ReportFacts } from './read-ledger.ts'
 import { iso, round } from './report-figures.ts'
 import type { HardwareRow, TrainingRow } from './report-schema.ts'
-import type { HardwareView } from './report-source.ts'
 
 /** Hardware rows with M, the scope's embodied total (g), and the training rows. */
 export function lifecycleRows(f: ReportFacts): {

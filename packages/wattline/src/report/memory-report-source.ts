@@ -4,20 +4,18 @@
  * memory (a replay). Applies exactly the range semantics the ledger adapter applies.
  */
 import type {
-  IdleEnergyRecord,
-  IntensityRecord,
-  PowerSampleRecord,
-  RequestRecord,
-} from '@wattline/core'
-import type {
   BudgetView,
   ChainHeadView,
   GateDecisionView,
   HardwareView,
+  IdleEnergyRecord,
+  IntensityRecord,
+  PowerSampleRecord,
   ReportSource,
-  TimeRange,
+  ReportTimeRange,
+  RequestRecord,
   TrainingRunView,
-} from './report-source.ts'
+} from '@wattline/core'
 
 /** The rows an in-memory source serves; every field defaults to empty. */
 export interface MemoryReportData {
@@ -32,7 +30,7 @@ export interface MemoryReportData {
   readonly chainHead?: ChainHeadView
 }
 
-const inRange = (at: number, r: TimeRange): boolean => at >= r.fromMs && at < r.toMs
+const inRange = (at: number, r: ReportTimeRange): boolean => at >= r.fromMs && at < r.toMs
 
 async function* yieldAll<T>(rows: readonly T[]): AsyncIterable<T> {
   for (const row of rows) {

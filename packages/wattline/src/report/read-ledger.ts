@@ -19,11 +19,12 @@ import {
   ScopeRollup,
   TenantUsage,
   type Anomaly,
+  type ReportSource,
+  type ReportTimeRange,
 } from '@wattline/core'
 import { HourlyMeans } from './hourly-means.ts'
 import { addSavings, newSavingsAcc, type SavingsAcc } from './lever-savings.ts'
 import type { ReportOptions, ReportQuery } from './report-query.ts'
-import type { ReportSource, TimeRange } from './report-source.ts'
 
 /** What one of the source's small-table reads gives (`budgets`, `hardware`, …). */
 type TableOf<K extends keyof ReportSource> = Awaited<ReturnType<ReportSource[K]>>
@@ -73,7 +74,7 @@ export async function readReportFacts(
   options: ReportOptions,
 ): Promise<ReportFacts> {
   const { fromMs, toMs, service } = query
-  const range: TimeRange = { fromMs, toMs }
+  const range: ReportTimeRange = { fromMs, toMs }
   const inScope = (s: string): boolean => service === null || s === service
 
   // 1. Requests.

@@ -5,28 +5,26 @@
  * function of the ledger as of `chain_head` and an auditor can reproduce it. Large tables are read in
  * keyset pages (`at_ms`, `block_seq`, `row_idx`) so memory stays bounded whatever the period.
  */
-import type {
-  AuditKind,
-  BudgetRecord,
-  GateDecisionRecord,
-  HardwareRecord,
-  IdleEnergyRecord,
-  IntensityRecord,
-  PowerSampleRecord,
-  TrainingRunRecord,
-} from '@wattline/core'
-import { budgetTerms } from '../../report/budget-terms.ts'
 import {
   REPORT_REQUEST_FIELDS,
+  type AuditKind,
+  type BudgetRecord,
+  type GateDecisionRecord,
+  type HardwareRecord,
+  type IdleEnergyRecord,
+  type IntensityRecord,
+  type PowerSampleRecord,
+  type TrainingRunRecord,
   type BudgetView,
   type ChainHeadView,
   type GateDecisionView,
   type HardwareView,
   type ReportRequest,
   type ReportSource,
-  type TimeRange,
+  type ReportTimeRange,
   type TrainingRunView,
-} from '../../report/report-source.ts'
+} from '@wattline/core'
+import { budgetTerms } from '../../report/budget-terms.ts'
 import { KyselyLedgerStore } from './kysely-ledger-store.ts'
 import { fromRow, tableOf } from './ledger-tables.ts'
 import { openDatabase, type OpenedDatabase } from './open-database.ts'
@@ -144,7 +142,7 @@ export function createLedgerReportSource(
   }
 
   return {
-    requests: (r: TimeRange) =>
+    requests: (r: ReportTimeRange) =>
       stream(
         'request',
         'at_ms',
@@ -153,11 +151,11 @@ export function createLedgerReportSource(
         undefined,
         REPORT_REQUEST_FIELDS,
       ) as AsyncIterable<ReportRequest>,
-    idleEnergy: (r: TimeRange) =>
+    idleEnergy: (r: ReportTimeRange) =>
       stream('idle', 'from_ms', r.fromMs, r.toMs, 'to_ms') as AsyncIterable<IdleEnergyRecord>,
-    powerSamples: (r: TimeRange) =>
+    powerSamples: (r: ReportTimeRange) =>
       stream('power', 'at_ms', r.fromMs, r.toMs) as AsyncIterable<PowerSampleRecord>,
-    intensities: (r: TimeRange) =>
+    intensities: (r: ReportTimeRange) =>
       stream('intensity', 'at_ms', r.fromMs, r.toMs) as AsyncIterable<IntensityRecord>,
     async budgets(): Promise<readonly BudgetView[]> {
       // The latest record per service, family and metric is the budget in force.
@@ -177,7 +175,7 @@ export function createLedgerReportSource(
           ...budgetTerms(b),
         }))
     },
-    async gateDecisions(r: TimeRange): Promise<readonly GateDecisionView[]> {
+    async gateDecisions(r: ReportTimeRange): Promise<readonly GateDecisionView[]> {
       const out: GateDecisionView[] = []
       for await (const row of stream('gate', 'at_ms', r.fromMs, r.toMs)) {
         const g = row as unknown as GateDecisionRecord

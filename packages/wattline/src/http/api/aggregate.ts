@@ -15,20 +15,18 @@ import {
   MinutePower,
   NetworkRollup,
   TimeBuckets,
+  type EstimateJson,
+  type IdleEnergyRecord,
+  type LeverSaving,
+  type Method,
+  type NetworkEnergyJson,
+  type PeakPower,
+  type PowerSampleRecord,
+  type RequestRecord,
+  type UsageBucket,
+  type UsageSummary,
+  type TimeWindow,
 } from '@wattline/core'
-import type {
-  EstimateJson,
-  IdleEnergyRecord,
-  LeverSaving,
-  Method,
-  NetworkEnergyJson,
-  PeakPower,
-  PowerSampleRecord,
-  RequestRecord,
-  UsageBucket,
-  UsageSummary,
-} from '@wattline/core'
-import type { TimeWindow } from './ports.ts'
 
 const WH = JOULES_PER_WH
 const MINUTE = 60_000

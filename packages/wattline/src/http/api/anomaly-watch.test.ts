@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { createDashboardFixture } from './dashboard-fixture.test-support.ts'
 import { createMemoryLedgerReader } from './memory-ledger-reader.ts'
-import type { DashboardLedgerReader } from './ports.ts'
+import type { DashboardLedgerReader } from '@wattline/core'
 
 const fixture = createDashboardFixture(Date.UTC(2025, 5, 16, 12))
 const DAY = 86_400_000

@@ -11,8 +11,9 @@ import {
   detectSeriesAnomalies,
   type Anomaly,
   type AnomalyOptions,
+  type DashboardLedgerReader,
+  type TimeWindow,
 } from '@wattline/core'
-import type { DashboardLedgerReader, TimeWindow } from './ports.ts'
 
 export interface AnomalyWatchDeps {
   readonly ledger: DashboardLedgerReader

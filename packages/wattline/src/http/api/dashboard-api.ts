@@ -6,16 +6,19 @@
  * `param` set, an unknown service 404.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { hasCode, WattlineError, type AnomaliesBody, type BudgetsBody } from '@wattline/core'
+import {
+  hasCode,
+  WattlineError,
+  type AnomaliesBody,
+  type BudgetsBody,
+  type BudgetStatusSource,
+  type DashboardLedgerReader,
+  type DashboardLiveState,
+  type SavingsSource,
+  type TimeWindow,
+} from '@wattline/core'
 import type { Registry } from 'prom-client'
 import { createAnomalyWatch, type AnomalyWatch } from './anomaly-watch.ts'
-import type {
-  BudgetStatusSource,
-  DashboardLedgerReader,
-  DashboardLiveState,
-  SavingsSource,
-  TimeWindow,
-} from './ports.ts'
 import { parseLimit, parseWindow, type QueryResult } from './query.ts'
 import { parseTenantScope, scopeToTenant, tenantsBody, type TenantScope } from './tenant-scope.ts'
 import {

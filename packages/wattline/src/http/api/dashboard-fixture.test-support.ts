@@ -9,10 +9,13 @@
 import type {
   BackendScore,
   BudgetStatus,
+  DashboardLiveState,
   GramsCo2e,
   IdleEnergyRecord,
   Joules,
   LedgerRecord,
+  LiveBackend,
+  LiveDecision,
   LiveZoneIntensity,
   Milliseconds,
   PowerSampleRecord,
@@ -20,7 +23,6 @@ import type {
   RoutingDecision,
   UsageSummary,
 } from '@wattline/core'
-import type { DashboardLiveState, LiveBackend, LiveDecision } from './ports.ts'
 import { chargeIdle, summarizeUsage } from './aggregate.ts'
 
 export interface DashboardFixture {

@@ -5,12 +5,13 @@
  * (idle intervals: those starting before the window's end, kept when they end after its start).
  */
 import type {
+  DashboardLedgerReader,
   IdleEnergyRecord,
   LedgerRecord,
   PowerSampleRecord,
   RequestRecord,
+  TimeWindow,
 } from '@wattline/core'
-import type { DashboardLedgerReader, TimeWindow } from './ports.ts'
 
 /** Builds a reader over `records` (any order; they are copied and sorted by time). */
 export function createMemoryLedgerReader(records: readonly LedgerRecord[]): DashboardLedgerReader {

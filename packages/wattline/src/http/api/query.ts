@@ -3,7 +3,7 @@
  * Parsing of the dashboard API's query strings: a time window (`from`, `to`) and a `limit`. Pure;
  * errors name the parameter so the API can answer 400 with `param` set.
  */
-import type { TimeWindow } from './ports.ts'
+import type { TimeWindow } from '@wattline/core'
 
 /** The default window when `from` is omitted: the last hour. */
 export const DEFAULT_WINDOW_MS = 3_600_000

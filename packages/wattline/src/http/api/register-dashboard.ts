@@ -5,7 +5,14 @@
  * anyone watching), the `/api/` routes and the static app at `/dashboard/`. The ledger reader comes
  * from the composition root (its own connection to the ledger database, closed with the app).
  */
-import { budgetTarget, type BudgetMetricName, type BudgetStatus } from '@wattline/core'
+import {
+  budgetTarget,
+  type BudgetMetricName,
+  type BudgetStatus,
+  type BudgetStatusSource,
+  type DashboardLedgerReader,
+  type DashboardLiveState,
+} from '@wattline/core'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { WattlineConfig } from '../../config/parse-config.ts'
@@ -13,7 +20,6 @@ import { configuredTenants } from '../../config/tenants.ts'
 import { registerDashboardStatic } from '../dashboard-static.ts'
 import { createAnomalyWatch } from './anomaly-watch.ts'
 import { registerDashboardApi } from './dashboard-api.ts'
-import type { BudgetStatusSource, DashboardLedgerReader, DashboardLiveState } from './ports.ts'
 
 export interface LiveDashboardDeps {
   readonly config: WattlineConfig

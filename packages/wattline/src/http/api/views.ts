@@ -3,28 +3,32 @@
  * Builds each dashboard API response body from ledger facts and live state. Pure functions; the
  * routes in `dashboard-api.ts` load the inputs and send the result.
  */
-import type {
-  BackendRow,
-  BackendScore,
-  BackendsBody,
-  BudgetStatus,
-  DecisionsBody,
-  IdleEnergyRecord,
-  LeverSaving,
-  LiveZoneIntensity,
-  OverviewBody,
-  PowerSampleRecord,
-  RequestRecord,
-  ScoreJson,
-  ServiceDetailBody,
-  ServiceRow,
-  ServicesBody,
-  UsageSummary,
-  WindowJson,
-  ZoneRow,
-  ZonesBody,
+import {
+  idleInPeriod,
+  ScopeRollup,
+  type BackendRow,
+  type BackendScore,
+  type BackendsBody,
+  type BudgetStatus,
+  type DecisionsBody,
+  type IdleEnergyRecord,
+  type LeverSaving,
+  type LiveZoneIntensity,
+  type OverviewBody,
+  type PowerSampleRecord,
+  type RequestRecord,
+  type ScoreJson,
+  type ServiceDetailBody,
+  type ServiceRow,
+  type ServicesBody,
+  type UsageSummary,
+  type WindowJson,
+  type ZoneRow,
+  type ZonesBody,
+  type LiveBackend,
+  type LiveDecision,
+  type TimeWindow,
 } from '@wattline/core'
-import { idleInPeriod, ScopeRollup } from '@wattline/core'
 import {
   allIdle,
   chargeIdle,
@@ -37,7 +41,6 @@ import {
   summarizeUsage,
   usageSeries,
 } from './aggregate.ts'
-import type { LiveBackend, LiveDecision, TimeWindow } from './ports.ts'
 
 /** Ledger facts of one window. */
 export interface WindowFacts {
