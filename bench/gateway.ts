@@ -3,6 +3,8 @@
  * run on loopback against the same fast stub upstream (bench/gateway/fast-upstream.ts):
  *
  *   direct   load generator → stub
+ *   floor    load generator → bare fastify + undici (bench/gateway/bare-proxy.ts: the gateway's own
+ *            fastify and undici, JSON body parsed and forwarded, SSE relayed; nothing else) → stub
  *   wattline load generator → `wattline serve` (carbon-aware routing, modelled meter) → stub
  *   nginx    load generator → nginx (Debian, generated config, 1 worker) → stub
  *
@@ -12,7 +14,9 @@
  *      latency is the proxy's p50/p99 minus direct's p50/p99 at that same rate.
  * The proxy under test runs on CPU 0, the stub and the load generators on CPU 1 (taskset), as far as
  * the machine has CPUs. Targets (issue 3): added p50 ≤ 0.5 ms and p99 ≤ 2 ms at 1,000 req/s;
- * throughput ≥ 0.6 × nginx's.
+ * throughput ≥ 0.6 × nginx's. Issue 13: Wattline's CPU per request ≤ 1.3 × the bare Node floor's
+ * (`floor`, pinned and loaded exactly as Wattline), printed as ratios for the process and the main
+ * thread.
  *
  * The proxy's CPU time (user + system, /proc) per request of the closed-loop load is printed too:
  * unlike throughput it barely moves when other work shares the machine. It is given for the whole
@@ -20,9 +24,10 @@
  * writer thread and Node's helper threads are in the first figure only).
  *
  * Options: --duration-s N (per load, default 8), --rate R (default 1000), --connections C (default 32),
- * --targets direct,wattline,nginx, --profile (run Wattline under `node --cpu-prof` and print its
- * hot spots; the profile spans the whole run, warm-ups and the mostly idle fixed-rate loads included,
- * so its `(idle)` share is not the idle time under the closed-loop load), --json FILE (write the results).
+ * --targets direct,floor,wattline,nginx, --profile (run Wattline, and the floor, under
+ * `node --cpu-prof` and print their hot spots; a profile spans the whole run of its target,
+ * warm-ups and the mostly idle fixed-rate loads included, so its `(idle)` share is not the idle time
+ * under the closed-loop load), --json FILE (write the results).
  *
  * `--workers N` (N ≥ 2, or `auto` = one per CPU; issue 13) adds `wattline×N` (`wattline serve
  * --workers N`) beside the one-process `wattline`, and `nginx×N` (a master and N workers) beside the
@@ -56,7 +61,7 @@ const { values: args } = parseArgs({
     'duration-s': { type: 'string', default: '8' },
     rate: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '32' },
-    targets: { type: 'string', default: 'direct,wattline,nginx' },
+    targets: { type: 'string', default: 'direct,floor,wattline,nginx' },
     profile: { type: 'boolean', default: false },
     json: { type: 'string' },
     workers: { type: 'string' },
@@ -117,7 +122,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(running.splice(0).map((s) => s.stop()))
 }
 // Bound the whole run: every load is bounded too, this is the backstop.
-const budgetMs = (durationS * 2 + 10) * 6 * 1000 + 120_000
+const budgetMs = (durationS * 2 + 10) * 2 * (wanted.size + (workersMode ? 2 : 0)) * 1000 + 120_000
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: exceeded ${String(budgetMs)} ms, stopping`)
   void stopAll().then(() => process.exit(3))
@@ -191,6 +196,36 @@ backends:
   } catch (e) {
     notes.push(
       `wattline: could not start \`wattline serve\`: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}`,
+    )
+    await s.stop()
+    return undefined
+  }
+  return { port, pid: s.child.pid }
+}
+
+/** The bare fastify + undici proxy (bench/gateway/bare-proxy.ts), pinned as Wattline is. */
+async function startFloor(
+  upstreamPort: number,
+): Promise<{ port: number; pid: number | undefined } | undefined> {
+  const port = await freePort()
+  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof-floor')}`] : []
+  const s = start(
+    pinned(PROXY_CPU, [
+      process.execPath,
+      ...flags,
+      '--import',
+      'tsx',
+      join(REPO, 'bench/gateway/bare-proxy.ts'),
+      String(port),
+      `http://127.0.0.1:${String(upstreamPort)}/v1`,
+    ]),
+  )
+  running.push(s)
+  try {
+    await waitReady(`http://127.0.0.1:${String(port)}/healthz`, 30_000, s)
+  } catch (e) {
+    notes.push(
+      `floor: could not start bench/gateway/bare-proxy.ts: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}`,
     )
     await s.stop()
     return undefined
@@ -350,6 +385,13 @@ async function main(): Promise<number> {
   const rows: Row[] = []
   if (wanted.has('direct'))
     rows.push(...(await measure('direct', `http://127.0.0.1:${String(upstreamPort)}`)))
+  if (wanted.has('floor')) {
+    const f = await startFloor(upstreamPort)
+    if (f) {
+      rows.push(...(await measure('floor', `http://127.0.0.1:${String(f.port)}`, f.pid)))
+      await running.pop()?.stop()
+    }
+  }
   if (wanted.has('wattline')) {
     const w = await startWattline(upstreamPort)
     if (w) {
@@ -450,6 +492,20 @@ async function main(): Promise<number> {
     const w = find('wattline', mode)
     const n = find('nginx', mode)
     const d = find('direct', mode)
+    const f = find('floor', mode)
+    if (w && f) {
+      const proc = w.cpuUsPerRequest / f.cpuUsPerRequest
+      const main = w.mainCpuUsPerRequest / f.mainCpuUsPerRequest
+      const met = (r: number): string => (r <= 1.3 ? 'met' : 'MISSED')
+      verdicts.push(
+        `${mode}: CPU per request Wattline/floor = ${fmt(proc)} process (${fmt(w.cpuUsPerRequest, 0)} / ${fmt(f.cpuUsPerRequest, 0)} µs; target ≤ 1.30: ${met(proc)}), ${fmt(main)} main thread (${fmt(w.mainCpuUsPerRequest, 0)} / ${fmt(f.mainCpuUsPerRequest, 0)} µs; ${met(main)})`,
+      )
+    }
+    if (f && n) {
+      verdicts.push(
+        `${mode}: throughput floor/nginx = ${fmt(f.load.rps / n.load.rps)} (the most a Node gateway on this stack could reach)`,
+      )
+    }
     if (w && n) {
       const ratio = w.load.rps / n.load.rps
       verdicts.push(
@@ -480,24 +536,30 @@ async function main(): Promise<number> {
   for (const n of notes) console.log(`- note: ${n}`)
 
   if (args.profile) {
-    const profDir = join(dir, 'prof')
-    const files = (() => {
-      try {
-        return readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))
-      } catch {
-        return []
-      }
-    })()
-    if (files[0]) {
-      console.log(`\nWattline hot spots (self time, node --cpu-prof, ${files[0]}):`)
-      for (const h of hotSpots(join(profDir, files[0]))) {
-        console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
-      }
-      console.log('by area (self time):')
-      for (const h of hotAreas(join(profDir, files[0]))) {
-        console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
-      }
-    } else console.log('\n(no CPU profile was written by the gateway)')
+    for (const [who, sub, target] of [
+      ['Wattline', 'prof', 'wattline'],
+      ['Floor (bare fastify + undici)', 'prof-floor', 'floor'],
+    ] as const) {
+      if (!wanted.has(target)) continue
+      const profDir = join(dir, sub)
+      const files = (() => {
+        try {
+          return readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))
+        } catch {
+          return []
+        }
+      })()
+      if (files[0]) {
+        console.log(`\n${who} hot spots (self time, node --cpu-prof, ${join(profDir, files[0])}):`)
+        for (const h of hotSpots(join(profDir, files[0]))) {
+          console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
+        }
+        console.log('by area (self time):')
+        for (const h of hotAreas(join(profDir, files[0]))) {
+          console.log(`  ${h.selfPct.toFixed(1).padStart(5)} %  ${h.name}`)
+        }
+      } else console.log(`\n(no CPU profile was written by ${target})`)
+    }
   }
   if (args.json)
     writeFileSync(
