@@ -135,6 +135,10 @@ export class CachedHistogram<T extends string = string> extends Histogram<T> {
     if (config.enableExemplars === true) return
     const internals = this as unknown as MetricInternals & { readonly upperBounds: number[] }
     const keys = new SeriesKeys(internals)
+    // The bucket property names (prom-client keys `bucketValues` by the bound: a number turned into
+    // a string on every access, the cost of a double-to-string conversion), converted once.
+    const bounds = internals.upperBounds
+    const boundKeys = bounds.map((bound) => String(bound))
     const slow = this.observe.bind(this) as (labels: unknown, value?: number) => void
     this.observe = ((labels: unknown, value?: number): void => {
       if (isLabels(labels) && typeof value === 'number' && Number.isFinite(value)) {
@@ -143,17 +147,16 @@ export class CachedHistogram<T extends string = string> extends Histogram<T> {
         if (entry !== undefined) {
           // prom-client's `observe` once the series is found: the first bucket bound ≥ value
           // (-1, no bucket, above the last), then sum, count and that bucket.
-          const bounds = internals.upperBounds
-          let b = -1
-          for (const bound of bounds) {
-            if (value <= bound) {
-              b = bound
+          let b = '-1'
+          for (let i = 0; i < bounds.length; i++) {
+            if (value <= (bounds[i] as number)) {
+              b = boundKeys[i] as string
               break
             }
           }
           entry.sum += value
           entry.count += 1
-          const buckets = entry.bucketValues as Record<number, number>
+          const buckets = entry.bucketValues
           if (Object.prototype.hasOwnProperty.call(buckets, b))
             buckets[b] = (buckets[b] as number) + 1
           return
