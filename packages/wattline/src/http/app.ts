@@ -31,6 +31,7 @@ import type { GatewayMetrics } from './metrics.ts'
 import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
 import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
 import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
+import { lazyChildLoggerFactory } from './request-logger.ts'
 import { createEmbeddingsBatcher } from './embeddings-batcher.ts'
 import type { ResponseCache } from './response-cache.ts'
 import type { LinePlacements } from '../batch/line-placements.ts'
@@ -93,6 +94,8 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     loggerInstance: logger as FastifyBaseLogger,
     // One structured line per request is written by the proxy route, with accounting.
     logController: new LogController({ disableRequestLogging: true }),
+    // `req.log` is pino's child for the request, made only when something logs through it.
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: limits.body_limit_bytes,
     requestIdHeader: false,
     genReqId: (req) => {
