@@ -267,8 +267,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
   )
   if (deps.warmup !== undefined) {
     const waitMs = config.gateway.warmup_wait_ms
-    app.addHook('preHandler', async (req) => {
-      if (warm || !(req.routeOptions.url ?? '').startsWith('/v1/')) return
+    const waitWarm = async (): Promise<void> => {
       let timer: NodeJS.Timeout | undefined
       const timedOut = await Promise.race([
         deps.warmup!.then(() => false),
@@ -282,6 +281,15 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
           { details: { status: 503, retryAfterMs: 1_000 } },
         )
       }
+    }
+    // Callback style: once warm (every request but the first few), no promise and no microtask
+    // hop per request.
+    app.addHook('preHandler', (req, _reply, done) => {
+      if (warm || !(req.routeOptions.url ?? '').startsWith('/v1/')) {
+        done()
+        return
+      }
+      waitWarm().then(() => done(), done)
     })
   }
 
