@@ -86,6 +86,10 @@ describe('sse relay fast path', () => {
       .nat(9)
       .map((n) => `{"choices":[],"\\u0075sage":{"prompt_tokens":${n},"completion_tokens":1}}`),
     fc.constantFrom('[DONE]', '', 'not json', '{"choices":[{"index":0}],"model":"up"}'),
+    // text beyond ASCII, unescaped (multi-byte characters split across chunks)
+    fc
+      .string({ unit: 'grapheme', maxLength: 6 })
+      .map((t) => JSON.stringify({ choices: [{ index: 0, delta: { content: t } }], model: 'up' })),
   )
   const block = fc.oneof(
     data.map((d) => `data: ${d}\n\n`),
@@ -100,13 +104,24 @@ describe('sse relay fast path', () => {
     modelBack: fc.option(fc.constant({ from: 'up', to: 'client' }), { nil: undefined }),
   })
 
+  // Bytes around and inside the stream: a byte order mark (at the start it is dropped, later it is
+  // text), bytes that are no UTF-8 (each becomes U+FFFD), a character cut short.
+  const odd = fc.constantFrom(
+    Buffer.from([0xef, 0xbb, 0xbf]),
+    Buffer.from([0xff]),
+    Buffer.from([0xc3]),
+    Buffer.from([0xe2, 0x82]),
+  )
+  const inserts = fc.array(fc.tuple(fc.nat(400), odd), { maxLength: 3 })
+
   it('gives the same bytes, usage, first token and error flag as the reference relay', () => {
     fc.assert(
       fc.property(
         fc.array(block, { maxLength: 12 }),
         options,
         fc.integer({ min: 1, max: 64 }),
-        (blocks, o, size) => {
+        inserts,
+        (blocks, o, size, extra) => {
           const run = (make: typeof createSseRelay) => {
             let first = 0
             const relay = make({
@@ -115,7 +130,11 @@ describe('sse relay fast path', () => {
               onFirstToken: () => (first += 1),
               annotate: (u) => ({ wattline: { tokens: u.completion_tokens } }),
             })
-            const bytes = Buffer.from(blocks.join(''))
+            let bytes = Buffer.from(blocks.join(''))
+            for (const [at, ins] of extra) {
+              const i = Math.min(at, bytes.length)
+              bytes = Buffer.concat([bytes.subarray(0, i), ins, bytes.subarray(i)])
+            }
             let out = ''
             for (let i = 0; i < bytes.length; i += size)
               out += relay.push(bytes.subarray(i, i + size))
@@ -125,7 +144,7 @@ describe('sse relay fast path', () => {
           expect(run(createSseRelay)).toEqual(run(createReferenceSseRelay))
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1500 },
     )
   })
 })
