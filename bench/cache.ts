@@ -3,13 +3,15 @@
  * cache on and 0 % hit rate, CPU per request rises by ≤ 10 %). Side by side in one run, against the
  * same fast stub upstream (bench/gateway/fast-upstream.ts):
  *
- *   off  `wattline serve`, no cache
- *   on   `wattline serve`, `cache: { enabled: true }` (memory store, deterministic mode)
+ *   off    `wattline serve`, no cache
+ *   on     `wattline serve`, `cache: { enabled: true }` (memory store, deterministic mode, the
+ *          default `key: normalised`: canonical JSON of the body)
+ *   exact  the same with `key: exact` (the SHA-256 of the body's bytes as sent)
  *
  * Every request is a `temperature: 0` chat completion with a prompt never sent before, so each one
  * is looked up, misses, goes upstream and is stored: the whole cost of the cache, no hit to save it.
  * The load is a closed loop of `--connections` requests in flight for `--duration-s` seconds per
- * round; rounds alternate off/on and on/off (`--rounds` each) and the medians are compared. The figure is the
+ * round; each round runs the three in a rotated order (`--rounds` of them) and the medians are compared. The figure is the
  * proxy's CPU time (user + system, /proc) per request, which barely moves when other work shares
  * the machine (unlike req/s). The proxies run on CPU 0, the stub on CPU 1 (taskset, when present).
  *
@@ -78,10 +80,12 @@ function processCpuMs(pid: number, mainThread = false): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
+type Target = 'off' | 'on' | 'exact'
+const TARGETS: readonly Target[] = ['off', 'on', 'exact']
+
 async function startWattline(
-  name: string,
+  name: Target,
   upstreamPort: number,
-  cache: boolean,
 ): Promise<{ port: number; pid: number }> {
   const port = await freePort()
   const config = join(dir, `${name}.yaml`)
@@ -94,7 +98,7 @@ ledger: { url: "sqlite:${join(dir, `${name}.db`)}" }
 services:
   - name: chat
     default: true
-${cache ? `    cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)} }\n` : ''}backends:
+${name === 'off' ? '' : `    cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)}${name === 'exact' ? ', key: exact' : ''} }\n`}backends:
   - { id: stub, url: "http://127.0.0.1:${String(upstreamPort)}/v1", zone: FR, hardware: H100-SXM, models: [${MODEL}], max_concurrency: 1024 }
 `,
   )
@@ -165,17 +169,19 @@ async function main(): Promise<void> {
   running.push(up)
   await waitReady(`http://127.0.0.1:${String(upPort)}/healthz`, 20_000, up)
   const targets = {
-    off: await startWattline('off', upPort, false),
-    on: await startWattline('on', upPort, true),
+    off: await startWattline('off', upPort),
+    on: await startWattline('on', upPort),
+    exact: await startWattline('exact', upPort),
   }
   // Warm-up (JIT, connection pools), not measured.
   for (const t of Object.values(targets)) await load(t.port, 'warmup')
-  const perReqUs: Record<'off' | 'on', number[]> = { off: [], on: [] }
-  const mainUs: Record<'off' | 'on', number[]> = { off: [], on: [] }
-  const rps: Record<'off' | 'on', number[]> = { off: [], on: [] }
+  const perReqUs: Record<Target, number[]> = { off: [], on: [], exact: [] }
+  const mainUs: Record<Target, number[]> = { off: [], on: [], exact: [] }
+  const rps: Record<Target, number[]> = { off: [], on: [], exact: [] }
   for (let r = 0; r < rounds; r++) {
-    // Alternate the order each round: neither side always runs first.
-    for (const name of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+    // Rotate the order each round: no target always runs first.
+    for (let i = 0; i < TARGETS.length; i++) {
+      const name = TARGETS[(r + i) % TARGETS.length] as Target
       const t = targets[name]
       const before = processCpuMs(t.pid)
       const beforeMain = processCpuMs(t.pid, true)
@@ -188,8 +194,6 @@ async function main(): Promise<void> {
       rps[name].push(n / durationS)
     }
   }
-  const off = median(perReqUs.off)
-  const on = median(perReqUs.on)
   console.log(
     `bench:cache — ${String(rounds)} round(s) × ${String(durationS)} s each, ${String(connections)} connections, 0 % hit rate, max_bytes ${String(maxBytes)}, load average ${loadavg()
       .map((x) => x.toFixed(1))
@@ -199,7 +203,7 @@ async function main(): Promise<void> {
   console.log(
     'target   process CPU µs/request (median; rounds)   main thread (median; rounds)    req/s',
   )
-  for (const name of ['off', 'on'] as const) {
+  for (const name of TARGETS) {
     console.log(
       `${name.padEnd(8)} ${median(perReqUs[name]).toFixed(0).padStart(6)} (${rounds_(perReqUs[name])})`.padEnd(
         50,
@@ -208,25 +212,28 @@ async function main(): Promise<void> {
         median(rps[name]).toFixed(0).padStart(8),
     )
   }
-  // Each round runs off and on back to back: their ratio per round cancels most of what the
+  // Each round runs the targets back to back: their ratio per round cancels most of what the
   // machine's other work does to both.
-  const paired = (xs: Record<'off' | 'on', number[]>): number =>
-    median(xs.on.map((x, i) => x / (xs.off[i] as number)))
-  const onMain = median(mainUs.on)
-  const offMain = median(mainUs.off)
-  console.log(
-    `cache on / off, CPU per request: process ${(on / off).toFixed(3)} (${((on / off - 1) * 100).toFixed(1)} %), main thread ${(onMain / offMain).toFixed(3)} (${((onMain / offMain - 1) * 100).toFixed(1)} %); target ≤ +10 %`,
-  )
-  console.log(
-    `  median of the per-round ratios: process ${paired(perReqUs).toFixed(3)}, main thread ${paired(mainUs).toFixed(3)}`,
-  )
+  const paired = (xs: Record<Target, number[]>, name: Target): number =>
+    median(xs[name].map((x, i) => x / (xs.off[i] as number)))
+  const pct = (r: number): string => `${r.toFixed(3)} (${((r - 1) * 100).toFixed(1)} %)`
+  for (const name of ['on', 'exact'] as const) {
+    const p = median(perReqUs[name]) / median(perReqUs.off)
+    const m = median(mainUs[name]) / median(mainUs.off)
+    console.log(
+      `cache ${name === 'on' ? 'on (key: normalised)' : 'on (key: exact)'} / off, CPU per request: process ${pct(p)}, main thread ${pct(m)}; target ≤ +10 %`,
+    )
+    console.log(
+      `  median of the per-round ratios: process ${paired(perReqUs, name).toFixed(3)}, main thread ${paired(mainUs, name).toFixed(3)}`,
+    )
+  }
 }
 
 try {
   await main()
   await Promise.all(running.splice(0).map((s) => s.stop()))
   if (args.profile) {
-    for (const name of ['off', 'on']) {
+    for (const name of TARGETS) {
       const profDir = join(dir, `prof-${name}`)
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
       if (file === undefined) continue

@@ -1,7 +1,7 @@
 /**
  * @module compose/response-cache
  * Opens the response cache of the config: undefined when no service enables `cache:`; the store is
- * the top-level `cache.store` (an in-process LRU, or Redis shared by the replicas).
+ * the top-level `cache.store` (in-process, or Redis shared by the replicas).
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'

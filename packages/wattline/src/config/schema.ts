@@ -111,7 +111,13 @@ export const serviceSchema = z.strictObject({
        * cached; `always`: every request of the service.
        */
       mode: z.enum(['deterministic', 'always']).default('deterministic'),
-      /** Bytes the in-memory store may hold for this service (least recently used out first). */
+      /**
+       * What identifies a request's body: `normalised` (its canonical JSON: the same request spelt
+       * with other key order, whitespace or escapes is the same entry) or `exact` (its bytes as
+       * sent: cheaper, and the same request spelt differently is another entry).
+       */
+      key: z.enum(['normalised', 'exact']).default('normalised'),
+      /** Bytes the in-memory store may hold for this service (oldest out first). */
       max_bytes: posInt.default(64 * 1024 * 1024),
     })
     .prefault({}),
@@ -421,7 +427,7 @@ export const configSchema = z.strictObject({
   /** Where the response cache keeps answers (the per-service `cache:` policies decide what). */
   cache: z
     .strictObject({
-      /** `memory`: one LRU per gateway process; `redis`: shared by every replica. */
+      /** `memory`: one store per service in each gateway process; `redis`: shared by every replica. */
       store: z.enum(['memory', 'redis']).default('memory'),
       /** Environment variable holding the Redis URL; omitted = `cluster.redis_url_env`. */
       redis_url_env: envName.optional(),

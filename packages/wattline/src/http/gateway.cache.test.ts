@@ -289,6 +289,45 @@ describe('response cache policy', () => {
     }
   })
 
+  it('key: normalised hits the same request spelt otherwise; key: exact only the same bytes', async () => {
+    const stub = await startStub()
+    const normalised = await cachedGateway(stub, { enabled: true, ttl_s: 60 })
+    const exact = await cachedGateway(stub, { enabled: true, ttl_s: 60, key: 'exact' })
+    try {
+      const content = `spelling ${String(++n)}`
+      const compact = JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content }],
+        temperature: 0,
+      })
+      const spaced = `{ "temperature": 0,\n  "messages": [ { "content": ${JSON.stringify(content)}, "role": "user" } ],\n  "model": "${MODEL}" }`
+      const send = async (gw: Harness, body: string): Promise<string | null> => {
+        const r = await fetch(`${gw.baseUrl}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-acme' },
+          body,
+        })
+        await r.arrayBuffer()
+        expect(r.status).toBe(200)
+        return r.headers.get('x-wattline-cache')
+      }
+      expect([await send(normalised, compact), await send(normalised, spaced)]).toEqual([
+        'miss',
+        'hit',
+      ])
+      expect([
+        await send(exact, compact),
+        await send(exact, spaced),
+        await send(exact, compact),
+        await send(exact, spaced),
+      ]).toEqual(['miss', 'miss', 'hit', 'hit'])
+    } finally {
+      await normalised.close()
+      await exact.close()
+      await stub.close()
+    }
+  })
+
   it('refuses a malformed cache policy at load with WL_CONFIG_INVALID and its line', () => {
     const text = [
       'services:',

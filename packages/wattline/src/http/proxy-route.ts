@@ -139,6 +139,7 @@ async function proxy(
       endpoint,
       model: facts.model,
       body,
+      raw,
     })
     const c = decided instanceof Promise ? await decided : decided
     if (c.outcome === 'hit' && c.entry !== undefined) {

@@ -1,7 +1,6 @@
 /**
- * How the response cache keys what it asks its store: the in-process store by the key's material
- * (exact text, no digest), Redis by its sha256; either way the same request gets the same key and a
- * request of another tenant, model or body another.
+ * How the response cache keys what it asks its store: by the sha256 of the key's material; the
+ * same request gets the same key and a request of another tenant, model or body another. `key: normalised` (default) ignores how the body is spelt; `key: exact` keys its bytes.
  */
 import { hash } from 'node:crypto'
 import pino from 'pino'
@@ -19,6 +18,10 @@ import {
 const service: ServiceConfig = serviceSchema.parse({
   name: 'chat',
   cache: { enabled: true, ttl_s: 60 },
+})
+const exactService: ServiceConfig = serviceSchema.parse({
+  name: 'chat',
+  cache: { enabled: true, ttl_s: 60, key: 'exact' },
 })
 
 /** A store that records the keys it is asked for and holds nothing. */
@@ -44,8 +47,15 @@ const request = (over: Partial<CacheRequest> = {}): CacheRequest => ({
   endpoint: '/v1/chat/completions',
   model: 'm',
   body: { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }] },
+  raw: undefined,
   ...over,
 })
+/** `request(over)` as a client sent it: `spelling` (or the compact JSON of its body), parsed. */
+const sent = (over: Partial<CacheRequest> = {}, spelling?: string): CacheRequest => {
+  const r = request(over)
+  const text = spelling ?? JSON.stringify(r.body)
+  return { ...r, body: JSON.parse(text) as Record<string, unknown>, raw: Buffer.from(text) }
+}
 
 function keysOf(kind: CacheStore['kind'], requests: readonly CacheRequest[]): string[] {
   const store = recordingStore(kind)
@@ -70,17 +80,45 @@ describe('response cache keys', () => {
     request({ model: 'n', body: { model: 'n', temperature: 0, messages: [] } }),
   ]
 
-  it('asks the in-process store by the key material itself', () => {
-    const keys = keysOf('memory', requests)
-    expect(keys).toEqual(requests.map(cacheKeyMaterial))
-    expect(keys[0]).toBe(keys[1])
-    expect(new Set(keys).size).toBe(3)
+  it.each(['memory', 'redis'] as const)(
+    'asks the %s store by the sha256 of the key material',
+    (kind) => {
+      const keys = keysOf(kind, requests)
+      expect(keys).toEqual(requests.map(cacheKey))
+      expect(keys).toEqual(requests.map((r) => hash('sha256', cacheKeyMaterial(r), 'hex')))
+      expect(keys.every((k) => /^[0-9a-f]{64}$/.test(k))).toBe(true)
+      expect(keys[0]).toBe(keys[1])
+      expect(new Set(keys).size).toBe(3)
+    },
+  )
+
+  it('normalised (default): the same request spelt otherwise is the same entry', () => {
+    const compact = sent()
+    const spaced = sent(
+      {},
+      '{ "temperature": 0, "model": "m", "messages": [{"content": "\\u0068i", "role": "user"}] }',
+    )
+    expect(cacheKeyMaterial(spaced)).toBe(cacheKeyMaterial(compact))
   })
 
-  it('asks Redis by the sha256 of the same material', () => {
-    const keys = keysOf('redis', requests)
-    expect(keys).toEqual(requests.map(cacheKey))
-    expect(keys).toEqual(requests.map((r) => hash('sha256', cacheKeyMaterial(r), 'hex')))
-    expect(keys.every((k) => /^[0-9a-f]{64}$/.test(k))).toBe(true)
+  it('exact: keys the bytes as sent, with identity, service, model and endpoint', () => {
+    const exact = (over: Partial<CacheRequest> = {}, spelling?: string): CacheRequest =>
+      sent({ service: exactService, ...over }, spelling)
+    const a = exact()
+    expect(cacheKeyMaterial(a)).toBe(cacheKeyMaterial(exact()))
+    expect(cacheKeyMaterial(a)).toContain(hash('sha256', a.raw as Buffer, 'hex'))
+    expect(cacheKeyMaterial(a)).not.toContain('"hi"')
+    // Spelt otherwise: another entry (never a wrong answer).
+    const reordered = exact(
+      {},
+      JSON.stringify({ messages: a.body['messages'], model: 'm', temperature: 0 }),
+    )
+    expect(cacheKeyMaterial(reordered)).not.toBe(cacheKeyMaterial(a))
+    for (const other of [exact({ tenant: 'other' }), exact({ endpoint: '/v1/completions' })])
+      expect(cacheKeyMaterial(other)).not.toBe(cacheKeyMaterial(a))
+    // Without the bytes (a route that did not keep them) it falls back to the canonical JSON.
+    expect(cacheKeyMaterial({ ...a, raw: undefined })).toBe(
+      cacheKeyMaterial({ ...request(), raw: undefined }),
+    )
   })
 })

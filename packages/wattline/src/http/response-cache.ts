@@ -4,7 +4,7 @@
  * cache"). Decides per request whether the cache applies (`hit | miss | bypass`), keys it (the
  * caller's identity, service, model, endpoint and the canonical JSON of the body, `stream` and
  * `stream_options` included: streamed and buffered answers are separate entries; never shared
- * across tenants or API keys; the in-process store keys by that text, Redis by its sha256), and
+ * across tenants or API keys; stores are keyed by its sha256), and
  * keeps each 200 answer with the energy it was charged, so a hit can state the energy it saved
  * (basis `estimated-counterfactual`).
  *
@@ -14,8 +14,8 @@
 import { hash } from 'node:crypto'
 import type { CacheEntry, CacheStore, LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
-import type { Registry } from 'prom-client'
-import { counterIn } from '../metrics/registry-metrics.ts'
+import type { Counter, Registry } from 'prom-client'
+import { CachedCounter } from './cached-metrics.ts'
 import { savingsCounters } from './metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import type { Accounting } from './accounting.ts'
@@ -56,6 +56,8 @@ export interface CacheRequest {
   readonly endpoint: string
   readonly model: string
   readonly body: Record<string, unknown>
+  /** The body's bytes as the client sent them (the `exact` key), when the route kept them. */
+  readonly raw: Buffer | undefined
 }
 
 export interface ResponseCacheDeps {
@@ -68,12 +70,15 @@ export interface ResponseCacheDeps {
 export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const { store, registry, logger } = deps
   const { energy: saved, carbon: carbonSaved } = savingsCounters(registry)
-  const lookups = counterIn(
-    registry,
-    'wattline_cache_requests_total',
-    'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
-    ['service', 'result'],
-  )
+  // Counted on every request of a cache-enabled service: a counter that keys each label object once.
+  const lookups =
+    (registry.getSingleMetric('wattline_cache_requests_total') as Counter<string> | undefined) ??
+    new CachedCounter({
+      name: 'wattline_cache_requests_total',
+      help: 'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
+      labelNames: ['service', 'result'],
+      registers: [registry],
+    })
   // Label objects per service and outcome, built once (no key string per request).
   const outcomeLabels = new Map<string, Record<CacheOutcome, { service: string; result: string }>>()
   const countOutcome = (service: string, result: CacheOutcome): void => {
@@ -142,9 +147,7 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     if (cc.noStore) return { outcome: 'bypass' }
     if (policy.mode === 'deterministic' && !isDeterministic(input.endpoint, input.body))
       return { outcome: 'bypass' }
-    // The in-process store is keyed by the key's material itself (exact, no digest to compute);
-    // Redis by its SHA-256 (short keys on the wire, no prompt text in the shared store).
-    const key = store.kind === 'memory' ? cacheKeyMaterial(input) : cacheKey(input)
+    const key = cacheKey(input)
     if (cc.noCache) return { outcome: 'miss', key }
     const got = store.get(input.service.name, key)
     if (!(got instanceof Promise))
@@ -201,14 +204,19 @@ function authorizationDigest(authorization: string): string {
   return d
 }
 
-/** The sha256 key of a request (hex): the digest of {@link cacheKeyMaterial}. */
+/**
+ * The key a store is asked by: the SHA-256 (hex) of {@link cacheKeyMaterial} — short and of one
+ * length whatever the prompt (the in-process index hashes and compares it), and no prompt text in
+ * a shared store.
+ */
 export function cacheKey(input: CacheRequest): string {
   return hash('sha256', cacheKeyMaterial(input), 'hex')
 }
 
 /**
  * What identifies a request's answer: the caller's identity (which keeps tenants' and keys' entries
- * apart), the service, the model, the endpoint and the canonical JSON of the body.
+ * apart), the service, the model, the endpoint and the body — its canonical JSON (`key:
+ * normalised`), or the SHA-256 of its bytes as sent (`key: exact`, when the route kept them).
  */
 export function cacheKeyMaterial(input: CacheRequest): string {
   const identity =
@@ -218,7 +226,10 @@ export function cacheKeyMaterial(input: CacheRequest): string {
         ? `key:${authorizationDigest(input.authorization)}`
         : 'anonymous'
   // NUL separates the parts: none of them holds one (names are validated, JSON escapes it).
-  return `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000${canonicalJson(input.body)}`
+  const head = `${identity}\u0000${input.service.name}\u0000${JSON.stringify(input.model)}\u0000${input.endpoint}\u0000`
+  return input.service.cache.key === 'exact' && input.raw !== undefined
+    ? `${head}bytes:${hash('sha256', input.raw, 'hex')}`
+    : head + canonicalJson(input.body)
 }
 
 /** JSON with object keys sorted at every depth (the same request spelt in any key order). */

@@ -1,12 +1,13 @@
 /**
- * Both response cache stores against the `CacheStore` contract: the in-process LRU, and Redis
+ * Both response cache stores against the `CacheStore` contract: the in-process record ring, and Redis
  * (REDIS_URL; skipped with a notice when unset), each run on a key prefix of its own. Plus the
- * in-process store's own rule: its byte budget evicts the least recently used answer.
+ * in-process store's own rules: its byte budget overwrites the oldest answer first, one read while
+ * among the oldest quarter is kept.
  */
 import { randomUUID } from 'node:crypto'
 import { cacheEntry, testCacheStore } from '@wattline/core/testing'
 import { describe, expect, it } from 'vitest'
-import { entryBytes } from './cache-store.ts'
+import { recordBytes } from './entry-codec.ts'
 import { createMemoryCacheStore } from './memory-cache-store.ts'
 import { openRedisCacheStore } from './redis-cache-store.ts'
 
@@ -14,7 +15,9 @@ const REDIS_URL = process.env['REDIS_URL']
 if (REDIS_URL === undefined)
   console.warn('[cache-store contract] REDIS_URL is not set: the Redis run is SKIPPED')
 
-testCacheStore('memory (LRU)', () => Promise.resolve(createMemoryCacheStore(() => 1_000_000)))
+testCacheStore('memory (record ring)', () =>
+  Promise.resolve(createMemoryCacheStore(() => 1_000_000)),
+)
 
 if (REDIS_URL !== undefined)
   testCacheStore('redis', () =>
@@ -26,8 +29,8 @@ if (REDIS_URL !== undefined)
   )
 
 describe('memory cache store', () => {
-  it('evicts the least recently used answer when the byte budget is spent', async () => {
-    const one = entryBytes(cacheEntry(1)) + 2
+  it('overwrites the oldest answer when the byte budget is spent, keeping one just read', async () => {
+    const one = recordBytes('k1', cacheEntry(1))
     const store = createMemoryCacheStore(() => Math.floor(2.5 * one))
     await store.set('chat', 'k1', cacheEntry(1), 60_000)
     await store.set('chat', 'k2', cacheEntry(2), 60_000)

@@ -1,20 +1,12 @@
 /**
  * @module adapters/cache/cache-store
- * What both cache-store adapters share: the bytes an entry holds (the in-process LRU's bound) and
- * reading an entry back from JSON (Redis). The port, `CacheStore`, is core's (`ports/cache-store.ts`).
+ * What the cache-store adapters share: the port's types, and reading an entry back from JSON (Redis). The port, `CacheStore`, is core's (`ports/cache-store.ts`).
  */
 
 import type { CacheEntry } from '@wattline/core'
 
 /** The port (declared in core, `ports/cache-store.ts`). */
 export type { CacheEntry, CacheStore } from '@wattline/core'
-
-/** The UTF-8 bytes an entry's answer holds (what bounds the in-memory store). */
-export function entryBytes(entry: CacheEntry): number {
-  let n = Buffer.byteLength(entry.body) + 512
-  for (const c of entry.chunks) n += Buffer.byteLength(c)
-  return n
-}
 
 /** An entry read back from JSON, or undefined when the text is not one (another version: a miss). */
 export function readEntry(text: string): CacheEntry | undefined {

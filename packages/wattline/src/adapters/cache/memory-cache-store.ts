@@ -1,34 +1,34 @@
 /**
  * @module adapters/cache/memory-cache-store
- * The in-process response cache store: one LRU per service (`lru-cache`), bounded by the UTF-8
- * bytes of the stored answers (`cache.max_bytes` of the service), each entry with its TTL. Entries
- * are kept as objects (nothing serialised); one larger than the whole budget is not stored.
+ * The in-process response cache store: one ring of records per service (`record-ring.ts`), bounded
+ * by `cache.max_bytes` of the service, each entry with its TTL. Answers are kept as bytes off the
+ * V8 heap (a stored answer costs the garbage collector nothing); the oldest are overwritten first,
+ * except that an answer read while among the oldest quarter is moved to the front. One larger than
+ * the whole budget is not stored.
  */
-import { LRUCache } from 'lru-cache'
-import { entryBytes, type CacheEntry, type CacheStore } from './cache-store.ts'
+import { performance } from 'node:perf_hooks'
+import type { CacheStore } from './cache-store.ts'
+import { RecordRing } from './record-ring.ts'
 
 /** Creates the store; `maxBytesOf(service)` gives a service's byte budget. */
 export function createMemoryCacheStore(maxBytesOf: (service: string) => number): CacheStore {
-  const caches = new Map<string, LRUCache<string, CacheEntry>>()
-  const cacheOf = (service: string): LRUCache<string, CacheEntry> => {
-    let c = caches.get(service)
-    if (c === undefined) {
-      c = new LRUCache<string, CacheEntry>({
-        maxSize: maxBytesOf(service),
-        sizeCalculation: (entry, key) => entryBytes(entry) + key.length,
-      })
-      caches.set(service, c)
+  const rings = new Map<string, RecordRing>()
+  const ringOf = (service: string): RecordRing => {
+    let r = rings.get(service)
+    if (r === undefined) {
+      r = new RecordRing(maxBytesOf(service))
+      rings.set(service, r)
     }
-    return c
+    return r
   }
   return {
     kind: 'memory',
-    get: (service, key) => cacheOf(service).get(key),
+    get: (service, key) => rings.get(service)?.get(key, performance.now()),
     set: (service, key, entry, ttlMs) => {
-      cacheOf(service).set(key, entry, { ttl: ttlMs })
+      ringOf(service).set(key, entry, performance.now() + ttlMs)
     },
     close: () => {
-      for (const c of caches.values()) c.clear()
+      for (const r of rings.values()) r.clear()
       return Promise.resolve()
     },
   }
