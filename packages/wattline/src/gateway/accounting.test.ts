@@ -1,4 +1,10 @@
-import { decodeLeverSavings, type RequestRecord } from '@wattline/core'
+import {
+  decodeLeverSavings,
+  networkEnergyJ,
+  trendCoefficient,
+  utcYear,
+  type RequestRecord,
+} from '@wattline/core'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { DispatchInput } from '../http/gateway.ts'
@@ -138,6 +144,36 @@ describe('accounting: levers, shared calls, network, cache hits', () => {
     expect(row.network_bytes).toBe(1e9)
     expect(row.network_energy_j).toBeCloseTo(0.05 * 3_600_000, 6) // 1 GB at 0.05 kWh/GB
     expect(row.network_carbon_g).toBeCloseTo(0.05 * 50, 6)
+  })
+
+  it('charges the network at the trend coefficient of each request UTC year, across year ends', async () => {
+    const r = await rig()
+    r.lease.finish!(r.ex, END)
+    const ledger = memorySink()
+    const accounting = createAccounting({
+      intensity: await testIntensity(),
+      metrics: createGatewayMetrics(),
+      ledger,
+      logger: pino({ level: 'silent' }),
+      clock: r.clock,
+      network: { enabled: true, source: 'test' },
+    })
+    const at = [
+      Date.UTC(2023, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2024, 0, 1),
+      Date.UTC(2023, 5, 1),
+      Date.UTC(2031, 6, 1),
+      new Date(0).setUTCFullYear(50, 3, 1),
+      Date.UTC(1950, 3, 1),
+      Date.UTC(2024, 0, 1) - 1,
+    ]
+    for (const arrivedMs of at) accounting.finish!(r.ex, { ...END, arrivedMs, networkBytes: 1e9 })
+    const rows = ledger.records as RequestRecord[]
+    expect(rows.map((row) => row.network_energy_j)).toEqual(
+      at.map((ms) => networkEnergyJ(1e9, trendCoefficient(utcYear(ms)).kwhPerGb)),
+    )
+    // the coefficient halves every few years: neighbouring years differ
+    expect(rows[0]!.network_energy_j).not.toBe(rows[1]!.network_energy_j)
   })
 
   it('splits a shared call into one row per part by weight (the rows add up to the call)', async () => {

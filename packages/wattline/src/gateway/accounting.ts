@@ -82,22 +82,41 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
   const { metrics } = deps
   // Metric label objects per (service, model, backend) instead of per request: the set is bounded
   // by the config (models are checked before a request is routed).
-  const requestLabels = new Map<string, RequestLabels>()
+  // Looked up backend → service → model: no key string built per request.
+  const requestLabels = new Map<BackendRuntime, Map<string, Map<string, RequestLabels>>>()
   const labelsFor = (service: string, model: string, rt: BackendRuntime): RequestLabels => {
-    const key = `${service}\u0000${model}\u0000${rt.config.id}`
-    let l = requestLabels.get(key)
+    let byService = requestLabels.get(rt)
+    if (byService === undefined) requestLabels.set(rt, (byService = new Map()))
+    let byModel = byService.get(service)
+    if (byModel === undefined) byService.set(service, (byModel = new Map()))
+    let l = byModel.get(model)
     if (l === undefined) {
       l = {
         base: { service, model, backend: rt.config.id, zone: rt.config.zone },
         byStatus: new Map(),
         byMethod: new Map(),
       }
-      requestLabels.set(key, l)
+      byModel.set(model, l)
     }
     return l
   }
   const sources = deps.savings ?? []
   const network = deps.network
+  // The trend coefficient of the UTC year `[yearFromMs, yearToMs)` (network energy): looked up
+  // when a request falls outside it, not per request (no Date and no source text per request).
+  let yearFromMs = 0
+  let yearToMs = -1
+  let yearKwhPerGb = 0
+  const trendKwhPerGb = (atMs: number): number => {
+    if (!(atMs >= yearFromMs && atMs < yearToMs)) {
+      const year = utcYear(atMs)
+      yearKwhPerGb = trendCoefficient(year).kwhPerGb
+      // setUTCFullYear, not Date.UTC: the latter reads years 0–99 as 1900–1999
+      yearFromMs = new Date(0).setUTCFullYear(year, 0, 1)
+      yearToMs = new Date(0).setUTCFullYear(year + 1, 0, 1)
+    }
+    return yearKwhPerGb
+  }
 
   /** Sets the ledger's network fields of a request on `row` (none when disabled or not counted). */
   function addNetworkFields(
@@ -107,7 +126,7 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     gPerKwh: number,
   ): void {
     if (bytes === undefined || network === undefined || !network.enabled) return
-    const kwhPerGb = network.kwh_per_gb ?? trendCoefficient(utcYear(atMs)).kwhPerGb
+    const kwhPerGb = network.kwh_per_gb ?? trendKwhPerGb(atMs)
     const energyJ = networkEnergyJ(bytes, kwhPerGb)
     row.network_bytes = bytes
     row.network_energy_j = energyJ
