@@ -130,7 +130,9 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
   }
 
   /** `hashedKey`: the tenant is configured by `key_sha256` only (the gateway has no raw key). */
-  async function start(options: { hashedKey?: boolean } = {}): Promise<Setup> {
+  async function start(
+    options: { hashedKey?: boolean; breakerFailures?: number } = {},
+  ): Promise<Setup> {
     const [paris, frankfurt] = await stubs(2)
     const dir = mkdtempSync(join(tmpdir(), 'wl-batch-placement-'))
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }))
@@ -157,6 +159,9 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
         '  log_level: silent',
         '  intensity_refresh_ms: 10',
         '  health: { interval_ms: 200 }',
+        ...(options.breakerFailures === undefined
+          ? []
+          : [`  breaker: { failure_threshold: ${String(options.breakerFailures)} }`]),
         'carbon:',
         `  sources: [{ type: csv, path: ${join(dir, 'grid.csv')} }]`,
         'ledger:',
@@ -325,6 +330,31 @@ describe('Batch lines run in the planned zone; ledger rows carry the time-shift 
       if (how === 'answers 500') expect(s.paris.received.length).toBeGreaterThan(0)
     },
   )
+
+  it('places no line on a backend whose last health probe failed, before its breaker opens', async () => {
+    // A breaker that would take 1,000 failures to open: only the failed probe says paris is down.
+    const s = await start({ breakerFailures: 1000 })
+    s.paris.kill()
+    const end = Date.now() + 15_000
+    for (;;) {
+      const ready = (await (await fetch(`${s.live.url}/readyz`)).json()) as {
+        backends_up: string[]
+      }
+      if (!ready.backends_up.includes('paris')) break
+      if (Date.now() > end) throw new Error('paris still counted up')
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    const id = await runBatch(s.client, 8)
+    const metrics = await (await fetch(`${s.live.url}/metrics`)).text()
+    await s.live.close()
+    const rows = await ledgerLines(s.dir, id)
+    expect(rows).toHaveLength(8)
+    for (const r of rows) expect(r.zone).toBe('DE')
+    // Placed in DE from the start: no attempt on paris failed and was retried elsewhere.
+    expect(metrics).not.toMatch(
+      /wattline_upstream_retries_total\{[^}]*backend="paris"[^}]*\} [1-9]/,
+    )
+  })
 
   it('runs the lines of a tenant configured by hashed key only, as that tenant', async () => {
     const { live, client, dir } = await start({ hashedKey: true })

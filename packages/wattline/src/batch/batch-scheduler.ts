@@ -63,7 +63,7 @@ export interface BatchSchedulerDeps {
   readonly inflight: () => number
   /** Where lines' placements go to the gateway's routing; omitted = lines are not placed. */
   readonly placements?: LinePlacements
-  /** Whether a backend is up now (its breaker admits requests); omitted = every backend is. */
+  /** Whether a backend is up now (as /readyz: its breaker admits requests and its last probe did not fail); omitted = every backend is. */
   readonly backendUp?: (backendId: string) => boolean
   /** Counts `wattline_carbon_saved_grams_total{lever="time-shift"}`; omitted = not counted. */
   readonly registry?: Registry

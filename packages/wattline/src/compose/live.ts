@@ -49,6 +49,7 @@ import { createConfigCatalog } from '../config/catalog.ts'
 import { loadConfig } from '../config/load-config.ts'
 import type { BackendConfig, WattlineConfig } from '../config/parse-config.ts'
 import { meterStaleAfterMs } from '../config/schema.ts'
+import { backendReady } from '../http/backend-runtime.ts'
 import { createGatewayApp } from '../http/app.ts'
 import { createCryptoRandom } from '../http/crypto-random.ts'
 import { createGateway, type Gateway } from '../http/gateway.ts'
@@ -297,7 +298,11 @@ export async function startLiveGateway(options: LiveOptions): Promise<LiveGatewa
     logger,
     inflight: () => gateway.inflight(),
     placements,
-    backendUp: (id) => gateway.backends.get(id)?.breaker.kind !== 'open',
+    // The same test as /readyz: breaker not open and last probe not failed.
+    backendUp: (id) => {
+      const rt = gateway.backends.get(id)
+      return rt === undefined || backendReady(rt)
+    },
     registry,
   })
   let draining = false
