@@ -146,4 +146,10 @@ describe('canonical JSON', () => {
       { numRuns: 500 },
     )
   })
+
+  it('sorts objects with many keys too (past the insertion-sort size)', () => {
+    const keys = Array.from({ length: 300 }, (_, i) => `k${String((i * 7919) % 300)}`)
+    const o = Object.fromEntries(keys.map((k, i) => [k, i]))
+    expect(canonicalJson(o)).toBe(reference(o))
+  })
 })

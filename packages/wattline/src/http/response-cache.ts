@@ -2,9 +2,10 @@
  * @module http/response-cache
  * The exact-match response cache of the gateway (issue 11, lever 1; docs/gateway.md "Response
  * cache"). Decides per request whether the cache applies (`hit | miss | bypass`), keys it (the
- * caller's identity, service, model, endpoint and the canonical JSON of the body, `stream` and
- * `stream_options` included: streamed and buffered answers are separate entries; never shared
- * across tenants or API keys; stores are keyed by its sha256), and
+ * caller's identity, service, model, endpoint and the body — its canonical JSON, or with `key:
+ * exact` the sha256 of its bytes — `stream` and `stream_options` included: streamed and buffered
+ * answers are separate entries; never shared across tenants or API keys; stores are keyed by the
+ * sha256 of all that), and
  * keeps each 200 answer with the energy it was charged, so a hit can state the energy it saved
  * (basis `estimated-counterfactual`).
  *
@@ -254,12 +255,16 @@ export function canonicalJson(value: unknown): string {
   return `${out}}`
 }
 
+/** Up to this many keys, {@link sortedKeys} sorts by insertion (quadratic: never for large objects). */
+const INSERTION_SORT_MAX = 16
+
 /**
- * An object's keys in `Array.prototype.sort`'s default order (UTF-16 code units), by insertion:
- * request objects have a handful of keys, where this is a third cheaper than `sort()`.
+ * An object's keys in `Array.prototype.sort`'s default order (UTF-16 code units). Request objects
+ * have a handful of keys, which insertion sorts a third faster than `sort()`; more go to `sort()`.
  */
 function sortedKeys(o: object): string[] {
   const keys = Object.keys(o)
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort()
   for (let i = 1; i < keys.length; i++) {
     const k = keys[i] as string
     let j = i - 1
