@@ -235,7 +235,7 @@ export function cacheKeyMaterial(input: CacheRequest): string {
 
 /** JSON with object keys sorted at every depth (the same request spelt in any key order). */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (value === null || typeof value !== 'object') return jsonLeaf(value)
   if (Array.isArray(value)) {
     let out = '['
     for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i])
@@ -248,11 +248,32 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = o[k]
     if (v === undefined) continue
-    // Leaves (the most common members: strings, numbers) go straight to JSON.stringify.
-    out += `${first ? '' : ','}${JSON.stringify(k)}:${typeof v === 'object' && v !== null ? canonicalJson(v) : (JSON.stringify(v) ?? 'null')}`
+    out += `${first ? '' : ','}${quotedKey(k)}:${typeof v === 'object' && v !== null ? canonicalJson(v) : jsonLeaf(v)}`
     first = false
   }
   return `${out}}`
+}
+
+/** A leaf as `JSON.stringify` writes it (numbers by `String`, the same digits, without its call). */
+function jsonLeaf(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null'
+  if (typeof v === 'boolean') return v ? 'true' : 'false'
+  return 'null'
+}
+
+/** Keys quoted so far: requests repeat the same few (`model`, `messages`, `role`, `content`...). */
+const quotedKeys = new Map<string, string>()
+const QUOTED_KEYS_MAX = 512
+
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k)
+  if (q === undefined) {
+    q = JSON.stringify(k)
+    if (quotedKeys.size >= QUOTED_KEYS_MAX) quotedKeys.clear()
+    quotedKeys.set(k, q)
+  }
+  return q
 }
 
 /** Up to this many keys, {@link sortedKeys} sorts by insertion (quadratic: never for large objects). */
