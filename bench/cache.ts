@@ -33,6 +33,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { serviceSchema } from '../packages/wattline/src/config/schema.ts'
+import { cacheKey, type CacheRequest } from '../packages/wattline/src/http/response-cache.ts'
 import { hotSpots } from './gateway/cpu-profile.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 
@@ -186,7 +188,64 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
+/**
+ * The key alone, in this process (a tight loop: the floor of what keying costs, before the
+ * server's colder caches): `normalised` and `exact`, for the bench's ~100-byte chat body and a
+ * ~5 KB conversation (a 2 KB system prompt and ten turns).
+ */
+function keyCosts(): void {
+  const bodies = {
+    '100 B': (i: number) => ({
+      model: MODEL,
+      messages: [{ role: 'user', content: `on-0 question ${String(i)}` }],
+      max_tokens: 16,
+      temperature: 0,
+    }),
+    '5 KB': (i: number) => ({
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant. '.repeat(70) },
+        ...Array.from({ length: 10 }, (_, j) => ({
+          role: j % 2 === 1 ? 'assistant' : 'user',
+          content: `turn ${String(j)} of conversation ${String(i)} `.repeat(8),
+        })),
+      ],
+      max_tokens: 256,
+      temperature: 0,
+    }),
+  }
+  const line: string[] = []
+  for (const [size, make] of Object.entries(bodies)) {
+    for (const key of ['normalised', 'exact'] as const) {
+      const service = serviceSchema.parse({ name: 'chat', cache: { enabled: true, key } })
+      const requests: CacheRequest[] = Array.from({ length: 1000 }, (_, i) => {
+        const body = make(i)
+        return {
+          service,
+          tenant: null,
+          authorization: undefined,
+          cacheControl: undefined,
+          endpoint: '/v1/chat/completions',
+          model: MODEL,
+          body: JSON.parse(JSON.stringify(body)) as Record<string, unknown>,
+          raw: Buffer.from(JSON.stringify(body)),
+        }
+      })
+      const n = size === '100 B' ? 200_000 : 20_000
+      const times: number[] = []
+      for (let round = 0; round < 5; round++) {
+        const t0 = process.hrtime.bigint()
+        for (let i = 0; i < n; i++) cacheKey(requests[i % 1000] as CacheRequest)
+        times.push(Number(process.hrtime.bigint() - t0) / n / 1000)
+      }
+      line.push(`${size} ${key} ${median(times.slice(1)).toFixed(2)} µs`)
+    }
+  }
+  console.log(`key per request in this process (median of 4 rounds): ${line.join(', ')}`)
+}
+
 async function main(): Promise<void> {
+  keyCosts()
   const upPort = await freePort()
   const up = start(
     pinned(LOAD_CPU, node(join(REPO, 'bench/gateway/fast-upstream.ts'), String(upPort))),
