@@ -6,9 +6,9 @@
  * Why: every flush (each `flush_interval_ms`, 100 ms by default) wakes the thread with a batch.
  * Woken after sleeping, it preempted the event loop that had just posted the batch and held the
  * core for its whole flush (≈ 3 ms for 100 rows): where the thread and the loop share a core
- * (`bench:gateway` pins the gateway to one; a one-CPU container), 10–25 % of the flushes stalled
- * the loop for 1–6 ms, in the middle of serving requests (docs/benchmarks.md, "Tail latency at
- * 1,000 req/s: causes"). Five nice steps make the scheduler run the loop first when both want the
+ * (`bench:gateway` pins the gateway to one; a one-CPU container), 7–27 % of the flushes stalled
+ * the loop for over 1 ms (up to 14 ms), in the middle of serving requests (docs/benchmarks.md,
+ * "Tail latency at 1,000 req/s: causes"). Five nice steps make the scheduler run the loop first when both want the
  * core, and still leave the thread at least a quarter of a core it shares with a saturated loop
  * (weights 335 against 1,024): measured there, it keeps up with the loop's full closed-loop load
  * (the same CPU time as at nice 0), where ten steps let it fall behind. With a core of its own, as
