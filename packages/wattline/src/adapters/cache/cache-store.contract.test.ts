@@ -7,7 +7,12 @@
 import { randomUUID } from 'node:crypto'
 import { cacheEntry, testCacheStore } from '@wattline/core/testing'
 import { describe, expect, it } from 'vitest'
-import { recordBytes } from './entry-codec.ts'
+import type { CacheEntry } from './cache-store.ts'
+import { prepareRecord } from './entry-codec.ts'
+
+/** The bytes `entry`'s record under `key` takes. */
+const sizeOf = (key: string, entry: CacheEntry): number =>
+  prepareRecord(key, entry)?.size ?? Infinity
 import { createMemoryCacheStore } from './memory-cache-store.ts'
 import { openRedisCacheStore } from './redis-cache-store.ts'
 
@@ -30,7 +35,7 @@ if (REDIS_URL !== undefined)
 
 describe('memory cache store', () => {
   it('overwrites the oldest answer when the byte budget is spent, keeping one just read', async () => {
-    const one = recordBytes('k1', cacheEntry(1))
+    const one = sizeOf('k1', cacheEntry(1))
     const store = createMemoryCacheStore(() => Math.floor(2.5 * one))
     await store.set('chat', 'k1', cacheEntry(1), 60_000)
     await store.set('chat', 'k2', cacheEntry(2), 60_000)

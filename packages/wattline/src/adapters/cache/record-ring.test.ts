@@ -9,7 +9,11 @@ import { cacheEntry } from '@wattline/core/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from './cache-store.ts'
-import { recordBytes } from './entry-codec.ts'
+import { prepareRecord } from './entry-codec.ts'
+
+/** The bytes `entry`'s record under `key` takes. */
+const sizeOf = (key: string, entry: CacheEntry): number =>
+  prepareRecord(key, entry)?.size ?? Infinity
 import { keyHash, RecordRing } from './record-ring.ts'
 
 const entryOf = (n: number, kind: CacheEntry['kind'], pad: number): CacheEntry => {
@@ -44,7 +48,7 @@ describe('record ring', () => {
               continue
             }
             const entry = entryOf(n++, o.kind, o.pad)
-            const size = recordBytes(key, entry)
+            const size = sizeOf(key, entry)
             ring.set(key, entry, 1)
             if (size > budget) {
               last.delete(key)
@@ -70,7 +74,7 @@ describe('record ring', () => {
         ops.forEach((o, n) => {
           const key = `k${String(o.key)}`
           const entry = entryOf(n, o.kind, o.pad)
-          stored += recordBytes(key, entry)
+          stored += sizeOf(key, entry)
           ring.set(key, entry, 1)
           keys.add(key)
           if (stored <= 200_000) expect(ring.size).toBe(keys.size)
@@ -132,7 +136,7 @@ describe('record ring', () => {
   })
 
   it('keeps an answer that keeps being read, and lets the others go first', () => {
-    const one = recordBytes('k00', cacheEntry(0))
+    const one = sizeOf('k00', cacheEntry(0))
     const ring = new RecordRing(10 * one)
     ring.set('hot', cacheEntry(0), 1)
     for (let i = 1; i <= 200; i++) {

@@ -18,9 +18,8 @@
  */
 import type { CacheEntry } from './cache-store.ts'
 import {
-  MAX_KEY_BYTES,
+  prepareRecord,
   readRecord,
-  recordBytes,
   recordExpiresAt,
   recordHash,
   recordKeyIs,
@@ -92,15 +91,14 @@ export class RecordRing {
   /** Stores `entry` under `key` until `expiresAtMs` (replacing any entry under it). */
   set(key: string, entry: CacheEntry, expiresAtMs: number): void {
     const hash = keyHash(key)
-    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) return
-    const size = recordBytes(key, entry)
-    if (size > this.#maxBytes) {
+    const record = prepareRecord(key, entry)
+    if (record === undefined || record.size > this.#maxBytes) {
       const slot = this.#count === 0 ? -1 : this.#find(key, hash)
       if (slot >= 0) this.#removeSlot(slot)
       return
     }
-    const at = this.#reserve(size)
-    writeRecord(this.#buf, at, size, key, hash, entry, expiresAtMs)
+    const at = this.#reserve(record.size)
+    writeRecord(this.#buf, at, record, hash, expiresAtMs)
     this.#index(key, hash, at)
   }
 
