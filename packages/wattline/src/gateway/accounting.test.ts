@@ -7,7 +7,7 @@ import {
 } from '@wattline/core'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import type { DispatchInput } from '../http/gateway.ts'
+import type { DispatchInput } from './exchange-types.ts'
 import { memorySink } from '../http/harness.test-support.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
 import { CACHE_BACKEND, createAccounting } from './accounting.ts'

@@ -13,7 +13,7 @@ import type {
 } from '../adapters/upstream/openai-upstream.ts'
 import { parseConfig, type WattlineConfig } from '../config/parse-config.ts'
 import { createBackendRuntime, type BackendRuntime } from '../http/backend-runtime.ts'
-import type { DispatchInput, FinishInput } from '../http/gateway.ts'
+import type { DispatchInput, FinishInput } from './exchange-types.ts'
 import { fixedIntensity, realClock, TEST_CATALOG } from '../http/harness.test-support.ts'
 import { createIntensityBoard, type IntensityBoard } from '../http/intensity-board.ts'
 import { Exchange } from './pipeline.ts'

@@ -34,7 +34,8 @@ import type { BackendConfig } from '../config/parse-config.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { accountingHeaders, type Accounting } from './accounting.ts'
 import { profileOf } from './backend-runtime.ts'
-import type { Dispatched, FinishInput, Gateway, SharedPart } from './gateway.ts'
+import type { Gateway } from './gateway.ts'
+import type { Dispatched, FinishInput, SharedPart } from '../gateway/exchange-types.ts'
 import {
   callerAnswers,
   itemsOf,

@@ -107,13 +107,6 @@ export interface RecentDecision {
 /** Decisions kept in memory for the dashboard (newest last). */
 export const RECENT_DECISIONS = 200
 
-export type {
-  CacheHitInput,
-  Dispatched,
-  DispatchInput,
-  FinishInput,
-  SharedPart,
-} from '../gateway/exchange-types.ts'
 import type {
   CacheHitInput,
   Dispatched,

@@ -11,13 +11,8 @@ import type { BackendConfig } from '../config/parse-config.ts'
 import { accountingHeaders, accountingJson, type Accounting } from './accounting.ts'
 import { resolveCaller, type Caller } from './auth.ts'
 import { ClientAbort } from './client-abort.ts'
-import {
-  timeShiftOf,
-  type DispatchInput,
-  type Dispatched,
-  type FinishInput,
-  type Gateway,
-} from './gateway.ts'
+import { timeShiftOf, type Gateway } from './gateway.ts'
+import type { DispatchInput, Dispatched, FinishInput } from '../gateway/exchange-types.ts'
 import { clipInput } from './openai-errors.ts'
 import { ENDPOINTS, readRequest, type EndpointPath, type RequestFacts } from './openai-request.ts'
 import {
