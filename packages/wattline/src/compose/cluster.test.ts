@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
 import { createConnection, createServer as createTcpServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -10,6 +9,10 @@ import { pino, type Logger } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openRedisLoadCounters } from '../adapters/load/redis-load-counters.ts'
 import { startStub, type StubBackend } from '../http/harness.test-support.ts'
+import {
+  startCountingUpstream,
+  type CountingUpstream,
+} from '../reliability/worker-gateway.test-support.ts'
 import { startLiveGateway, type LiveGateway } from './live.ts'
 
 const REDIS_URL = process.env['REDIS_URL']
@@ -24,58 +27,11 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c()
 })
 
-/** An OpenAI-compatible upstream that counts how many requests it holds at once. */
-interface CountingStub {
-  readonly url: string
-  /** Most requests in flight at once since start (count). */
-  readonly peak: number
-  /** Requests answered (count). */
-  readonly served: number
-  /** Requests held right now (count). */
-  readonly inflight: number
-}
-
-async function countingStub(delayMs: number): Promise<CountingStub> {
-  const state = { url: '', peak: 0, served: 0, inflight: 0 }
-  const server: Server = createServer((req, res) => {
-    req.resume()
-    req.on('end', () => {
-      if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model' }] }))
-        return
-      }
-      state.inflight += 1
-      state.peak = Math.max(state.peak, state.inflight)
-      setTimeout(() => {
-        state.inflight -= 1
-        state.served += 1
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({
-            id: 'c',
-            object: 'chat.completion',
-            created: 1,
-            model: MODEL,
-            choices: [
-              { index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' },
-            ],
-            usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
-          }),
-        )
-      }, delayMs)
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
-  closers.push(
-    () =>
-      new Promise((r) => {
-        server.closeAllConnections()
-        server.close(() => r())
-      }),
-  )
-  return state
+/** A counting upstream (reliability/worker-gateway.test-support.ts), closed after each test. */
+async function countingStub(delayMs: number): Promise<CountingUpstream> {
+  const up = await startCountingUpstream(delayMs)
+  closers.push(() => up.close())
+  return up
 }
 
 interface Backend {

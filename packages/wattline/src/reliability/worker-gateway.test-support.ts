@@ -17,21 +17,29 @@ import type Database from 'better-sqlite3'
 export const MODEL = 'llama-3.1-8b-instruct'
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'wattline.mjs')
 
-/** A simulated OpenAI-compatible model server that records its peak of concurrent requests. */
+/**
+ * A simulated OpenAI-compatible model server that answers each chat completion after `delayMs` and
+ * counts the requests it holds at once, their peak, and those answered.
+ */
 export interface CountingUpstream {
   readonly url: string
   delayMs: number
+  /** Requests held right now (count). */
   inflight: number
+  /** Most requests in flight at once since start (count). */
   peak: number
+  /** Requests answered (count). */
+  served: number
   close(): Promise<void>
 }
 
-export async function startCountingUpstream(): Promise<CountingUpstream> {
+export async function startCountingUpstream(delayMs = 2): Promise<CountingUpstream> {
   const up: CountingUpstream = {
     url: '',
-    delayMs: 2,
+    delayMs,
     inflight: 0,
     peak: 0,
+    served: 0,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections()
@@ -50,6 +58,7 @@ export async function startCountingUpstream(): Promise<CountingUpstream> {
       up.peak = Math.max(up.peak, up.inflight)
       setTimeout(() => {
         up.inflight -= 1
+        up.served += 1
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end(
           JSON.stringify({
