@@ -15,7 +15,8 @@
 import { hash } from 'node:crypto'
 import type { CacheEntry, CacheStore, LeverEnergySaving } from '@wattline/core'
 import type { Logger } from 'pino'
-import type { Counter, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { counterIn } from '../metrics/registry-metrics.ts'
 import { CachedCounter } from './cached-metrics.ts'
 import { savingsCounters } from './metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
@@ -72,14 +73,13 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const { store, registry, logger } = deps
   const { energy: saved, carbon: carbonSaved } = savingsCounters(registry)
   // Counted on every request of a cache-enabled service: a counter that keys each label object once.
-  const lookups =
-    (registry.getSingleMetric('wattline_cache_requests_total') as Counter<string> | undefined) ??
-    new CachedCounter({
-      name: 'wattline_cache_requests_total',
-      help: 'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
-      labelNames: ['service', 'result'],
-      registers: [registry],
-    })
+  const lookups = counterIn(
+    registry,
+    'wattline_cache_requests_total',
+    'Proxied requests of cache-enabled services by response-cache outcome (hit|miss|bypass).',
+    ['service', 'result'],
+    CachedCounter,
+  )
   // Label objects per service and outcome, built once (no key string per request).
   const outcomeLabels = new Map<string, Record<CacheOutcome, { service: string; result: string }>>()
   const countOutcome = (service: string, result: CacheOutcome): void => {

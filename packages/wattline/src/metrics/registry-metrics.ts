@@ -6,16 +6,20 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
 
-/** The registry's counter `name`, registered with `help` and `labelNames` if it is not there yet. */
+/**
+ * The registry's counter `name`, registered with `help` and `labelNames` if it is not there yet —
+ * as a `Counter`, or as `Kind` (a subclass, e.g. the gateway's `CachedCounter`).
+ */
 export function counterIn<L extends string>(
   registry: Registry,
   name: string,
   help: string,
   labelNames: readonly L[],
+  Kind: new (config: ConstructorParameters<typeof Counter<L>>[0]) => Counter<L> = Counter,
 ): Counter<L> {
   return (
     (registry.getSingleMetric(name) as Counter<L> | undefined) ??
-    new Counter({ name, help, labelNames, registers: [registry] })
+    new Kind({ name, help, labelNames, registers: [registry] })
   )
 }
 
