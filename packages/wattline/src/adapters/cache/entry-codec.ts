@@ -34,7 +34,7 @@ const FIELD_LENGTHS = 80
 const CHUNK_COUNT = 88
 const CHUNK_LENGTHS = 92
 /** Longest key, content type, backend, zone or method (UTF-16 units: u16 lengths). */
-export const MAX_FIELD_LENGTH = 0xffff
+const MAX_FIELD_LENGTH = 0xffff
 
 /** An entry ready to be written: its text and the record's size. */
 export interface PreparedRecord {

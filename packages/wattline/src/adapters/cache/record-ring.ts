@@ -128,21 +128,9 @@ export class RecordRing {
 
   /** Points `key` at the record at `at` (replacing the slot of an older record of the key). */
   #index(key: string, hash: number, at: number): void {
-    if ((this.#count + 1) * 2 > this.#slotAt.length) this.#growIndex()
-    const slotAt = this.#slotAt
-    const mask = this.#mask
-    let i = hash & mask
-    for (; ; i = (i + 1) & mask) {
-      const o = slotAt[i] as number
-      if (o === 0) break
-      if (this.#slotHash[i] === hash && recordKeyIs(this.#buf, o - 1, key)) {
-        slotAt[i] = at + 1
-        return
-      }
-    }
-    slotAt[i] = at + 1
-    this.#slotHash[i] = hash
-    this.#count += 1
+    const slot = this.#count === 0 ? -1 : this.#find(key, hash)
+    if (slot >= 0) this.#slotAt[slot] = at + 1
+    else this.#insertNew(hash, at)
   }
 
   /** Empties slot `i`, shifting back the entries probed past it (no tombstones). */
