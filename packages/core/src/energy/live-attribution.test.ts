@@ -11,6 +11,7 @@ import {
   type PhaseCounts,
 } from './live-attribution.ts'
 import type { EnergyProfile } from './profile.ts'
+import { createReferenceLiveAttribution } from './reference/live-attribution.test-support.ts'
 import { resolveProfile } from './resolve.ts'
 
 // tpot(b) = 10 + 15·(b−1)/63 ms, tpit(b) = tpot(b)/20 ms; power(b) = 100 + 500·b/64 W;
@@ -295,5 +296,138 @@ describe('live attribution shared by several processes (setExternal)', () => {
     const m = a.start(0, { profile: chat, inputTokens: 0, decodes: false })
     a.setExternal(0, { inflight: new Map([[chat, { prefilling: 0, decoding: 0, done: 3 }]]) })
     expect(a.end(1000, m).energyJ).toBeCloseTo(chat.power(4) / 4, 6)
+  })
+})
+
+describe('live attribution against the frozen O(n) reference (energy/reference)', () => {
+  it('charges every request what the reference charges, whatever the events', () => {
+    type Op = {
+      kind: 'start' | 'end' | 'power' | 'stale' | 'external' | 'occupancy'
+      dt: number
+      w: number
+      pick: number
+      prompt: number
+      decodes: boolean
+      big: boolean
+      others: readonly [number, number, number]
+    }
+    const op = fc.record({
+      kind: fc.constantFrom<Op['kind']>(
+        'start',
+        'start',
+        'end',
+        'power',
+        'stale',
+        'external',
+        'occupancy',
+      ),
+      dt: fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.double({ min: 0, max: 50, noNaN: true }),
+      ),
+      w: fc.double({ min: 0, max: 2000, noNaN: true }),
+      pick: fc.nat(),
+      prompt: fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.integer({ min: 1, max: 50 }),
+      ),
+      decodes: fc.boolean(),
+      big: fc.boolean(),
+      others: fc.tuple(fc.nat(4), fc.nat(4), fc.nat(2)),
+    })
+    const close = (a: number, b: number): void => {
+      expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)))
+    }
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.boolean(), (ops, meter) => {
+        const options = { startMs: 0, idlePowerW: backendIdlePower([chat, big]) }
+        const live = createLiveAttribution(options)
+        const ref = createReferenceLiveAttribution(options)
+        let now = 0
+        const open: [LiveMark, LiveMark][] = []
+        const finish = ([a, b]: [LiveMark, LiveMark]): void => {
+          const x = live.end(now, a)
+          const y = ref.end(now, b)
+          close(x.energyJ, y.energyJ)
+          close(x.measuredJ, y.measuredJ)
+          close(x.modelledJ, y.modelledJ)
+          close(x.workTokens, y.workTokens)
+          close(x.meanOccupancy, y.meanOccupancy)
+          expect(x.durationMs).toBe(y.durationMs)
+          expect(x.method).toBe(y.method)
+        }
+        for (const o of ops) {
+          now += o.dt
+          if (o.kind === 'start') {
+            const work = { profile: o.big ? big : chat, inputTokens: o.prompt, decodes: o.decodes }
+            open.push([live.start(now, work), ref.start(now, work)])
+          } else if (o.kind === 'end' && open.length > 0) {
+            const [m] = open.splice(o.pick % open.length, 1)
+            if (m) finish(m)
+          } else if (o.kind === 'power' && meter) {
+            live.setMeasuredPower(now, o.w)
+            ref.setMeasuredPower(now, o.w)
+          } else if (o.kind === 'stale') {
+            expect(live.takeIdle(now)).toEqual(ref.takeIdle(now))
+            if (meter) {
+              live.useModelledPower(now)
+              ref.useModelledPower(now)
+            }
+          } else if (o.kind === 'external') {
+            const [prefilling, decoding, done] = o.others
+            const inflight = new Map([[o.big ? big : chat, { prefilling, decoding, done }]])
+            live.setExternal(now, { inflight })
+            ref.setExternal(now, { inflight })
+          } else if (o.kind === 'occupancy') {
+            const a = live.occupancy(now).inflight
+            const b = ref.occupancy(now).inflight
+            expect([...a.keys()].sort((x, y) => x.model.localeCompare(y.model))).toEqual(
+              [...b.keys()].sort((x, y) => x.model.localeCompare(y.model)),
+            )
+            for (const [p, c] of b) expect(a.get(p)).toEqual(c)
+          }
+          expect(live.inflight).toBe(ref.inflight)
+          expect(live.totalInflight).toBe(ref.totalInflight)
+          close(live.powerW, ref.powerW)
+        }
+        now += 1000
+        for (const m of open) finish(m)
+        close(live.totalJ(now), ref.totalJ(now))
+        const idle = (xs: readonly { energyJ: number }[]): number =>
+          xs.reduce((s, x) => s + x.energyJ, 0)
+        close(idle(live.takeIdle(now)), idle(ref.takeIdle(now)))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('costs the same per event whatever the number in flight (no walk over the requests)', () => {
+    // Counted, not timed: the profile's rate functions are called O(profiles) per event, so the
+    // calls per request stay flat from 8 to 2,000 requests in flight (the reference's grow with n).
+    const calls = (inflight: number, make: typeof createLiveAttribution): number => {
+      let n = 0
+      const counting: EnergyProfile = {
+        ...chat,
+        timePerOutputToken: (b) => (n++, chat.timePerOutputToken(b)),
+        timePerInputToken: (b) => (n++, chat.timePerInputToken(b)),
+      }
+      const t = make({ startMs: 0, idlePowerW: chat.idlePower })
+      const marks: LiveMark[] = []
+      let now = 0
+      for (let i = 0; i < inflight; i++)
+        marks.push(t.start((now += 1), { profile: counting, inputTokens: 50, decodes: true }))
+      n = 0
+      for (let i = 0; i < 200; i++) {
+        t.end((now += 1), marks.shift() as LiveMark)
+        marks.push(t.start((now += 1), { profile: counting, inputTokens: 50, decodes: true }))
+      }
+      return n / 200
+    }
+    const small = calls(8, createLiveAttribution)
+    const large = calls(2000, createLiveAttribution)
+    expect(large).toBeLessThanOrEqual(small + 1)
+    expect(calls(2000, createReferenceLiveAttribution)).toBeGreaterThan(100 * small)
   })
 })

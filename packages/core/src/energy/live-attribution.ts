@@ -42,6 +42,7 @@
  */
 import { WattlineError } from '../errors.ts'
 import type { Method } from '../units/estimate.ts'
+import { KeyedHeap } from '../engine/keyed-heap.ts'
 import type { EnergyProfile } from './profile.ts'
 
 /** What the attributor needs to know about a request when it starts. */
@@ -255,53 +256,222 @@ export function tokenWeights(
   return { prefill: Math.max(0, wIn), decode: Math.max(0, wOut) }
 }
 
-/** Weighted tokens per ms of a request in its current phase at occupancy `batch`. */
-function tokenRate(
-  profile: EnergyProfile,
-  prefilling: boolean,
-  decodes: boolean,
-  batch: number,
-  weights: { readonly prefill: number; readonly decode: number },
-): number {
-  const b = Math.max(1, batch)
-  const t = prefilling
-    ? profile.timePerInputToken(b)
-    : decodes
-      ? profile.timePerOutputToken(b)
-      : Number.NaN
-  if (!(t > 0) || !Number.isFinite(t)) return 0
-  return (prefilling ? weights.prefill : weights.decode) / t
+/** Phases of a request in flight. */
+const PREFILL = 0
+const DECODE = 1
+const DONE = 2
+type Phase = typeof PREFILL | typeof DECODE | typeof DONE
+
+/**
+ * A profile's rates at each occupancy, computed once per occupancy (a profile is a function of the
+ * batch alone): at `STRIDE·b` the time per prompt token (ms), the time per output token (ms), the
+ * two {@link tokenWeights} and the power (W); NaN where not computed yet.
+ */
+class ProfileRates {
+  readonly profile: EnergyProfile
+  #memo = new Float64Array(0)
+
+  constructor(profile: EnergyProfile) {
+    this.profile = profile
+  }
+
+  /** Fills `out[0..4]` with the rates at occupancy `n` (batch max(1, n)). */
+  at(n: number, out: Float64Array): void {
+    const b = Math.max(1, n)
+    const memo = Number.isInteger(b) && b <= RATES_MEMO_MAX
+    const o = STRIDE * b
+    if (memo && o < this.#memo.length && !Number.isNaN(this.#memo[o] as number)) {
+      out.set(this.#memo.subarray(o, o + STRIDE))
+      return
+    }
+    const w = tokenWeights(this.profile, b)
+    out[0] = this.profile.timePerInputToken(b)
+    out[1] = this.profile.timePerOutputToken(b)
+    out[2] = w.prefill
+    out[3] = w.decode
+    out[4] = this.profile.power(b)
+    if (!memo) return
+    if (o >= this.#memo.length) {
+      const grown = new Float64Array(Math.max(STRIDE * 64, 2 * (o + STRIDE))).fill(Number.NaN)
+      grown.set(this.#memo)
+      this.#memo = grown
+    }
+    this.#memo.set(out, o)
+  }
+}
+
+/** Numbers per occupancy in {@link ProfileRates}. */
+const STRIDE = 5
+/** Largest occupancy whose rates are memoised (beyond it they are computed at every event). */
+const RATES_MEMO_MAX = 1 << 16
+
+/**
+ * This attributor's requests of one profile, and the running totals that charge them. A request in
+ * a phase from "join" to now is owed the totals' growth over that time: what a request that had
+ * been in that phase all along would have been given.
+ */
+interface Group {
+  readonly rates: ProfileRates
+  prefilling: number
+  decoding: number
+  done: number
+  /** Prompt tokens a request prefilling all along would have processed (Σ dt / time per prompt token). */
+  prefillTokens: number
+  /** Output tokens a request decoding all along would have generated (Σ dt / time per output token). */
+  decodeTokens: number
+  /** Energy (J) a request prefilling all along would have been charged, on measured and modelled power. */
+  prefillMeasuredJ: number
+  prefillModelledJ: number
+  /** The same for a request decoding all along. */
+  decodeMeasuredJ: number
+  decodeModelledJ: number
+  /** Prefilling requests (their slots), keyed by the `prefillTokens` at which their prompt is done. */
+  readonly prefillEnds: KeyedHeap
+  /** This segment's tokens per request prefilling (Infinity: prefill takes no time) and decoding. */
+  segIn: number
+  segOut: number
+  /** This segment's token weights. */
+  wIn: number
+  wOut: number
 }
 
 interface InFlight {
+  readonly id: number
+  readonly slot: number
   readonly work: LiveWork
+  readonly group: Group
   readonly startMs: number
   readonly occupancyMsAtStart: number
-  prefillLeft: number
+  phase: Phase
+  /** `group.prefillTokens` at which the prompt is done (while prefilling). */
+  prefillDoneAt: number
+  /** The group's totals when the request entered its phase. */
+  baseTokens: number
+  baseMeasuredJ: number
+  baseModelledJ: number
+  /** The equal-split totals when it started. */
+  readonly equalMeasuredAtStart: number
+  readonly equalModelledAtStart: number
+  /** Energy and tokens of its phases before the current one. */
   measuredJ: number
   modelledJ: number
-  workTokens: number
-  /** True once any part of the request's lifetime ran on modelled power. */
-  sawModelled: boolean
+  tokens: number
+  /** Modelled-power epoch at the start (a later switch to modelled power means it saw some). */
+  readonly modelledEpochAtStart: number
+  readonly startedModelled: boolean
+  /** Work and tokens in the current segment of a request whose prompt is done within it. */
+  segWork: number
+  segTokens: number
 }
 
-/** Creates the attributor of one backend, starting idle and `modelled` at `options.startMs`. */
+/**
+ * Creates the attributor of one backend, starting idle and `modelled` at `options.startMs`.
+ *
+ * Cost: O(profiles in flight) per event, plus O(log n) once per request when its prompt is done.
+ * Requests of a profile in one phase all do the same work per segment, so each segment adds the
+ * same energy to each of them: it is added once to the group's running totals, and a request reads
+ * the totals' growth since it entered the phase. Prompts that finish inside a segment are taken
+ * from a heap and charged their exact split work (prefill, then decode).
+ */
 export function createLiveAttribution(options: LiveAttributionOptions): LiveAttribution {
   const idlePowerW = Math.max(0, options.idlePowerW)
   const requests = new Map<number, InFlight>()
+  /** Requests by slot (the heaps' ids); free slots are reused. */
+  const slots: (InFlight | undefined)[] = []
+  const freeSlots: number[] = []
+  const groups = new Map<EnergyProfile, Group>()
+  const ratesOf = new Map<EnergyProfile, ProfileRates>()
   const profileCounts = new Map<EnergyProfile, number>()
+  /** Prompts done within the segment being charged (reused). */
+  const moved: InFlight[] = []
+  const r4 = new Float64Array(STRIDE)
   let nextId = 1
   let lastMs = options.startMs
   let method: Method = 'modelled'
+  let modelledEpoch = 0
   let measuredW = 0
   let power = idlePowerW
   let occupancyMs = 0 // ∫ n dt (ms), for mean occupancy
   let totalJ = 0
+  /** Per-request energy of segments where no request did any work (split equally). */
+  let equalMeasuredJ = 0
+  let equalModelledJ = 0
   const closedIdle: LiveIdleSlice[] = []
   let idleJ = 0
   let idleFromMs = options.startMs
   let external: ExternalOccupancy = NO_EXTERNAL_OCCUPANCY
   let externalN = 0
+
+  function rates(profile: EnergyProfile): ProfileRates {
+    let r = ratesOf.get(profile)
+    if (r === undefined) {
+      r = new ProfileRates(profile)
+      ratesOf.set(profile, r)
+    }
+    return r
+  }
+
+  function groupOf(profile: EnergyProfile): Group {
+    let g = groups.get(profile)
+    if (g === undefined) {
+      g = {
+        rates: rates(profile),
+        prefilling: 0,
+        decoding: 0,
+        done: 0,
+        prefillTokens: 0,
+        decodeTokens: 0,
+        prefillMeasuredJ: 0,
+        prefillModelledJ: 0,
+        decodeMeasuredJ: 0,
+        decodeModelledJ: 0,
+        prefillEnds: new KeyedHeap(),
+        segIn: 0,
+        segOut: 0,
+        wIn: 0,
+        wOut: 0,
+      }
+      groups.set(profile, g)
+    }
+    return g
+  }
+
+  /** Puts `r` in `phase` from now on: counted there, owed the group's totals' growth from now. */
+  function enter(r: InFlight, phase: Phase): void {
+    const g = r.group
+    r.phase = phase
+    if (phase === PREFILL) {
+      g.prefilling += 1
+      r.baseTokens = g.prefillTokens
+      r.baseMeasuredJ = g.prefillMeasuredJ
+      r.baseModelledJ = g.prefillModelledJ
+    } else if (phase === DECODE) {
+      g.decoding += 1
+      r.baseTokens = g.decodeTokens
+      r.baseMeasuredJ = g.decodeMeasuredJ
+      r.baseModelledJ = g.decodeModelledJ
+    } else {
+      g.done += 1
+    }
+  }
+
+  /** Takes `r` out of its phase, adding what the phase owes it to its own totals. */
+  function leave(r: InFlight): void {
+    const g = r.group
+    if (r.phase === PREFILL) {
+      g.prefilling -= 1
+      r.tokens += g.prefillTokens - r.baseTokens
+      r.measuredJ += g.prefillMeasuredJ - r.baseMeasuredJ
+      r.modelledJ += g.prefillModelledJ - r.baseModelledJ
+    } else if (r.phase === DECODE) {
+      g.decoding -= 1
+      r.tokens += g.decodeTokens - r.baseTokens
+      r.measuredJ += g.decodeMeasuredJ - r.baseMeasuredJ
+      r.modelledJ += g.decodeModelledJ - r.baseModelledJ
+    } else {
+      g.done -= 1
+    }
+  }
 
   function refreshPower(): void {
     if (method === 'measured') {
@@ -309,15 +479,22 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       return
     }
     // the modelled power of the backend's whole mix: ours and the others' in flight
-    let mix: ReadonlyMap<EnergyProfile, number> = profileCounts
     if (externalN > 0) {
       const all = new Map(profileCounts)
       for (const [p, c] of external.inflight) {
         all.set(p, (all.get(p) ?? 0) + Math.max(0, c.prefilling + c.decoding + c.done))
       }
-      mix = all
+      power = mixedModelledPower(all, idlePowerW)
+      return
     }
-    power = mixedModelledPower(mix, idlePowerW)
+    // `mixedModelledPower` over our own requests, with each profile's power at n memoised
+    const n = requests.size
+    let dynamic = 0
+    for (const [profile, count] of profileCounts) {
+      rates(profile).at(n, r4)
+      dynamic += (count / n) * Math.max(0, (r4[4] as number) - profile.idlePower)
+    }
+    power = idlePowerW + dynamic
   }
 
   function advance(nowMs: number): void {
@@ -335,49 +512,81 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     // only the others in flight: their requests' energy, not idle and not ours
     if (own === 0) return
     occupancyMs += n * dt
-    const active = [...requests.values()]
-    const weightsOf = new Map<EnergyProfile, { prefill: number; decode: number }>()
-    const work = active.map((r) => {
-      const w = segmentWork(r.work.profile, r.prefillLeft, r.work.decodes, dt, n)
-      r.prefillLeft = w.prefillLeft
-      r.workTokens += w.prefillTokens + w.decodeTokens
-      let k = weightsOf.get(r.work.profile)
-      if (k === undefined) {
-        k = tokenWeights(r.work.profile, n)
-        weightsOf.set(r.work.profile, k)
+    // 1. The work done in the segment, group by group; prompts done within it are taken out.
+    let sum = 0
+    moved.length = 0
+    for (const g of groups.values()) {
+      g.rates.at(n, r4)
+      const tIn = r4[0] as number
+      const tOut = r4[1] as number
+      const inOk = tIn > 0 && Number.isFinite(tIn)
+      const outOk = tOut > 0 && Number.isFinite(tOut)
+      g.segIn = inOk ? dt / tIn : Number.POSITIVE_INFINITY
+      g.segOut = outOk ? dt / tOut : 0
+      g.wIn = r4[2] as number
+      g.wOut = r4[3] as number
+      const reach = g.prefillTokens + g.segIn
+      const ends = g.prefillEnds
+      while (ends.size > 0 && ends.peekKey() <= reach) {
+        const key = ends.peekKey()
+        const r = slots[ends.pop()]
+        // a request that ended, or a reused slot: not this entry's
+        if (r === undefined || r.phase !== PREFILL || r.group !== g || r.prefillDoneAt !== key)
+          continue
+        const left = Math.max(0, key - g.prefillTokens)
+        const rest = inOk ? Math.max(0, dt - left * tIn) : dt
+        const decoded = r.work.decodes && outOk ? rest / tOut : 0
+        r.segTokens = left + decoded
+        r.segWork = left * g.wIn + decoded * g.wOut
+        sum += r.segWork
+        leave(r)
+        moved.push(r)
       }
-      return w.prefillTokens * k.prefill + w.decodeTokens * k.decode
-    })
-    const sum = work.reduce((a, b) => a + b, 0)
+      if (inOk) sum += g.prefilling * g.segIn * g.wIn
+      sum += g.decoding * g.segOut * g.wOut
+    }
     // our part of the segment: our work over all the work in flight (by occupancy if none known)
     let theirs = 0
     if (externalN > 0) {
       for (const [profile, c] of external.inflight) {
-        let k = weightsOf.get(profile)
-        if (k === undefined) {
-          k = tokenWeights(profile, n)
-          weightsOf.set(profile, k)
-        }
-        theirs +=
-          dt *
-          (Math.max(0, c.prefilling) * tokenRate(profile, true, true, n, k) +
-            Math.max(0, c.decoding) * tokenRate(profile, false, true, n, k))
+        rates(profile).at(n, r4)
+        const tIn = r4[0] as number
+        const tOut = r4[1] as number
+        const inRate = tIn > 0 && Number.isFinite(tIn) ? (r4[2] as number) / tIn : 0
+        const outRate = tOut > 0 && Number.isFinite(tOut) ? (r4[3] as number) / tOut : 0
+        theirs += dt * (Math.max(0, c.prefilling) * inRate + Math.max(0, c.decoding) * outRate)
       }
     }
     const ours = externalN === 0 ? e : sum + theirs > 0 ? (e * sum) / (sum + theirs) : (e * own) / n
     totalJ += ours
-    let given = 0
-    active.forEach((r, i) => {
-      const share =
-        i === active.length - 1
-          ? ours - given
-          : sum > 0
-            ? (ours * (work[i] ?? 0)) / sum
-            : ours / active.length
-      given += share
-      if (method === 'measured') r.measuredJ += share
-      else r.modelledJ += share
-    })
+    const measured = method === 'measured'
+    // 2. Charge it: by work, or equally when nobody did any.
+    const f = sum > 0 ? ours / sum : 0
+    if (sum > 0) {
+      for (const r of moved) {
+        if (measured) r.measuredJ += f * r.segWork
+        else r.modelledJ += f * r.segWork
+      }
+    } else if (measured) equalMeasuredJ += ours / own
+    else equalModelledJ += ours / own
+    for (const g of groups.values()) {
+      if (Number.isFinite(g.segIn)) {
+        g.prefillTokens += g.segIn
+        const j = f * g.segIn * g.wIn
+        if (measured) g.prefillMeasuredJ += j
+        else g.prefillModelledJ += j
+      }
+      g.decodeTokens += g.segOut
+      const j = f * g.segOut * g.wOut
+      if (measured) g.decodeMeasuredJ += j
+      else g.decodeModelledJ += j
+    }
+    // 3. Requests whose prompt is done decode (or wait, with nothing to decode) from now on.
+    for (const r of moved) {
+      r.tokens += r.segTokens
+      enter(r, r.work.decodes ? DECODE : DONE)
+    }
+    moved.length = 0
   }
 
   function closeIdleSlice(nowMs: number): void {
@@ -391,7 +600,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     if (next === method) return
     closeIdleSlice(nowMs)
     method = next
-    if (next === 'modelled') for (const r of requests.values()) r.sawModelled = true
+    if (next === 'modelled') modelledEpoch += 1
   }
 
   return {
@@ -410,16 +619,37 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     start(nowMs, work) {
       advance(nowMs)
       const id = nextId++
-      requests.set(id, {
+      const slot = freeSlots.pop() ?? slots.length
+      const group = groupOf(work.profile)
+      const prompt = Math.max(0, Number.isFinite(work.inputTokens) ? work.inputTokens : 0)
+      const r: InFlight = {
+        id,
+        slot,
         work,
+        group,
         startMs: Math.max(nowMs, lastMs),
         occupancyMsAtStart: occupancyMs,
-        prefillLeft: Math.max(0, Number.isFinite(work.inputTokens) ? work.inputTokens : 0),
+        phase: DONE,
+        prefillDoneAt: group.prefillTokens + prompt,
+        baseTokens: 0,
+        baseMeasuredJ: 0,
+        baseModelledJ: 0,
+        equalMeasuredAtStart: equalMeasuredJ,
+        equalModelledAtStart: equalModelledJ,
         measuredJ: 0,
         modelledJ: 0,
-        workTokens: 0,
-        sawModelled: method === 'modelled',
-      })
+        tokens: 0,
+        modelledEpochAtStart: modelledEpoch,
+        startedModelled: method === 'modelled',
+        segWork: 0,
+        segTokens: 0,
+      }
+      slots[slot] = r
+      requests.set(id, r)
+      if (prompt > 0) {
+        enter(r, PREFILL)
+        group.prefillEnds.push(r.prefillDoneAt, slot)
+      } else enter(r, work.decodes ? DECODE : DONE)
       profileCounts.set(work.profile, (profileCounts.get(work.profile) ?? 0) + 1)
       refreshPower()
       return { id }
@@ -437,19 +667,30 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       const durationMs = Math.max(0, Math.max(nowMs, lastMs) - r.startMs)
       const meanOccupancy =
         durationMs > 0 ? (occupancyMs - r.occupancyMsAtStart) / durationMs : requests.size
+      leave(r)
       requests.delete(mark.id)
-      const left = (profileCounts.get(r.work.profile) ?? 1) - 1
-      if (left > 0) profileCounts.set(r.work.profile, left)
-      else profileCounts.delete(r.work.profile)
+      slots[r.slot] = undefined
+      freeSlots.push(r.slot)
+      const profile = r.work.profile
+      const left = (profileCounts.get(profile) ?? 1) - 1
+      if (left > 0) profileCounts.set(profile, left)
+      else {
+        profileCounts.delete(profile)
+        // no request of the profile left: its totals start again from zero with the next one
+        groups.delete(profile)
+      }
       refreshPower()
+      const measuredJ = r.measuredJ + (equalMeasuredJ - r.equalMeasuredAtStart)
+      const modelledJ = r.modelledJ + (equalModelledJ - r.equalModelledAtStart)
       return {
-        energyJ: r.measuredJ + r.modelledJ,
-        measuredJ: r.measuredJ,
-        modelledJ: r.modelledJ,
-        method: r.sawModelled ? 'modelled' : 'measured',
+        energyJ: measuredJ + modelledJ,
+        measuredJ,
+        modelledJ,
+        method:
+          r.startedModelled || r.modelledEpochAtStart !== modelledEpoch ? 'modelled' : 'measured',
         meanOccupancy: Math.max(1, meanOccupancy),
         durationMs,
-        workTokens: r.workTokens,
+        workTokens: r.tokens,
       }
     },
     setMeasuredPower(nowMs, powerW) {
@@ -481,13 +722,8 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     occupancy(nowMs) {
       advance(nowMs)
       const inflight = new Map<EnergyProfile, PhaseCounts>()
-      for (const r of requests.values()) {
-        const c = inflight.get(r.work.profile) ?? { prefilling: 0, decoding: 0, done: 0 }
-        inflight.set(r.work.profile, {
-          prefilling: c.prefilling + (r.prefillLeft > 0 ? 1 : 0),
-          decoding: c.decoding + (r.prefillLeft <= 0 && r.work.decodes ? 1 : 0),
-          done: c.done + (r.prefillLeft <= 0 && !r.work.decodes ? 1 : 0),
-        })
+      for (const [profile, g] of groups) {
+        inflight.set(profile, { prefilling: g.prefilling, decoding: g.decoding, done: g.done })
       }
       return { inflight }
     },
