@@ -116,8 +116,10 @@ async function proxy(
     )
   }
   // The tenant budget before any work (cache included): headers, or 429 WL_BUDGET_EXCEEDED.
-  if (ctx.tenants !== undefined)
-    reply.headers(ctx.tenants.admit(caller.service.name, caller.tenant).headers)
+  if (ctx.tenants !== undefined) {
+    const admitted = ctx.tenants.admit(caller.service.name, caller.tenant)
+    if (admitted.state !== null) reply.headers(admitted.headers)
+  }
   const body = req.body as Record<string, unknown>
   const raw = (req as FastifyRequest & WithRawBody).rawBody
   /** Request bytes at the service boundary (the body as the client sent it). */

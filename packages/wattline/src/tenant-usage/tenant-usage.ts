@@ -27,6 +27,7 @@ import {
 } from '@wattline/core'
 import type { Counter, Registry } from 'prom-client'
 import { counterIn, gaugeIn } from '../metrics/registry-metrics.ts'
+import { CachedCounter } from '../http/cached-metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { configuredTenants, RESERVED_TENANT, type TenantBudgetConfig } from '../config/tenants.ts'
 
@@ -137,6 +138,8 @@ export interface TenantUsage {
 interface Budgeted {
   readonly service: string
   readonly tenant: string
+  /** `{ service, tenant }`, the ratio gauge's labels (built once). */
+  readonly labels: { readonly service: string; readonly tenant: string }
   readonly budget: TenantBudgetConfig
   fromMs: number
   toMs: number
@@ -153,8 +156,9 @@ interface Budgeted {
 export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
   const { registry } = deps
   const known = configuredTenants(deps.services)
+  // Updated per request with label objects built once: prom-client's keying is skipped.
   const counter = <L extends string>(name: string, help: string, labels: L[]): Counter<L> =>
-    counterIn(registry, name, help, labels)
+    counterIn(registry, name, help, labels, CachedCounter)
   const energy = counter(
     TENANT_METRICS.energy,
     'IT energy attributed to requests (before PUE), joules, by service and tenant (configured tenants; others as "other").',
@@ -182,16 +186,16 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     ['service', 'tenant'],
   )
 
-  const budgets = new Map<string, Budgeted>()
-  const keyOf = (service: string, tenant: string): string => `${service}\u0000${tenant}`
+  const budgets = new TwoKeyMap<Budgeted>()
   const start = deps.now()
   for (const s of deps.services) {
     for (const t of s.tenants ?? []) {
       if (t.budget === undefined) continue
       const w = periodWindow(t.budget.period, start)
-      budgets.set(keyOf(s.name, t.name), {
+      budgets.set(s.name, t.name, {
         service: s.name,
         tenant: t.name,
+        labels: { service: s.name, tenant: t.name },
         budget: t.budget,
         fromMs: w.fromMs,
         toMs: w.toMs,
@@ -229,7 +233,7 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
   }
 
   function add(service: string, tenant: string, atMs: number, energyJ: number, carbonG: number) {
-    const b = budgets.get(keyOf(service, tenant))
+    const b = budgets.get(service, tenant)
     if (b === undefined) return
     roll(b, deps.now())
     // A row of an earlier period (a long request finishing after the boundary) does not count
@@ -239,12 +243,12 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     b.carbonG += carbonG
     b.pendingEnergyJ += energyJ
     b.pendingCarbonG += carbonG
-    ratioGauge.set({ service, tenant }, verdict(b).ratio)
+    ratioGauge.set(b.labels, verdict(b).ratio)
   }
 
   async function syncShared(store: SharedTenantTotals): Promise<boolean> {
     const now = deps.now()
-    const list = [...budgets.values()]
+    const list = budgets.values()
     for (const b of list) roll(b, now)
     const sent = list.map((b) => ({
       b,
@@ -279,51 +283,43 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
       b.pendingCarbonG -= carbonG
       b.energyJ = t.energyJ + b.pendingEnergyJ
       b.carbonG = t.carbonG + b.pendingCarbonG
-      ratioGauge.set({ service: b.service, tenant: b.tenant }, verdict(b).ratio)
+      ratioGauge.set(b.labels, verdict(b).ratio)
     })
     return true
   }
 
-  /** Counter children per (service, tenant label): no label hashing per request. */
-  const children = new Map<
-    string,
-    { energy: Counter.Internal; carbon: Counter.Internal; requests: Counter.Internal }
-  >()
-  function childrenOf(service: string, tenant: string) {
-    const k = keyOf(service, tenant)
-    let c = children.get(k)
-    if (c === undefined) {
-      const labels = { service, tenant }
-      c = {
-        energy: energy.labels(labels),
-        carbon: carbon.labels(labels),
-        requests: requests.labels(labels),
-      }
-      children.set(k, c)
-    }
-    return c
+  /**
+   * The counters' label object per (service, tenant label), built once: the counters
+   * (`CachedCounter`) then update its series without keying it, and no key string is built per
+   * request.
+   */
+  const labelsOf = new TwoKeyMap<{ readonly service: string; readonly tenant: string }>()
+  function labelsFor(service: string, tenant: string) {
+    let l = labelsOf.get(service, tenant)
+    if (l === undefined) labelsOf.set(service, tenant, (l = { service, tenant }))
+    return l
   }
 
   function observe(record: LedgerRecord): void {
     if (record.kind !== 'request') return
     const r = record as RequestRecord
-    const c = childrenOf(
+    const labels = labelsFor(
       r.service,
       r.tenant !== null && known.has(r.tenant) ? r.tenant : OTHER_TENANT,
     )
-    c.requests.inc()
-    if (r.energy_j > 0) c.energy.inc(r.energy_j)
-    if (r.carbon_g > 0) c.carbon.inc(r.carbon_g)
+    requests.inc(labels)
+    if (r.energy_j > 0) energy.inc(labels, r.energy_j)
+    if (r.carbon_g > 0) carbon.inc(labels, r.carbon_g)
     if (r.tenant !== null) add(r.service, r.tenant, r.at_ms, r.energy_j, r.carbon_g)
   }
 
   function admit(service: string, tenant: string | null): TenantAdmission {
-    const b = tenant === null ? undefined : budgets.get(keyOf(service, tenant))
-    if (b === undefined) return { headers: {}, state: null }
+    const b = tenant === null ? undefined : budgets.get(service, tenant)
+    if (b === undefined) return NO_BUDGET
     const now = deps.now()
     roll(b, now)
     const v = verdict(b)
-    ratioGauge.set({ service: b.service, tenant: b.tenant }, v.ratio)
+    ratioGauge.set(b.labels, v.ratio)
     const usedPct = Number((v.ratio * 100).toPrecision(4)).toString()
     const headers = { [TENANT_BUDGET_HEADER]: v.state, [TENANT_BUDGET_USED_HEADER]: usedPct }
     if (v.state !== 'exceeded') return { headers, state: v.state }
@@ -358,11 +354,11 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
 
   function seed(rows: readonly TenantTotals[]): void {
     for (const r of rows) {
-      const b = budgets.get(keyOf(r.service, r.tenant))
+      const b = budgets.get(r.service, r.tenant)
       if (b === undefined) continue
       b.energyJ += r.energy_j
       b.carbonG += r.carbon_g
-      ratioGauge.set({ service: b.service, tenant: b.tenant }, verdict(b).ratio)
+      ratioGauge.set(b.labels, verdict(b).ratio)
     }
   }
 
@@ -372,12 +368,12 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
     seed,
     syncShared,
     periods: () =>
-      [...budgets.values()].map((b) => {
+      budgets.values().map((b) => {
         roll(b, deps.now())
         return { service: b.service, tenant: b.tenant, fromMs: b.fromMs }
       }),
     statuses: () =>
-      [...budgets.values()].map((b) => {
+      budgets.values().map((b) => {
         roll(b, deps.now())
         const v = verdict(b)
         return {
@@ -395,6 +391,31 @@ export function createTenantUsage(deps: TenantUsageDeps): TenantUsage {
           state: v.state,
         }
       }),
+  }
+}
+
+/** The admission of a tenant without a budget: no headers (shared, frozen: nothing per request). */
+const NO_BUDGET: TenantAdmission = Object.freeze({ headers: Object.freeze({}), state: null })
+
+/** Values by (service, tenant), looked up without building a key string per request. */
+class TwoKeyMap<V> {
+  readonly #byService = new Map<string, Map<string, V>>()
+
+  get(service: string, tenant: string): V | undefined {
+    return this.#byService.get(service)?.get(tenant)
+  }
+
+  set(service: string, tenant: string, value: V): void {
+    let m = this.#byService.get(service)
+    if (m === undefined) this.#byService.set(service, (m = new Map()))
+    m.set(tenant, value)
+  }
+
+  /** Every value, in insertion order of services then tenants. */
+  values(): V[] {
+    const out: V[] = []
+    for (const m of this.#byService.values()) for (const v of m.values()) out.push(v)
+    return out
   }
 }
 
