@@ -47,6 +47,11 @@ export function buildProfile(parts: ProfileParts): EnergyProfile {
   const prefill = prefillEnergyPerToken(hw, parts.activeParamsB)
   const prefillTime = prefillTimePerToken(hw, parts.activeParamsB, gpus)
 
+  // A profile is a pure function of the batch, asked at whole batches on every request (routing,
+  // accounting): its answers there are computed once. Estimates are frozen, so one can be shared.
+  const outputEnergy = new BatchMemo<Estimate<Joules>>(parts.maxBatch)
+  const outputTime = new BatchMemo<Milliseconds>(parts.maxBatch)
+  const powerAt = new BatchMemo<Watts>(parts.maxBatch)
   const profile: EnergyProfile = {
     model: parts.model,
     hardware: hw.id,
@@ -58,21 +63,27 @@ export function buildProfile(parts: ProfileParts): EnergyProfile {
     idlePower: idle,
     energyPerOutputToken(batch: number): Estimate<Joules> {
       const b = clampBatch(batch)
-      const v = parts.energyAt(b)
-      const w = width(b)
-      return estimate(
-        joules(v),
-        'modelled',
-        parts.source,
-        joules(v * Math.exp(-w)),
-        joules(v * Math.exp(w)),
+      return (
+        outputEnergy.get(b) ??
+        outputEnergy.set(b, () => {
+          const v = parts.energyAt(b)
+          const w = width(b)
+          return estimate(
+            joules(v),
+            'modelled',
+            parts.source,
+            joules(v * Math.exp(-w)),
+            joules(v * Math.exp(w)),
+          )
+        })
       )
     },
     energyPerInputToken(): Estimate<Joules> {
       return prefill
     },
     timePerOutputToken(batch: number): Milliseconds {
-      return ms(parts.tpotAt(clampBatch(batch)))
+      const b = clampBatch(batch)
+      return outputTime.get(b) ?? outputTime.set(b, () => ms(parts.tpotAt(b)))
     },
     timePerInputToken(): Milliseconds {
       return prefillTime
@@ -80,10 +91,43 @@ export function buildProfile(parts: ProfileParts): EnergyProfile {
     power(batch: number): Watts {
       if (!(batch > 0)) return idle
       const b = clampBatch(batch)
-      const tokensPerSecond = b / (parts.tpotAt(b) / 1000)
-      const p = parts.energyAt(b) * tokensPerSecond
-      return watts(Math.min(peak, Math.max(idle, p)))
+      return (
+        powerAt.get(b) ??
+        powerAt.set(b, () => {
+          const tokensPerSecond = b / (parts.tpotAt(b) / 1000)
+          const p = parts.energyAt(b) * tokensPerSecond
+          return watts(Math.min(peak, Math.max(idle, p)))
+        })
+      )
     },
   }
   return Object.freeze(profile)
 }
+
+/**
+ * Values at whole batches 1..`maxBatch`, computed on first use (other batches are not kept: the
+ * caller computes them each time).
+ */
+class BatchMemo<T> {
+  readonly #values: (T | undefined)[]
+
+  constructor(maxBatch: number) {
+    const kept = maxBatch >= 1 ? Math.floor(Math.min(maxBatch, BATCH_MEMO_MAX)) : 1
+    this.#values = new Array<T | undefined>(kept + 1)
+  }
+
+  /** The value kept for batch `b`, if any. */
+  get(b: number): T | undefined {
+    return this.#values[b]
+  }
+
+  /** Computes the value at `b`, keeping it when `b` is a whole batch in range. */
+  set(b: number, compute: () => T): T {
+    const v = compute()
+    if (Number.isInteger(b) && b < this.#values.length) this.#values[b] = v
+    return v
+  }
+}
+
+/** Largest batch a profile keeps answers for. */
+const BATCH_MEMO_MAX = 4096
