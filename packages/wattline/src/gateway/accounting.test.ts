@@ -210,6 +210,29 @@ describe('accounting: levers, shared calls, network, cache hits', () => {
     expect(r.rt.overheadMs).not.toBe(observed) // the latency model learnt from the call
   })
 
+  it("gives each row only its own savings (a part's levers never leak into the next row)", async () => {
+    const r = await rig()
+    const saving = {
+      lever: 'microbatch',
+      energy_saved_j: 1,
+      energy_saved_low_j: 0,
+      energy_saved_high_j: 1,
+      carbon_saved_g: 0,
+      basis: 'estimated-counterfactual',
+    } as const
+    r.ex.parts = [
+      { input: { ...END, requestId: 'p1' }, weight: 1, levers: () => [saving] },
+      { input: { ...END, requestId: 'p2' }, weight: 1 },
+      { input: { ...END, requestId: 'p3' }, weight: 1, levers: () => [saving, saving] },
+    ]
+    r.lease.finish!(r.ex, END)
+    r.accounting.finish!(r.ex, END)
+    const rows = r.ledger.records as RequestRecord[]
+    expect(decodeLeverSavings(rows[0]!.levers!)).toHaveLength(1)
+    expect(rows[1]!.levers).toBeUndefined()
+    expect(decodeLeverSavings(rows[2]!.levers!)[0]!.energy_saved_j).toBe(2)
+  })
+
   it('writes a cache hit as a 0 J row of backend `cache` with the saving', async () => {
     const r = await rig()
     r.accounting.recordCacheHit({

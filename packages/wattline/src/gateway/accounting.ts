@@ -181,8 +181,10 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     metrics.duration.observe(labels, latencyMs / 1000)
     metrics.energy.inc(withMethod, a.energyJ)
     metrics.carbon.inc(labels, a.carbonG)
-    // What the levers that acted on this request saved (the ledger's `levers`).
-    const leverSavings: LeverEnergySaving[] = []
+    // What the levers that acted on this request saved (the ledger's `levers`), gathered in the
+    // one scratch list (encoded below, before anything else can use it): usually none acted.
+    const leverSavings = scratchSavings
+    leverSavings.length = 0
     for (const source of sources) source.savings(ex, a, input, energy.meanOccupancy, leverSavings)
     if (partLevers !== undefined) leverSavings.push(...partLevers(a))
     const d = ex.decision
@@ -225,7 +227,10 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
     }
     addNetworkFields(record, input.networkBytes, input.arrivedMs, a.intensity.intensity)
     if (tier.reason !== undefined) record.model_requested = tier.requested
-    if (leverSavings.length !== 0) record.levers = encodeLeverSavings(leverSavings) as string
+    if (leverSavings.length !== 0) {
+      record.levers = encodeLeverSavings(leverSavings) as string
+      leverSavings.length = 0
+    }
     appendSafely(deps, record)
     return a
   }
@@ -310,6 +315,9 @@ export function createAccounting(deps: AccountingDeps): AccountingInterceptor {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** The lever savings of the request being accounted (synchronous, so one list serves them all). */
+const scratchSavings: LeverEnergySaving[] = []
 
 /** `energy` (and its work) scaled by `fraction`: one part's share of a shared call. */
 function scaled(e: LiveRequestEnergy, fraction: number): LiveRequestEnergy {

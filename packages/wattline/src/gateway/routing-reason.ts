@@ -24,7 +24,10 @@ export interface ScoredDecision {
   })[]
 }
 
-/** JSON strings of the backend ids seen (bounded by the config's backends). */
+/**
+ * JSON strings of the backend ids and decision reasons seen (bounded: the config's backends, and
+ * the policies' reasons — mostly a few constant sentences, e.g. carbon-aware's "greenest feasible").
+ */
 const quoted = new Map<string, string>()
 
 function quote(s: string): string {
@@ -36,6 +39,19 @@ function quote(s: string): string {
   return q
 }
 
+/** `{"backend":<id>,"eligible":<true|false>` per backend id: one piece, not four, per score. */
+const heads = new Map<string, readonly [eligible: string, ineligible: string]>()
+
+function head(backend: string, eligible: boolean): string {
+  let h = heads.get(backend)
+  if (h === undefined) {
+    const start = '{"backend":' + quote(backend) + ',"eligible":'
+    h = [start + 'true', start + 'false']
+    if (heads.size < 1024) heads.set(backend, h)
+  }
+  return eligible ? h[0] : h[1]
+}
+
 /** A number as `JSON.stringify` writes it (`null` when not finite; -0 as `0`). */
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null'
@@ -43,14 +59,14 @@ function num(n: number): string {
 
 /** `routing_reason` of a routed decision (`placedInZone`: a batch line's zone, when pinned). */
 export function routingReasonJson(d: ScoredDecision, placedInZone: string | undefined): string {
-  let out = '{"reason":' + JSON.stringify(d.reason)
+  let out = '{"reason":' + quote(d.reason)
   if (placedInZone !== undefined) out += ',"placed_in_zone":' + JSON.stringify(placedInZone)
   out += ',"scores":['
   const scores = d.scores
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i] as ScoredDecision['scores'][number]
     if (i > 0) out += ','
-    out += '{"backend":' + quote(s.backend) + ',"eligible":' + (s.eligible ? 'true' : 'false')
+    out += head(s.backend, s.eligible)
     if (s.reason !== undefined) out += ',"why":' + JSON.stringify(s.reason)
     out +=
       ',"score":' +

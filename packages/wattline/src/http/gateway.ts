@@ -360,10 +360,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   )
   const pipeline = composePipeline(interceptors, createUpstreamTerminal())
 
-  async function dispatch(input: DispatchInput): Promise<Dispatched> {
+  // Not an async function: one `then` instead of an async frame and its await (≈ 390 B each).
+  function dispatch(input: DispatchInput): Promise<Dispatched> {
     const ex = new Exchange(input)
-    await pipeline.dispatch(ex)
-    return ex
+    return pipeline.dispatch(ex).then(() => ex)
   }
 
   function finish(d: Dispatched, input: FinishInput): Accounting {

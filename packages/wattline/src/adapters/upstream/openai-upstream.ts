@@ -58,20 +58,38 @@ export function createOpenAiUpstream(options: UpstreamOptions): Upstream {
   })
   const baseHeaders: Record<string, string> = { ...options.headers }
   if (options.apiKey !== undefined) baseHeaders['authorization'] = `Bearer ${options.apiKey}`
+  // The common case adds no header of its own: the caller's headers go as they are (no copy).
+  const addsHeaders = Object.keys(baseHeaders).length > 0
+  // Full paths per request path (a few endpoints and the health path): no string built per request.
+  const fullPaths = new Map<string, string>()
+  const fullPath = (path: string): string => {
+    let full = fullPaths.get(path)
+    if (full === undefined) {
+      full = `${prefix}${path}`
+      if (fullPaths.size < 64) fullPaths.set(path, full)
+    }
+    return full
+  }
+  // Built once: a request is one undici promise and one `then`, not an async function around it.
+  const answered = (res: Dispatcher.ResponseData): UpstreamResponse => ({
+    status: res.statusCode,
+    headers: res.headers,
+    body: res.body,
+  })
+  const failed = (cause: unknown): never => {
+    throw classify(options.id, cause)
+  }
 
-  async function request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    try {
-      const res = await pool.request({
+  function request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    return pool
+      .request({
         method: req.method,
-        path: `${prefix}${req.path}`,
-        headers: { ...req.headers, ...baseHeaders },
+        path: fullPath(req.path),
+        headers: addsHeaders ? { ...req.headers, ...baseHeaders } : (req.headers ?? null),
         body: req.body ?? null,
         signal: req.signal ?? null,
       })
-      return { status: res.statusCode, headers: res.headers, body: res.body }
-    } catch (cause) {
-      throw classify(options.id, cause)
-    }
+      .then(answered, failed)
   }
 
   return {
