@@ -12,7 +12,6 @@
  * logged once per burst and client disconnects at `info`.
  */
 import { STATUS_CODES } from 'node:http'
-import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { WattlineError, type Clock } from '@wattline/core'
 import Fastify, {
@@ -32,6 +31,7 @@ import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
 import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
 import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
 import { lazyChildLoggerFactory } from './request-logger.ts'
+import { newRequestId } from './request-id.ts'
 import { createEmbeddingsBatcher } from './embeddings-batcher.ts'
 import type { ResponseCache } from './response-cache.ts'
 import type { LinePlacements } from '../batch/line-placements.ts'
@@ -100,7 +100,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId()
     },
     // Draining is answered by the onRequest hook below, in OpenAI's shape (fastify's own 503 body
     // is not).
