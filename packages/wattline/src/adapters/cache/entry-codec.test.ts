@@ -60,6 +60,17 @@ describe('cache entry codec', () => {
     expect(recordKeyIs(buf, 7, 'clè-1')).toBe(false)
   })
 
+  it('copies an all-ASCII text as latin1 and encodes any other as UTF-8, reading each back the same way', () => {
+    const ascii = roundTrip('k', { ...cacheEntry(1), body: '{"a":"plain"}' })
+    expect(ascii.buf[7 + 9]).toBe(1)
+    expect(ascii.back.body).toBe('{"a":"plain"}')
+    // one non-ASCII character anywhere (here in the zone) and the whole text is UTF-8
+    const accented = roundTrip('k', { ...cacheEntry(1), zone: 'Île-de-France', body: 'ÿ' })
+    expect(accented.buf[7 + 9]).toBe(0)
+    expect(accented.back.zone).toBe('Île-de-France')
+    expect(accented.back.body).toBe('ÿ')
+  })
+
   it('refuses a field longer than its u16 length', () => {
     expect(prepareRecord('k', { ...cacheEntry(1), backend: 'b'.repeat(70_000) })).toBeUndefined()
     expect(prepareRecord('k'.repeat(70_000), cacheEntry(1))).toBeUndefined()

@@ -8,7 +8,7 @@
  *   0   u32  record length (bytes, this header included)
  *   4   i32  the key's hash (the store's index)
  *   8   u8   kind (0 json, 1 sse)
- *   9   u8   0 (reserved)
+ *   9   u8   1 when the text is all ASCII (written and read as latin1: a plain copy), else 0
  *   10  u16  key length (UTF-16 units)
  *   12  u32  text length (UTF-8 bytes)
  *   16  f64  expires at (ms, the store's clock)
@@ -26,6 +26,7 @@ import type { CacheEntry } from '@wattline/core'
 
 const HASH = 4
 const KIND = 8
+const ASCII = 9
 const KEY_LENGTH = 10
 const TEXT_BYTES = 12
 const EXPIRES = 16
@@ -42,6 +43,8 @@ export interface PreparedRecord {
   readonly entry: CacheEntry
   readonly text: string
   readonly textBytes: number
+  /** All ASCII (as many bytes as UTF-16 units): copied as latin1 instead of encoded as UTF-8. */
+  readonly ascii: boolean
   /** Bytes the record takes. */
   readonly size: number
 }
@@ -61,7 +64,7 @@ export function prepareRecord(key: string, entry: CacheEntry): PreparedRecord | 
   const text = json ? head + entry.body : head + entry.chunks.join('')
   const textBytes = Buffer.byteLength(text)
   const size = CHUNK_LENGTHS + (json ? 0 : 4 * entry.chunks.length) + textBytes
-  return { key, entry, text, textBytes, size }
+  return { key, entry, text, textBytes, ascii: textBytes === text.length, size }
 }
 
 /** Writes a prepared record (`hash`: its key's) at `at`. */
@@ -76,7 +79,7 @@ export function writeRecord(
   buf.writeUInt32LE(r.size, at)
   buf.writeInt32LE(hash, at + HASH)
   buf[at + KIND] = e.kind === 'json' ? 0 : 1
-  buf[at + KIND + 1] = 0
+  buf[at + ASCII] = r.ascii ? 1 : 0
   buf.writeUInt16LE(r.key.length, at + KEY_LENGTH)
   buf.writeUInt32LE(r.textBytes, at + TEXT_BYTES)
   buf.writeDoubleLE(expiresAtMs, at + EXPIRES)
@@ -101,7 +104,8 @@ export function writeRecord(
       p += 4
     }
   }
-  buf.write(r.text, p, r.textBytes)
+  // UTF-8 of ASCII is its latin1: a copy, where the UTF-8 encoder checks every character.
+  buf.write(r.text, p, r.textBytes, r.ascii ? 'latin1' : 'utf8')
 }
 
 /** Where the record's text starts. */
@@ -134,7 +138,8 @@ export function recordKeyIs(buf: Buffer, at: number, key: string): boolean {
 export function readRecord(buf: Buffer, at: number): CacheEntry {
   const n = (i: number): number => buf.readDoubleLE(at + NUMBERS + 8 * i)
   const start = textStart(buf, at)
-  const text = buf.toString('utf8', start, start + buf.readUInt32LE(at + TEXT_BYTES))
+  const encoding = buf[at + ASCII] === 1 ? 'latin1' : 'utf8'
+  const text = buf.toString(encoding, start, start + buf.readUInt32LE(at + TEXT_BYTES))
   let p = buf.readUInt16LE(at + KEY_LENGTH)
   const part = (length: number): string => text.slice(p, (p += length))
   const content_type = part(buf.readUInt16LE(at + FIELD_LENGTHS))
