@@ -280,8 +280,14 @@ class ProfileRates {
     const b = Math.max(1, n)
     const memo = Number.isInteger(b) && b <= RATES_MEMO_MAX
     const o = STRIDE * b
-    if (memo && o < this.#memo.length && !Number.isNaN(this.#memo[o] as number)) {
-      out.set(this.#memo.subarray(o, o + STRIDE))
+    const m = this.#memo
+    if (memo && o < m.length && !Number.isNaN(m[o] as number)) {
+      // element by element: `subarray` would allocate a view per call
+      out[0] = m[o] as number
+      out[1] = m[o + 1] as number
+      out[2] = m[o + 2] as number
+      out[3] = m[o + 3] as number
+      out[4] = m[o + 4] as number
       return
     }
     const w = tokenWeights(this.profile, b)
