@@ -116,6 +116,8 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     },
     // Router-level errors (malformed percent-encoding, over-long route parameters) in our shape.
     frameworkErrors: (error, req, reply) => {
+      // Router-level errors come before the onRequest hooks that set the id on every answer.
+      void (reply as FastifyReply).header('x-request-id', req.id)
       const e = toOpenAiError(error)
       req.log.info({ reqId: req.id, status: e.status, code: e.body.error.code }, 'request refused')
       void (reply as FastifyReply).code(e.status).send(e.body)
@@ -164,11 +166,9 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     }
   })
 
-  // Callback-style hooks (not async): no promise and microtask hop per request on the hot path.
-  app.addHook('onSend', (req, reply, payload, done) => {
-    reply.header('x-request-id', req.id)
-    done(null, payload)
-  })
+  // Every answer carries its request id: set when the request arrives (the onRequest hook below),
+  // kept by fastify's error path, and written by the routes that hijack their reply (streams). Not
+  // an onSend hook: fastify runs those through a hook runner with closures per request.
 
   app.setErrorHandler((error, req, reply) => {
     const service = callerOf(req)?.service.name ?? ''
@@ -222,7 +222,9 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     return reply.code(404).send(e.body)
   })
 
+  // Callback-style hooks (not async): no promise and microtask hop per request on the hot path.
   app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id)
     if (req.url.length > MAX_URL_CHARS) {
       done(
         new WattlineError(

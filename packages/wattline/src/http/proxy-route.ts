@@ -439,8 +439,9 @@ function finishInput(
  * One upstream SSE stream relayed to the client and accounted. The stream is written straight to
  * the socket's response (no PassThrough, no pipe): each upstream chunk goes out as soon as it
  * arrives, and the last one and the end of the chunked body leave in one write. The reply is
- * hijacked, so the headers fastify would add are written here: those set on the reply so far, the
- * stream's, and `x-request-id` (the app's onSend hook).
+ * hijacked, so the headers fastify would add are written here: those set on the reply so far (the
+ * app's onRequest hook set `x-request-id`; it is set again, for a reply that did not pass it), and
+ * the stream's.
  *
  * A class, so a stream allocates its state and two handlers, not a closure per step (tsx's
  * `keepNames` re-names every closure bound to a name, ≈ 1 µs each). It is also the relay's options:
