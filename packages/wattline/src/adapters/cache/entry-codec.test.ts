@@ -7,14 +7,24 @@ import { cacheEntry } from '@wattline/core/testing'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from './cache-store.ts'
-import { prepareRecord, readRecord, recordKeyIs, writeRecord } from './entry-codec.ts'
+import {
+  prepareRecord,
+  readRecord,
+  recordBytes,
+  recordKeyIs,
+  writeRecord,
+  type RecordBytes,
+} from './entry-codec.ts'
 
-function roundTrip(key: string, entry: CacheEntry): { back: CacheEntry; buf: Buffer } {
+function roundTrip(key: string, entry: CacheEntry): { back: CacheEntry; buf: RecordBytes } {
   const r = prepareRecord(key, entry)
   if (r === undefined) throw new Error('not storable')
-  const buf = Buffer.alloc(r.size + 7)
+  // a view into a larger buffer, at an odd offset: nothing may assume alignment or offset 0
+  const buf = recordBytes(Buffer.alloc(r.size + 20).subarray(5, r.size + 12))
   writeRecord(buf, 7, r, 42, 1234.5)
-  expect(buf.readUInt32LE(7)).toBe(r.size)
+  expect(buf.buf.readUInt32LE(7)).toBe(r.size)
+  expect(buf.buf.readInt32LE(11)).toBe(42)
+  expect(buf.buf.readDoubleLE(7 + 16)).toBe(1234.5)
   return { back: readRecord(buf, 7), buf }
 }
 
@@ -62,11 +72,11 @@ describe('cache entry codec', () => {
 
   it('copies an all-ASCII text as latin1 and encodes any other as UTF-8, reading each back the same way', () => {
     const ascii = roundTrip('k', { ...cacheEntry(1), body: '{"a":"plain"}' })
-    expect(ascii.buf[7 + 9]).toBe(1)
+    expect(ascii.buf.buf[7 + 9]).toBe(1)
     expect(ascii.back.body).toBe('{"a":"plain"}')
     // one non-ASCII character anywhere (here in the zone) and the whole text is UTF-8
     const accented = roundTrip('k', { ...cacheEntry(1), zone: 'Île-de-France', body: 'ÿ' })
-    expect(accented.buf[7 + 9]).toBe(0)
+    expect(accented.buf.buf[7 + 9]).toBe(0)
     expect(accented.back.zone).toBe('Île-de-France')
     expect(accented.back.body).toBe('ÿ')
   })

@@ -20,11 +20,13 @@ import type { CacheEntry } from './cache-store.ts'
 import {
   prepareRecord,
   readRecord,
+  recordBytes,
   recordExpiresAt,
   recordHash,
   recordKeyIs,
   recordLength,
   writeRecord,
+  type RecordBytes,
 } from './entry-codec.ts'
 
 /** First ring size (bytes), or the whole budget when smaller. */
@@ -42,7 +44,7 @@ export function keyHash(key: string): number {
 export class RecordRing {
   readonly #maxBytes: number
   /** Empty until the first record; then grown by doubling up to the budget. */
-  #buf: Buffer = Buffer.alloc(0)
+  #bytes: RecordBytes = recordBytes(Buffer.alloc(0))
   /** Where the next record goes. */
   #head = 0
   /** The oldest live record (the next one overwritten). */
@@ -69,7 +71,7 @@ export class RecordRing {
 
   /** Bytes of ring held. */
   get capacity(): number {
-    return this.#buf.length
+    return this.#bytes.buf.length
   }
 
   /** The entry under `key`, or undefined (absent, overwritten or expired at `nowMs`). */
@@ -77,13 +79,13 @@ export class RecordRing {
     if (this.#count === 0) return undefined
     const slot = this.#find(key, keyHash(key))
     if (slot < 0) return undefined
-    const buf = this.#buf
+    const bytes = this.#bytes
     const at = (this.#slotAt[slot] as number) - 1
-    if (recordExpiresAt(buf, at) <= nowMs) {
+    if (recordExpiresAt(bytes, at) <= nowMs) {
       this.#removeSlot(slot)
       return undefined
     }
-    const entry = readRecord(buf, at)
+    const entry = readRecord(bytes, at)
     if (this.#isOld(at)) this.#rewrite(slot, at)
     return entry
   }
@@ -98,7 +100,7 @@ export class RecordRing {
       return
     }
     const at = this.#reserve(record.size)
-    writeRecord(this.#buf, at, record, hash, expiresAtMs)
+    writeRecord(this.#bytes, at, record, hash, expiresAtMs)
     this.#index(key, hash, at)
   }
 
@@ -107,7 +109,7 @@ export class RecordRing {
     this.#tail = 0
     this.#wrapped = false
     this.#wrapEnd = 0
-    this.#buf = Buffer.alloc(0)
+    this.#bytes = recordBytes(Buffer.alloc(0))
     this.#slotAt = new Uint32Array(0)
     this.#slotHash = new Int32Array(0)
     this.#mask = -1
@@ -122,7 +124,7 @@ export class RecordRing {
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const o = slotAt[i] as number
       if (o === 0) return -1
-      if (slotHash[i] === hash && recordKeyIs(this.#buf, o - 1, key)) return i
+      if (slotHash[i] === hash && recordKeyIs(this.#bytes, o - 1, key)) return i
     }
   }
 
@@ -182,13 +184,13 @@ export class RecordRing {
 
   /** Writes the record at `at` (indexed at `slot`) again at the head. */
   #rewrite(slot: number, at: number): void {
-    const size = recordLength(this.#buf, at)
+    const size = recordLength(this.#bytes, at)
+    const hash = recordHash(this.#bytes, at)
     // A copy first: reserving may overwrite the original.
-    const copy = Buffer.from(this.#buf.subarray(at, at + size))
-    const hash = recordHash(copy, 0)
+    const copy = Buffer.from(this.#bytes.buf.subarray(at, at + size))
     this.#removeSlot(slot)
     const to = this.#reserve(size)
-    copy.copy(this.#buf, to)
+    copy.copy(this.#bytes.buf, to)
     this.#insertNew(hash, to)
   }
 
@@ -207,8 +209,8 @@ export class RecordRing {
   #reserve(size: number): number {
     for (;;) {
       if (!this.#wrapped) {
-        if (this.#head + size <= this.#buf.length) break
-        if (this.#buf.length < this.#maxBytes) {
+        if (this.#head + size <= this.#bytes.buf.length) break
+        if (this.#bytes.buf.length < this.#maxBytes) {
           this.#grow(this.#head + size)
           continue
         }
@@ -239,26 +241,26 @@ export class RecordRing {
 
   /** Drops the oldest record (at `at`, the tail) from the index, if a slot still points to it. */
   #evict(at: number): void {
-    const buf = this.#buf
+    const bytes = this.#bytes
     if (this.#count > 0) {
       const mask = this.#mask
       const target = at + 1
-      for (let i = recordHash(buf, at) & mask; this.#slotAt[i] !== 0; i = (i + 1) & mask) {
+      for (let i = recordHash(bytes, at) & mask; this.#slotAt[i] !== 0; i = (i + 1) & mask) {
         if (this.#slotAt[i] === target) {
           this.#removeSlot(i)
           break
         }
       }
     }
-    this.#tail = at + recordLength(buf, at)
+    this.#tail = at + recordLength(bytes, at)
   }
 
   /** A larger ring (doubling from {@link INITIAL_BYTES}, at most the budget); offsets do not move. */
   #grow(atLeast: number): void {
-    let next = Math.max(this.#buf.length * 2, INITIAL_BYTES)
+    let next = Math.max(this.#bytes.buf.length * 2, INITIAL_BYTES)
     while (next < atLeast) next *= 2
     const grown = Buffer.allocUnsafeSlow(Math.min(next, this.#maxBytes))
-    this.#buf.copy(grown, 0, 0, this.#head)
-    this.#buf = grown
+    this.#bytes.buf.copy(grown, 0, 0, this.#head)
+    this.#bytes = recordBytes(grown)
   }
 }
