@@ -318,6 +318,8 @@ const RATES_MEMO_MAX = 1 << 16
  */
 interface Group {
   readonly rates: ProfileRates
+  /** Own requests of the profile in flight, in any phase. */
+  count: number
   prefilling: number
   decoding: number
   done: number
@@ -386,8 +388,9 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
   const slots: (InFlight | undefined)[] = []
   const freeSlots: number[] = []
   const groups = new Map<EnergyProfile, Group>()
+  /** The same groups in a list: walked at every event without an iterator. */
+  const active: Group[] = []
   const ratesOf = new Map<EnergyProfile, ProfileRates>()
-  const profileCounts = new Map<EnergyProfile, number>()
   /** Prompts done within the segment being charged (reused). */
   const moved: InFlight[] = []
   const r4 = new Float64Array(STRIDE)
@@ -422,6 +425,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     if (g === undefined) {
       g = {
         rates: rates(profile),
+        count: 0,
         prefilling: 0,
         decoding: 0,
         done: 0,
@@ -438,6 +442,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
         wOut: 0,
       }
       groups.set(profile, g)
+      active.push(g)
     }
     return g
   }
@@ -486,7 +491,8 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     }
     // the modelled power of the backend's whole mix: ours and the others' in flight
     if (externalN > 0) {
-      const all = new Map(profileCounts)
+      const all = new Map<EnergyProfile, number>()
+      for (const g of active) all.set(g.rates.profile, g.count)
       for (const [p, c] of external.inflight) {
         all.set(p, (all.get(p) ?? 0) + Math.max(0, c.prefilling + c.decoding + c.done))
       }
@@ -496,9 +502,10 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     // `mixedModelledPower` over our own requests, with each profile's power at n memoised
     const n = requests.size
     let dynamic = 0
-    for (const [profile, count] of profileCounts) {
-      rates(profile).at(n, r4)
-      dynamic += (count / n) * Math.max(0, (r4[4] as number) - profile.idlePower)
+    for (let i = 0; i < active.length; i++) {
+      const g = active[i] as Group
+      g.rates.at(n, r4)
+      dynamic += (g.count / n) * Math.max(0, (r4[4] as number) - g.rates.profile.idlePower)
     }
     power = idlePowerW + dynamic
   }
@@ -521,7 +528,8 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     // 1. The work done in the segment, group by group; prompts done within it are taken out.
     let sum = 0
     moved.length = 0
-    for (const g of groups.values()) {
+    for (let i = 0; i < active.length; i++) {
+      const g = active[i] as Group
       g.rates.at(n, r4)
       const tIn = r4[0] as number
       const tOut = r4[1] as number
@@ -575,7 +583,8 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       }
     } else if (measured) equalMeasuredJ += ours / own
     else equalModelledJ += ours / own
-    for (const g of groups.values()) {
+    for (let i = 0; i < active.length; i++) {
+      const g = active[i] as Group
       if (Number.isFinite(g.segIn)) {
         g.prefillTokens += g.segIn
         const j = f * g.segIn * g.wIn
@@ -656,7 +665,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
         enter(r, PREFILL)
         group.prefillEnds.push(r.prefillDoneAt, slot)
       } else enter(r, work.decodes ? DECODE : DONE)
-      profileCounts.set(work.profile, (profileCounts.get(work.profile) ?? 0) + 1)
+      group.count += 1
       refreshPower()
       return { id }
     },
@@ -677,13 +686,12 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       requests.delete(mark.id)
       slots[r.slot] = undefined
       freeSlots.push(r.slot)
-      const profile = r.work.profile
-      const left = (profileCounts.get(profile) ?? 1) - 1
-      if (left > 0) profileCounts.set(profile, left)
-      else {
-        profileCounts.delete(profile)
+      const g = r.group
+      g.count -= 1
+      if (g.count === 0) {
         // no request of the profile left: its totals start again from zero with the next one
-        groups.delete(profile)
+        groups.delete(r.work.profile)
+        active.splice(active.indexOf(g), 1)
       }
       refreshPower()
       const measuredJ = r.measuredJ + (equalMeasuredJ - r.equalMeasuredAtStart)
@@ -728,8 +736,12 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     occupancy(nowMs) {
       advance(nowMs)
       const inflight = new Map<EnergyProfile, PhaseCounts>()
-      for (const [profile, g] of groups) {
-        inflight.set(profile, { prefilling: g.prefilling, decoding: g.decoding, done: g.done })
+      for (const g of active) {
+        inflight.set(g.rates.profile, {
+          prefilling: g.prefilling,
+          decoding: g.decoding,
+          done: g.done,
+        })
       }
       return { inflight }
     },
