@@ -127,5 +127,12 @@ describe('cold start', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
       'WL_UPSTREAM_UNAVAILABLE',
     )
+    // Every `/v1/` route waits, not only the model endpoints; the others do not.
+    const models = await fetch(`${live.url}/v1/models`)
+    expect(models.status).toBe(503)
+    expect(((await models.json()) as { error: { code: string } }).error.code).toBe(
+      'WL_UPSTREAM_UNAVAILABLE',
+    )
+    expect((await fetch(`${live.url}/healthz`)).status).toBe(200)
   })
 })

@@ -9,7 +9,7 @@ import { seededRandom, type RequestRecord } from '@wattline/core'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { Upstream } from '../adapters/upstream/openai-upstream.ts'
-import { createGateway } from '../http/gateway.ts'
+import { createGateway, RECENT_DECISIONS, type RecentDecision } from '../http/gateway.ts'
 import type { Dispatched } from './exchange-types.ts'
 import { memorySink, realClock } from '../http/harness.test-support.ts'
 import { createGatewayMetrics } from '../http/metrics.ts'
@@ -84,6 +84,24 @@ describe('the live gateway runs requests through the pipeline', () => {
       /wattline_upstream_retries_total\{[^}]*backend="a"[^}]*reason="http_503"[^}]*\} 1/,
     )
     expect(gateway.recentDecisions(5)).toHaveLength(2) // one decision per attempt
+  })
+
+  it('keeps the last RECENT_DECISIONS decisions, newest first; what it handed out never changes', async () => {
+    const { gateway, input } = await rig({})
+    const early: RecentDecision[] = []
+    for (let i = 0; i < RECENT_DECISIONS + 5; i++) {
+      const d = await gateway.dispatch({ ...input, requestId: `r${String(i)}` })
+      gateway.finish(d, END)
+      if (i === 2) early.push(...gateway.recentDecisions(3))
+    }
+    expect(early.map((e) => e.request_id)).toEqual(['r2', 'r1', 'r0'])
+    const all = gateway.recentDecisions(RECENT_DECISIONS + 10)
+    expect(all).toHaveLength(RECENT_DECISIONS)
+    expect(all[0]!.request_id).toBe(`r${String(RECENT_DECISIONS + 4)}`)
+    expect(all.at(-1)!.request_id).toBe('r5')
+    expect(all[0]!.decision.policy).toBe('carbon-aware')
+    expect(all[0]).not.toBe(all[1])
+    expect(new Set(all.map((e) => e.decision)).size).toBe(RECENT_DECISIONS)
   })
 
   it('refuses a Dispatched it did not make; a shared call with no part frees its slot', async () => {

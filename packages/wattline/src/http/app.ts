@@ -21,6 +21,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type onRequestHookHandler,
+  type preHandlerHookHandler,
 } from 'fastify'
 import type { Logger } from 'pino'
 import { checkToken, resolveCaller } from './auth.ts'
@@ -29,6 +30,7 @@ import type { Gateway } from './gateway.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import { clipInput, rawErrorResponse, toOpenAiError } from './openai-errors.ts'
 import { callerOf, registerProxyRoutes, type WithRawBody } from './proxy-route.ts'
+import { ENDPOINTS } from './openai-request.ts'
 import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from './refusal-log.ts'
 import { lazyChildLoggerFactory } from './request-logger.ts'
 import { newRequestId } from './request-id.ts'
@@ -267,6 +269,8 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     () => (warm = true),
     () => (warm = true),
   )
+  /** While cold: a promise that settles once warm (or rejects at the wait's end); undefined once warm. */
+  let whenWarm: (() => Promise<void> | undefined) | undefined
   if (deps.warmup !== undefined) {
     const waitMs = config.gateway.warmup_wait_ms
     const waitWarm = async (): Promise<void> => {
@@ -284,14 +288,25 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
         )
       }
     }
-    // Callback style: once warm (every request but the first few), no promise and no microtask
-    // hop per request.
-    app.addHook('preHandler', (req, _reply, done) => {
-      if (warm || !(req.routeOptions.url ?? '').startsWith('/v1/')) {
+    whenWarm = () => (warm ? undefined : waitWarm())
+    // The model endpoints wait in their handler (http/proxy-route.ts): a hook would cost them a
+    // hook runner, closures included, on every request long after the start. Every other `/v1/`
+    // route (models, the Batch API) gets the wait as its first preHandler. Callback style: once
+    // warm, no promise and no microtask hop.
+    const warmGate: preHandlerHookHandler = (_req, _reply, done) => {
+      if (warm) {
         done()
         return
       }
       waitWarm().then(() => done(), done)
+    }
+    app.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/v1/') || Object.hasOwn(ENDPOINTS, route.url)) return
+      const existing = route.preHandler
+      route.preHandler = [
+        warmGate,
+        ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+      ]
     })
   }
 
@@ -299,6 +314,7 @@ export async function createGatewayApp(deps: GatewayAppDeps): Promise<FastifyIns
     gateway,
     clock: deps.clock,
     logger,
+    ...(whenWarm === undefined ? {} : { whenWarm }),
     ...(deps.cache === undefined ? {} : { cache: deps.cache }),
     ...(deps.placements === undefined ? {} : { placements: deps.placements }),
     ...(gateway.config.services.some((s) => s.embeddings_batching.enabled)

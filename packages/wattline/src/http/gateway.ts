@@ -22,6 +22,7 @@ import {
   type LoadSnapshot,
   type Random,
   type RouterDecision,
+  type RouterRequest,
   type RoutingDecision,
 } from '@wattline/core'
 import type { Logger } from 'pino'
@@ -236,9 +237,19 @@ export function createGateway(deps: GatewayDeps): Gateway {
     liveLevers.occupancy(indexOfRuntime.get(rt)!, rt.tracker.inflight)
     shareClusterOccupancy(rt)
   }
-  // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write.
-  const recent: RecentDecision[] = []
+  // Ring of the last RECENT_DECISIONS decisions: `recentAt` is the next slot to write. Its slots
+  // are filled in place (no object per request, none promoted for the ring's sake); readers get
+  // copies.
+  const recent: Mutable<RecentDecision>[] = []
   let recentAt = 0
+  // The router's request, filled in place per decision (the router copies what it keeps).
+  const routerRequest: Mutable<RouterRequest> = {
+    service: 0,
+    model: '',
+    inputTokens: 0,
+    outputTokens: 0,
+    exclude: [],
+  }
   const admits = (rt: BackendRuntime, atMs: number): boolean =>
     breakerAllows(rt.breaker, atMs as never, breakerConfig)
 
@@ -283,27 +294,34 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const service = router.serviceIndex(ex.service)
     if (service < 0) throw new Error(`no service ${ex.service} in the gateway's config`)
     liveLevers.begin(service, input, ex.model, input.prompt, input.inputTokens, input.outputTokens)
-    const decision = router.decide(
-      {
-        service,
-        model: ex.model,
-        inputTokens: input.inputTokens,
-        outputTokens: input.outputTokens,
-        exclude: ex.tried,
-      },
-      load,
-    )
+    const req = routerRequest
+    req.service = service
+    req.model = ex.model
+    req.inputTokens = input.inputTokens
+    req.outputTokens = input.outputTokens
+    req.exclude = ex.tried
+    const decision = router.decide(req, load)
+    req.exclude = NO_EXCLUDED // not kept alive by the scratch request
     ex.levers = liveLevers.end(decision.kind === 'route' ? decision.backend : -1)
     if (decision.kind === 'reject' && decision.routing === undefined) return decision
-    const entry: RecentDecision = {
-      at_ms: t,
-      request_id: input.requestId ?? '',
-      service: ex.service,
-      model: ex.model,
-      decision: decision.routing as RoutingDecision,
+    const routing = decision.routing as RoutingDecision
+    const requestId = input.requestId ?? ''
+    const entry = recent[recentAt]
+    if (entry === undefined) {
+      recent.push({
+        at_ms: t,
+        request_id: requestId,
+        service: ex.service,
+        model: ex.model,
+        decision: routing,
+      })
+    } else {
+      entry.at_ms = t
+      entry.request_id = requestId
+      entry.service = ex.service
+      entry.model = ex.model
+      entry.decision = routing
     }
-    if (recent.length < RECENT_DECISIONS) recent.push(entry)
-    else recent[recentAt] = entry
     recentAt = (recentAt + 1) % RECENT_DECISIONS
     return decision
   }
@@ -399,7 +417,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const out: RecentDecision[] = []
       // Newest first: the slot before `recentAt`, walking back around the ring.
       for (let i = 1; i <= n; i++) {
-        out.push(recent[(recentAt - i + RECENT_DECISIONS) % RECENT_DECISIONS] as RecentDecision)
+        const e = recent[(recentAt - i + RECENT_DECISIONS) % RECENT_DECISIONS] as RecentDecision
+        out.push({ ...e })
       }
       return out
     },
@@ -462,6 +481,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** The scratch router request's `exclude` between decisions. */
+const NO_EXCLUDED: readonly string[] = Object.freeze([])
 
 /** The exchange behind a `Dispatched` (only this module's `dispatch` makes them). */
 function exchangeOf(d: Dispatched): Exchange {

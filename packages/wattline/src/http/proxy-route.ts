@@ -39,6 +39,11 @@ export interface ProxyContext {
   readonly batcher?: EmbeddingsBatcher
   /** Tenant budgets, judged before the cache and the backends (docs/budgets.md "Tenant budgets"). */
   readonly tenants?: TenantUsage
+  /**
+   * Start-up: while the backends' first probes run, a promise to wait for before anything else
+   * (it rejects with 503 when the wait runs out); undefined once warm. Omitted = warm.
+   */
+  readonly whenWarm?: () => Promise<void> | undefined
 }
 
 /** Where a request's answer goes into the cache (a `miss` with a key). */
@@ -98,6 +103,8 @@ async function proxy(
   reply: FastifyReply,
   ctx: ProxyContext,
 ): Promise<FastifyReply> {
+  const cold = ctx.whenWarm?.()
+  if (cold !== undefined) await cold
   const { gateway, clock } = ctx
   const arrivedMs = clock.now()
   const caller = callers.get(req) ?? resolveCaller(req.headers, gateway.config)
