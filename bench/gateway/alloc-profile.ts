@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/gateway/alloc-profile.ts [options] [TREE ...]
  *
- * Each TREE (a repository root; default: this one) runs `wattline serve` with the bench:gateway
+ * Each TREE (a repository root; default: this one; `floor`: bench:gateway's bare fastify + undici
+ * proxy, bench/gateway/bare-proxy.ts, for the allocation no gateway can avoid) runs `wattline serve` with the bench:gateway
  * config (carbon-aware routing, modelled meter, SQLite ledger, every feature on) against the fast
  * stub upstream of this repository, the gateway pinned to CPU 0, stub and wrk to CPU 1.
  *
@@ -51,7 +52,11 @@ const BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'Say hello' }],
   max_tokens: 16,
 })
-const trees = (positionals.length === 0 ? [REPO] : positionals).map((t) => resolve(t))
+/** The tree name that runs bench:gateway's bare fastify + undici floor instead of Wattline. */
+const FLOOR = 'floor'
+const trees = (positionals.length === 0 ? [REPO] : positionals).map((t) =>
+  t === FLOOR ? FLOOR : resolve(t),
+)
 const dir = args.out ?? mkdtempSync(join(tmpdir(), 'alloc-profile-'))
 const connections = Number(args.connections)
 
@@ -129,22 +134,32 @@ async function serve(
   env: NodeJS.ProcessEnv,
 ): Promise<{ s: Started; url: string }> {
   const port = await freePort()
-  const argv = [
-    process.execPath,
-    ...flags,
-    '--import',
-    'tsx',
-    join(tree, 'packages/wattline/src/cli/main.ts'),
-    'serve',
-    '--config',
-    configFor(name, upstreamPort),
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
-  ]
+  const node = [process.execPath, ...flags, '--import', 'tsx']
+  const argv =
+    tree === FLOOR
+      ? [
+          ...node,
+          join(REPO, 'bench/gateway/bare-proxy.ts'),
+          String(port),
+          `http://127.0.0.1:${String(upstreamPort)}/v1`,
+        ]
+      : [
+          ...node,
+          join(tree, 'packages/wattline/src/cli/main.ts'),
+          'serve',
+          '--config',
+          configFor(name, upstreamPort),
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+        ]
   const s = start(pinned('0', argv), { ...process.env, ...env })
-  await waitReady(`http://127.0.0.1:${String(port)}/readyz`, 60_000, s)
+  await waitReady(
+    `http://127.0.0.1:${String(port)}/${tree === FLOOR ? 'healthz' : 'readyz'}`,
+    60_000,
+    s,
+  )
   const url = `http://127.0.0.1:${String(port)}/v1/chat/completions`
   await runLoad({ url, body: BODY, connections, durationS: 3, cpus: '1', dir })
   return { s, url }
