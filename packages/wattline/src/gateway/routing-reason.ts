@@ -5,7 +5,7 @@
  * carbon g and latency ms). Written straight into one string, byte for byte what
  * `JSON.stringify` gives for the object form (`routingReasonObject`, kept as the reference the
  * property test compares against): no intermediate objects, spreads or `Number(toPrecision)`
- * round trips through an object walk per request. The rows are hash-chained, so the bytes must
+ * round trips (`sixSignificant`) through an object walk per request. The rows are hash-chained, so the bytes must
  * not change.
  *
  * The result is flattened before it is returned: a string built by `+=` is a rope of ~40 pieces,
@@ -13,6 +13,7 @@
  * piece; kept as a rope it measured slower than `JSON.stringify` (in-process A/B, docs/benchmarks.md).
  */
 import type { BackendScore } from '@wattline/core'
+import { sixSignificant } from './significant.ts'
 
 /** What `routing_reason` reads of a decision (a `RoutingDecision` has it). */
 export interface ScoredDecision {
@@ -70,9 +71,9 @@ export function routingReasonJson(d: ScoredDecision, placedInZone: string | unde
     if (s.reason !== undefined) out += ',"why":' + JSON.stringify(s.reason)
     out +=
       ',"score":' +
-      (Number.isFinite(s.score) ? num(Number(s.score.toPrecision(6))) : 'null') +
+      (Number.isFinite(s.score) ? num(sixSignificant(s.score)) : 'null') +
       ',"carbon_g":' +
-      num(Number(s.predictedCarbon.toPrecision(6))) +
+      num(sixSignificant(s.predictedCarbon)) +
       ',"latency_ms":' +
       num(Math.round(s.predictedLatency)) +
       '}'

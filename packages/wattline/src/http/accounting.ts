@@ -15,6 +15,7 @@ import {
   type LiveRequestEnergy,
   type Method,
 } from '@wattline/core'
+import { sixSignificant } from '../gateway/significant.ts'
 
 /** Relative accuracy applied to measured power: ±5 % (NVIDIA documents nvidia-smi power.draw as ±5 % of board power on recent GPUs). */
 export const MEASURED_REL_ERROR = 0.05
@@ -110,6 +111,7 @@ export function accountingJson(backend: string, a: Accounting): Record<string, u
   }
 }
 
+/** `Number(n.toPrecision(6)).toString()`, without the decimal round trip (gateway/significant.ts). */
 function round(n: number): string {
-  return Number(n.toPrecision(6)).toString()
+  return String(sixSignificant(n))
 }
