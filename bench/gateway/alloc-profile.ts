@@ -18,9 +18,11 @@
  *    read bytes per request from it, never time.
  * 2. CPU (`--cpu-rounds N`, default 0): N rounds, the trees in alternating order, each a fresh
  *    process without the profiler: main-thread and whole-process CPU µs per request (/proc) over
- *    `--cpu-seconds` of load, and the young-generation GC pauses per request (`--trace-gc`).
+ *    `--cpu-seconds` of load, and the young-generation GC (`--trace-gc-nvp`): its pauses per
+ *    request, and what each scavenge found alive (copied) and moved to the old generation
+ *    (promoted). A scavenge's cost follows what survives it, not what was allocated.
  *
- * Options: --seconds S (default 4), --top K rows (default 25), --cpu-rounds N, --cpu-seconds S
+ * Options: --seconds S (default 4; 0 = no allocation profile), --top K rows (default 25), --cpu-rounds N, --cpu-seconds S
  * (default 6), --connections C (default 32), --interval B (the profiler's mean sampling interval,
  * bytes, default 256), --out DIR (the raw profiles, default a temp dir).
  */
@@ -212,7 +214,7 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
     tree,
     `cpu${String(i)}-${String(round)}`,
     upstreamPort,
-    ['--trace-gc'],
+    ['--trace-gc-nvp'],
     {},
   )
   try {
@@ -235,12 +237,26 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
     const m1 = cpuMs(pid, true)
     const p1 = cpuMs(pid, false)
     s.child.stdout?.off('data', onGc)
-    const scavengeMs = [...gc.matchAll(/Scavenge[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g)].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    )
     const n = load.requests
-    return `main ${(((m1 - m0) * 1000) / n).toFixed(1)} µs/req, process ${(((p1 - p0) * 1000) / n).toFixed(1)} µs/req, ${load.rps.toFixed(0)} req/s, scavenges ${((scavengeMs * 1000) / n).toFixed(2)} µs/req`
+    let scavenges = 0
+    let pauseMs = 0
+    let survivedB = 0
+    let promotedB = 0
+    for (const line of gc.split('\n')) {
+      if (!line.includes(' gc=s ')) continue
+      scavenges++
+      const field = (name: string): number =>
+        Number(new RegExp(` ${name}=([\\d.]+)`).exec(line)?.[1] ?? 0)
+      pauseMs += field('pause')
+      survivedB += field('new_space_survived')
+      promotedB += field('promoted')
+    }
+    const each = (b: number): string => `${(b / Math.max(1, scavenges) / 1024).toFixed(0)} kB`
+    return (
+      `main ${(((m1 - m0) * 1000) / n).toFixed(1)} µs/req, process ${(((p1 - p0) * 1000) / n).toFixed(1)} µs/req, ` +
+      `${load.rps.toFixed(0)} req/s; ${String(scavenges)} scavenges, ${((pauseMs * 1000) / n).toFixed(2)} µs/req, ` +
+      `each: survived ${each(survivedB)}, promoted ${each(promotedB)} (${(promotedB / n).toFixed(0)} B/req)`
+    )
   } finally {
     await s.stop()
   }
@@ -260,7 +276,9 @@ try {
   await waitReady(`http://127.0.0.1:${String(upstreamPort)}/healthz`, 20_000, stub)
   trees.forEach((t, i) => console.log(short(t, i)))
   const allocs: Allocation[] = []
-  for (const [i, t] of trees.entries()) allocs.push(await allocation(t, i, upstreamPort))
+  // --seconds 0: no allocation profile (CPU rounds only)
+  if (Number(args.seconds) > 0)
+    for (const [i, t] of trees.entries()) allocs.push(await allocation(t, i, upstreamPort))
   const top = Number(args.top)
   const cols = (m: (a: Allocation) => Map<string, number>, key: string): string =>
     allocs.map((a) => (m(a).get(key) ?? 0).toFixed(0).padStart(8)).join('')
@@ -273,12 +291,15 @@ try {
     for (const [k] of [...keys].sort((x, y) => y[1] - x[1]).slice(0, top))
       console.log(`${cols(m, k)}  ${k}`)
   }
-  console.log(
-    `\nallocated per request (all): ${allocs.map((a, i) => `${String.fromCharCode(65 + i)} ${a.totalB.toFixed(0)} B`).join(', ')}`,
-  )
-  table('innermost Wattline file', (a) => a.files)
-  table('innermost Wattline frame', (a) => a.ours)
-  table('self', (a) => a.self)
+  if (allocs.length > 0)
+    console.log(
+      `\nallocated per request (all): ${allocs.map((a, i) => `${String.fromCharCode(65 + i)} ${a.totalB.toFixed(0)} B`).join(', ')}`,
+    )
+  if (allocs.length > 0) {
+    table('innermost Wattline file', (a) => a.files)
+    table('innermost Wattline frame', (a) => a.ours)
+    table('self', (a) => a.self)
+  }
   const rounds = Number(args['cpu-rounds'])
   for (let r = 0; r < rounds; r++) {
     const order = trees.map((t, i) => [t, i] as const)
