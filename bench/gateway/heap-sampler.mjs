@@ -3,7 +3,8 @@
  * SIGUSR2 starts V8's sampling heap profiler, counting objects the GC has already collected too
  * (what a request allocates, not what it keeps); the second stops it and writes the profile to
  * `$HEAP_OUT`, each TypeScript frame's line mapped back through its source map (run with
- * `--enable-source-maps`; tsx emits one-line code, so unmapped lines all read 1).
+ * `--enable-source-maps`; tsx emits one-line code, so unmapped lines all read 1). With
+ * `HEAP_LIVE=1` it counts only what is still alive when it stops: what a collection must keep.
  */
 import { Session } from 'node:inspector'
 import { writeFileSync } from 'node:fs'
@@ -40,8 +41,9 @@ process.on('SIGUSR2', () => {
       await post('HeapProfiler.enable')
       await post('HeapProfiler.startSampling', {
         samplingInterval: Number(process.env.HEAP_INTERVAL ?? 256),
-        includeObjectsCollectedByMinorGC: true,
-        includeObjectsCollectedByMajorGC: true,
+        // HEAP_LIVE=1: only what is still alive when sampling stops (what a collection must keep)
+        includeObjectsCollectedByMinorGC: process.env.HEAP_LIVE !== '1',
+        includeObjectsCollectedByMajorGC: process.env.HEAP_LIVE !== '1',
       })
       process.stderr.write('heap sampling started\n')
       return
