@@ -23,6 +23,7 @@ import {
   type ResponseCache,
 } from './response-cache.ts'
 import { createSseRelay, readUsage, type SseRelay, type SseRelayOptions } from './sse-relay.ts'
+import { NOT_AT_END, usageAtEnd } from './answer-usage.ts'
 import { BATCHED_HEADER, type EmbeddingsBatcher } from './embeddings-batcher.ts'
 import { PLACEMENT_HEADER, type LinePlacements } from '../batch/line-placements.ts'
 import type { TenantUsage } from '../tenant-usage/tenant-usage.ts'
@@ -253,15 +254,22 @@ async function proxy(
   let out = text
   let usage = undefined as ReturnType<typeof readUsage>
   if (contentType.includes('json')) {
-    try {
-      const obj = JSON.parse(text) as Record<string, unknown>
-      usage = readUsage(obj['usage'])
-      if (modelBack !== undefined && obj['model'] === modelBack.from) {
-        obj['model'] = modelBack.to
-        out = JSON.stringify(obj)
+    // The usage from the answer's last member when it is there, as servers write it (no parse
+    // of the whole answer: http/answer-usage.ts); the whole answer when it is not, or when its
+    // model name is to be rewritten.
+    const atEnd = modelBack === undefined ? usageAtEnd(text) : NOT_AT_END
+    if (atEnd !== NOT_AT_END) usage = atEnd
+    else {
+      try {
+        const obj = JSON.parse(text) as Record<string, unknown>
+        usage = readUsage(obj['usage'])
+        if (modelBack !== undefined && obj['model'] === modelBack.from) {
+          obj['model'] = modelBack.to
+          out = JSON.stringify(obj)
+        }
+      } catch {
+        // Not JSON after all: pass it through as it is.
       }
-    } catch {
-      // Not JSON after all: pass it through as it is.
     }
   }
   const status = d.response.status
