@@ -86,6 +86,23 @@ describe('the live gateway runs requests through the pipeline', () => {
     expect(gateway.recentDecisions(5)).toHaveLength(2) // one decision per attempt
   })
 
+  it('a completed response resets the failures counted on its backend and marks it reachable', async () => {
+    const status: Record<string, number> = { a: 503 }
+    const { gateway, input } = await rig(status)
+    const a = gateway.backends.get('a')!
+    expect(a.reachable).toBeUndefined()
+    gateway.finish(await gateway.dispatch(input), END) // a failed (counted), b served
+    expect(a.breaker).toEqual({ kind: 'closed', failures: 1 })
+    status['a'] = 200
+    const d = await gateway.dispatch(input)
+    expect(d.backend.config.id).toBe('a')
+    gateway.finish(d, END)
+    expect(a.breaker).toEqual({ kind: 'closed', failures: 0 })
+    expect(a.reachable).toBe(true)
+    gateway.finish(await gateway.dispatch(input), END) // nothing left to change
+    expect(a.breaker).toEqual({ kind: 'closed', failures: 0 })
+  })
+
   it('keeps the last RECENT_DECISIONS decisions, newest first; what it handed out never changes', async () => {
     const { gateway, input } = await rig({})
     const early: RecentDecision[] = []

@@ -261,6 +261,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   function feedBreaker(rt: BackendRuntime, kind: BreakerFeed): void {
+    // A success on a closed breaker with no failure counted, the backend known reachable (nearly
+    // every request): the event would leave everything as it is. No event, no clock read.
+    const b = rt.breaker
+    if (kind === 'success' && b.kind === 'closed' && b.failures === 0 && rt.reachable === true)
+      return
     const changed = breakerEvent(rt, { kind, at: clock.now() }, breakerConfig)
     if (changed) {
       const up = rt.breaker.kind !== 'open'
