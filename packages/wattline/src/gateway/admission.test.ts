@@ -133,8 +133,23 @@ describe('admission', () => {
     expect((e as Error).cause).toBe(tried.lastError)
   })
 
-  it('asks again when the lease finds the backend taken; stops on an aborted request', async () => {
-    const { d, seen } = deps([route([0, 0, 0]), route([0, 1, 0])])
+  it("goes on with the rest of the chain's own promise when routed at once (no frame of its own)", async () => {
+    const { d } = deps([route([0, 0, 0])])
+    const ex = exchange(config)
+    const below = Promise.resolve()
+    expect(createAdmission(d).dispatch!(ex, () => below)).toBe(below)
+    expect(ex.backend).toBe(rts[0])
+    // a next that throws at once still rejects admission's promise
+    const { d: d2 } = deps([route([0, 0, 0])])
+    await expect(
+      createAdmission(d2).dispatch!(exchange(config), () => {
+        throw new Error('below failed')
+      }),
+    ).rejects.toThrow('below failed')
+  })
+
+  it('asks again when the lease finds a shared slot taken; stops on an aborted request', async () => {
+    const { d, seen } = deps([route([0, 0, 0]), route([0, 1, 0])], { slotsShared: true })
     let calls = 0
     await createAdmission(d).dispatch!(exchange(config), async () => {
       if (++calls === 1) throw SLOT_TAKEN

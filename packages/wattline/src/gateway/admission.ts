@@ -33,64 +33,104 @@ export interface AdmissionDeps {
   /** A request refused because its service queue was full or its wait timed out. */
   onOverloaded(service: string): void
   readonly logger: Logger
+  /**
+   * The backends' slots are shared with other replicas (cluster mode): the lease may find the
+   * chosen backend taken (`SlotTaken`), and admission then decides again. Default false.
+   */
+  readonly slotsShared?: boolean
 }
 
 /** Shortest and default wait before a queued request asks the router again, ms. */
 const MIN_WAIT_MS = 100
 const DEFAULT_WAIT_MS = 1000
 
+type RouteOrWait = Exclude<RouterDecision, { kind: 'reject' }>
+
 export function createAdmission(deps: AdmissionDeps): Interceptor {
-  return {
-    name: 'admission',
-    async dispatch(ex: Exchange, next: Next): Promise<void> {
-      const input = ex.input
-      const zones = input.zones
-      for (;;) {
-        input.signal.throwIfAborted()
-        const zone = zones?.[ex.zoneAt]
-        const decision = deps.decide(ex, zone)
-        if (decision.kind === 'wait') {
-          const hint = decision.retryHintMs
-          try {
-            await deps
-              .queueOf(input.service.name)
-              .wait(
-                input.signal,
-                Number.isFinite(hint) ? Math.max(MIN_WAIT_MS, hint) : DEFAULT_WAIT_MS,
-              )
-          } catch (e) {
-            if ((e as { code?: unknown }).code === 'WL_OVERLOADED')
-              deps.onOverloaded(input.service.name)
-            throw e
-          }
-          continue
-        }
-        if (decision.kind === 'reject') {
-          if (
-            zones !== undefined &&
-            ex.zoneAt + 1 < zones.length &&
-            decision.reason === 'no-backend'
-          ) {
-            ex.zoneAt++
-            deps.logger.warn(
-              { reqId: input.requestId, zone, next_zone: zones[ex.zoneAt], tried: ex.tried },
-              'no healthy backend in the placed zone; routing to the next zone',
-            )
-            continue
-          }
-          if (decision.reason === 'unknown-model') throw unknownModel(ex.model, ex.service)
-          throw upstreamUnavailable(ex.model, ex.tried, ex.lastError)
-        }
-        ex.backend = deps.backendAt(decision.backend)
-        ex.decision = decision.routing
-        ex.pinnedZone = zone
+  /**
+   * The router's decision in the exchange's current zone: a route or a wait. A zone with no
+   * backend left moves the exchange on to the next zone (logged) and asks again; a refusal throws.
+   */
+  function decide(ex: Exchange): RouteOrWait {
+    const input = ex.input
+    const zones = input.zones
+    for (;;) {
+      input.signal.throwIfAborted()
+      const zone = zones?.[ex.zoneAt]
+      const decision = deps.decide(ex, zone)
+      if (decision.kind !== 'reject') return decision
+      if (zones !== undefined && ex.zoneAt + 1 < zones.length && decision.reason === 'no-backend') {
+        ex.zoneAt++
+        deps.logger.warn(
+          { reqId: input.requestId, zone, next_zone: zones[ex.zoneAt], tried: ex.tried },
+          'no healthy backend in the placed zone; routing to the next zone',
+        )
+        continue
+      }
+      if (decision.reason === 'unknown-model') throw unknownModel(ex.model, ex.service)
+      throw upstreamUnavailable(ex.model, ex.tried, ex.lastError)
+    }
+  }
+
+  /** Puts the routed attempt on the exchange. */
+  function route(ex: Exchange, decision: Extract<RouterDecision, { kind: 'route' }>): void {
+    ex.backend = deps.backendAt(decision.backend)
+    ex.decision = decision.routing
+    ex.pinnedZone = ex.input.zones?.[ex.zoneAt]
+  }
+
+  /** Waits in the queue and asks again until routed (and, slots shared, until the slot held). */
+  async function admit(ex: Exchange, next: Next, first: RouteOrWait): Promise<void> {
+    const input = ex.input
+    let decision: RouteOrWait | undefined = first
+    for (;;) {
+      decision ??= decide(ex)
+      if (decision.kind === 'wait') {
+        const hint = decision.retryHintMs
+        decision = undefined
         try {
-          await next(ex)
-          return
+          await deps
+            .queueOf(input.service.name)
+            .wait(
+              input.signal,
+              Number.isFinite(hint) ? Math.max(MIN_WAIT_MS, hint) : DEFAULT_WAIT_MS,
+            )
         } catch (e) {
-          if (e instanceof SlotTaken) continue
+          if ((e as { code?: unknown }).code === 'WL_OVERLOADED')
+            deps.onOverloaded(input.service.name)
           throw e
         }
+        continue
+      }
+      route(ex, decision)
+      decision = undefined
+      try {
+        await next(ex)
+        return
+      } catch (e) {
+        if (e instanceof SlotTaken) continue
+        throw e
+      }
+    }
+  }
+
+  return {
+    name: 'admission',
+    // Not an async function: a request routed at once, its slot its own (no cluster), goes on with
+    // the rest of the chain's own promise — no async frame and no microtask hop of admission's.
+    dispatch(ex: Exchange, next: Next): Promise<void> {
+      let decision: RouteOrWait
+      try {
+        decision = decide(ex)
+      } catch (e) {
+        return Promise.reject(e as Error)
+      }
+      if (decision.kind === 'wait' || deps.slotsShared === true) return admit(ex, next, decision)
+      route(ex, decision)
+      try {
+        return next(ex)
+      } catch (e) {
+        return Promise.reject(e as Error)
       }
     },
   }

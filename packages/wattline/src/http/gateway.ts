@@ -368,6 +368,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       queueOf: (service) => queues.get(service)!,
       onOverloaded: (service) => metrics.rejected.inc({ service, reason: 'overloaded' }),
       logger: deps.logger,
+      slotsShared: cluster !== undefined,
     }),
     createLease({
       clock,
