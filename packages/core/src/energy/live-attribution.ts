@@ -21,8 +21,9 @@
  * energy per token in both phases, plain token counts are the weights. When no request in flight
  * did any work in a segment the energy is split equally among them; with nothing in flight it is
  * idle.
- * The last request of a segment receives the remainder, so Σ requests + idle = ∫P dt to rounding
- * (energy conservation, a property test).
+ * Σ requests + idle = ∫P dt to floating-point rounding (energy conservation, a property test).
+ * How it is computed without walking every request at every event: see
+ * {@link createLiveAttribution}.
  *
  * **Other processes on the same backend.** Several gateway processes (`serve --workers N`) may
  * send requests to one backend; each runs its own attributor over its own requests. Each is told
