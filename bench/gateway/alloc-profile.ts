@@ -32,6 +32,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, pinned, start, waitReady, type Started } from './processes.ts'
 import { runLoad } from './wrk.ts'
+import { benchGatewayConfigIn, MODEL, startFastUpstream } from './bench-setup.ts'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -48,7 +49,6 @@ const { values: args, positionals } = parseArgs({
 
 const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
 const SAMPLER = new URL('./heap-sampler.mjs', import.meta.url).pathname
-const MODEL = 'llama-3.1-8b-instruct'
 const BODY = JSON.stringify({
   model: MODEL,
   messages: [{ role: 'user', content: 'Say hello' }],
@@ -121,10 +121,7 @@ function aggregate(file: string, tree: string, requests: number): Allocation {
 /** The gateway config of bench:gateway, its ledger in `dir`. */
 function configFor(name: string, upstreamPort: number): string {
   const file = join(dir, `${name}.yaml`)
-  writeFileSync(
-    file,
-    `gateway:\n  log_level: warn\ncarbon:\n  signal: average\n  sources:\n    - type: static\nledger:\n  url: sqlite:${join(dir, `${name}.db`)}\nservices:\n  - name: chat\n    default: true\n    routing: carbon-aware\nbackends:\n  - id: stub\n    url: http://127.0.0.1:${String(upstreamPort)}/v1\n    zone: FR\n    hardware: H100-SXM\n    models: [${MODEL}]\n    max_concurrency: 1024\n`,
-  )
+  writeFileSync(file, benchGatewayConfigIn(dir, name, upstreamPort))
   return file
 }
 
@@ -262,18 +259,8 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
   }
 }
 
-const upstreamPort = await freePort()
-const stub = start(
-  pinned('1', [
-    process.execPath,
-    '--import',
-    'tsx',
-    join(REPO, 'bench/gateway/fast-upstream.ts'),
-    String(upstreamPort),
-  ]),
-)
+const { port: upstreamPort, started: stub } = await startFastUpstream('1')
 try {
-  await waitReady(`http://127.0.0.1:${String(upstreamPort)}/healthz`, 20_000, stub)
   trees.forEach((t, i) => console.log(short(t, i)))
   const allocs: Allocation[] = []
   // --seconds 0: no allocation profile (CPU rounds only)

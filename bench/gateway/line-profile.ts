@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import { freePort, pinned, start, waitReady } from './processes.ts'
 import { runLoad } from './wrk.ts'
+import { benchGatewayConfig, MODEL, startFastUpstream } from './bench-setup.ts'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -43,7 +44,6 @@ const { values: args, positionals } = parseArgs({
 
 const REPO = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
 const tree = resolve(positionals[0] ?? REPO)
-const MODEL = 'llama-3.1-8b-instruct'
 const dir = mkdtempSync(join(tmpdir(), 'line-profile-'))
 
 const outDir = join(tree, 'packages/wattline/dist/line-profile')
@@ -73,24 +73,11 @@ interface Node {
   readonly positionTicks?: readonly { readonly line: number; readonly ticks: number }[]
 }
 
-const upstreamPort = await freePort()
-const stub = start(
-  pinned('1', [
-    process.execPath,
-    '--import',
-    'tsx',
-    join(REPO, 'bench/gateway/fast-upstream.ts'),
-    String(upstreamPort),
-  ]),
-)
+const { port: upstreamPort, started: stub } = await startFastUpstream('1')
 const profDir = join(dir, 'prof')
 try {
-  await waitReady(`http://127.0.0.1:${String(upstreamPort)}/healthz`, 20_000, stub)
   const config = join(dir, 'wattline.yaml')
-  writeFileSync(
-    config,
-    `gateway:\n  log_level: warn\ncarbon:\n  signal: average\n  sources:\n    - type: static\nledger:\n  url: sqlite:${join(dir, 'ledger.db')}\nservices:\n  - name: chat\n    default: true\n    routing: carbon-aware\nbackends:\n  - id: stub\n    url: http://127.0.0.1:${String(upstreamPort)}/v1\n    zone: FR\n    hardware: H100-SXM\n    models: [${MODEL}]\n    max_concurrency: 1024\n`,
-  )
+  writeFileSync(config, benchGatewayConfig(upstreamPort, join(dir, 'ledger.db')))
   const port = await freePort()
   const s = start(
     pinned('0', [
