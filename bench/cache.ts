@@ -36,6 +36,7 @@ import { Pool } from 'undici'
 import { serviceSchema } from '../packages/wattline/src/config/schema.ts'
 import { cacheKey, type CacheRequest } from '../packages/wattline/src/http/response-cache.ts'
 import { hotSpots } from './gateway/cpu-profile.ts'
+import { serveArgs } from './gateway/bench-setup.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 
 const { values: args } = parseArgs({
@@ -129,17 +130,7 @@ ${services.map((sv, i) => `  - { name: ${sv}${i === 0 ? ', default: true' : ''}$
   const s = start(
     pinned(
       PROXY_CPU,
-      node(
-        ...prof,
-        join(REPO, 'packages/wattline/src/cli/main.ts'),
-        'serve',
-        '--config',
-        config,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-      ),
+      node(...prof, join(REPO, 'packages/wattline/src/cli/main.ts'), ...serveArgs(config, port)),
     ),
   )
   running.push(s)

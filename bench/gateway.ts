@@ -54,7 +54,7 @@ import {
   type Started,
 } from './gateway/processes.ts'
 import { HAS_WRK, runLoad, type LoadResult } from './gateway/wrk.ts'
-import { benchGatewayConfig, MODEL, startFastUpstream } from './gateway/bench-setup.ts'
+import { benchGatewayConfig, MODEL, serveArgs, startFastUpstream } from './gateway/bench-setup.ts'
 import type { FixedRateResult } from './gateway/fixed-rate.ts'
 
 const { values: args } = parseArgs({
@@ -153,13 +153,7 @@ async function startWattline(
     '--import',
     'tsx',
     join(REPO, 'packages/wattline/src/cli/main.ts'),
-    'serve',
-    '--config',
-    config,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    String(port),
+    ...serveArgs(config, port),
     ...(count > 1 ? ['--workers', String(count)] : []),
   ]
   const s = start(pinned(PROXY_CPU, argv))

@@ -32,7 +32,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, pinned, start, waitReady, type Started } from './processes.ts'
 import { runLoad } from './wrk.ts'
-import { benchGatewayConfigIn, MODEL, startFastUpstream } from './bench-setup.ts'
+import { benchGatewayConfigIn, MODEL, serveArgs, startFastUpstream } from './bench-setup.ts'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -145,13 +145,7 @@ async function serve(
       : [
           ...node,
           join(tree, 'packages/wattline/src/cli/main.ts'),
-          'serve',
-          '--config',
-          configFor(name, upstreamPort),
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(port),
+          ...serveArgs(configFor(name, upstreamPort), port),
         ]
   const s = start(pinned('0', argv), { ...process.env, ...env })
   await waitReady(

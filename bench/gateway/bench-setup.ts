@@ -50,3 +50,14 @@ backends:
 /** `benchGatewayConfig` with its ledger in `dir` under `name`. */
 export const benchGatewayConfigIn = (dir: string, name: string, upstreamPort: number): string =>
   benchGatewayConfig(upstreamPort, join(dir, `${name}.db`))
+
+/** `wattline serve`'s arguments for a benchmark: `config`, on loopback at `port`. */
+export const serveArgs = (config: string, port: number): string[] => [
+  'serve',
+  '--config',
+  config,
+  '--host',
+  '127.0.0.1',
+  '--port',
+  String(port),
+]

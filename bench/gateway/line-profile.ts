@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import { freePort, pinned, start, waitReady } from './processes.ts'
 import { runLoad } from './wrk.ts'
-import { benchGatewayConfig, MODEL, startFastUpstream } from './bench-setup.ts'
+import { benchGatewayConfig, MODEL, serveArgs, startFastUpstream } from './bench-setup.ts'
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -87,13 +87,7 @@ try {
       '--import',
       'tsx',
       bundle,
-      'serve',
-      '--config',
-      config,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
+      ...serveArgs(config, port),
     ]),
   )
   const url = `http://127.0.0.1:${String(port)}/v1/chat/completions`
