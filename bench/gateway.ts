@@ -24,7 +24,8 @@
  * writer thread and Node's helper threads are in the first figure only).
  *
  * Options: --duration-s N (per load, default 8), --rate R (default 1000), --connections C (default 32),
- * --targets direct,floor,wattline,nginx, --profile (run Wattline, and the floor, under
+ * --targets direct,floor,wattline,nginx (and `cache`, not by default: Wattline with its response
+ * cache on at 0 % hits against the same gateway without it, issue 11; see `measureCache`), --profile (run Wattline, and the floor, under
  * `node --cpu-prof` and print their hot spots; a profile spans the whole run of its target,
  * warm-ups and the mostly idle fixed-rate loads included, so its `(idle)` share is not the idle time
  * under the closed-loop load), --json FILE (write the results).
@@ -121,8 +122,13 @@ const notes: string[] = []
 async function stopAll(): Promise<void> {
   await Promise.all(running.splice(0).map((s) => s.stop()))
 }
+/** Rounds of the `cache` target (each loads both gateways once, in alternating order). */
+const CACHE_ROUNDS = 4
 // Bound the whole run: every load is bounded too, this is the backstop.
-const budgetMs = (durationS * 2 + 10) * 2 * (wanted.size + (workersMode ? 2 : 0)) * 1000 + 120_000
+const budgetMs =
+  (durationS * 2 + 10) * 2 * (wanted.size + (workersMode ? 2 : 0)) * 1000 +
+  (wanted.has('cache') ? 2 * (6 + 3 * CACHE_ROUNDS * durationS + 30) * 1000 : 0) +
+  120_000
 const watchdog = setTimeout(() => {
   console.error(`bench:gateway: exceeded ${String(budgetMs)} ms, stopping`)
   void stopAll().then(() => process.exit(3))
@@ -142,10 +148,15 @@ async function startUpstream(): Promise<number> {
 async function startWattline(
   upstreamPort: number,
   count = 1,
+  options: { readonly name?: string; readonly cache?: boolean } = {},
 ): Promise<{ port: number; pid: number | undefined } | undefined> {
   const port = await freePort()
-  const config = join(dir, 'wattline.yaml')
-  writeFileSync(config, benchGatewayConfig(upstreamPort, join(dir, 'ledger.db')))
+  const name = options.name ?? 'wattline'
+  const config = join(dir, `${name}.yaml`)
+  writeFileSync(
+    config,
+    benchGatewayConfig(upstreamPort, join(dir, `${name}.db`), { cache: options.cache === true }),
+  )
   const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'prof')}`] : []
   const argv = [
     process.execPath,
@@ -337,6 +348,103 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
 
 const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–')
 
+const medianOf = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+
+/**
+ * The `cache` target (issue 11: with the cache on and 0 % hits, CPU per request rises by ≤ 10 %):
+ * three `wattline serve` with this bench's config: `off`, `on` (the service's response cache on,
+ * memory store) and `control` (`off` again: an A/A pair, whose ratio is what two processes differ
+ * by anyway). All pinned to CPU 0 and loaded in turn, the order rotating each round,
+ * `CACHE_ROUNDS` rounds of the closed-loop load per mode. Every request is a `temperature: 0` chat
+ * completion whose prompt was never sent before (wrk numbers them), so with the cache on each one
+ * is keyed, looked up, missed, sent upstream and stored; the gateway's own
+ * `wattline_cache_requests_total` confirms 0 hits. bench:cache measures the same in one process.
+ */
+async function measureCache(upstreamPort: number): Promise<string[]> {
+  const gateways = {
+    off: await startWattline(upstreamPort, 1, { name: 'cache-off' }),
+    on: await startWattline(upstreamPort, 1, { name: 'cache-on', cache: true }),
+    control: await startWattline(upstreamPort, 1, { name: 'cache-control' }),
+  }
+  const { off, on, control } = gateways
+  if (off === undefined || on === undefined || control === undefined)
+    return ['cache: could not start the three gateways']
+  const lines: string[] = []
+  let run = 0
+  type Cpu = { readonly process: number; readonly main: number }
+  const loadOnce = async (
+    g: { port: number; pid: number | undefined },
+    mode: Mode,
+    seconds: number,
+  ): Promise<Cpu> => {
+    const body = JSON.stringify({
+      ...(JSON.parse(BODIES[mode]) as Record<string, unknown>),
+      messages: [{ role: 'user', content: `Say hello, run ${String(++run)}, prompt ` }],
+      temperature: 0,
+    })
+    const cpu0 = processCpuMs(g.pid)
+    const main0 = processCpuMs(g.pid, true)
+    const load = await runLoad({
+      url: `http://127.0.0.1:${String(g.port)}/v1/chat/completions`,
+      body,
+      uniqueAfter: 'prompt ',
+      connections,
+      durationS: seconds,
+      dir,
+      ...(LOAD_CPU ? { cpus: LOAD_CPU } : {}),
+    })
+    return {
+      process: ((processCpuMs(g.pid) - cpu0) * 1000) / load.requests,
+      main: ((processCpuMs(g.pid, true) - main0) * 1000) / load.requests,
+    }
+  }
+  const names = ['off', 'on', 'control'] as const
+  for (const mode of Object.keys(BODIES) as Mode[]) {
+    for (const n of names) await loadOnce(gateways[n] as { port: number; pid: number }, mode, 2)
+    const cpu: Record<(typeof names)[number], Cpu[]> = { off: [], on: [], control: [] }
+    for (let r = 0; r < CACHE_ROUNDS; r++) {
+      for (let k = 0; k < names.length; k++) {
+        const n = names[(k + r) % names.length] as (typeof names)[number]
+        cpu[n].push(await loadOnce(gateways[n] as { port: number; pid: number }, mode, durationS))
+      }
+    }
+    /** Median over the rounds of `of`'s CPU per request over the round's `off` (and control). */
+    const ratio = (of: 'on' | 'control', k: keyof Cpu, withControl: boolean): number =>
+      medianOf(
+        cpu[of].map((x, i) => {
+          const o = (cpu.off[i] as Cpu)[k]
+          const base = withControl ? (o + (cpu.control[i] as Cpu)[k]) / 2 : o
+          return x[k] / base
+        }),
+      )
+    const med = (n: (typeof names)[number], k: keyof Cpu): string =>
+      fmt(medianOf(cpu[n].map((x) => x[k])), 0)
+    const met = (x: number): string => (x <= 1.1 ? 'met' : 'MISSED')
+    const p = ratio('on', 'process', true)
+    const m = ratio('on', 'main', true)
+    lines.push(
+      `${mode}: cache on at 0 % hits, CPU per request over the mean of off and control (median of ${String(CACHE_ROUNDS)} rounds) = ${fmt(p, 3)} process (on ${med('on', 'process')}, off ${med('off', 'process')}, control ${med('control', 'process')} µs; target ≤ 1.10: ${met(p)}), ${fmt(m, 3)} main thread (on ${med('on', 'main')}, off ${med('off', 'main')}, control ${med('control', 'main')} µs; ${met(m)}); A/A control / off = ${fmt(ratio('control', 'process', false), 3)} process, ${fmt(ratio('control', 'main', false), 3)} main thread (the noise between two processes)`,
+    )
+  }
+  const metrics = await fetch(`http://127.0.0.1:${String(on.port)}/metrics`).then((r) => r.text())
+  const count = (result: string): number =>
+    Number(
+      new RegExp(
+        `^wattline_cache_requests_total\\{[^}]*result="${result}"[^}]*\\} (\\S+)$`,
+        'm',
+      ).exec(metrics)?.[1] ?? 0, // a series never counted is not exported
+    )
+  lines.push(
+    `cache: the cached gateway counted ${fmt(count('hit'), 0)} hits, ${fmt(count('miss'), 0)} misses, ${fmt(count('bypass'), 0)} bypasses`,
+  )
+  for (let i = 0; i < 3; i++) await running.pop()?.stop()
+  return lines
+}
+
 async function main(): Promise<number> {
   console.error(
     `bench:gateway: node ${process.version}, ${String(availableParallelism())} CPUs, temp ${dir}`,
@@ -381,6 +489,7 @@ async function main(): Promise<number> {
       }
     }
   }
+  const cacheLines = wanted.has('cache') ? await measureCache(upstreamPort) : []
   if (wanted.has('nginx') && hasNginx) {
     const port = await freePort()
     const n = startNginx(join(dir, 'nginx'), port, upstreamPort, PROXY_CPU)
@@ -499,6 +608,7 @@ async function main(): Promise<number> {
       )
     }
   }
+  verdicts.push(...cacheLines)
   const errors = rows.reduce((a, r) => a + r.load.errors + r.fixed.errors, 0)
   console.log(
     `\nGateway proxy overhead (measured, loopback; proxy on CPU ${PROXY_CPU ?? 'any'}, stub + load on CPU ${LOAD_CPU ?? 'any'}; ${String(durationS)} s per load)\n`,

@@ -20,6 +20,11 @@ export interface LoadResult {
 export interface LoadOptions {
   readonly url: string
   readonly body: string
+  /**
+   * Make every request's body unique: the first occurrence of this text in `body` is followed by
+   * a request counter (a prompt never sent before). wrk only (a Lua `request` function).
+   */
+  readonly uniqueAfter?: string
   readonly connections: number
   readonly durationS: number
   readonly cpus?: string
@@ -63,9 +68,14 @@ export function parseWrk(out: string): Omit<LoadResult, 'tool'> {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (HAS_WRK) {
     const script = join(o.dir, 'post.lua')
+    const at = o.uniqueAfter === undefined ? -1 : o.body.indexOf(o.uniqueAfter)
+    const cut = at < 0 ? -1 : at + (o.uniqueAfter ?? '').length
     writeFileSync(
       script,
-      `wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.body)}\nwrk.headers["Content-Type"] = "application/json"\n`,
+      `wrk.method = "POST"\nwrk.body = ${JSON.stringify(o.body)}\nwrk.headers["Content-Type"] = "application/json"\n` +
+        (cut < 0
+          ? ''
+          : `local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, nil, nil, ${JSON.stringify(o.body.slice(0, cut))} .. n .. ${JSON.stringify(o.body.slice(cut))})\nend\n`),
     )
     const out = await runToEnd(
       pinned(o.cpus, [
