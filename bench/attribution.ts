@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { createLiveAttribution, type LiveAttribution, type LiveMark } from '@wattline/core'
 import { testProfile } from '../packages/core/src/routing/test-profile.ts'
 import { createReferenceLiveAttribution } from '../packages/core/src/energy/reference/live-attribution.test-support.ts'
+import { median } from './median.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -57,8 +58,6 @@ function perRequestUs(
   return Number(process.hrtime.bigint() - t0) / 1000 / n
 }
 
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 console.log(
   `bench:attribution: node ${process.version}, ${String(rounds)} rounds, median µs per request (start + end)`,
 )

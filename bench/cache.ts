@@ -37,6 +37,7 @@ import { serviceSchema } from '../packages/wattline/src/config/schema.ts'
 import { cacheKey, type CacheRequest } from '../packages/wattline/src/http/response-cache.ts'
 import { hotSpots } from './gateway/cpu-profile.ts'
 import { serveArgs } from './gateway/bench-setup.ts'
+import { median } from './median.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 
 const { values: args } = parseArgs({
@@ -171,12 +172,6 @@ async function load(
   await Promise.all(Array.from({ length: connections }, worker))
   await pool.close()
   return { n, hits }
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
 /**

@@ -41,6 +41,7 @@ import {
   loadMlEnergyRows,
   SHARED_DATA_DIR,
 } from '../packages/wattline/scripts/load-mlenergy.ts'
+import { median } from './median.ts'
 
 const ALPHA_WH = 8.91e-5
 const BETA_WH = 1.43e-3
@@ -65,11 +66,6 @@ function score(row: ResolvedRow, profile: EnergyProfile): Scored {
   }
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2
-}
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`
 

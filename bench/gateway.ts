@@ -56,6 +56,7 @@ import {
 } from './gateway/processes.ts'
 import { HAS_WRK, runLoad, type LoadResult } from './gateway/wrk.ts'
 import { benchGatewayConfig, MODEL, serveArgs, startFastUpstream } from './gateway/bench-setup.ts'
+import { median } from './median.ts'
 import type { FixedRateResult } from './gateway/fixed-rate.ts'
 
 const { values: args } = parseArgs({
@@ -348,12 +349,6 @@ async function measure(target: string, base: string, pid?: number): Promise<Row[
 
 const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '–')
 
-const medianOf = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
-
 /**
  * The `cache` target (issue 11: with the cache on and 0 % hits, CPU per request rises by ≤ 10 %):
  * three `wattline serve` with this bench's config: `off`, `on` (the service's response cache on,
@@ -414,7 +409,7 @@ async function measureCache(upstreamPort: number): Promise<string[]> {
     }
     /** Median over the rounds of `of`'s CPU per request over the round's `off` (and control). */
     const ratio = (of: 'on' | 'control', k: keyof Cpu, withControl: boolean): number =>
-      medianOf(
+      median(
         cpu[of].map((x, i) => {
           const o = (cpu.off[i] as Cpu)[k]
           const base = withControl ? (o + (cpu.control[i] as Cpu)[k]) / 2 : o
@@ -422,7 +417,7 @@ async function measureCache(upstreamPort: number): Promise<string[]> {
         }),
       )
     const med = (n: (typeof names)[number], k: keyof Cpu): string =>
-      fmt(medianOf(cpu[n].map((x) => x[k])), 0)
+      fmt(median(cpu[n].map((x) => x[k])), 0)
     const met = (x: number): string => (x <= 1.1 ? 'met' : 'MISSED')
     const p = ratio('on', 'process', true)
     const m = ratio('on', 'main', true)

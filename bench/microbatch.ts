@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
+import { median } from './median.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -132,11 +133,6 @@ async function load(port: number, service: Side): Promise<Round> {
   return { n, calls, latenciesMs, gatewayJ }
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2
-}
 const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number
