@@ -360,14 +360,12 @@ const fmt = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : '
  * `wattline_cache_requests_total` confirms 0 hits. bench:cache measures the same in one process.
  */
 async function measureCache(upstreamPort: number): Promise<string[]> {
-  const gateways = {
-    off: await startWattline(upstreamPort, 1, { name: 'cache-off' }),
-    on: await startWattline(upstreamPort, 1, { name: 'cache-on', cache: true }),
-    control: await startWattline(upstreamPort, 1, { name: 'cache-control' }),
-  }
-  const { off, on, control } = gateways
+  const off = await startWattline(upstreamPort, 1, { name: 'cache-off' })
+  const on = await startWattline(upstreamPort, 1, { name: 'cache-on', cache: true })
+  const control = await startWattline(upstreamPort, 1, { name: 'cache-control' })
   if (off === undefined || on === undefined || control === undefined)
     return ['cache: could not start the three gateways']
+  const gateways = { off, on, control }
   const lines: string[] = []
   let run = 0
   type Cpu = { readonly process: number; readonly main: number }
@@ -399,12 +397,12 @@ async function measureCache(upstreamPort: number): Promise<string[]> {
   }
   const names = ['off', 'on', 'control'] as const
   for (const mode of Object.keys(BODIES) as Mode[]) {
-    for (const n of names) await loadOnce(gateways[n] as { port: number; pid: number }, mode, 2)
+    for (const n of names) await loadOnce(gateways[n], mode, 2)
     const cpu: Record<(typeof names)[number], Cpu[]> = { off: [], on: [], control: [] }
     for (let r = 0; r < CACHE_ROUNDS; r++) {
       for (let k = 0; k < names.length; k++) {
         const n = names[(k + r) % names.length] as (typeof names)[number]
-        cpu[n].push(await loadOnce(gateways[n] as { port: number; pid: number }, mode, durationS))
+        cpu[n].push(await loadOnce(gateways[n], mode, durationS))
       }
     }
     /** Median over the rounds of `of`'s CPU per request over the round's `off` (and control). */
