@@ -257,6 +257,9 @@ export function tokenWeights(
   return { prefill: Math.max(0, wIn), decode: Math.max(0, wOut) }
 }
 
+/** A group's own requests in flight, in any phase. */
+const inFlight = (g: Group): number => g.prefilling + g.decoding + g.done
+
 /** Phases of a request in flight. */
 const PREFILL = 0
 const DECODE = 1
@@ -319,8 +322,6 @@ const RATES_MEMO_MAX = 1 << 16
  */
 interface Group {
   readonly rates: ProfileRates
-  /** Own requests of the profile in flight, in any phase. */
-  count: number
   prefilling: number
   decoding: number
   done: number
@@ -426,7 +427,6 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     if (g === undefined) {
       g = {
         rates: rates(profile),
-        count: 0,
         prefilling: 0,
         decoding: 0,
         done: 0,
@@ -493,7 +493,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     // the modelled power of the backend's whole mix: ours and the others' in flight
     if (externalN > 0) {
       const all = new Map<EnergyProfile, number>()
-      for (const g of active) all.set(g.rates.profile, g.count)
+      for (const g of active) all.set(g.rates.profile, inFlight(g))
       for (const [p, c] of external.inflight) {
         all.set(p, (all.get(p) ?? 0) + Math.max(0, c.prefilling + c.decoding + c.done))
       }
@@ -506,7 +506,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
     for (let i = 0; i < active.length; i++) {
       const g = active[i] as Group
       g.rates.at(n, r4)
-      dynamic += (g.count / n) * Math.max(0, (r4[4] as number) - g.rates.profile.idlePower)
+      dynamic += (inFlight(g) / n) * Math.max(0, (r4[4] as number) - g.rates.profile.idlePower)
     }
     power = idlePowerW + dynamic
   }
@@ -666,7 +666,6 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
         enter(r, PREFILL)
         group.prefillEnds.push(r.prefillDoneAt, slot)
       } else enter(r, work.decodes ? DECODE : DONE)
-      group.count += 1
       refreshPower()
       return { id }
     },
@@ -688,8 +687,7 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
       slots[r.slot] = undefined
       freeSlots.push(r.slot)
       const g = r.group
-      g.count -= 1
-      if (g.count === 0) {
+      if (inFlight(g) === 0) {
         // no request of the profile left: its totals start again from zero with the next one
         groups.delete(r.work.profile)
         active.splice(active.indexOf(g), 1)
