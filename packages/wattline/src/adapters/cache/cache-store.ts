@@ -1,6 +1,7 @@
 /**
  * @module adapters/cache/cache-store
- * What the cache-store adapters share: the port's types, and reading an entry back from JSON (Redis). The port, `CacheStore`, is core's (`ports/cache-store.ts`).
+ * What the cache-store adapters share: the port's types, and reading an entry back from JSON
+ * (Redis). The port, `CacheStore`, is core's (`ports/cache-store.ts`).
  */
 
 import type { CacheEntry } from '@wattline/core'
