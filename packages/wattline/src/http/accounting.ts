@@ -90,9 +90,9 @@ export function accountingHeaders(backend: string, a: Accounting): Record<string
   return {
     'x-wattline-backend': backend,
     'x-wattline-zone': a.intensity.zone,
-    'x-wattline-energy-j': round(a.energyJ),
-    'x-wattline-carbon-g': round(a.carbonG),
-    'x-wattline-intensity-g-per-kwh': round(a.intensity.intensity),
+    'x-wattline-energy-j': headerNumber(a.energyJ),
+    'x-wattline-carbon-g': headerNumber(a.carbonG),
+    'x-wattline-intensity-g-per-kwh': headerNumber(a.intensity.intensity),
     'x-wattline-method': a.method,
   }
 }
@@ -111,7 +111,10 @@ export function accountingJson(backend: string, a: Accounting): Record<string, u
   }
 }
 
-/** `Number(n.toPrecision(6)).toString()`, without the decimal round trip (gateway/significant.ts). */
-function round(n: number): string {
+/**
+ * A number as the `x-wattline-*` headers write it: `Number(n.toPrecision(6)).toString()`, without
+ * the decimal round trip (gateway/significant.ts).
+ */
+export function headerNumber(n: number): string {
   return String(sixSignificant(n))
 }

@@ -20,7 +20,7 @@ import { counterIn } from '../metrics/registry-metrics.ts'
 import { CachedCounter } from './cached-metrics.ts'
 import { savingsCounters } from './metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
-import type { Accounting } from './accounting.ts'
+import { headerNumber, type Accounting } from './accounting.ts'
 
 export type { CacheEntry } from '@wattline/core'
 
@@ -347,16 +347,12 @@ export function hitHeaders(entry: CacheEntry): Record<string, string> {
     'x-wattline-zone': entry.zone,
     'x-wattline-energy-j': '0',
     'x-wattline-carbon-g': '0',
-    'x-wattline-intensity-g-per-kwh': round(entry.intensity_g_per_kwh),
+    'x-wattline-intensity-g-per-kwh': headerNumber(entry.intensity_g_per_kwh),
     'x-wattline-method': entry.method,
-    'x-wattline-energy-saved-j': round(saving.energy_saved_j),
-    'x-wattline-energy-saved-low-j': round(saving.energy_saved_low_j),
-    'x-wattline-energy-saved-high-j': round(saving.energy_saved_high_j),
-    'x-wattline-carbon-saved-g': round(saving.carbon_saved_g),
+    'x-wattline-energy-saved-j': headerNumber(saving.energy_saved_j),
+    'x-wattline-energy-saved-low-j': headerNumber(saving.energy_saved_low_j),
+    'x-wattline-energy-saved-high-j': headerNumber(saving.energy_saved_high_j),
+    'x-wattline-carbon-saved-g': headerNumber(saving.carbon_saved_g),
     'x-wattline-saved-basis': saving.basis,
   }
-}
-
-function round(n: number): string {
-  return Number(n.toPrecision(6)).toString()
 }
