@@ -20,7 +20,9 @@
  *    process without the profiler: main-thread and whole-process CPU µs per request (/proc) over
  *    `--cpu-seconds` of load, and the young-generation GC (`--trace-gc-nvp`): its pauses per
  *    request, and what each scavenge found alive (copied) and moved to the old generation
- *    (promoted). A scavenge's cost follows what survives it, not what was allocated.
+ *    (promoted). A scavenge's cost follows what survives it, not what was allocated. Each round's
+ *    whole `--trace-gc-nvp` log (every phase of every collection) is kept in the out dir as
+ *    `cpu<tree>-<round>.gc`.
  *
  * Options: --seconds S (default 4; 0 = no allocation profile), --top K rows (default 25), --cpu-rounds N, --cpu-seconds S
  * (default 6), --connections C (default 32), --interval B (the profiler's mean sampling interval,
@@ -228,6 +230,7 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
     const m1 = cpuMs(pid, true)
     const p1 = cpuMs(pid, false)
     s.child.stdout?.off('data', onGc)
+    writeFileSync(join(dir, `cpu${String(i)}-${String(round)}.gc`), gc) // every phase of every GC
     const n = load.requests
     let scavenges = 0
     let pauseMs = 0

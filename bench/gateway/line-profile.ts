@@ -2,7 +2,8 @@
  * Line-level CPU profile of `wattline serve` under load (issue 13): which lines of the gateway's
  * own functions the CPU samples fall on.
  *
- *   node --import tsx bench/gateway/line-profile.ts [--seconds S] [--top K] [--lines L] [TREE]
+ *   node --import tsx bench/gateway/line-profile.ts [--seconds S] [--top K] [--lines L]
+ *     [--cache] [--interval US] [--json FILE] [TREE]
  *
  * tsx runs TypeScript as one-line code (esbuild's whitespace minification), so a `--cpu-prof`
  * profile's line ticks all read line 1. Here the CLI is first bundled with esbuild, unminified,
@@ -14,6 +15,13 @@
  * the K (default 12) bundled functions with the most self time and, for each, its L (default 5)
  * hottest lines with their share of the function's samples and their source (type-stripped).
  * Self time of a line includes what V8 inlined into it (builtins such as `JSON.parse` included).
+ *
+ * Every request is a `temperature: 0` chat completion with a prompt never sent before (wrk numbers
+ * them). `--cache` turns the service's response cache on (memory store): a cache at 0 % hits.
+ * `--interval US` is the profiler's sampling interval (default 1000 µs; 100 for finer figures).
+ * `--json FILE` writes every function of the profile (node, npm, core and the bundle, self time)
+ * in µs per request, so that two runs (e.g. with and without `--cache`) can be subtracted. A
+ * profile spans the start-up too: module compilation shows up, divided by the requests.
  */
 import {
   mkdirSync,
@@ -39,6 +47,9 @@ const { values: args, positionals } = parseArgs({
     seconds: { type: 'string', default: '8' },
     top: { type: 'string', default: '12' },
     lines: { type: 'string', default: '5' },
+    cache: { type: 'boolean', default: false },
+    interval: { type: 'string', default: '1000' },
+    json: { type: 'string' },
   },
 })
 
@@ -77,13 +88,17 @@ const { port: upstreamPort, started: stub } = await startFastUpstream('1')
 const profDir = join(dir, 'prof')
 try {
   const config = join(dir, 'wattline.yaml')
-  writeFileSync(config, benchGatewayConfig(upstreamPort, join(dir, 'ledger.db')))
+  writeFileSync(
+    config,
+    benchGatewayConfig(upstreamPort, join(dir, 'ledger.db'), { cache: args.cache }),
+  )
   const port = await freePort()
   const s = start(
     pinned('0', [
       process.execPath,
       '--cpu-prof',
       `--cpu-prof-dir=${profDir}`,
+      `--cpu-prof-interval=${args.interval}`,
       '--import',
       'tsx',
       bundle,
@@ -91,17 +106,24 @@ try {
     ]),
   )
   const url = `http://127.0.0.1:${String(port)}/v1/chat/completions`
-  const body = JSON.stringify({
-    model: MODEL,
-    messages: [{ role: 'user', content: 'Say hello' }],
-    max_tokens: 16,
-  })
+  const bodyOf = (load: string): string =>
+    JSON.stringify({
+      model: MODEL,
+      messages: [{ role: 'user', content: `Say hello, ${load} prompt ` }],
+      max_tokens: 16,
+      temperature: 0,
+    })
+  // every prompt new (wrk numbers them, the two loads' texts differ): with --cache, 0 % hits
+  const uniqueAfter = 'prompt '
+  let requests = 0
   try {
     await waitReady(`http://127.0.0.1:${String(port)}/readyz`, 60_000, s)
-    await runLoad({ url, body, connections: 32, durationS: 3, cpus: '1', dir })
+    const warm = bodyOf('warm-up')
+    await runLoad({ url, body: warm, uniqueAfter, connections: 32, durationS: 3, cpus: '1', dir })
     const load = await runLoad({
       url,
-      body,
+      body: bodyOf('profiled'),
+      uniqueAfter,
       connections: 32,
       durationS: Number(args.seconds),
       cpus: '1',
@@ -110,6 +132,7 @@ try {
     console.log(
       `${load.rps.toFixed(0)} req/s, ${String(load.requests)} requests under the profiler`,
     )
+    requests = load.requests
   } finally {
     await s.stop()
   }
@@ -139,10 +162,23 @@ try {
     for (const t of n.positionTicks ?? []) f.lines.set(t.line, (f.lines.get(t.line) ?? 0) + t.ticks)
     byFunction.set(name, f)
   }
+  const perRequest = (us: number): string => (us / Math.max(1, requests)).toFixed(3)
+  if (args.json !== undefined) {
+    // every function of the profile (node, npm, core and the bundle), µs per request
+    const all = new Map<string, number>()
+    for (const n of profile.nodes) {
+      const file = n.callFrame.url.replace(/^.*\/(node_modules|packages)\//, '$1/')
+      const name = `${n.callFrame.functionName || '(anonymous)'} ${file}`
+      all.set(name, (all.get(name) ?? 0) + (selfUs.get(n.id) ?? 0) / requests)
+    }
+    writeFileSync(args.json, JSON.stringify({ requests, functions: Object.fromEntries(all) }))
+  }
   const top = [...byFunction].sort((a, b) => b[1].us - a[1].us).slice(0, Number(args.top))
   for (const [name, f] of top) {
     const ticks = [...f.lines.values()].reduce((a, b) => a + b, 0)
-    console.log(`\n${((100 * f.us) / totalUs).toFixed(2)} % of the main thread  ${name}`)
+    console.log(
+      `\n${((100 * f.us) / totalUs).toFixed(2)} % of the main thread, ${perRequest(f.us)} µs/request  ${name}`,
+    )
     for (const [line, t] of [...f.lines].sort((a, b) => b[1] - a[1]).slice(0, Number(args.lines)))
       console.log(
         `  ${((100 * t) / Math.max(1, ticks)).toFixed(0).padStart(3)} %  ${(source[line - 1] ?? '').trim().slice(0, 110)}`,
