@@ -1,13 +1,15 @@
 /**
  * `npm run bench:cache`: the CPU cost of the response cache when it never hits (issue 11: with the
  * cache on and 0 % hit rate, CPU per request rises by ≤ 10 %). Side by side in one run, against the
- * same fast stub upstream (bench/gateway/fast-upstream.ts), three services of ONE `wattline serve`
+ * same fast stub upstream (bench/gateway/fast-upstream.ts), four services of ONE `wattline serve`
  * (the request names its service with `x-wattline-service`):
  *
  *   off      no cache
  *   on       `cache: { enabled: true }` (memory store, deterministic mode, the default
  *            `key: normalised`: canonical JSON of the body)
  *   exact    the same with `key: exact` (the SHA-256 of the body's bytes as sent)
+ *   min2     `on` with `min_uses: 2`: every request is keyed and looked up, but no answer is
+ *            stored (none is asked twice): the cost of the decision alone
  *   control  `off` again: an A/A round, whose ratio to `off` is the bench's own noise
  *
  * One process for all (the default) compares the same code, JIT state and heap; separate processes
@@ -93,21 +95,27 @@ function processCpuMs(pid: number, mainThread = false): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
-type Target = 'off' | 'on' | 'exact' | 'control'
-const TARGETS: readonly Target[] = ['off', 'on', 'exact', 'control']
+type Target = 'off' | 'on' | 'exact' | 'min2' | 'control'
+const TARGETS: readonly Target[] = ['off', 'on', 'exact', 'min2', 'control']
 /** The service each target's requests name (`control` is `off` again). */
-const SERVICE: Record<Target, string> = { off: 'off', on: 'on', exact: 'exact', control: 'off' }
+const SERVICE: Record<Target, string> = {
+  off: 'off',
+  on: 'on',
+  exact: 'exact',
+  min2: 'min2',
+  control: 'off',
+}
 
 interface Proxy {
   readonly port: number
   readonly pid: number
 }
 
-/** One `wattline serve` with the three services (or only `services`), on CPU 0. */
+/** One `wattline serve` with the four services (or only `services`), on CPU 0. */
 async function startWattline(
   name: string,
   upstreamPort: number,
-  services: readonly string[] = ['off', 'on', 'exact'],
+  services: readonly string[] = ['off', 'on', 'exact', 'min2'],
 ): Promise<Proxy> {
   const port = await freePort()
   const config = join(dir, `${name}.yaml`)
@@ -115,6 +123,7 @@ async function startWattline(
     off: '',
     on: `, cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)} }`,
     exact: `, cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)}, key: exact }`,
+    min2: `, cache: { enabled: true, ttl_s: 600, max_bytes: ${String(maxBytes)}, min_uses: 2 }`,
   }
   writeFileSync(
     config,
@@ -245,17 +254,25 @@ async function main(): Promise<void> {
       off: await startWattline('off', upPort, ['off']),
       on: await startWattline('on', upPort, ['on']),
       exact: await startWattline('exact', upPort, ['exact']),
+      min2: await startWattline('min2', upPort, ['min2']),
       control,
     }
   } else {
     const one = await startWattline('wattline', upPort)
-    targets = { off: one, on: one, exact: one, control: one }
+    targets = { off: one, on: one, exact: one, min2: one, control: one }
   }
   // Warm-up (JIT, connection pools), not measured.
   for (const name of TARGETS) await load(targets[name].port, SERVICE[name], 'warmup')
-  const perReqUs: Record<Target, number[]> = { off: [], on: [], exact: [], control: [] }
-  const mainUs: Record<Target, number[]> = { off: [], on: [], exact: [], control: [] }
-  const rps: Record<Target, number[]> = { off: [], on: [], exact: [], control: [] }
+  const perTarget = (): Record<Target, number[]> => ({
+    off: [],
+    on: [],
+    exact: [],
+    min2: [],
+    control: [],
+  })
+  const perReqUs = perTarget()
+  const mainUs = perTarget()
+  const rps = perTarget()
   for (let r = 0; r < rounds; r++) {
     // Rotate the order each round: no target always runs first.
     for (let i = 0; i < TARGETS.length; i++) {
@@ -302,10 +319,11 @@ async function main(): Promise<void> {
   const label = {
     on: 'cache on (key: normalised)',
     exact: 'cache on (key: exact)',
+    min2: 'cache on (min_uses: 2: nothing stored)',
     control: 'control (A/A: no cache)',
   }
   console.log(args.processes ? 'one process per target' : 'one process, a service per target')
-  for (const name of ['on', 'exact', 'control'] as const) {
+  for (const name of ['on', 'exact', 'min2', 'control'] as const) {
     const p = median(perReqUs[name]) / median(perReqUs.off)
     const m = median(mainUs[name]) / median(mainUs.off)
     console.log(

@@ -6,6 +6,11 @@
  * hashes and the same prompt length) and the same requested output length. Traces carry no
  * sampling parameters, so a replay states its assumption that the service's requests are cacheable
  * (a `cache:` policy that opts in, or `temperature: 0`); the gateway decides per request.
+ *
+ * With `minUses` > 1 (the gateway's `cache.min_uses`), an answer is stored only when its request
+ * comes the `minUses`th time (every earlier request of the key counts). The replay's store is
+ * unbounded, so this shows what `min_uses` costs in hits, never what it wins when a full store
+ * would push repeated answers out (bench:cache-admission measures that).
  */
 
 export interface ExactCacheInput {
@@ -16,6 +21,8 @@ export interface ExactCacheInput {
   readonly prefixBlocks: readonly (readonly number[] | undefined)[]
   /** Time to live of an entry, ms (from when it was stored). */
   readonly ttlMs: number
+  /** Requests of a key (this one included) before its answer is stored; 1 when omitted. */
+  readonly minUses?: number
 }
 
 /** Per request: true when the cache would answer it. Requests without blocks never hit. */
@@ -23,6 +30,8 @@ export function exactCacheHits(input: ExactCacheInput): Uint8Array {
   const n = input.arrival.length
   const hits = new Uint8Array(n)
   const storedAt = new Map<string, number>()
+  const minUses = input.minUses ?? 1
+  const uses = new Map<string, number>()
   for (let i = 0; i < n; i++) {
     const blocks = input.prefixBlocks[i]
     if (blocks === undefined || blocks.length === 0) continue
@@ -32,6 +41,11 @@ export function exactCacheHits(input: ExactCacheInput): Uint8Array {
     if (at !== undefined && t - at <= input.ttlMs) {
       hits[i] = 1
       continue
+    }
+    if (minUses > 1) {
+      const n = (uses.get(key) ?? 0) + 1
+      uses.set(key, n)
+      if (n < minUses) continue
     }
     storedAt.set(key, t)
   }

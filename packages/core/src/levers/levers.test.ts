@@ -186,4 +186,21 @@ describe('exact cache in a trace', () => {
     // 1: repeat of 0; 2: other service; 3: past the TTL (stored again); 4: other output length.
     expect([...hits]).toEqual([0, 1, 0, 0, 0])
   })
+  it('with minUses 2, stores an answer on its request second coming (the gateway min_uses)', () => {
+    const same = (n: number) => Array.from({ length: n }, () => [7, 8])
+    const run = (minUses?: number) => [
+      ...exactCacheHits({
+        arrival: [0, 1, 2, 3],
+        inputTokens: [100, 100, 100, 100],
+        outputTokens: [5, 5, 5, 5],
+        service: [0, 0, 0, 0],
+        prefixBlocks: same(4),
+        ttlMs: 1_000,
+        ...(minUses === undefined ? {} : { minUses }),
+      }),
+    ]
+    expect(run()).toEqual([0, 1, 1, 1])
+    expect(run(2)).toEqual([0, 0, 1, 1])
+    expect(run(3)).toEqual([0, 0, 0, 1])
+  })
 })

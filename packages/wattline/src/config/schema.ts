@@ -119,6 +119,12 @@ export const serviceSchema = z.strictObject({
       key: z.enum(['normalised', 'exact']).default('normalised'),
       /** Bytes the in-memory store may hold for this service (oldest out first). */
       max_bytes: posInt.default(64 * 1024 * 1024),
+      /**
+       * Times a request must have been asked (this one included) before its answer is stored, as
+       * nginx's `proxy_cache_min_uses`: 1 stores every answer (default); 2 skips answers asked
+       * once, at the price of one lost hit per repeated request (docs/gateway.md "Response cache").
+       */
+      min_uses: z.int().min(1).max(255).default(1),
     })
     .prefault({}),
 })

@@ -289,6 +289,33 @@ describe('response cache policy', () => {
     }
   })
 
+  it('min_uses: 2 stores an answer only when its request comes the second time', async () => {
+    const stub = await startStub()
+    const gw = await cachedGateway(stub, { enabled: true, ttl_s: 60, min_uses: 2 })
+    try {
+      const c = client(gw)
+      const messages = fresh()
+      const ask = async (): Promise<string | null> =>
+        (
+          await c.chat.completions.create({ model: MODEL, messages, temperature: 0 }).asResponse()
+        ).headers.get('x-wattline-cache')
+      expect([await ask(), await ask(), await ask(), await ask()]).toEqual([
+        'miss', // asked once: not stored
+        'miss', // asked twice: stored
+        'hit',
+        'hit',
+      ])
+      expect(stub.received.length).toBe(2)
+      const below = await gw.metrics.registry
+        .getSingleMetric('wattline_cache_below_min_uses_total')
+        ?.get()
+      expect(below?.values.find((v) => v.labels['service'] === 'chat')?.value).toBe(1)
+    } finally {
+      await gw.close()
+      await stub.close()
+    }
+  })
+
   it('key: normalised hits the same request spelt otherwise; key: exact only the same bytes', async () => {
     const stub = await startStub()
     const normalised = await cachedGateway(stub, { enabled: true, ttl_s: 60 })
@@ -337,6 +364,7 @@ describe('response cache policy', () => {
       '      enabled: true',
       '      mode: sometimes',
       '      ttl_s: -5',
+      '      min_uses: 0',
       'backends:',
       `  - { id: a, url: "http://127.0.0.1:1/v1", zone: FR, hardware: H100-SXM, models: [${MODEL}] }`,
       '',
@@ -351,6 +379,7 @@ describe('response cache policy', () => {
     const message = (error as Error).message
     expect(message).toMatch(/wattline\.yaml:6\b.*mode/s)
     expect(message).toMatch(/wattline\.yaml:7\b.*ttl_s/s)
+    expect(message).toMatch(/wattline\.yaml:8\b.*min_uses/s)
   })
 
   it('refuses store: redis without a Redis URL', () => {

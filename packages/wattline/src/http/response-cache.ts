@@ -7,7 +7,8 @@
  * answers are separate entries; never shared across tenants or API keys; stores are keyed by the
  * sha256 of all that), and
  * keeps each 200 answer with the energy it was charged, so a hit can state the energy it saved
- * (basis `estimated-counterfactual`).
+ * (basis `estimated-counterfactual`); with `min_uses` > 1, only once its request has come that
+ * many times (`cache-uses.ts`).
  *
  * A store that fails (Redis down) makes the cache step aside: the request is served upstream
  * (`bypass`), one warning is logged when the store goes down and one info line when it answers again.
@@ -18,6 +19,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { counterIn } from '../metrics/registry-metrics.ts'
 import { CachedCounter } from './cached-metrics.ts'
+import { UseCounter } from './cache-uses.ts'
 import { savingsCounters } from './metrics.ts'
 import type { ServiceConfig } from '../config/schema.ts'
 import { headerNumber, type Accounting } from './accounting.ts'
@@ -29,7 +31,7 @@ export type CacheOutcome = 'hit' | 'miss' | 'bypass'
 /** The cache's view of one request, decided before it goes upstream. */
 export interface CacheDecision {
   readonly outcome: CacheOutcome
-  /** Set when the answer may be stored (`miss`). */
+  /** Set when the answer may be stored (`miss`; not below `min_uses`). */
   readonly key?: string
   /** Set on `hit`. */
   readonly entry?: CacheEntry
@@ -94,6 +96,28 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     }
     lookups.inc(labels[result])
   }
+  const belowMinUses = counterIn(
+    registry,
+    'wattline_cache_below_min_uses_total',
+    'Misses of cache-enabled services whose answer was not stored: its request had been asked fewer than cache.min_uses times.',
+    ['service'],
+    CachedCounter,
+  )
+  const belowLabels = new Map<string, { service: string }>()
+  /** Uses per key, for the services with `min_uses` > 1 (made on their first miss). */
+  const uses = new Map<string, UseCounter>()
+  /** A miss under `key`: stored (the key kept) once the request has been asked `min_uses` times. */
+  const miss = (service: ServiceConfig, key: string): CacheDecision => {
+    const minUses = service.cache.min_uses
+    if (minUses <= 1) return { outcome: 'miss', key }
+    let counter = uses.get(service.name)
+    if (counter === undefined) uses.set(service.name, (counter = new UseCounter()))
+    if (counter.use(key) >= minUses) return { outcome: 'miss', key }
+    let labels = belowLabels.get(service.name)
+    if (labels === undefined) belowLabels.set(service.name, (labels = { service: service.name }))
+    belowMinUses.inc(labels)
+    return MISS_UNSTORED
+  }
   let down = false
   const storeFailed = (err: unknown, what: string): void => {
     if (down) return
@@ -149,14 +173,14 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     if (policy.mode === 'deterministic' && !isDeterministic(input.endpoint, input.body))
       return { outcome: 'bypass' }
     const key = cacheKey(input)
-    if (cc.noCache) return { outcome: 'miss', key }
+    if (cc.noCache) return miss(input.service, key)
     const got = store.get(input.service.name, key)
     if (!(got instanceof Promise))
-      return got === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry: got }
+      return got === undefined ? miss(input.service, key) : { outcome: 'hit', key, entry: got }
     return got.then(
       (entry) => {
         storeOk()
-        return entry === undefined ? { outcome: 'miss', key } : { outcome: 'hit', key, entry }
+        return entry === undefined ? miss(input.service, key) : { outcome: 'hit', key, entry }
       },
       (err: unknown) => {
         storeFailed(err, 'get')
@@ -165,6 +189,9 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     )
   }
 }
+
+/** A miss whose answer is not stored (below `min_uses`). */
+const MISS_UNSTORED: CacheDecision = Object.freeze({ outcome: 'miss' })
 
 /** `no-cache`: skip the lookup, still store; `no-store`: neither. Other directives are ignored. */
 export function parseCacheControl(header: string | undefined): {

@@ -37,6 +37,8 @@ export interface LeverSettings {
   readonly levers: readonly ReplayLever[]
   /** Response cache time to live, ms. */
   readonly cacheTtlMs: number
+  /** Requests of a key before its answer is stored (the gateway's `cache.min_uses`). */
+  readonly cacheMinUses: number
   /** Prompt tokens one replica's prefix cache holds (its KV cache). */
   readonly prefixCacheTokens: number
   /** Prefix affinity may pick a zone this much dirtier than the policy's choice, %. */
@@ -46,6 +48,7 @@ export interface LeverSettings {
 /** Defaults, each documented in docs/replay.md with its basis. */
 export const DEFAULT_LEVER_SETTINGS: Omit<LeverSettings, 'levers'> = {
   cacheTtlMs: 3_600_000,
+  cacheMinUses: 1,
   prefixCacheTokens: 400_000,
   maxCarbonPenaltyPct: 20,
 }
@@ -172,6 +175,7 @@ function runStage(
       ...all,
       prefixBlocks: all.prefixBlocks ?? [],
       ttlMs: settings.cacheTtlMs,
+      minUses: settings.cacheMinUses,
     })
     const keep: number[] = []
     for (let i = 0; i < all.count; i++) if (hit[i] === 0) keep.push(i)

@@ -70,6 +70,7 @@ interface ReplayFlags {
   deferralPct?: string
   levers?: string
   cacheTtlS: string
+  cacheMinUses: string
   prefixCacheTokens: string
   prefixMaxCarbonPenaltyPct: string
   tiers?: boolean
@@ -140,6 +141,11 @@ export function register(program: Command, io: CliIo, setExit: (code: ExitCode) 
       String(DEFAULT_LEVER_SETTINGS.cacheTtlMs / 1000),
     )
     .option(
+      '--cache-min-uses <n>',
+      "levers: requests of a prompt before its answer is stored (the gateway's cache.min_uses)",
+      String(DEFAULT_LEVER_SETTINGS.cacheMinUses),
+    )
+    .option(
       '--prefix-cache-tokens <n>',
       "levers: prompt tokens one replica's prefix (KV) cache holds",
       String(DEFAULT_LEVER_SETTINGS.prefixCacheTokens),
@@ -183,6 +189,7 @@ async function runReplayCommand(flags: ReplayFlags, io: CliIo): Promise<ExitCode
       : {
           levers,
           cacheTtlMs: numFlag('--cache-ttl-s', flags.cacheTtlS) * 1000,
+          cacheMinUses: intFlag('--cache-min-uses', flags.cacheMinUses, 1),
           prefixCacheTokens: intFlag('--prefix-cache-tokens', flags.prefixCacheTokens, 0),
           maxCarbonPenaltyPct: pctFlag(
             '--prefix-max-carbon-penalty-pct',
