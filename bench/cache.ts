@@ -30,7 +30,7 @@
  * evicting, a large one lets it fill), --processes (one process per target), --profile (the
  * proxies under `node --cpu-prof`; prints the hot spots, warm-up included).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -40,6 +40,7 @@ import { cacheKey, type CacheRequest } from '../packages/wattline/src/http/respo
 import { hotSpots } from './gateway/cpu-profile.ts'
 import { serveArgs } from './gateway/bench-setup.ts'
 import { median } from './median.ts'
+import { processCpuMs } from './proc-cpu.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 
 const { values: args } = parseArgs({
@@ -80,19 +81,6 @@ const node = (...argv: string[]): string[] => {
   const flags = argv.filter((a) => a.startsWith('--cpu-prof'))
   const rest = argv.filter((a) => !a.startsWith('--cpu-prof'))
   return [process.execPath, ...flags, '--import', 'tsx', ...rest]
-}
-
-/**
- * CPU time (user + system) used so far, ms (Linux /proc): the whole process, or with `mainThread`
- * its main thread alone (the event loop that serves requests; the ledger writer thread and V8's
- * helper threads are in the first figure only).
- */
-function processCpuMs(pid: number, mainThread = false): number {
-  const p = String(pid)
-  const stat = readFileSync(mainThread ? `/proc/${p}/task/${p}/stat` : `/proc/${p}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // Fields 14 and 15 of stat (utime, stime), in clock ticks (100 Hz on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
 }
 
 type Target = 'off' | 'on' | 'exact' | 'min2' | 'control'

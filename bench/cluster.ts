@@ -16,8 +16,7 @@
  * Options: --duration-s N (per load, default 6), --connections C (default 32), --rounds R (default 2),
  * --ops N (in-process operations per variant, default 5000).
  */
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -34,6 +33,7 @@ import {
   type Started,
 } from './gateway/processes.ts'
 import { runLoad, type LoadResult } from './gateway/wrk.ts'
+import { processCpuMs } from './proc-cpu.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -188,20 +188,6 @@ async function gateway(
   const url = `http://127.0.0.1:${String(port)}`
   await waitReady(`${url}/readyz`, 60_000, s)
   return { ...s, url }
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
-
-/** CPU time (user + system) a process has used so far, ms (Linux /proc; NaN elsewhere). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
-  } catch {
-    return Number.NaN
-  }
 }
 
 interface Run extends LoadResult {

@@ -38,13 +38,12 @@
  * every target alike; CPU per request is summed over the proxy's whole process tree (primary and
  * workers, nginx master and workers).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { hotAreas, hotSpots } from './gateway/cpu-profile.ts'
 import { startNginx } from './gateway/nginx.ts'
-import { spawnSync } from 'node:child_process'
 import {
   freePort,
   hasCommand,
@@ -57,6 +56,7 @@ import {
 import { HAS_WRK, runLoad, type LoadResult } from './gateway/wrk.ts'
 import { benchGatewayConfig, MODEL, serveArgs, startFastUpstream } from './gateway/bench-setup.ts'
 import { median } from './median.ts'
+import { processCpuMs, statFields } from './proc-cpu.ts'
 import type { FixedRateResult } from './gateway/fixed-rate.ts'
 
 const { values: args } = parseArgs({
@@ -250,26 +250,6 @@ interface Row {
   readonly mainCpuUsPerRequest: number
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
-
-/**
- * CPU time (user + system) a process has used so far, ms (Linux /proc; NaN elsewhere); with
- * `mainThread`, only its main thread's (`/proc/PID/task/PID/stat`).
- */
-function processCpuMs(pid: number | undefined, mainThread = false): number {
-  if (pid === undefined) return Number.NaN
-  try {
-    const path = mainThread
-      ? `/proc/${String(pid)}/task/${String(pid)}/stat`
-      : `/proc/${String(pid)}/stat`
-    const stat = readFileSync(path, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
-  } catch {
-    return Number.NaN
-  }
-}
-
 /**
  * CPU time (user + system) of a process and all its descendants so far, ms (Linux /proc; NaN
  * elsewhere): `wattline serve --workers N`'s primary and workers, nginx's master and workers.
@@ -281,9 +261,7 @@ function treeCpuMs(pid: number | undefined): number {
     for (const e of readdirSync('/proc')) {
       if (!/^[0-9]+$/.test(e)) continue
       try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        parent.set(Number(e), Number(fields[1]))
+        parent.set(Number(e), Number(statFields(`/proc/${e}/stat`)[1]))
       } catch {
         // the process ended meanwhile
       }

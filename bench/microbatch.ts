@@ -23,13 +23,14 @@
  * Options: --duration-s N (default 5), --connections C (default 32), --rounds R (default 2),
  * --chars N (default 400), --window-ms W (default 5), --max-batch B (default 64).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
 import { median } from './median.ts'
+import { processCpuMs } from './proc-cpu.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -65,13 +66,6 @@ const OTHER_CPU = twoCpus ? '1' : undefined
 const dir = mkdtempSync(join(tmpdir(), 'wattline-bench-microbatch-'))
 const running: Started[] = []
 const node = (...argv: string[]): string[] => [process.execPath, '--import', 'tsx', ...argv]
-
-/** CPU time (user + system) a process has used so far, ms (Linux /proc). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
-}
 
 /** Sum of every series of `metric` (optionally those whose labels contain `match`) in Prometheus text. */
 function metricSum(text: string, metric: string, match = ''): number {

@@ -34,6 +34,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, pinned, start, waitReady, type Started } from './processes.ts'
 import { runLoad } from './wrk.ts'
+import { processCpuMs } from '../proc-cpu.ts'
 import { benchGatewayConfigIn, MODEL, serveArgs, startFastUpstream } from './bench-setup.ts'
 
 const { values: args, positionals } = parseArgs({
@@ -194,14 +195,6 @@ async function allocation(tree: string, i: number, upstreamPort: number): Promis
   }
 }
 
-/** /proc CPU of a process (`main`: its main thread alone), ms. */
-function cpuMs(pid: number, main: boolean): number {
-  const p = String(pid)
-  const stat = readFileSync(main ? `/proc/${p}/task/${p}/stat` : `/proc/${p}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100
-}
-
 async function cpu(tree: string, i: number, round: number, upstreamPort: number): Promise<string> {
   const { s, url } = await serve(
     tree,
@@ -217,8 +210,8 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
       gc += b.toString()
     }
     s.child.stdout?.on('data', onGc)
-    const m0 = cpuMs(pid, true)
-    const p0 = cpuMs(pid, false)
+    const m0 = processCpuMs(pid, true)
+    const p0 = processCpuMs(pid)
     const load = await runLoad({
       url,
       body: BODY,
@@ -227,8 +220,8 @@ async function cpu(tree: string, i: number, round: number, upstreamPort: number)
       cpus: '1',
       dir,
     })
-    const m1 = cpuMs(pid, true)
-    const p1 = cpuMs(pid, false)
+    const m1 = processCpuMs(pid, true)
+    const p1 = processCpuMs(pid)
     s.child.stdout?.off('data', onGc)
     writeFileSync(join(dir, `cpu${String(i)}-${String(round)}.gc`), gc) // every phase of every GC
     const n = load.requests
