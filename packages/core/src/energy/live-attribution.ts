@@ -548,6 +548,8 @@ export function createLiveAttribution(options: LiveAttributionOptions): LiveAttr
         // a request that ended, or a reused slot: not this entry's
         if (r === undefined || r.phase !== PREFILL || r.group !== g || r.prefillDoneAt !== key)
           continue
+        // `segmentWork`'s rule (the prompt's rest, then decoding) on the memoised rates: calling it
+        // would consult the profile once per prompt done (the counted-calls test holds this)
         const left = Math.max(0, key - g.prefillTokens)
         const rest = inOk ? Math.max(0, dt - left * tIn) : dt
         const decoded = r.work.decodes && outOk ? rest / tOut : 0

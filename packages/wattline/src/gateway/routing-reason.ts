@@ -5,8 +5,8 @@
  * carbon g and latency ms). Written straight into one string, byte for byte what
  * `JSON.stringify` gives for the object form (`routingReasonObject`, kept as the reference the
  * property test compares against): no intermediate objects, spreads or `Number(toPrecision)`
- * round trips (`sixSignificant`) through an object walk per request. The rows are hash-chained, so the bytes must
- * not change.
+ * round trips (`sixSignificant`) through an object walk per request. The rows are hash-chained,
+ * so the bytes must not change.
  *
  * The result is flattened before it is returned: a string built by `+=` is a rope of ~40 pieces,
  * and a row waits in the ledger's buffer long enough for the young-generation GC to copy every

@@ -103,19 +103,19 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
     ['service'],
     CachedCounter,
   )
-  const belowLabels = new Map<string, { service: string }>()
-  /** Uses per key, for the services with `min_uses` > 1 (made on their first miss). */
-  const uses = new Map<string, UseCounter>()
+  /** Per service with `min_uses` > 1 (made on its first miss): uses per key, and its labels. */
+  const admission = new Map<string, { uses: UseCounter; labels: { service: string } }>()
   /** A miss under `key`: stored (the key kept) once the request has been asked `min_uses` times. */
   const miss = (service: ServiceConfig, key: string): CacheDecision => {
     const minUses = service.cache.min_uses
     if (minUses <= 1) return { outcome: 'miss', key }
-    let counter = uses.get(service.name)
-    if (counter === undefined) uses.set(service.name, (counter = new UseCounter()))
-    if (counter.use(key) >= minUses) return { outcome: 'miss', key }
-    let labels = belowLabels.get(service.name)
-    if (labels === undefined) belowLabels.set(service.name, (labels = { service: service.name }))
-    belowMinUses.inc(labels)
+    let a = admission.get(service.name)
+    if (a === undefined) {
+      a = { uses: new UseCounter(), labels: { service: service.name } }
+      admission.set(service.name, a)
+    }
+    if (a.uses.use(key) >= minUses) return { outcome: 'miss', key }
+    belowMinUses.inc(a.labels)
     return MISS_UNSTORED
   }
   let down = false
