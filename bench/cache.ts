@@ -38,7 +38,7 @@ import { Pool } from 'undici'
 import { serviceSchema } from '../packages/wattline/src/config/schema.ts'
 import { cacheKey, type CacheRequest } from '../packages/wattline/src/http/response-cache.ts'
 import { hotSpots } from './gateway/cpu-profile.ts'
-import { serveArgs } from './gateway/bench-setup.ts'
+import { MODEL, serveArgs, startFastUpstream } from './gateway/bench-setup.ts'
 import { median } from './median.ts'
 import { processCpuMs } from './proc-cpu.ts'
 import { freePort, pinned, start, waitReady, type Started } from './gateway/processes.ts'
@@ -70,7 +70,6 @@ for (const [name, v] of [
 }
 
 const REPO = new URL('..', import.meta.url).pathname
-const MODEL = 'llama-3.1-8b-instruct'
 const twoCpus = availableParallelism() >= 2
 const PROXY_CPU = twoCpus ? '0' : undefined
 const LOAD_CPU = twoCpus ? '1' : undefined
@@ -229,12 +228,8 @@ function keyCosts(): void {
 
 async function main(): Promise<void> {
   keyCosts()
-  const upPort = await freePort()
-  const up = start(
-    pinned(LOAD_CPU, node(join(REPO, 'bench/gateway/fast-upstream.ts'), String(upPort))),
-  )
+  const { port: upPort, started: up } = await startFastUpstream(LOAD_CPU)
   running.push(up)
-  await waitReady(`http://127.0.0.1:${String(upPort)}/healthz`, 20_000, up)
   let targets: Record<Target, Proxy>
   if (args.processes) {
     const control = await startWattline('control', upPort, ['off'])

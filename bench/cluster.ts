@@ -33,6 +33,7 @@ import {
   type Started,
 } from './gateway/processes.ts'
 import { runLoad, type LoadResult } from './gateway/wrk.ts'
+import { MODEL, startFastUpstream } from './gateway/bench-setup.ts'
 import { processCpuMs } from './proc-cpu.ts'
 
 const { values: args } = parseArgs({
@@ -60,7 +61,6 @@ for (const [name, v] of [
 }
 
 const REPO = new URL('..', import.meta.url).pathname
-const MODEL = 'llama-3.1-8b-instruct'
 const BODY = JSON.stringify({
   model: MODEL,
   max_tokens: 5,
@@ -201,12 +201,8 @@ async function main(): Promise<void> {
   )
   const url = await redisUrl()
   const micro = await inProcess(url)
-  const upstreamPort = await freePort()
-  const stub = start(
-    pinned(LOAD_CPU, node(join(REPO, 'bench/gateway/fast-upstream.ts'), String(upstreamPort))),
-  )
+  const { port: upstreamPort, started: stub } = await startFastUpstream(LOAD_CPU)
   running.push(stub)
-  await waitReady(`http://127.0.0.1:${String(upstreamPort)}/v1/models`, 30_000, stub)
   const best: Record<'local' | 'cluster', Run | undefined> = {
     local: undefined,
     cluster: undefined,

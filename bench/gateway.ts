@@ -25,10 +25,11 @@
  *
  * Options: --duration-s N (per load, default 8), --rate R (default 1000), --connections C (default 32),
  * --targets direct,floor,wattline,nginx (and `cache`, not by default: Wattline with its response
- * cache on at 0 % hits against the same gateway without it, issue 11; see `measureCache`), --profile (run Wattline, and the floor, under
- * `node --cpu-prof` and print their hot spots; a profile spans the whole run of its target,
- * warm-ups and the mostly idle fixed-rate loads included, so its `(idle)` share is not the idle time
- * under the closed-loop load), --json FILE (write the results).
+ * cache on at 0 % hits against the same gateway without it, issue 11; see `measureCache`),
+ * --profile (run Wattline, and the floor, under `node --cpu-prof` and print their hot spots; a
+ * profile spans the whole run of its target, warm-ups and the mostly idle fixed-rate loads
+ * included, so its `(idle)` share is not the idle time under the closed-loop load), --json FILE
+ * (write the results).
  *
  * `--workers N` (N ≥ 2, or `auto` = one per CPU; issue 13) adds `wattline×N` (`wattline serve
  * --workers N`) beside the one-process `wattline`, and `nginx×N` (a master and N workers) beside the
